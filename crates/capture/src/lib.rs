@@ -1,0 +1,24 @@
+//! Capture files: a streaming pcap/pcapng reader with constant memory and byte-offset errors,
+//! and an atomic nanosecond-pcap writer.
+//!
+//! ```no_run
+//! use xconnect_capture::CaptureReader;
+//!
+//! let mut reader = CaptureReader::open("calls.pcap")?;
+//! while let Some(packet) = reader.next_packet()? {
+//!     println!("{} ns, {} bytes on {}", packet.ts_ns, packet.data.len(), packet.link_type);
+//! }
+//! # Ok::<(), xconnect_capture::CaptureError>(())
+//! ```
+//!
+//! A truncated or corrupt file yields every good packet before the damage, then one
+//! [`CaptureError`] with the byte offset; the caller decides whether that is fatal.
+#![deny(missing_docs)]
+
+mod error;
+mod reader;
+mod writer;
+
+pub use error::{CaptureError, ErrorKind};
+pub use reader::{CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN};
+pub use writer::PcapWriter;

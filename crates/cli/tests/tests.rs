@@ -1,0 +1,8 @@
+//! Integration tests: one binary, one module per concern (ripgrep's layout).
+
+mod util;
+
+mod differential;
+mod oracle;
+mod replay_cli;
+mod tshark;

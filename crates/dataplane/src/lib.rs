@@ -1,0 +1,10 @@
+//! The xconnect pipeline (DESIGN.md: source → parse → classify → police → link → analyze).
+//!
+//! Module map:
+//! - [`replay`]: what is in a capture: per-layer, per-VLAN and per-flow counts, malformed
+//!   frames by reason, time span and peak rates.
+//! - [`rate`]: peak rate over fixed windows.
+#![deny(missing_docs)]
+
+pub mod rate;
+pub mod replay;

@@ -1,0 +1,465 @@
+//! What is in a capture: the summary behind `xconnect replay`.
+//!
+//! Every frame is parsed once with the lax parser (so a frame cut by the snap length still
+//! counts for the layers that were captured) and tallied: per layer, per VLAN id, per flow,
+//! per malformed reason, and into 1 ms and 1 s peak-rate windows. Memory is bounded: the flow
+//! table holds at most [`ReplayOptions::max_flows`] flows, and frames of further flows are
+//! counted in `untracked_flow_frames`.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use xconnect_capture::{CaptureError, CaptureReader, Packet};
+use xconnect_frame::{
+    parse_lax, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket, Transport,
+};
+
+use crate::rate::PeakWindow;
+
+/// Knobs of a replay.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayOptions {
+    /// How many flows `top_flows` lists.
+    pub top_flows: usize,
+    /// The most flows tracked at once (memory bound).
+    pub max_flows: usize,
+    /// How many malformed frames are listed one by one (all are counted).
+    pub malformed_examples: usize,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions { top_flows: 10, max_flows: 1_000_000, malformed_examples: 100 }
+    }
+}
+
+/// Frame counts per protocol layer. A frame counts once in every layer it carries.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct LayerCounts {
+    /// Frames with an Ethernet II header.
+    pub ethernet: u64,
+    /// Frames with a Linux cooked-capture header.
+    pub sll: u64,
+    /// Frames with at least one VLAN tag.
+    pub vlan: u64,
+    /// Frames carrying IPv4.
+    pub ipv4: u64,
+    /// Frames carrying IPv6.
+    pub ipv6: u64,
+    /// ARP frames.
+    pub arp: u64,
+    /// UDP over IPv4 or IPv6 (first fragments and unfragmented packets).
+    pub udp: u64,
+    /// TCP.
+    pub tcp: u64,
+    /// ICMP and ICMPv6.
+    pub icmp: u64,
+    /// UDP payloads that pass the RTP header check (version 2, lengths consistent, payload
+    /// type outside RTCP's 72..=76, both ports above 1023): candidates, not proven streams.
+    pub rtp: u64,
+    /// Frames with neither IPv4 nor IPv6 (ARP, LLDP, unknown EtherTypes, or nothing parsed).
+    pub other: u64,
+}
+
+/// A flow in the top-flows table.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FlowRow {
+    /// Source address.
+    pub src: IpAddr,
+    /// Source port (0 without UDP/TCP).
+    pub src_port: u16,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dst_port: u16,
+    /// "udp", "tcp", "icmp" or the protocol number.
+    pub proto: String,
+    /// VLAN ids, outermost first.
+    pub vlans: Vec<u16>,
+    /// Frames.
+    pub frames: u64,
+    /// Bytes on the wire (original length, no FCS).
+    pub bytes: u64,
+}
+
+/// One malformed frame, listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MalformedFrame {
+    /// Frame number, from 1 as Wireshark counts.
+    pub frame: u64,
+    /// Tally key.
+    pub reason: &'static str,
+    /// The parser's sentence, with the offset within the frame.
+    pub message: String,
+}
+
+/// Where reading stopped early.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StopError {
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// "truncated" (the file ends early) or "corrupt" (a record or block is invalid).
+    pub kind: &'static str,
+    /// What the reader said.
+    pub message: String,
+}
+
+/// Checksums found wrong (only frames captured whole are checked).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct ChecksumErrors {
+    /// IPv4 header checksum wrong.
+    pub ipv4: u64,
+    /// UDP checksum (over IPv4) wrong; datagrams with checksum 0 are not checked.
+    pub udp: u64,
+}
+
+/// The replay summary; the JSON contract of `xconnect replay --json` (see the README).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// The file replayed.
+    pub file: String,
+    /// "pcap" or "pcapng".
+    pub format: &'static str,
+    /// Link types of the file's interfaces.
+    pub link_types: Vec<String>,
+    /// Records read.
+    pub frames: u64,
+    /// Bytes on the wire as the capture recorded them (sum of original lengths, no FCS).
+    pub bytes: u64,
+    /// Bytes actually captured (sum of captured lengths).
+    pub captured_bytes: u64,
+    /// Whether reading stopped before the end of the file.
+    pub truncated: bool,
+    /// Why, when it did.
+    pub error: Option<StopError>,
+    /// Frames per layer.
+    pub layers: LayerCounts,
+    /// Frames per VLAN id (every tag of a stacked frame counts).
+    pub vlans: BTreeMap<u16, u64>,
+    /// Malformed frames per reason.
+    pub malformed: BTreeMap<&'static str, u64>,
+    /// The first malformed frames, one by one.
+    pub malformed_frames: Vec<MalformedFrame>,
+    /// Frames the capture cut short (snap length) before a header ended; not malformed.
+    pub cut_by_snaplen: u64,
+    /// Wrong checksums.
+    pub checksum_errors: ChecksumErrors,
+    /// Busiest flows by bytes.
+    pub top_flows: Vec<FlowRow>,
+    /// Distinct flows tracked.
+    pub flows: u64,
+    /// Frames of flows beyond the tracking limit.
+    pub untracked_flow_frames: u64,
+    /// Timestamp of the first frame (ns since the epoch).
+    pub first_ts_ns: Option<u64>,
+    /// Timestamp of the last frame.
+    pub last_ts_ns: Option<u64>,
+    /// Frames whose timestamp is earlier than the frame before.
+    pub ts_backwards: u64,
+    /// last − first, in seconds.
+    pub duration_s: f64,
+    /// Average rate over the span, Mbit/s.
+    pub avg_mbps: f64,
+    /// Busiest 1 ms window, Mbit/s.
+    pub peak_mbps_1ms: f64,
+    /// Busiest 1 s window, Mbit/s.
+    pub peak_mbps_1s: f64,
+    /// Records whose captured length exceeds the file's snap length (tolerated).
+    pub over_snaplen: u64,
+    /// Timestamps outside what a u64 of nanoseconds since 1970 holds (clamped).
+    pub ts_out_of_range: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AnyFlow {
+    V4(FlowKey),
+    V6 { src: Ipv6Addr, dst: Ipv6Addr, protocol: IpProtocol, src_port: u16, dst_port: u16, vlans: [u16; 2] },
+}
+
+/// The running tally. Feed it packets with [`Replay::add`], then [`Replay::finish`].
+#[derive(Debug)]
+pub struct Replay {
+    opts: ReplayOptions,
+    frames: u64,
+    bytes: u64,
+    captured_bytes: u64,
+    layers: LayerCounts,
+    vlans: Box<[u64; 4096]>,
+    malformed: FxHashMap<MalformedReason, u64>,
+    malformed_frames: Vec<MalformedFrame>,
+    cut_by_snaplen: u64,
+    checksum_errors: ChecksumErrors,
+    flows: FxHashMap<AnyFlow, (u64, u64)>,
+    untracked_flow_frames: u64,
+    first_ts: Option<u64>,
+    last_ts: Option<u64>,
+    ts_backwards: u64,
+    peak_1ms: PeakWindow,
+    peak_1s: PeakWindow,
+}
+
+impl Replay {
+    /// An empty tally.
+    pub fn new(opts: ReplayOptions) -> Self {
+        Replay {
+            opts,
+            frames: 0,
+            bytes: 0,
+            captured_bytes: 0,
+            layers: LayerCounts::default(),
+            vlans: Box::new([0; 4096]),
+            malformed: FxHashMap::default(),
+            malformed_frames: Vec::new(),
+            cut_by_snaplen: 0,
+            checksum_errors: ChecksumErrors::default(),
+            flows: FxHashMap::default(),
+            untracked_flow_frames: 0,
+            first_ts: None,
+            last_ts: None,
+            ts_backwards: 0,
+            peak_1ms: PeakWindow::new(1_000_000),
+            peak_1s: PeakWindow::new(1_000_000_000),
+        }
+    }
+
+    /// Tallies one packet.
+    pub fn add(&mut self, pkt: &Packet<'_>) {
+        self.frames += 1;
+        let wire = u64::from(pkt.orig_len.max(pkt.data.len() as u32));
+        self.bytes += wire;
+        self.captured_bytes += pkt.data.len() as u64;
+        match self.last_ts {
+            None => self.first_ts = Some(pkt.ts_ns),
+            Some(prev) if pkt.ts_ns < prev => self.ts_backwards += 1,
+            Some(_) => {}
+        }
+        self.last_ts = Some(pkt.ts_ns);
+        self.peak_1ms.add(pkt.ts_ns, wire);
+        self.peak_1s.add(pkt.ts_ns, wire);
+
+        let snapped = (pkt.data.len() as u64) < wire;
+        let lax = parse_lax(pkt.link_type, pkt.data);
+        let p = &lax.parsed;
+        let l = &mut self.layers;
+        match p.link {
+            Link::Ethernet => l.ethernet += 1,
+            Link::LinuxSll => l.sll += 1,
+            _ => {}
+        }
+        if !p.vlans.is_empty() {
+            l.vlan += 1;
+            for t in p.vlans.as_slice() {
+                self.vlans[usize::from(t.vid.value())] += 1;
+            }
+        }
+        // A layer whose header was recognised but is invalid still counts for that layer, as
+        // it does in tshark's protocol hierarchy (an IPv4 header with IHL 4 is still "ip").
+        let stopped_in = lax.stop.map(|e| e.layer());
+        match (p.net, stopped_in) {
+            (Net::Ipv4(_), _) | (Net::None, Some(Layer::Ipv4 | Layer::Ipv4Payload)) => l.ipv4 += 1,
+            (Net::Ipv6(_), _) | (Net::None, Some(Layer::Ipv6)) => l.ipv6 += 1,
+            (Net::Arp, _) | (Net::None, Some(Layer::Arp)) => {
+                l.arp += 1;
+                l.other += 1;
+            }
+            (Net::Other(_) | Net::None, _) => l.other += 1,
+        }
+        match (p.transport, stopped_in) {
+            (Transport::Udp { src_port, dst_port, .. }, _) => {
+                l.udp += 1;
+                if src_port > 1023 && dst_port > 1023 {
+                    if let Ok(rtp) = RtpPacket::new_checked(p.payload(pkt.data)) {
+                        if !rtp.payload_type().is_rtcp_conflict() {
+                            l.rtp += 1;
+                        }
+                    }
+                }
+            }
+            (Transport::None, Some(Layer::Udp | Layer::UdpPayload)) => l.udp += 1,
+            (Transport::Tcp { .. }, _) | (Transport::None, Some(Layer::Tcp)) => l.tcp += 1,
+            (Transport::Icmp, _) | (Transport::None, Some(Layer::Icmp)) => l.icmp += 1,
+            _ => {}
+        }
+
+        match (lax.stop, p.cut) {
+            (Some(ParseError::Len(_)), _) if snapped => self.cut_by_snaplen += 1,
+            (Some(e), _) => self.count_malformed(e.reason(), e.to_string()),
+            (None, Some(_)) if snapped => self.cut_by_snaplen += 1,
+            (None, Some(layer)) => {
+                let reason = if layer == Layer::UdpPayload {
+                    MalformedReason::UdpLenBeyondPayload
+                } else {
+                    MalformedReason::Ipv4TotalLenBeyondFrame
+                };
+                let msg = match p.net {
+                    Net::Ipv4(ip) if layer == Layer::Ipv4Payload => format!(
+                        "ipv4 at offset {}: total length {} runs past the {} bytes after it in the frame",
+                        p.net_offset,
+                        ip.total_len,
+                        pkt.data.len() - usize::from(p.net_offset)
+                    ),
+                    _ => format!("{layer} at offset {}: length field runs past the end of the frame", p.transport_offset),
+                };
+                self.count_malformed(reason, msg);
+            }
+            (None, None) => {
+                if p.ipv4_checksum_ok(pkt.data) == Some(false) {
+                    self.checksum_errors.ipv4 += 1;
+                }
+                if p.udp_checksum_ok(pkt.data) == Some(false) {
+                    self.checksum_errors.udp += 1;
+                }
+            }
+        }
+
+        let key = match p.net {
+            Net::Ipv4(_) => p.flow_key().map(AnyFlow::V4),
+            Net::Ipv6(ip) => {
+                let (src_port, dst_port) = ports(p.transport);
+                let t = p.vlans.as_slice();
+                Some(AnyFlow::V6 {
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    src_port,
+                    dst_port,
+                    vlans: [t.first().map_or(u16::MAX, |v| v.vid.value()), t.get(1).map_or(u16::MAX, |v| v.vid.value())],
+                })
+            }
+            _ => None,
+        };
+        if let Some(key) = key {
+            if let Some(v) = self.flows.get_mut(&key) {
+                v.0 += 1;
+                v.1 += wire;
+            } else if self.flows.len() < self.opts.max_flows {
+                self.flows.insert(key, (1, wire));
+            } else {
+                self.untracked_flow_frames += 1;
+            }
+        }
+    }
+
+    #[cold]
+    fn count_malformed(&mut self, reason: MalformedReason, message: String) {
+        *self.malformed.entry(reason).or_default() += 1;
+        if self.malformed_frames.len() < self.opts.malformed_examples {
+            self.malformed_frames.push(MalformedFrame { frame: self.frames, reason: reason.key(), message });
+        }
+    }
+
+    /// The report. `reader` supplies the format and link types; `stop` is the error that ended
+    /// reading early, if any.
+    pub fn finish<R: std::io::Read>(self, file: &str, reader: &CaptureReader<R>, stop: Option<&CaptureError>) -> ReplayReport {
+        let mut flows: Vec<(AnyFlow, (u64, u64))> = self.flows.into_iter().collect();
+        flows.sort_unstable_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)).then_with(|| flow_row(&a.0, a.1).cmp_key().cmp(&flow_row(&b.0, b.1).cmp_key())));
+        let n_flows = flows.len() as u64;
+        let top_flows = flows.iter().take(self.opts.top_flows).map(|(k, v)| flow_row(k, *v)).collect();
+        let duration_ns = match (self.first_ts, self.last_ts) {
+            (Some(a), Some(b)) if b > a => b - a,
+            _ => 0,
+        };
+        let mut malformed = BTreeMap::new();
+        for (r, n) in self.malformed {
+            *malformed.entry(r.key()).or_default() += n;
+        }
+        ReplayReport {
+            file: file.to_string(),
+            format: reader.format().name(),
+            link_types: reader.link_types().iter().map(|l| l.to_string()).collect(),
+            frames: self.frames,
+            bytes: self.bytes,
+            captured_bytes: self.captured_bytes,
+            truncated: stop.is_some(),
+            error: stop.map(|e| StopError {
+                offset: e.offset,
+                kind: if e.is_truncation() { "truncated" } else { "corrupt" },
+                message: e.message(),
+            }),
+            layers: self.layers,
+            vlans: self.vlans.iter().enumerate().filter(|(_, n)| **n > 0).map(|(id, n)| (id as u16, *n)).collect(),
+            malformed,
+            malformed_frames: self.malformed_frames,
+            cut_by_snaplen: self.cut_by_snaplen,
+            checksum_errors: self.checksum_errors,
+            top_flows,
+            flows: n_flows,
+            untracked_flow_frames: self.untracked_flow_frames,
+            first_ts_ns: self.first_ts,
+            last_ts_ns: self.last_ts,
+            ts_backwards: self.ts_backwards,
+            duration_s: duration_ns as f64 / 1e9,
+            avg_mbps: if duration_ns > 0 { self.bytes as f64 * 8.0 / duration_ns as f64 * 1e3 } else { 0.0 },
+            peak_mbps_1ms: self.peak_1ms.peak_mbps(),
+            peak_mbps_1s: self.peak_1s.peak_mbps(),
+            over_snaplen: reader.stats().over_snaplen,
+            ts_out_of_range: reader.stats().ts_out_of_range,
+        }
+    }
+}
+
+fn ports(t: Transport) -> (u16, u16) {
+    match t {
+        Transport::Udp { src_port, dst_port, .. } | Transport::Tcp { src_port, dst_port, .. } => (src_port, dst_port),
+        _ => (0, 0),
+    }
+}
+
+fn proto_name(p: IpProtocol) -> String {
+    match p {
+        IpProtocol::Udp => "udp".into(),
+        IpProtocol::Tcp => "tcp".into(),
+        IpProtocol::Icmp => "icmp".into(),
+        IpProtocol::Icmpv6 => "icmpv6".into(),
+        other => u8::from(other).to_string(),
+    }
+}
+
+impl FlowRow {
+    fn cmp_key(&self) -> (IpAddr, u16, IpAddr, u16, &str) {
+        (self.src, self.src_port, self.dst, self.dst_port, &self.proto)
+    }
+}
+
+fn flow_row(k: &AnyFlow, (frames, bytes): (u64, u64)) -> FlowRow {
+    match *k {
+        AnyFlow::V4(f) => FlowRow {
+            src: f.src.into(),
+            src_port: f.src_port,
+            dst: f.dst.into(),
+            dst_port: f.dst_port,
+            proto: proto_name(f.protocol),
+            vlans: [f.outer_vlan, f.inner_vlan].into_iter().flatten().map(|v| v.value()).collect(),
+            frames,
+            bytes,
+        },
+        AnyFlow::V6 { src, dst, protocol, src_port, dst_port, vlans } => FlowRow {
+            src: src.into(),
+            src_port,
+            dst: dst.into(),
+            dst_port,
+            proto: proto_name(protocol),
+            vlans: vlans.into_iter().filter(|v| *v != u16::MAX).collect(),
+            frames,
+            bytes,
+        },
+    }
+}
+
+/// Replays a whole file. `Err` only when the file cannot be opened or is not a capture; a file
+/// that stops early yields a report with `truncated` set and the error's offset.
+pub fn replay_file(path: &Path, opts: ReplayOptions) -> Result<ReplayReport, CaptureError> {
+    let mut reader = CaptureReader::open(path)?;
+    let mut replay = Replay::new(opts);
+    let stop = loop {
+        match reader.next_packet() {
+            Ok(Some(p)) => replay.add(&p),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    Ok(replay.finish(&path.display().to_string(), &reader, stop.as_ref()))
+}

@@ -111,8 +111,16 @@ struct Interface {
 
 #[derive(Debug)]
 enum State {
-    Pcap { big_endian: bool, nanos: bool, link_type: LinkType, snaplen: u32 },
-    Pcapng { big_endian: bool, interfaces: Vec<Interface> },
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+        link_type: LinkType,
+        snaplen: u32,
+    },
+    Pcapng {
+        big_endian: bool,
+        interfaces: Vec<Interface>,
+    },
 }
 
 /// Counters of oddities that do not stop reading.
@@ -180,7 +188,10 @@ impl<R: Read> CaptureReader<R> {
             eof: false,
             failed: false,
             format: Format::Pcapng,
-            state: State::Pcapng { big_endian: false, interfaces: Vec::new() },
+            state: State::Pcapng {
+                big_endian: false,
+                interfaces: Vec::new(),
+            },
             records: 0,
             next_interface: 0,
             link_types: Vec::new(),
@@ -221,12 +232,20 @@ impl<R: Read> CaptureReader<R> {
         self.base + self.pos as u64
     }
 
+    #[cold]
     fn err(&self, offset: u64, kind: ErrorKind) -> CaptureError {
-        CaptureError { file: self.file.clone(), offset, records: self.records, kind }
+        CaptureError {
+            file: self.file.clone(),
+            offset,
+            records: self.records,
+            kind,
+        }
     }
 
     /// Makes at least `need` bytes available at `pos` if the file has them; returns how many
-    /// are available (less than `need` only at end of file).
+    /// are available (less than `need` only at end of file). Called only when the buffer runs
+    /// short, so kept out of line.
+    #[inline(never)]
     fn fill(&mut self, need: usize) -> Result<usize, CaptureError> {
         if self.end - self.pos >= need || self.eof {
             return Ok(self.end - self.pos);
@@ -254,13 +273,18 @@ impl<R: Read> CaptureReader<R> {
         Ok(self.end - self.pos)
     }
 
+    #[inline(never)]
     fn need(&mut self, need: usize, what: &'static str) -> Result<(), CaptureError> {
         let have = self.fill(need)?;
         if have < need {
             self.failed = true;
             return Err(self.err(
                 self.offset(),
-                ErrorKind::Truncated { what, needed: need as u64, available: have as u64 },
+                ErrorKind::Truncated {
+                    what,
+                    needed: need as u64,
+                    available: have as u64,
+                },
             ));
         }
         Ok(())
@@ -272,13 +296,23 @@ impl<R: Read> CaptureReader<R> {
             return Err(self.err(0, ErrorKind::Empty));
         }
         if have < 4 {
-            return Err(self.err(0, ErrorKind::Truncated { what: "file header", needed: 4, available: have as u64 }));
+            return Err(self.err(
+                0,
+                ErrorKind::Truncated {
+                    what: "file header",
+                    needed: 4,
+                    available: have as u64,
+                },
+            ));
         }
         let m: [u8; 4] = self.buf[..4].try_into().unwrap();
         let (le, be) = (u32::from_le_bytes(m), u32::from_be_bytes(m));
         if le == PCAPNG_SHB {
             self.format = Format::Pcapng;
-            self.state = State::Pcapng { big_endian: false, interfaces: Vec::new() };
+            self.state = State::Pcapng {
+                big_endian: false,
+                interfaces: Vec::new(),
+            };
             return Ok(());
         }
         let (big_endian, nanos) = match (le, be) {
@@ -289,18 +323,34 @@ impl<R: Read> CaptureReader<R> {
             _ => return Err(self.err(0, ErrorKind::NotACapture { magic: m })),
         };
         if have < 24 {
-            return Err(self.err(0, ErrorKind::Truncated { what: "pcap file header", needed: 24, available: have as u64 }));
+            return Err(self.err(
+                0,
+                ErrorKind::Truncated {
+                    what: "pcap file header",
+                    needed: 24,
+                    available: have as u64,
+                },
+            ));
         }
         let h = &self.buf[..24];
         let rd = |o: usize| {
             let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
-            if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
         };
         let snaplen = rd(16);
         // The upper bits of the link-type field may carry FCS information (pcap-savefile(5)).
         let link_type = LinkType::from(rd(20) & 0xffff);
         self.format = Format::Pcap { nanos, big_endian };
-        self.state = State::Pcap { big_endian, nanos, link_type, snaplen };
+        self.state = State::Pcap {
+            big_endian,
+            nanos,
+            link_type,
+            snaplen,
+        };
         self.link_types.push(link_type);
         self.pos = 24;
         Ok(())
@@ -309,6 +359,7 @@ impl<R: Read> CaptureReader<R> {
     /// Returns the next packet, `Ok(None)` at a clean end of file, or the error that stopped
     /// reading. After an error every later call returns `Ok(None)`: the packets before the
     /// damage have all been returned, and the error says where it is.
+    #[inline]
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         if self.failed {
             return Ok(None);
@@ -320,7 +371,10 @@ impl<R: Read> CaptureReader<R> {
         match r {
             Ok(Some((start, len, meta))) => {
                 self.records += 1;
-                Ok(Some(Packet { data: &self.buf[start..start + len], ..meta }))
+                Ok(Some(Packet {
+                    data: &self.buf[start..start + len],
+                    ..meta
+                }))
             }
             Ok(None) => Ok(None),
             Err(e) => {
@@ -332,17 +386,30 @@ impl<R: Read> CaptureReader<R> {
 
     #[inline]
     fn next_pcap(&mut self) -> Result<Option<(usize, usize, Packet<'static>)>, CaptureError> {
-        let State::Pcap { big_endian, nanos, link_type, snaplen } = self.state else { unreachable!() };
-        let have = self.fill(16)?;
-        if have == 0 {
-            return Ok(None);
+        let State::Pcap {
+            big_endian,
+            nanos,
+            link_type,
+            snaplen,
+        } = self.state
+        else {
+            unreachable!()
+        };
+        if self.end - self.pos < 16 {
+            if self.fill(16)? == 0 {
+                return Ok(None);
+            }
+            self.need(16, "pcap record header")?;
         }
         let offset = self.offset();
-        self.need(16, "pcap record header")?;
         let h = &self.buf[self.pos..self.pos + 16];
         let rd = |o: usize| {
             let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
-            if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
         };
         let (sec, frac, caplen, orig_len) = (rd(0), rd(4), rd(8), rd(12));
         let max = MAX_RECORD_LEN.max(snaplen.min(MAX_BLOCK_LEN));
@@ -353,11 +420,29 @@ impl<R: Read> CaptureReader<R> {
             self.stats.over_snaplen += 1;
         }
         let total = 16 + caplen as usize;
-        self.need(total, "pcap packet")?;
-        let ts_ns = u64::from(sec) * 1_000_000_000 + if nanos { u64::from(frac) } else { u64::from(frac) * 1000 };
+        if self.end - self.pos < total {
+            self.need(total, "pcap packet")?;
+        }
+        let ts_ns = u64::from(sec) * 1_000_000_000
+            + if nanos {
+                u64::from(frac)
+            } else {
+                u64::from(frac) * 1000
+            };
         let start = self.pos + 16;
         self.pos += total;
-        Ok(Some((start, caplen as usize, Packet { ts_ns, orig_len, link_type, interface: 0, data: &[], offset })))
+        Ok(Some((
+            start,
+            caplen as usize,
+            Packet {
+                ts_ns,
+                orig_len,
+                link_type,
+                interface: 0,
+                data: &[],
+                offset,
+            },
+        )))
     }
 
     fn next_pcapng(&mut self) -> Result<Option<(usize, usize, Packet<'static>)>, CaptureError> {
@@ -392,12 +477,18 @@ impl<R: Read> CaptureReader<R> {
             } else if self.stats.sections == 0 {
                 return Err(self.err(
                     offset,
-                    ErrorKind::BadSectionHeader { reason: "the file does not start with a Section Header Block".into() },
+                    ErrorKind::BadSectionHeader {
+                        reason: "the file does not start with a Section Header Block".into(),
+                    },
                 ));
             }
             let rd = |b: &[u8], o: usize| {
                 let x = [b[o], b[o + 1], b[o + 2], b[o + 3]];
-                if big_endian { u32::from_be_bytes(x) } else { u32::from_le_bytes(x) }
+                if big_endian {
+                    u32::from_be_bytes(x)
+                } else {
+                    u32::from_le_bytes(x)
+                }
             };
             let block_type = rd(&self.buf, p);
             let length = rd(&self.buf, p + 4);
@@ -409,7 +500,11 @@ impl<R: Read> CaptureReader<R> {
                 2 => 32,
                 _ => 12,
             };
-            let bad = |reason| ErrorKind::BadBlockLength { block_type, length, reason };
+            let bad = |reason| ErrorKind::BadBlockLength {
+                block_type,
+                length,
+                reason,
+            };
             if length % 4 != 0 {
                 return Err(self.err(offset, bad("not a multiple of 4")));
             }
@@ -424,7 +519,14 @@ impl<R: Read> CaptureReader<R> {
             let p = self.pos;
             let trailing = rd(&self.buf, p + len - 4);
             if trailing != length {
-                return Err(self.err(offset, ErrorKind::BlockLengthMismatch { block_type, leading: length, trailing }));
+                return Err(self.err(
+                    offset,
+                    ErrorKind::BlockLengthMismatch {
+                        block_type,
+                        leading: length,
+                        trailing,
+                    },
+                ));
             }
             let body_start = p + 8;
             let body_end = p + len - 4;
@@ -432,19 +534,32 @@ impl<R: Read> CaptureReader<R> {
             match block_type {
                 PCAPNG_SHB => {
                     let body = &self.buf[body_start..body_end];
-                    let major = if big_endian { u16::from_be_bytes([body[4], body[5]]) } else { u16::from_le_bytes([body[4], body[5]]) };
+                    let major = if big_endian {
+                        u16::from_be_bytes([body[4], body[5]])
+                    } else {
+                        u16::from_le_bytes([body[4], body[5]])
+                    };
                     if major != 1 {
                         return Err(self.err(
                             offset,
-                            ErrorKind::BadSectionHeader { reason: format!("major version {major}, expected 1") },
+                            ErrorKind::BadSectionHeader {
+                                reason: format!("major version {major}, expected 1"),
+                            },
                         ));
                     }
                     self.stats.sections += 1;
-                    self.state = State::Pcapng { big_endian, interfaces: Vec::new() };
+                    self.state = State::Pcapng {
+                        big_endian,
+                        interfaces: Vec::new(),
+                    };
                 }
                 1 => {
                     let body = &self.buf[body_start..body_end];
-                    let lt = if big_endian { u16::from_be_bytes([body[0], body[1]]) } else { u16::from_le_bytes([body[0], body[1]]) };
+                    let lt = if big_endian {
+                        u16::from_be_bytes([body[0], body[1]])
+                    } else {
+                        u16::from_le_bytes([body[0], body[1]])
+                    };
                     let snaplen = rd(body, 4);
                     let (scale, offset_ns) = parse_idb_options(&body[8..], big_endian)
                         .map_err(|reason| self.err(offset, bad(reason)))?;
@@ -455,30 +570,67 @@ impl<R: Read> CaptureReader<R> {
                     let global_id = self.next_interface;
                     self.next_interface += 1;
                     if let State::Pcapng { interfaces, .. } = &mut self.state {
-                        interfaces.push(Interface { link_type, snaplen, scale, offset_ns, global_id });
+                        interfaces.push(Interface {
+                            link_type,
+                            snaplen,
+                            scale,
+                            offset_ns,
+                            global_id,
+                        });
                     }
                 }
                 6 | 2 | 3 => {
                     let body = &self.buf[body_start..body_end];
                     let (iface_id, ts, caplen, orig_len, data_off) = match block_type {
-                        6 => (rd(body, 0), Some((rd(body, 4), rd(body, 8))), rd(body, 12), rd(body, 16), 20),
+                        6 => (
+                            rd(body, 0),
+                            Some((rd(body, 4), rd(body, 8))),
+                            rd(body, 12),
+                            rd(body, 16),
+                            20,
+                        ),
                         2 => {
-                            let id = if big_endian { u16::from_be_bytes([body[0], body[1]]) } else { u16::from_le_bytes([body[0], body[1]]) };
-                            (u32::from(id), Some((rd(body, 4), rd(body, 8))), rd(body, 12), rd(body, 16), 20)
+                            let id = if big_endian {
+                                u16::from_be_bytes([body[0], body[1]])
+                            } else {
+                                u16::from_le_bytes([body[0], body[1]])
+                            };
+                            (
+                                u32::from(id),
+                                Some((rd(body, 4), rd(body, 8))),
+                                rd(body, 12),
+                                rd(body, 16),
+                                20,
+                            )
                         }
                         _ => {
                             let orig = rd(body, 0);
                             (0, None, orig.min(length - 16), orig, 4)
                         }
                     };
-                    let State::Pcapng { interfaces, .. } = &self.state else { unreachable!() };
+                    let State::Pcapng { interfaces, .. } = &self.state else {
+                        unreachable!()
+                    };
                     let Some(iface) = interfaces.get(iface_id as usize).copied() else {
                         let declared = interfaces.len();
-                        return Err(self.err(offset, ErrorKind::UnknownInterface { id: iface_id, declared }));
+                        return Err(self.err(
+                            offset,
+                            ErrorKind::UnknownInterface {
+                                id: iface_id,
+                                declared,
+                            },
+                        ));
                     };
-                    let caplen = if block_type == 3 && iface.snaplen != 0 { caplen.min(iface.snaplen) } else { caplen };
+                    let caplen = if block_type == 3 && iface.snaplen != 0 {
+                        caplen.min(iface.snaplen)
+                    } else {
+                        caplen
+                    };
                     if data_off + caplen as usize > body.len() {
-                        return Err(self.err(offset, bad("the captured length runs past the end of the block")));
+                        return Err(self.err(
+                            offset,
+                            bad("the captured length runs past the end of the block"),
+                        ));
                     }
                     if iface.snaplen != 0 && caplen > iface.snaplen {
                         self.stats.over_snaplen += 1;
@@ -497,7 +649,14 @@ impl<R: Read> CaptureReader<R> {
                     return Ok(Some((
                         body_start + data_off,
                         caplen as usize,
-                        Packet { ts_ns, orig_len, link_type: iface.link_type, interface: iface.global_id, data: &[], offset },
+                        Packet {
+                            ts_ns,
+                            orig_len,
+                            link_type: iface.link_type,
+                            interface: iface.global_id,
+                            data: &[],
+                            offset,
+                        },
                     )));
                 }
                 _ => self.stats.skipped_blocks += 1,
@@ -512,9 +671,15 @@ fn parse_idb_options(mut opts: &[u8], big_endian: bool) -> Result<(TsScale, i128
     let mut offset_ns = 0i128;
     while opts.len() >= 4 {
         let (code, len) = if big_endian {
-            (u16::from_be_bytes([opts[0], opts[1]]), u16::from_be_bytes([opts[2], opts[3]]))
+            (
+                u16::from_be_bytes([opts[0], opts[1]]),
+                u16::from_be_bytes([opts[2], opts[3]]),
+            )
         } else {
-            (u16::from_le_bytes([opts[0], opts[1]]), u16::from_le_bytes([opts[2], opts[3]]))
+            (
+                u16::from_le_bytes([opts[0], opts[1]]),
+                u16::from_le_bytes([opts[2], opts[3]]),
+            )
         };
         if code == 0 {
             break;
@@ -529,7 +694,11 @@ fn parse_idb_options(mut opts: &[u8], big_endian: bool) -> Result<(TsScale, i128
             (9, 1) => scale = TsScale::from_tsresol(v[0]),
             (14, 8) => {
                 let b: [u8; 8] = v.try_into().unwrap();
-                let secs = if big_endian { i64::from_be_bytes(b) } else { i64::from_le_bytes(b) };
+                let secs = if big_endian {
+                    i64::from_be_bytes(b)
+                } else {
+                    i64::from_le_bytes(b)
+                };
                 offset_ns = i128::from(secs) * 1_000_000_000;
             }
             _ => {}

@@ -22,15 +22,26 @@ pub struct PcapWriter {
 impl PcapWriter {
     /// Creates the temporary file in the target's directory (so the rename stays on one file
     /// system) and writes the file header. Fails early if the directory is not writable.
-    pub fn create(target: impl AsRef<Path>, link_type: LinkType, snaplen: u32) -> io::Result<PcapWriter> {
+    pub fn create(
+        target: impl AsRef<Path>,
+        link_type: LinkType,
+        snaplen: u32,
+    ) -> io::Result<PcapWriter> {
         let target = target.as_ref().to_path_buf();
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new().prefix(".xconnect-").suffix(".pcap.tmp").tempfile_in(&dir).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", dir.display()))
-        })?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".xconnect-")
+            .suffix(".pcap.tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create a temporary file in {}: {e}", dir.display()),
+                )
+            })?;
         let mut out = BufWriter::with_capacity(1 << 20, tmp);
         let mut h = [0u8; 24];
         h[0..4].copy_from_slice(&0xa1b2_3c4du32.to_le_bytes());
@@ -39,15 +50,24 @@ impl PcapWriter {
         h[16..20].copy_from_slice(&snaplen.to_le_bytes());
         h[20..24].copy_from_slice(&u32::from(link_type).to_le_bytes());
         out.write_all(&h)?;
-        Ok(PcapWriter { out, target, snaplen, packets: 0 })
+        Ok(PcapWriter {
+            out,
+            target,
+            snaplen,
+            packets: 0,
+        })
     }
 
     /// Appends one packet. `orig_len` is the length on the wire (at least `data.len()`);
     /// data longer than the snap length is cut to it, as a capture would.
     pub fn write_packet(&mut self, ts_ns: u64, data: &[u8], orig_len: u32) -> io::Result<()> {
         let caplen = data.len().min(self.snaplen as usize);
-        let sec = u32::try_from(ts_ns / 1_000_000_000)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "timestamp beyond the year 2106 does not fit pcap"))?;
+        let sec = u32::try_from(ts_ns / 1_000_000_000).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "timestamp beyond the year 2106 does not fit pcap",
+            )
+        })?;
         let mut h = [0u8; 16];
         h[0..4].copy_from_slice(&sec.to_le_bytes());
         h[4..8].copy_from_slice(&((ts_ns % 1_000_000_000) as u32).to_le_bytes());
@@ -90,15 +110,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.pcap");
         let mut w = PcapWriter::create(&path, LinkType::Ethernet, 100).unwrap();
-        w.write_packet(1_700_000_000_123_456_789, &[1, 2, 3], 3).unwrap();
-        w.write_packet(1_700_000_001_000_000_001, &[7; 150], 150).unwrap();
-        assert!(!path.exists(), "nothing appears under the target name before finish");
+        w.write_packet(1_700_000_000_123_456_789, &[1, 2, 3], 3)
+            .unwrap();
+        w.write_packet(1_700_000_001_000_000_001, &[7; 150], 150)
+            .unwrap();
+        assert!(
+            !path.exists(),
+            "nothing appears under the target name before finish"
+        );
         w.finish().unwrap();
         let mut r = CaptureReader::open(&path).unwrap();
         let p = r.next_packet().unwrap().unwrap();
-        assert_eq!((p.ts_ns, p.data, p.orig_len), (1_700_000_000_123_456_789, &[1u8, 2, 3][..], 3));
+        assert_eq!(
+            (p.ts_ns, p.data, p.orig_len),
+            (1_700_000_000_123_456_789, &[1u8, 2, 3][..], 3)
+        );
         let p = r.next_packet().unwrap().unwrap();
-        assert_eq!((p.ts_ns, p.data.len(), p.orig_len), (1_700_000_001_000_000_001, 100, 150));
+        assert_eq!(
+            (p.ts_ns, p.data.len(), p.orig_len),
+            (1_700_000_001_000_000_001, 100, 150)
+        );
         assert!(r.next_packet().unwrap().is_none());
     }
 
@@ -115,7 +146,8 @@ mod tests {
 
     #[test]
     fn unwritable_directory_fails_at_create() {
-        let e = PcapWriter::create("/nonexistent-dir/x.pcap", LinkType::Ethernet, 65535).unwrap_err();
+        let e =
+            PcapWriter::create("/nonexistent-dir/x.pcap", LinkType::Ethernet, 65535).unwrap_err();
         assert!(e.to_string().contains("/nonexistent-dir"), "{e}");
     }
 }

@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (`xconnect replay f | head`) is not an error worth a message.
-            if e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("xconnect: {e:#}");
@@ -29,8 +32,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Replay { file, json, allow_truncated, top } => {
-            let opts = ReplayOptions { top_flows: top, ..ReplayOptions::default() };
+        Command::Replay {
+            file,
+            json,
+            allow_truncated,
+            top,
+        } => {
+            let opts = ReplayOptions {
+                top_flows: top,
+                ..ReplayOptions::default()
+            };
             let report = replay_file(&file, opts)?;
             let mut out = io::stdout().lock();
             if json {

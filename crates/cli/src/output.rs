@@ -19,7 +19,11 @@ pub fn replay_text(r: &ReplayReport) -> String {
         r.avg_mbps, r.peak_mbps_1ms, r.peak_mbps_1s
     );
     if let Some(e) = &r.error {
-        let _ = writeln!(s, "STOPPED EARLY ({}) at byte {}: {}", e.kind, e.offset, e.message);
+        let _ = writeln!(
+            s,
+            "STOPPED EARLY ({}) at byte {}: {}",
+            e.kind, e.offset, e.message
+        );
     }
     let l = &r.layers;
     let _ = writeln!(s, "\nlayer       frames");
@@ -48,12 +52,23 @@ pub fn replay_text(r: &ReplayReport) -> String {
     }
     if !r.top_flows.is_empty() {
         let _ = writeln!(s, "\ntop flows by bytes ({} flows in all)", r.flows);
-        let _ = writeln!(s, "{:<40} {:<40} {:>6} {:>10} {:>12}", "source", "destination", "proto", "frames", "bytes");
+        let _ = writeln!(
+            s,
+            "{:<40} {:<40} {:>6} {:>10} {:>12}",
+            "source", "destination", "proto", "frames", "bytes"
+        );
         for f in &r.top_flows {
             let vl = if f.vlans.is_empty() {
                 String::new()
             } else {
-                format!(" vlan {}", f.vlans.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("/"))
+                format!(
+                    " vlan {}",
+                    f.vlans
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                )
             };
             let _ = writeln!(
                 s,
@@ -68,7 +83,11 @@ pub fn replay_text(r: &ReplayReport) -> String {
         }
     }
     if r.cut_by_snaplen > 0 {
-        let _ = writeln!(s, "\n{} frames cut short by the capture's snap length (not malformed)", r.cut_by_snaplen);
+        let _ = writeln!(
+            s,
+            "\n{} frames cut short by the capture's snap length (not malformed)",
+            r.cut_by_snaplen
+        );
     }
     if r.checksum_errors.ipv4 + r.checksum_errors.udp > 0 {
         let _ = writeln!(

@@ -8,8 +8,12 @@ use crate::util::{pcap, xconnect};
 
 fn json(args: &[&str]) -> (Value, i32) {
     let out = xconnect(args);
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
     (v, out.status.code().unwrap())
 }
 
@@ -19,8 +23,20 @@ fn json_contract_keys() {
     let (v, code) = json(&["replay", f.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0);
     for key in [
-        "file", "format", "link_types", "frames", "bytes", "truncated", "layers", "vlans", "malformed", "top_flows",
-        "first_ts_ns", "last_ts_ns", "peak_mbps_1ms", "peak_mbps_1s",
+        "file",
+        "format",
+        "link_types",
+        "frames",
+        "bytes",
+        "truncated",
+        "layers",
+        "vlans",
+        "malformed",
+        "top_flows",
+        "first_ts_ns",
+        "last_ts_ns",
+        "peak_mbps_1ms",
+        "peak_mbps_1s",
     ] {
         assert!(v.get(key).is_some(), "missing key {key}");
     }
@@ -31,13 +47,23 @@ fn json_contract_keys() {
     assert_eq!(v["layers"]["udp"], 236);
     assert_eq!(v["layers"]["rtp"], 236);
     let flow = &v["top_flows"][0];
-    assert_eq!((flow["src"].as_str(), flow["src_port"].as_u64(), flow["proto"].as_str()), (Some("10.1.3.143"), Some(5000), Some("udp")));
+    assert_eq!(
+        (
+            flow["src"].as_str(),
+            flow["src_port"].as_u64(),
+            flow["proto"].as_str()
+        ),
+        (Some("10.1.3.143"), Some(5000), Some("udp"))
+    );
     assert_eq!(flow["frames"], 236);
     // 236 G.711 A-law frames of 294 bytes every 30 ms: 69384 bytes.
     assert_eq!(flow["bytes"], 69384);
     // The busiest second holds 34 frames of 294 bytes at most (1000/30 = 33.3 per second).
     let peak_1s = v["peak_mbps_1s"].as_f64().unwrap();
-    assert!(peak_1s > 33.0 * 294.0 * 8.0 / 1e6 - 1e-9 && peak_1s <= 35.0 * 294.0 * 8.0 / 1e6, "{peak_1s}");
+    assert!(
+        peak_1s > 33.0 * 294.0 * 8.0 / 1e6 - 1e-9 && peak_1s <= 35.0 * 294.0 * 8.0 / 1e6,
+        "{peak_1s}"
+    );
 }
 
 #[test]
@@ -48,7 +74,12 @@ fn not_a_capture_exits_1_with_the_magic() {
     let out = xconnect(&["replay", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("notes.txt") && err.contains("not a pcap or pcapng file") && err.contains("68 65 6c 6c"), "{err}");
+    assert!(
+        err.contains("notes.txt")
+            && err.contains("not a pcap or pcapng file")
+            && err.contains("68 65 6c 6c"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,7 +117,10 @@ fn truncated_file_reports_what_it_read_and_exits_2() {
     assert_eq!(code, 0);
     let out = xconnect(&["replay", f.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("read 10 frames") && err.contains(&format!("byte {}", 24 + 10 * 310)), "{err}");
+    assert!(
+        err.contains("read 10 frames") && err.contains(&format!("byte {}", 24 + 10 * 310)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -94,5 +128,8 @@ fn text_output_lists_layers_and_flows() {
     let out = xconnect(&["replay", pcap("zeek-vlan-qinqinq.pcap").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("14 frames") && s.contains("vlan") && s.contains("top flows"), "{s}");
+    assert!(
+        s.contains("14 frames") && s.contains("vlan") && s.contains("top flows"),
+        "{s}"
+    );
 }

@@ -35,19 +35,62 @@ fn tshark_reads_what_we_write() {
             dst_port: 20_000,
             ..Default::default()
         };
-        let rtp = RtpRepr { marker: i == 0, payload_type: PayloadType::PCMU, sequence_number: i as u16, timestamp: i * 160, ssrc: 0x1234 };
+        let rtp = RtpRepr {
+            marker: i == 0,
+            payload_type: PayloadType::PCMU,
+            sequence_number: i as u16,
+            timestamp: i * 160,
+            ssrc: 0x1234,
+        };
         let len = t.emit_rtp(&mut buf, i as u16, &rtp, &[0x7f; 160]);
-        w.write_packet(1_700_000_000_000_000_000 + u64::from(i) * 20_000_000, &buf[..len], len as u32).unwrap();
+        w.write_packet(
+            1_700_000_000_000_000_000 + u64::from(i) * 20_000_000,
+            &buf[..len],
+            len as u32,
+        )
+        .unwrap();
         expected.push(format!("{}\t{}\t{}\t{}", i + 1, len, t.src_ip, t.src_port));
     }
     w.finish().unwrap();
     let out = Command::new("tshark")
-        .args(["-n", "-r", path.to_str().unwrap(), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])
-        .args(["-T", "fields", "-E", "separator=/t", "-e", "frame.number", "-e", "frame.len", "-e", "ip.src"])
-        .args(["-e", "udp.srcport", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "frame.time_epoch"])
+        .args([
+            "-n",
+            "-r",
+            path.to_str().unwrap(),
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+        ])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=/t",
+            "-e",
+            "frame.number",
+            "-e",
+            "frame.len",
+            "-e",
+            "ip.src",
+        ])
+        .args([
+            "-e",
+            "udp.srcport",
+            "-e",
+            "ip.checksum.status",
+            "-e",
+            "udp.checksum.status",
+            "-e",
+            "frame.time_epoch",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 500);
@@ -57,5 +100,9 @@ fn tshark_reads_what_we_write() {
         // Wireshark's checksum status: 0 bad, 1 good, 2 unverified.
         assert_eq!((c[4], c[5]), ("1", "1"), "checksums in {line}");
     }
-    assert!(lines[1].ends_with("1700000000.020000000"), "nanosecond timestamps: {}", lines[1]);
+    assert!(
+        lines[1].ends_with("1700000000.020000000"),
+        "nanosecond timestamps: {}",
+        lines[1]
+    );
 }

@@ -4,20 +4,29 @@
 /// padded with a zero byte on the right, as RFC 1071 specifies.
 #[inline]
 pub fn sum(mut acc: u64, data: &[u8]) -> u64 {
-    // Summing 32-bit big-endian words into a u64 and folding at the end gives the same result
-    // as summing 16-bit words (RFC 1071 §2(B), "parallel summation"), with half the adds.
-    let mut chunks = data.chunks_exact(4);
+    // One's-complement addition is associative and works on any word size that is a multiple
+    // of 16 bits (RFC 1071 §2(B), "parallel summation"): add 64-bit big-endian words with
+    // end-around carry counted separately (2^64 ≡ 1 mod 0xffff), then fold.
+    let mut chunks = data.chunks_exact(8);
+    let mut wide = 0u64;
+    let mut carries = 0u64;
     for c in &mut chunks {
-        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        let (s, overflow) = wide.overflowing_add(u64::from_be_bytes(c.try_into().unwrap()));
+        wide = s;
+        carries += u64::from(overflow);
     }
-    let rest = chunks.remainder();
-    let mut i = 0;
-    while i + 1 < rest.len() {
-        acc += u64::from(u16::from_be_bytes([rest[i], rest[i + 1]]));
-        i += 2;
+    acc += (wide >> 32) + (wide & 0xffff_ffff) + carries;
+    let mut rest = chunks.remainder();
+    if rest.len() >= 4 {
+        acc += u64::from(u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
+        rest = &rest[4..];
     }
-    if i < rest.len() {
-        acc += u64::from(rest[i]) << 8;
+    if rest.len() >= 2 {
+        acc += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
+        rest = &rest[2..];
+    }
+    if let Some(&b) = rest.first() {
+        acc += u64::from(b) << 8;
     }
     acc
 }
@@ -69,7 +78,11 @@ mod tests {
         for n in 0..data.len() {
             let mut reference: u32 = 0;
             for w in data[..n].chunks(2) {
-                let word = if w.len() == 2 { u16::from_be_bytes([w[0], w[1]]) } else { u16::from(w[0]) << 8 };
+                let word = if w.len() == 2 {
+                    u16::from_be_bytes([w[0], w[1]])
+                } else {
+                    u16::from(w[0]) << 8
+                };
                 reference += u32::from(word);
                 reference = (reference & 0xffff) + (reference >> 16);
             }

@@ -117,13 +117,20 @@ pub enum ParseError {
     /// IPv4 IHL below 5 (20 bytes).
     Ipv4Ihl { offset: usize, found: u8 },
     /// IPv4 total length smaller than the header length.
-    Ipv4TotalLenTooSmall { offset: usize, total_len: u16, header_len: usize },
+    Ipv4TotalLenTooSmall {
+        offset: usize,
+        total_len: u16,
+        header_len: usize,
+    },
     /// UDP length field below 8 (and not 0).
     UdpLenTooSmall { offset: usize, found: u16 },
     /// TCP data offset below 5 (20 bytes).
     TcpDataOffset { offset: usize, found: u8 },
     /// IPv6 header or extension header rejected by the slow path.
-    Ipv6 { offset: usize, reason: Ipv6ErrorKind },
+    Ipv6 {
+        offset: usize,
+        reason: Ipv6ErrorKind,
+    },
 }
 
 /// What was wrong with an IPv6 packet (details from the etherparse slow path).
@@ -175,10 +182,14 @@ impl ParseError {
             ParseError::Ipv4TotalLenTooSmall { .. } => MalformedReason::Ipv4TotalLenTooSmall,
             ParseError::UdpLenTooSmall { .. } => MalformedReason::UdpLenTooSmall,
             ParseError::TcpDataOffset { .. } => MalformedReason::TcpDataOffset,
-            ParseError::Ipv6 { reason: Ipv6ErrorKind::Version, .. } => MalformedReason::Ipv6Version,
-            ParseError::Ipv6 { reason: Ipv6ErrorKind::ExtensionHeader, .. } => {
-                MalformedReason::Ipv6ExtensionHeader
-            }
+            ParseError::Ipv6 {
+                reason: Ipv6ErrorKind::Version,
+                ..
+            } => MalformedReason::Ipv6Version,
+            ParseError::Ipv6 {
+                reason: Ipv6ErrorKind::ExtensionHeader,
+                ..
+            } => MalformedReason::Ipv6ExtensionHeader,
         }
     }
 }

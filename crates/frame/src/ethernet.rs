@@ -49,7 +49,11 @@ pub struct MacAddr(pub [u8; 6]);
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -240,7 +244,10 @@ mod tests {
     #[test]
     fn test_truncated() {
         let e = EthernetFrame::new_checked(&BYTES[..13]).unwrap_err();
-        assert_eq!((e.layer, e.required, e.available), (Layer::Ethernet, 14, 13));
+        assert_eq!(
+            (e.layer, e.required, e.available),
+            (Layer::Ethernet, 14, 13)
+        );
     }
 
     #[test]

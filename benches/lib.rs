@@ -16,13 +16,8 @@ pub fn g711_frame(vlans: &[u16]) -> Vec<u8> {
         dst_port: 40_000,
         ..Default::default()
     };
-    let rtp = RtpRepr {
-        marker: false,
-        payload_type: PayloadType::PCMU,
-        sequence_number: 1,
-        timestamp: 160,
-        ssrc: 0x5eed,
-    };
+    let rtp =
+        RtpRepr { marker: false, payload_type: PayloadType::PCMU, sequence_number: 1, timestamp: 160, ssrc: 0x5eed };
     let mut buf = vec![0u8; 1600];
     let len = t.emit_rtp(&mut buf, 7, &rtp, &[0xff; 160]);
     buf.truncate(len + 4);

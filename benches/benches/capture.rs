@@ -10,19 +10,18 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
 use xconnect_benches::mixed_ring;
 use xconnect_capture::{CaptureReader, PcapWriter};
-use xconnect_dataplane::replay::{replay_file, Replay, ReplayOptions};
+use xconnect_dataplane::replay::{replay_file, Outputs, Replay, ReplayOptions};
 use xconnect_frame::LinkType;
 
 const FRAMES: u64 = 2_000_000;
 
 fn write_file(path: &Path) {
     let ring = mixed_ring();
-    let mut w = PcapWriter::create(path, LinkType::Ethernet, 65535).unwrap();
+    let mut w = PcapWriter::create(path, 65535).unwrap();
     for i in 0..FRAMES {
         let f = &ring[(i % 4096) as usize];
         // 20 µs apart: 50,000 frames/s, about a 100 Mbps tier's worth of G.711.
-        w.write_packet(1_700_000_000_000_000_000 + i * 20_000, f, f.len() as u32)
-            .unwrap();
+        w.write_packet(1_700_000_000_000_000_000 + i * 20_000, LinkType::Ethernet, f, f.len() as u32).unwrap();
     }
     w.finish().unwrap();
 }
@@ -63,7 +62,7 @@ fn pcap_parser_read(path: &Path) -> u64 {
 
 fn replay(path: &Path) -> u64 {
     let mut r = CaptureReader::open(path).unwrap();
-    let mut t = Replay::new(ReplayOptions::default());
+    let mut t = Replay::new(ReplayOptions::default(), None);
     while let Some(p) = r.next_packet().unwrap() {
         t.add(&p);
     }
@@ -85,11 +84,9 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(FRAMES));
     g.bench_function("xconnect", |b| b.iter(|| xconnect_read(&path)));
     g.bench_function("pcap_parser", |b| b.iter(|| pcap_parser_read(&path)));
-    g.bench_function("xconnect_replay_tally_1thread", |b| {
-        b.iter(|| replay(&path))
-    });
+    g.bench_function("xconnect_replay_tally_1thread", |b| b.iter(|| replay(&path)));
     g.bench_function("xconnect_replay_file_2threads", |b| {
-        b.iter(|| replay_file(&path, ReplayOptions::default()).unwrap().frames)
+        b.iter(|| replay_file(&path, ReplayOptions::default(), None, Outputs::default()).unwrap().0.frames)
     });
     g.finish();
 }

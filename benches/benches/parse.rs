@@ -50,12 +50,7 @@ fn bare(frame: &[u8]) -> u64 {
 fn rtp_fields(payload: &[u8]) -> u64 {
     if payload.len() >= 12 && payload[0] >> 6 == 2 {
         u64::from(u16::from_be_bytes([payload[2], payload[3]]))
-            ^ u64::from(u32::from_be_bytes([
-                payload[8],
-                payload[9],
-                payload[10],
-                payload[11],
-            ]))
+            ^ u64::from(u32::from_be_bytes([payload[8], payload[9], payload[10], payload[11]]))
     } else {
         0
     }
@@ -72,8 +67,7 @@ fn etherparse_strict(frame: &[u8]) -> u64 {
     }
     if let Some(NetSlice::Ipv4(ip)) = &s.net {
         let h = ip.header();
-        acc ^=
-            u64::from(u32::from(h.source_addr())) ^ u64::from(u32::from(h.destination_addr())) << 1;
+        acc ^= u64::from(u32::from(h.source_addr())) ^ u64::from(u32::from(h.destination_addr())) << 1;
     }
     if let Some(TransportSlice::Udp(u)) = &s.transport {
         acc ^= u64::from(u.source_port()) << 32 ^ u64::from(u.destination_port()) << 48;
@@ -93,8 +87,7 @@ fn etherparse_lax(frame: &[u8]) -> u64 {
     }
     if let Some(etherparse::LaxNetSlice::Ipv4(ip)) = &s.net {
         let h = ip.header();
-        acc ^=
-            u64::from(u32::from(h.source_addr())) ^ u64::from(u32::from(h.destination_addr())) << 1;
+        acc ^= u64::from(u32::from(h.source_addr())) ^ u64::from(u32::from(h.destination_addr())) << 1;
     }
     if let Some(TransportSlice::Udp(u)) = &s.transport {
         acc ^= u64::from(u.source_port()) << 32 ^ u64::from(u.destination_port()) << 48;

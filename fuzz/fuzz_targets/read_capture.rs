@@ -8,7 +8,7 @@ use xconnect_dataplane::replay::{Replay, ReplayOptions};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut r) = CaptureReader::new(data) else { return };
-    let mut t = Replay::new(ReplayOptions { max_flows: 64, ..ReplayOptions::default() });
+    let mut t = Replay::new(ReplayOptions { max_flows: 64, ..ReplayOptions::default() }, None);
     let stop = loop {
         match r.next_packet() {
             Ok(Some(p)) => {

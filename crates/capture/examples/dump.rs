@@ -5,14 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut n = 0u64;
     while let Some(p) = r.next_packet()? {
         n += 1;
-        println!(
-            "{n}\t{}\t{}\t{}\t{}\t{}",
-            p.interface,
-            p.link_type,
-            p.ts_ns,
-            p.orig_len,
-            p.data.len()
-        );
+        println!("{n}\t{}\t{}\t{}\t{}\t{}", p.interface, p.link_type, p.ts_ns, p.orig_len, p.data.len());
     }
     Ok(())
 }

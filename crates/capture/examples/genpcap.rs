@@ -11,7 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let out = args.next().ok_or("usage: genpcap OUT.pcap N")?;
     let n: u64 = args.next().ok_or("usage: genpcap OUT.pcap N")?.parse()?;
-    let mut w = PcapWriter::create(&out, LinkType::Ethernet, 65535)?;
+    let mut w = PcapWriter::create(&out, 65535)?;
     let mut buf = [0u8; 1600];
     for i in 0..n {
         let vlans = match i % 8 {
@@ -36,11 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ssrc: u32::from(call),
         };
         let len = t.emit_rtp(&mut buf, i as u16, &rtp, &[0xff; 160]);
-        w.write_packet(
-            1_700_000_000_000_000_000 + i * 20_000,
-            &buf[..len],
-            len as u32,
-        )?;
+        w.write_packet(1_700_000_000_000_000_000 + i * 20_000, LinkType::Ethernet, &buf[..len], len as u32)?;
     }
     w.finish()?;
     Ok(())

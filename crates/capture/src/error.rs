@@ -118,13 +118,7 @@ impl fmt::Display for CaptureError {
         if let Some(file) = &self.file {
             write!(f, "{}: ", file.display())?;
         }
-        write!(
-            f,
-            "at byte {} (after {} records): {}",
-            self.offset,
-            self.records,
-            self.message()
-        )
+        write!(f, "at byte {} (after {} records): {}", self.offset, self.records, self.message())
     }
 }
 

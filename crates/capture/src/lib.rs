@@ -20,7 +20,5 @@ mod reader;
 mod writer;
 
 pub use error::{CaptureError, ErrorKind};
-pub use reader::{
-    CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN,
-};
+pub use reader::{CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN};
 pub use writer::PcapWriter;

@@ -111,16 +111,8 @@ struct Interface {
 
 #[derive(Debug)]
 enum State {
-    Pcap {
-        big_endian: bool,
-        nanos: bool,
-        link_type: LinkType,
-        snaplen: u32,
-    },
-    Pcapng {
-        big_endian: bool,
-        interfaces: Vec<Interface>,
-    },
+    Pcap { big_endian: bool, nanos: bool, link_type: LinkType, snaplen: u32 },
+    Pcapng { big_endian: bool, interfaces: Vec<Interface> },
 }
 
 /// Counters of oddities that do not stop reading.
@@ -188,10 +180,7 @@ impl<R: Read> CaptureReader<R> {
             eof: false,
             failed: false,
             format: Format::Pcapng,
-            state: State::Pcapng {
-                big_endian: false,
-                interfaces: Vec::new(),
-            },
+            state: State::Pcapng { big_endian: false, interfaces: Vec::new() },
             records: 0,
             next_interface: 0,
             link_types: Vec::new(),
@@ -234,12 +223,7 @@ impl<R: Read> CaptureReader<R> {
 
     #[cold]
     fn err(&self, offset: u64, kind: ErrorKind) -> CaptureError {
-        CaptureError {
-            file: self.file.clone(),
-            offset,
-            records: self.records,
-            kind,
-        }
+        CaptureError { file: self.file.clone(), offset, records: self.records, kind }
     }
 
     /// Makes at least `need` bytes available at `pos` if the file has them; returns how many
@@ -278,14 +262,9 @@ impl<R: Read> CaptureReader<R> {
         let have = self.fill(need)?;
         if have < need {
             self.failed = true;
-            return Err(self.err(
-                self.offset(),
-                ErrorKind::Truncated {
-                    what,
-                    needed: need as u64,
-                    available: have as u64,
-                },
-            ));
+            return Err(
+                self.err(self.offset(), ErrorKind::Truncated { what, needed: need as u64, available: have as u64 })
+            );
         }
         Ok(())
     }
@@ -296,23 +275,13 @@ impl<R: Read> CaptureReader<R> {
             return Err(self.err(0, ErrorKind::Empty));
         }
         if have < 4 {
-            return Err(self.err(
-                0,
-                ErrorKind::Truncated {
-                    what: "file header",
-                    needed: 4,
-                    available: have as u64,
-                },
-            ));
+            return Err(self.err(0, ErrorKind::Truncated { what: "file header", needed: 4, available: have as u64 }));
         }
         let m: [u8; 4] = self.buf[..4].try_into().unwrap();
         let (le, be) = (u32::from_le_bytes(m), u32::from_be_bytes(m));
         if le == PCAPNG_SHB {
             self.format = Format::Pcapng;
-            self.state = State::Pcapng {
-                big_endian: false,
-                interfaces: Vec::new(),
-            };
+            self.state = State::Pcapng { big_endian: false, interfaces: Vec::new() };
             return Ok(());
         }
         let (big_endian, nanos) = match (le, be) {
@@ -323,14 +292,9 @@ impl<R: Read> CaptureReader<R> {
             _ => return Err(self.err(0, ErrorKind::NotACapture { magic: m })),
         };
         if have < 24 {
-            return Err(self.err(
-                0,
-                ErrorKind::Truncated {
-                    what: "pcap file header",
-                    needed: 24,
-                    available: have as u64,
-                },
-            ));
+            return Err(
+                self.err(0, ErrorKind::Truncated { what: "pcap file header", needed: 24, available: have as u64 })
+            );
         }
         let h = &self.buf[..24];
         let rd = |o: usize| {
@@ -345,12 +309,7 @@ impl<R: Read> CaptureReader<R> {
         // The upper bits of the link-type field may carry FCS information (pcap-savefile(5)).
         let link_type = LinkType::from(rd(20) & 0xffff);
         self.format = Format::Pcap { nanos, big_endian };
-        self.state = State::Pcap {
-            big_endian,
-            nanos,
-            link_type,
-            snaplen,
-        };
+        self.state = State::Pcap { big_endian, nanos, link_type, snaplen };
         self.link_types.push(link_type);
         self.pos = 24;
         Ok(())
@@ -371,10 +330,7 @@ impl<R: Read> CaptureReader<R> {
         match r {
             Ok(Some((start, len, meta))) => {
                 self.records += 1;
-                Ok(Some(Packet {
-                    data: &self.buf[start..start + len],
-                    ..meta
-                }))
+                Ok(Some(Packet { data: &self.buf[start..start + len], ..meta }))
             }
             Ok(None) => Ok(None),
             Err(e) => {
@@ -386,15 +342,7 @@ impl<R: Read> CaptureReader<R> {
 
     #[inline]
     fn next_pcap(&mut self) -> Result<Option<(usize, usize, Packet<'static>)>, CaptureError> {
-        let State::Pcap {
-            big_endian,
-            nanos,
-            link_type,
-            snaplen,
-        } = self.state
-        else {
-            unreachable!()
-        };
+        let State::Pcap { big_endian, nanos, link_type, snaplen } = self.state else { unreachable!() };
         if self.end - self.pos < 16 {
             if self.fill(16)? == 0 {
                 return Ok(None);
@@ -423,26 +371,10 @@ impl<R: Read> CaptureReader<R> {
         if self.end - self.pos < total {
             self.need(total, "pcap packet")?;
         }
-        let ts_ns = u64::from(sec) * 1_000_000_000
-            + if nanos {
-                u64::from(frac)
-            } else {
-                u64::from(frac) * 1000
-            };
+        let ts_ns = u64::from(sec) * 1_000_000_000 + if nanos { u64::from(frac) } else { u64::from(frac) * 1000 };
         let start = self.pos + 16;
         self.pos += total;
-        Ok(Some((
-            start,
-            caplen as usize,
-            Packet {
-                ts_ns,
-                orig_len,
-                link_type,
-                interface: 0,
-                data: &[],
-                offset,
-            },
-        )))
+        Ok(Some((start, caplen as usize, Packet { ts_ns, orig_len, link_type, interface: 0, data: &[], offset })))
     }
 
     fn next_pcapng(&mut self) -> Result<Option<(usize, usize, Packet<'static>)>, CaptureError> {
@@ -500,11 +432,7 @@ impl<R: Read> CaptureReader<R> {
                 2 => 32,
                 _ => 12,
             };
-            let bad = |reason| ErrorKind::BadBlockLength {
-                block_type,
-                length,
-                reason,
-            };
+            let bad = |reason| ErrorKind::BadBlockLength { block_type, length, reason };
             if length % 4 != 0 {
                 return Err(self.err(offset, bad("not a multiple of 4")));
             }
@@ -519,14 +447,7 @@ impl<R: Read> CaptureReader<R> {
             let p = self.pos;
             let trailing = rd(&self.buf, p + len - 4);
             if trailing != length {
-                return Err(self.err(
-                    offset,
-                    ErrorKind::BlockLengthMismatch {
-                        block_type,
-                        leading: length,
-                        trailing,
-                    },
-                ));
+                return Err(self.err(offset, ErrorKind::BlockLengthMismatch { block_type, leading: length, trailing }));
             }
             let body_start = p + 8;
             let body_end = p + len - 4;
@@ -542,16 +463,11 @@ impl<R: Read> CaptureReader<R> {
                     if major != 1 {
                         return Err(self.err(
                             offset,
-                            ErrorKind::BadSectionHeader {
-                                reason: format!("major version {major}, expected 1"),
-                            },
+                            ErrorKind::BadSectionHeader { reason: format!("major version {major}, expected 1") },
                         ));
                     }
                     self.stats.sections += 1;
-                    self.state = State::Pcapng {
-                        big_endian,
-                        interfaces: Vec::new(),
-                    };
+                    self.state = State::Pcapng { big_endian, interfaces: Vec::new() };
                 }
                 1 => {
                     let body = &self.buf[body_start..body_end];
@@ -561,8 +477,8 @@ impl<R: Read> CaptureReader<R> {
                         u16::from_le_bytes([body[0], body[1]])
                     };
                     let snaplen = rd(body, 4);
-                    let (scale, offset_ns) = parse_idb_options(&body[8..], big_endian)
-                        .map_err(|reason| self.err(offset, bad(reason)))?;
+                    let (scale, offset_ns) =
+                        parse_idb_options(&body[8..], big_endian).map_err(|reason| self.err(offset, bad(reason)))?;
                     let link_type = LinkType::from(u32::from(lt));
                     if !self.link_types.contains(&link_type) {
                         self.link_types.push(link_type);
@@ -570,67 +486,34 @@ impl<R: Read> CaptureReader<R> {
                     let global_id = self.next_interface;
                     self.next_interface += 1;
                     if let State::Pcapng { interfaces, .. } = &mut self.state {
-                        interfaces.push(Interface {
-                            link_type,
-                            snaplen,
-                            scale,
-                            offset_ns,
-                            global_id,
-                        });
+                        interfaces.push(Interface { link_type, snaplen, scale, offset_ns, global_id });
                     }
                 }
                 6 | 2 | 3 => {
                     let body = &self.buf[body_start..body_end];
                     let (iface_id, ts, caplen, orig_len, data_off) = match block_type {
-                        6 => (
-                            rd(body, 0),
-                            Some((rd(body, 4), rd(body, 8))),
-                            rd(body, 12),
-                            rd(body, 16),
-                            20,
-                        ),
+                        6 => (rd(body, 0), Some((rd(body, 4), rd(body, 8))), rd(body, 12), rd(body, 16), 20),
                         2 => {
                             let id = if big_endian {
                                 u16::from_be_bytes([body[0], body[1]])
                             } else {
                                 u16::from_le_bytes([body[0], body[1]])
                             };
-                            (
-                                u32::from(id),
-                                Some((rd(body, 4), rd(body, 8))),
-                                rd(body, 12),
-                                rd(body, 16),
-                                20,
-                            )
+                            (u32::from(id), Some((rd(body, 4), rd(body, 8))), rd(body, 12), rd(body, 16), 20)
                         }
                         _ => {
                             let orig = rd(body, 0);
                             (0, None, orig.min(length - 16), orig, 4)
                         }
                     };
-                    let State::Pcapng { interfaces, .. } = &self.state else {
-                        unreachable!()
-                    };
+                    let State::Pcapng { interfaces, .. } = &self.state else { unreachable!() };
                     let Some(iface) = interfaces.get(iface_id as usize).copied() else {
                         let declared = interfaces.len();
-                        return Err(self.err(
-                            offset,
-                            ErrorKind::UnknownInterface {
-                                id: iface_id,
-                                declared,
-                            },
-                        ));
+                        return Err(self.err(offset, ErrorKind::UnknownInterface { id: iface_id, declared }));
                     };
-                    let caplen = if block_type == 3 && iface.snaplen != 0 {
-                        caplen.min(iface.snaplen)
-                    } else {
-                        caplen
-                    };
+                    let caplen = if block_type == 3 && iface.snaplen != 0 { caplen.min(iface.snaplen) } else { caplen };
                     if data_off + caplen as usize > body.len() {
-                        return Err(self.err(
-                            offset,
-                            bad("the captured length runs past the end of the block"),
-                        ));
+                        return Err(self.err(offset, bad("the captured length runs past the end of the block")));
                     }
                     if iface.snaplen != 0 && caplen > iface.snaplen {
                         self.stats.over_snaplen += 1;
@@ -671,15 +554,9 @@ fn parse_idb_options(mut opts: &[u8], big_endian: bool) -> Result<(TsScale, i128
     let mut offset_ns = 0i128;
     while opts.len() >= 4 {
         let (code, len) = if big_endian {
-            (
-                u16::from_be_bytes([opts[0], opts[1]]),
-                u16::from_be_bytes([opts[2], opts[3]]),
-            )
+            (u16::from_be_bytes([opts[0], opts[1]]), u16::from_be_bytes([opts[2], opts[3]]))
         } else {
-            (
-                u16::from_le_bytes([opts[0], opts[1]]),
-                u16::from_le_bytes([opts[2], opts[3]]),
-            )
+            (u16::from_le_bytes([opts[0], opts[1]]), u16::from_le_bytes([opts[2], opts[3]]))
         };
         if code == 0 {
             break;
@@ -694,11 +571,7 @@ fn parse_idb_options(mut opts: &[u8], big_endian: bool) -> Result<(TsScale, i128
             (9, 1) => scale = TsScale::from_tsresol(v[0]),
             (14, 8) => {
                 let b: [u8; 8] = v.try_into().unwrap();
-                let secs = if big_endian {
-                    i64::from_be_bytes(b)
-                } else {
-                    i64::from_le_bytes(b)
-                };
+                let secs = if big_endian { i64::from_be_bytes(b) } else { i64::from_le_bytes(b) };
                 offset_ns = i128::from(secs) * 1_000_000_000;
             }
             _ => {}

@@ -17,56 +17,58 @@ pub struct PcapWriter {
     target: PathBuf,
     snaplen: u32,
     packets: u64,
+    /// Written into the file header with the first packet (or at `finish`): a pcap holds one.
+    link_type: Option<LinkType>,
 }
 
 impl PcapWriter {
     /// Creates the temporary file in the target's directory (so the rename stays on one file
-    /// system) and writes the file header. Fails early if the directory is not writable.
-    pub fn create(
-        target: impl AsRef<Path>,
-        link_type: LinkType,
-        snaplen: u32,
-    ) -> io::Result<PcapWriter> {
+    /// system). Fails early if the directory is not writable. The file header, which names the
+    /// link type, is written with the first packet.
+    pub fn create(target: impl AsRef<Path>, snaplen: u32) -> io::Result<PcapWriter> {
         let target = target.as_ref().to_path_buf();
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".xconnect-")
-            .suffix(".pcap.tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot create a temporary file in {}: {e}", dir.display()),
-                )
-            })?;
-        let mut out = BufWriter::with_capacity(1 << 20, tmp);
+        let tmp = tempfile::Builder::new().prefix(".xconnect-").suffix(".pcap.tmp").tempfile_in(&dir).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", dir.display()))
+        })?;
+        let out = BufWriter::with_capacity(1 << 20, tmp);
+        Ok(PcapWriter { out, target, snaplen, packets: 0, link_type: None })
+    }
+
+    fn write_header(&mut self, link_type: LinkType) -> io::Result<()> {
         let mut h = [0u8; 24];
         h[0..4].copy_from_slice(&0xa1b2_3c4du32.to_le_bytes());
         h[4..6].copy_from_slice(&2u16.to_le_bytes());
         h[6..8].copy_from_slice(&4u16.to_le_bytes());
-        h[16..20].copy_from_slice(&snaplen.to_le_bytes());
+        h[16..20].copy_from_slice(&self.snaplen.to_le_bytes());
         h[20..24].copy_from_slice(&u32::from(link_type).to_le_bytes());
-        out.write_all(&h)?;
-        Ok(PcapWriter {
-            out,
-            target,
-            snaplen,
-            packets: 0,
-        })
+        self.link_type = Some(link_type);
+        self.out.write_all(&h)
     }
 
     /// Appends one packet. `orig_len` is the length on the wire (at least `data.len()`);
-    /// data longer than the snap length is cut to it, as a capture would.
-    pub fn write_packet(&mut self, ts_ns: u64, data: &[u8], orig_len: u32) -> io::Result<()> {
+    /// data longer than the snap length is cut to it, as a capture would. Every packet must
+    /// have the link type of the first: a pcap file cannot mix them.
+    pub fn write_packet(&mut self, ts_ns: u64, link_type: LinkType, data: &[u8], orig_len: u32) -> io::Result<()> {
+        match self.link_type {
+            None => self.write_header(link_type)?,
+            Some(l) if l != link_type => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{}: a pcap file holds one link type, and the packets mix {l} and {link_type}",
+                        self.target.display()
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
         let caplen = data.len().min(self.snaplen as usize);
         let sec = u32::try_from(ts_ns / 1_000_000_000).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "timestamp beyond the year 2106 does not fit pcap",
-            )
+            io::Error::new(io::ErrorKind::InvalidInput, "timestamp beyond the year 2106 does not fit pcap")
         })?;
         let mut h = [0u8; 16];
         h[0..4].copy_from_slice(&sec.to_le_bytes());
@@ -84,8 +86,12 @@ impl PcapWriter {
         self.packets
     }
 
-    /// Flushes, syncs and renames the file into place.
-    pub fn finish(self) -> io::Result<PathBuf> {
+    /// Flushes, syncs and renames the file into place. A file with no packets gets an
+    /// Ethernet header.
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        if self.link_type.is_none() {
+            self.write_header(LinkType::Ethernet)?;
+        }
         let tmp = self.out.into_inner().map_err(|e| e.into_error())?;
         tmp.as_file().sync_all()?;
         let target = self.target;
@@ -109,27 +115,18 @@ mod tests {
     fn write_then_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.pcap");
-        let mut w = PcapWriter::create(&path, LinkType::Ethernet, 100).unwrap();
-        w.write_packet(1_700_000_000_123_456_789, &[1, 2, 3], 3)
-            .unwrap();
-        w.write_packet(1_700_000_001_000_000_001, &[7; 150], 150)
-            .unwrap();
-        assert!(
-            !path.exists(),
-            "nothing appears under the target name before finish"
-        );
+        let mut w = PcapWriter::create(&path, 100).unwrap();
+        w.write_packet(1_700_000_000_123_456_789, LinkType::Ethernet, &[1, 2, 3], 3).unwrap();
+        w.write_packet(1_700_000_001_000_000_001, LinkType::Ethernet, &[7; 150], 150).unwrap();
+        let e = w.write_packet(1_700_000_002_000_000_000, LinkType::LinuxSll, &[7; 20], 20).unwrap_err();
+        assert!(e.to_string().contains("mix ether and linux-sll"), "{e}");
+        assert!(!path.exists(), "nothing appears under the target name before finish");
         w.finish().unwrap();
         let mut r = CaptureReader::open(&path).unwrap();
         let p = r.next_packet().unwrap().unwrap();
-        assert_eq!(
-            (p.ts_ns, p.data, p.orig_len),
-            (1_700_000_000_123_456_789, &[1u8, 2, 3][..], 3)
-        );
+        assert_eq!((p.ts_ns, p.data, p.orig_len), (1_700_000_000_123_456_789, &[1u8, 2, 3][..], 3));
         let p = r.next_packet().unwrap().unwrap();
-        assert_eq!(
-            (p.ts_ns, p.data.len(), p.orig_len),
-            (1_700_000_001_000_000_001, 100, 150)
-        );
+        assert_eq!((p.ts_ns, p.data.len(), p.orig_len), (1_700_000_001_000_000_001, 100, 150));
         assert!(r.next_packet().unwrap().is_none());
     }
 
@@ -138,16 +135,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.pcap");
         {
-            let mut w = PcapWriter::create(&path, LinkType::Ethernet, 65535).unwrap();
-            w.write_packet(0, &[0; 64], 64).unwrap();
+            let mut w = PcapWriter::create(&path, 65535).unwrap();
+            w.write_packet(0, LinkType::Ethernet, &[0; 64], 64).unwrap();
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
     fn unwritable_directory_fails_at_create() {
-        let e =
-            PcapWriter::create("/nonexistent-dir/x.pcap", LinkType::Ethernet, 65535).unwrap_err();
+        let e = PcapWriter::create("/nonexistent-dir/x.pcap", 65535).unwrap_err();
         assert!(e.to_string().contains("/nonexistent-dir"), "{e}");
     }
 }

@@ -10,12 +10,7 @@ fn fixtures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
         .collect();
     v.sort();
     v
@@ -30,9 +25,7 @@ fn oracle(path: &PathBuf) -> (Vec<(Vec<u8>, u32)>, bool) {
         match r.next() {
             Ok((offset, block)) => {
                 match block {
-                    PcapBlockOwned::Legacy(b) => {
-                        out.push((b.data[..b.caplen as usize].to_vec(), b.origlen))
-                    }
+                    PcapBlockOwned::Legacy(b) => out.push((b.data[..b.caplen as usize].to_vec(), b.origlen)),
                     PcapBlockOwned::NG(Block::EnhancedPacket(b)) => {
                         out.push((b.data[..b.caplen as usize].to_vec(), b.origlen))
                     }
@@ -86,20 +79,8 @@ fn formats_detected_by_magic_not_name() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pcap");
     let fmt = |n: &str| CaptureReader::open(dir.join(n)).unwrap().format();
     assert_eq!(fmt("pcapplusplus-bgp-packets.pcap"), Format::Pcapng);
-    assert_eq!(
-        fmt("arkime-bigendian.pcap"),
-        Format::Pcap {
-            nanos: false,
-            big_endian: true
-        }
-    );
-    assert_eq!(
-        fmt("pcapplusplus-nanosecs.pcap"),
-        Format::Pcap {
-            nanos: true,
-            big_endian: false
-        }
-    );
+    assert_eq!(fmt("arkime-bigendian.pcap"), Format::Pcap { nanos: false, big_endian: true });
+    assert_eq!(fmt("pcapplusplus-nanosecs.pcap"), Format::Pcap { nanos: true, big_endian: false });
 }
 
 #[test]
@@ -114,14 +95,8 @@ fn nanosecond_and_big_endian_timestamps() {
         }
         v
     };
-    assert_eq!(
-        ts("pcapplusplus-nanosecs.pcap"),
-        [1_000_002_000, 1_000_001_234]
-    );
-    assert_eq!(
-        ts("arkime-bigendian.pcap"),
-        [1_335_958_313_152_630_000, 1_335_958_317_529_201_000]
-    );
+    assert_eq!(ts("pcapplusplus-nanosecs.pcap"), [1_000_002_000, 1_000_001_234]);
+    assert_eq!(ts("arkime-bigendian.pcap"), [1_335_958_313_152_630_000, 1_335_958_317_529_201_000]);
 }
 
 fn pcap_header() -> Vec<u8> {
@@ -154,14 +129,8 @@ fn truncated_record_yields_good_records_then_offset() {
     let e = r.next_packet().unwrap_err();
     assert!(e.is_truncation());
     assert_eq!((e.offset, e.records), (24 + 2 * 76, 2));
-    assert!(
-        e.to_string().contains("needs 76 bytes, only 26 remain"),
-        "{e}"
-    );
-    assert!(
-        r.next_packet().unwrap().is_none(),
-        "nothing after the damage"
-    );
+    assert!(e.to_string().contains("needs 76 bytes, only 26 remain"), "{e}");
+    assert!(r.next_packet().unwrap().is_none(), "nothing after the damage");
 }
 
 #[test]
@@ -170,16 +139,7 @@ fn record_longer_than_any_capture_is_corrupt() {
     record(&mut f, 10_000_000, 100);
     let mut r = CaptureReader::new(&f[..]).unwrap();
     let e = r.next_packet().unwrap_err();
-    assert!(
-        matches!(
-            e.kind,
-            ErrorKind::RecordTooLong {
-                caplen: 10_000_000,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e.kind, ErrorKind::RecordTooLong { caplen: 10_000_000, .. }), "{e}");
     assert_eq!(e.offset, 24);
 }
 
@@ -187,15 +147,9 @@ fn record_longer_than_any_capture_is_corrupt() {
 fn wrong_magic_and_empty_and_short_header() {
     let e = CaptureReader::new(&b"GIF89a........................"[..]).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::NotACapture { magic } if &magic == b"GIF8"));
-    assert!(matches!(
-        CaptureReader::new(&b""[..]).unwrap_err().kind,
-        ErrorKind::Empty
-    ));
+    assert!(matches!(CaptureReader::new(&b""[..]).unwrap_err().kind, ErrorKind::Empty));
     let h = pcap_header();
-    assert!(matches!(
-        CaptureReader::new(&h[..10]).unwrap_err().kind,
-        ErrorKind::Truncated { needed: 24, .. }
-    ));
+    assert!(matches!(CaptureReader::new(&h[..10]).unwrap_err().kind, ErrorKind::Truncated { needed: 24, .. }));
 }
 
 fn shb() -> Vec<u8> {
@@ -255,14 +209,7 @@ fn pcapng_interfaces_resolutions_and_sections() {
     while let Some(p) = r.next_packet().unwrap() {
         got.push((p.interface, p.ts_ns, p.data.len()));
     }
-    assert_eq!(
-        got,
-        [
-            (0, 1_500_000_000, 60),
-            (1, 1_500_000, 61),
-            (2, 7_000_000, 62)
-        ]
-    );
+    assert_eq!(got, [(0, 1_500_000_000, 60), (1, 1_500_000, 61), (2, 7_000_000, 62)]);
     assert_eq!(r.stats().sections, 2);
 }
 
@@ -275,37 +222,22 @@ fn pcapng_bad_block_length_and_unknown_interface() {
     f[good_end + 4] = 0x5d; // total length 0x5d = 93: not a multiple of 4
     let mut r = CaptureReader::new(&f[..]).unwrap();
     let e = r.next_packet().unwrap_err();
-    assert!(
-        matches!(e.kind, ErrorKind::BadBlockLength { length: 93, .. }),
-        "{e}"
-    );
+    assert!(matches!(e.kind, ErrorKind::BadBlockLength { length: 93, .. }), "{e}");
     assert_eq!(e.offset, good_end as u64);
 
     let mut f = shb();
     idb(&mut f, None);
     epb(&mut f, 3, 0, &[1; 60]);
-    let e = CaptureReader::new(&f[..])
-        .unwrap()
-        .next_packet()
-        .unwrap_err();
-    assert!(
-        matches!(e.kind, ErrorKind::UnknownInterface { id: 3, declared: 1 }),
-        "{e}"
-    );
+    let e = CaptureReader::new(&f[..]).unwrap().next_packet().unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::UnknownInterface { id: 3, declared: 1 }), "{e}");
 
     let mut f = shb();
     idb(&mut f, None);
     epb(&mut f, 0, 0, &[1; 60]);
     let n = f.len();
     f[n - 4] ^= 0xff; // trailing length differs
-    let e = CaptureReader::new(&f[..])
-        .unwrap()
-        .next_packet()
-        .unwrap_err();
-    assert!(
-        matches!(e.kind, ErrorKind::BlockLengthMismatch { .. }),
-        "{e}"
-    );
+    let e = CaptureReader::new(&f[..]).unwrap().next_packet().unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::BlockLengthMismatch { .. }), "{e}");
 }
 
 #[test]
@@ -370,11 +302,7 @@ fn memory_is_one_buffer_whatever_the_file_size() {
         }
     }
     let h = pcap_header();
-    let g = Gen {
-        left: 200_000,
-        header: h.clone(),
-        pos: 0,
-    };
+    let g = Gen { left: 200_000, header: h.clone(), pos: 0 };
     let mut r = CaptureReader::new(g).unwrap();
     let mut n = 0u64;
     while r.next_packet().unwrap().is_some() {

@@ -34,7 +34,74 @@ pub enum Command {
         /// How many flows to list, busiest by bytes first.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        #[command(flatten)]
+        whatif: WhatIf,
     },
+}
+
+/// "Had this capture crossed a cross-connect of this tier": the policer's options.
+#[derive(Debug, clap::Args)]
+pub struct WhatIf {
+    /// Run the frames through a tier's policer at their own timestamps: 10M, 100M, 500M or 1G.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Committed burst in bytes [default: 10 ms at the tier's rate, e.g. 125000 for 100M].
+    #[arg(long, requires = "tier")]
+    pub burst: Option<u64>,
+    /// police: drop what does not conform; shape: queue it (adds delay, drops only when the
+    /// queue is full).
+    #[arg(long, value_enum, default_value_t = ModeArg::Police, requires = "tier")]
+    pub mode: ModeArg,
+    /// Shaper queue in bytes [default: twice the burst, 20 ms at the tier's rate].
+    #[arg(long, requires = "tier")]
+    pub buffer: Option<u64>,
+    /// Policer algorithm: single-rate (the provider's edge), srtcm (RFC 2697), trtcm
+    /// (RFC 2698) or mef (MEF 10.3). Three-color profiles pass yellow frames and report colors.
+    #[arg(long, value_enum, default_value_t = ProfileArg::SingleRate, requires = "tier")]
+    pub profile: ProfileArg,
+    /// Excess rate in bit/s for trtcm (PIR − CIR) and mef (EIR).
+    #[arg(long, default_value_t = 0, requires = "tier")]
+    pub excess_rate: u64,
+    /// Excess burst in bytes for srtcm (EBS), trtcm (PBS − CBS) and mef (EBS) [default: the
+    /// burst].
+    #[arg(long, requires = "tier")]
+    pub excess_burst: Option<u64>,
+    /// mef: coupling flag CF = 1 (green overflow feeds yellow).
+    #[arg(long, requires = "tier")]
+    pub coupled: bool,
+    /// Bytes counted per frame: frame (destination MAC to FCS, as MEF counts; the capture's
+    /// frame + 4), l2 (the frame without FCS, as Linux tc charges), ip (the IP packet), or
+    /// wire (frame + preamble + inter-frame gap, + 20).
+    #[arg(long, default_value = "frame", requires = "tier")]
+    pub accounting: String,
+    /// Write the frames that passed to this pcap (nanosecond; written atomically).
+    #[arg(long, requires = "tier")]
+    pub write_passed: Option<PathBuf>,
+    /// Write the frames that were dropped to this pcap.
+    #[arg(long, requires = "tier")]
+    pub write_dropped: Option<PathBuf>,
+}
+
+/// Police or shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Drop red frames.
+    Police,
+    /// Queue and delay.
+    Shape,
+}
+
+/// Policer algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileArg {
+    /// Single-rate two-color token bucket.
+    SingleRate,
+    /// RFC 2697 single-rate three-color marker.
+    Srtcm,
+    /// RFC 2698 two-rate three-color marker.
+    Trtcm,
+    /// MEF 10.3 bandwidth profile.
+    Mef,
 }
 
 #[cfg(test)]

@@ -19,11 +19,7 @@ pub fn replay_text(r: &ReplayReport) -> String {
         r.avg_mbps, r.peak_mbps_1ms, r.peak_mbps_1s
     );
     if let Some(e) = &r.error {
-        let _ = writeln!(
-            s,
-            "STOPPED EARLY ({}) at byte {}: {}",
-            e.kind, e.offset, e.message
-        );
+        let _ = writeln!(s, "STOPPED EARLY ({}) at byte {}: {}", e.kind, e.offset, e.message);
     }
     let l = &r.layers;
     let _ = writeln!(s, "\nlayer       frames");
@@ -52,23 +48,12 @@ pub fn replay_text(r: &ReplayReport) -> String {
     }
     if !r.top_flows.is_empty() {
         let _ = writeln!(s, "\ntop flows by bytes ({} flows in all)", r.flows);
-        let _ = writeln!(
-            s,
-            "{:<40} {:<40} {:>6} {:>10} {:>12}",
-            "source", "destination", "proto", "frames", "bytes"
-        );
+        let _ = writeln!(s, "{:<40} {:<40} {:>6} {:>10} {:>12}", "source", "destination", "proto", "frames", "bytes");
         for f in &r.top_flows {
             let vl = if f.vlans.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " vlan {}",
-                    f.vlans
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join("/")
-                )
+                format!(" vlan {}", f.vlans.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("/"))
             };
             let _ = writeln!(
                 s,
@@ -83,18 +68,70 @@ pub fn replay_text(r: &ReplayReport) -> String {
         }
     }
     if r.cut_by_snaplen > 0 {
-        let _ = writeln!(
-            s,
-            "\n{} frames cut short by the capture's snap length (not malformed)",
-            r.cut_by_snaplen
-        );
+        let _ = writeln!(s, "\n{} frames cut short by the capture's snap length (not malformed)", r.cut_by_snaplen);
     }
     if r.checksum_errors.ipv4 + r.checksum_errors.udp > 0 {
+        let _ = writeln!(s, "\nchecksum errors: ipv4 {}, udp {}", r.checksum_errors.ipv4, r.checksum_errors.udp);
+    }
+    if let Some(p) = &r.policer {
         let _ = writeln!(
             s,
-            "\nchecksum errors: ipv4 {}, udp {}",
-            r.checksum_errors.ipv4, r.checksum_errors.udp
+            "\nwhat if: {} Mbps tier, burst {} B, {} accounting, {} ({})",
+            p.tier_bps / 1_000_000,
+            p.burst_bytes,
+            p.accounting,
+            p.mode,
+            p.profile
         );
+        let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
+        let _ = writeln!(s, "{:<10} {:>10} {:>14}", "", "frames", "bytes");
+        let _ = writeln!(s, "{:<10} {:>10} {:>14}", "offered", p.offered_frames, p.offered_bytes);
+        let _ = writeln!(s, "{:<10} {:>10} {:>14}", "passed", p.passed_frames, p.passed_bytes);
+        let _ = writeln!(
+            s,
+            "{:<10} {:>10} {:>14}   ({:.3} % of frames)",
+            "dropped",
+            p.dropped_frames,
+            p.dropped_bytes,
+            pct(p.dropped_frames, p.offered_frames)
+        );
+        if p.yellow.frames > 0 {
+            let _ = writeln!(
+                s,
+                "colors: green {}, yellow {}, red {} frames",
+                p.green.frames, p.yellow.frames, p.red.frames
+            );
+        }
+        let _ = writeln!(
+            s,
+            "peak offered: {:.1} % of the tier over 1 ms, {:.1} % over 1 s",
+            p.peak_pct_of_tier_1ms, p.peak_pct_of_tier_1s
+        );
+        if let Some(d) = &p.delay_ms {
+            let _ = writeln!(
+                s,
+                "shaper delay: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms; tail drops {}",
+                d.p50,
+                d.p99,
+                d.p999,
+                d.max,
+                p.tail_drops.unwrap_or(0)
+            );
+        }
+        let hit: Vec<_> = r.top_flows.iter().filter(|f| f.dropped_frames > 0).collect();
+        if !hit.is_empty() {
+            let _ = writeln!(s, "flows that lost frames (among the top flows):");
+            for f in hit {
+                let _ = writeln!(
+                    s,
+                    "  {}:{} -> {}:{} {}: {} of {} frames dropped",
+                    f.src, f.src_port, f.dst, f.dst_port, f.proto, f.dropped_frames, f.frames
+                );
+            }
+        }
+        for w in &p.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
     }
     if !r.malformed.is_empty() {
         let _ = writeln!(s, "\nmalformed frames");

@@ -6,9 +6,7 @@ use etherparse::{LinkExtSlice, NetSlice, SlicedPacket, TransportSlice};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use xconnect_capture::CaptureReader;
-use xconnect_frame::{
-    parse_ethernet, parse_lax, EtherType, IpProtocol, LinkType, Net, Parsed, Transport,
-};
+use xconnect_frame::{parse_ethernet, parse_lax, EtherType, IpProtocol, LinkType, Net, Parsed, Transport};
 
 use crate::util::all_pcaps;
 
@@ -43,10 +41,7 @@ fn compare(frame: &[u8], t: &mut Tally) {
             }
         }
         (Err(_), Err(_)) => t.both_err += 1,
-        _ => panic!(
-            "disagreement on {:02x?}\n ours: {ours:?}\n etherparse: {theirs:?}",
-            frame
-        ),
+        _ => panic!("disagreement on {:02x?}\n ours: {ours:?}\n etherparse: {theirs:?}", frame),
     }
 }
 
@@ -77,21 +72,10 @@ fn same_fields(frame: &[u8], p: &Parsed, s: &SlicedPacket<'_>) {
             assert_eq!(u8::from(a.protocol), b.payload().ip_number.0, "{}", ctx());
         }
         (Net::Arp, Some(NetSlice::Arp(_))) | (Net::Other(_) | Net::None, None) => {}
-        (a, b) => panic!(
-            "network layer differs: ours {a:?}, etherparse {b:?}: {}",
-            ctx()
-        ),
+        (a, b) => panic!("network layer differs: ours {a:?}, etherparse {b:?}: {}", ctx()),
     }
     match (&p.transport, &s.transport) {
-        (
-            Transport::Udp {
-                src_port,
-                dst_port,
-                length,
-                ..
-            },
-            Some(TransportSlice::Udp(u)),
-        ) => {
+        (Transport::Udp { src_port, dst_port, length, .. }, Some(TransportSlice::Udp(u))) => {
             assert_eq!(
                 (*src_port, *dst_port, *length),
                 (u.source_port(), u.destination_port(), u.length()),
@@ -100,21 +84,8 @@ fn same_fields(frame: &[u8], p: &Parsed, s: &SlicedPacket<'_>) {
             );
             assert_eq!(p.payload(frame), u.payload(), "udp payload: {}", ctx());
         }
-        (
-            Transport::Tcp {
-                src_port,
-                dst_port,
-                header_len,
-                ..
-            },
-            Some(TransportSlice::Tcp(tcp)),
-        ) => {
-            assert_eq!(
-                (*src_port, *dst_port),
-                (tcp.source_port(), tcp.destination_port()),
-                "{}",
-                ctx()
-            );
+        (Transport::Tcp { src_port, dst_port, header_len, .. }, Some(TransportSlice::Tcp(tcp))) => {
+            assert_eq!((*src_port, *dst_port), (tcp.source_port(), tcp.destination_port()), "{}", ctx());
             assert_eq!(usize::from(*header_len), tcp.header_len(), "{}", ctx());
             assert_eq!(p.payload(frame), tcp.payload(), "tcp payload: {}", ctx());
         }
@@ -156,11 +127,7 @@ fn random_frame(rng: &mut SmallRng, buf: &mut Vec<u8>) {
         buf.extend((0..rng.random_range(0..60)).map(|_| rng.random::<u8>()));
         return;
     }
-    let ihl: u8 = if rng.random_bool(0.8) {
-        5
-    } else {
-        rng.random_range(5..16)
-    };
+    let ihl: u8 = if rng.random_bool(0.8) { 5 } else { rng.random_range(5..16) };
     let proto: u8 = [17u8, 17, 17, 6, 1, 2, 58, 51, 47, rng.random()][rng.random_range(0..10)];
     let l4_len: usize = match proto {
         17 => 8 + rng.random_range(0..200),
@@ -173,11 +140,7 @@ fn random_frame(rng: &mut SmallRng, buf: &mut Vec<u8>) {
     buf.push(0xb8);
     buf.extend_from_slice(&(total as u16).to_be_bytes());
     buf.extend_from_slice(&rng.random::<u16>().to_be_bytes());
-    let flags: u16 = if rng.random_bool(0.9) {
-        0x4000
-    } else {
-        rng.random()
-    };
+    let flags: u16 = if rng.random_bool(0.9) { 0x4000 } else { rng.random() };
     buf.extend_from_slice(&flags.to_be_bytes());
     buf.push(64);
     buf.push(proto);
@@ -247,8 +210,5 @@ fn agrees_with_etherparse_on_a_million_random_and_mutated_frames() {
     }
     eprintln!("differential: {t:?}");
     // The generator must exercise both outcomes and real UDP frames, or the test proves little.
-    assert!(
-        t.both_ok > 400_000 && t.both_err > 50_000 && t.udp > 100_000,
-        "{t:?}"
-    );
+    assert!(t.both_ok > 400_000 && t.both_err > 50_000 && t.udp > 100_000, "{t:?}");
 }

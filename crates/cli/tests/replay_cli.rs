@@ -8,12 +8,8 @@ use crate::util::{pcap, xconnect};
 
 fn json(args: &[&str]) -> (Value, i32) {
     let out = xconnect(args);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (v, out.status.code().unwrap())
 }
 
@@ -48,11 +44,7 @@ fn json_contract_keys() {
     assert_eq!(v["layers"]["rtp"], 236);
     let flow = &v["top_flows"][0];
     assert_eq!(
-        (
-            flow["src"].as_str(),
-            flow["src_port"].as_u64(),
-            flow["proto"].as_str()
-        ),
+        (flow["src"].as_str(), flow["src_port"].as_u64(), flow["proto"].as_str()),
         (Some("10.1.3.143"), Some(5000), Some("udp"))
     );
     assert_eq!(flow["frames"], 236);
@@ -60,10 +52,7 @@ fn json_contract_keys() {
     assert_eq!(flow["bytes"], 69384);
     // The busiest second holds 34 frames of 294 bytes at most (1000/30 = 33.3 per second).
     let peak_1s = v["peak_mbps_1s"].as_f64().unwrap();
-    assert!(
-        peak_1s > 33.0 * 294.0 * 8.0 / 1e6 - 1e-9 && peak_1s <= 35.0 * 294.0 * 8.0 / 1e6,
-        "{peak_1s}"
-    );
+    assert!(peak_1s > 33.0 * 294.0 * 8.0 / 1e6 - 1e-9 && peak_1s <= 35.0 * 294.0 * 8.0 / 1e6, "{peak_1s}");
 }
 
 #[test]
@@ -75,9 +64,7 @@ fn not_a_capture_exits_1_with_the_magic() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("notes.txt")
-            && err.contains("not a pcap or pcapng file")
-            && err.contains("68 65 6c 6c"),
+        err.contains("notes.txt") && err.contains("not a pcap or pcapng file") && err.contains("68 65 6c 6c"),
         "{err}"
     );
 }
@@ -117,10 +104,7 @@ fn truncated_file_reports_what_it_read_and_exits_2() {
     assert_eq!(code, 0);
     let out = xconnect(&["replay", f.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("read 10 frames") && err.contains(&format!("byte {}", 24 + 10 * 310)),
-        "{err}"
-    );
+    assert!(err.contains("read 10 frames") && err.contains(&format!("byte {}", 24 + 10 * 310)), "{err}");
 }
 
 #[test]
@@ -128,8 +112,5 @@ fn text_output_lists_layers_and_flows() {
     let out = xconnect(&["replay", pcap("zeek-vlan-qinqinq.pcap").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        s.contains("14 frames") && s.contains("vlan") && s.contains("top flows"),
-        "{s}"
-    );
+    assert!(s.contains("14 frames") && s.contains("vlan") && s.contains("top flows"), "{s}");
 }

@@ -6,3 +6,4 @@ mod differential;
 mod oracle;
 mod replay_cli;
 mod tshark;
+mod whatif;

@@ -18,7 +18,7 @@ fn tshark_reads_what_we_write() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gen.pcap");
-    let mut w = PcapWriter::create(&path, LinkType::Ethernet, 65535).unwrap();
+    let mut w = PcapWriter::create(&path, 65535).unwrap();
     let mut buf = [0u8; 1600];
     let mut expected = Vec::new();
     for i in 0..500u32 {
@@ -45,6 +45,7 @@ fn tshark_reads_what_we_write() {
         let len = t.emit_rtp(&mut buf, i as u16, &rtp, &[0x7f; 160]);
         w.write_packet(
             1_700_000_000_000_000_000 + u64::from(i) * 20_000_000,
+            LinkType::Ethernet,
             &buf[..len],
             len as u32,
         )
@@ -53,44 +54,12 @@ fn tshark_reads_what_we_write() {
     }
     w.finish().unwrap();
     let out = Command::new("tshark")
-        .args([
-            "-n",
-            "-r",
-            path.to_str().unwrap(),
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "udp.check_checksum:TRUE",
-        ])
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=/t",
-            "-e",
-            "frame.number",
-            "-e",
-            "frame.len",
-            "-e",
-            "ip.src",
-        ])
-        .args([
-            "-e",
-            "udp.srcport",
-            "-e",
-            "ip.checksum.status",
-            "-e",
-            "udp.checksum.status",
-            "-e",
-            "frame.time_epoch",
-        ])
+        .args(["-n", "-r", path.to_str().unwrap(), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])
+        .args(["-T", "fields", "-E", "separator=/t", "-e", "frame.number", "-e", "frame.len", "-e", "ip.src"])
+        .args(["-e", "udp.srcport", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "frame.time_epoch"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 500);
@@ -100,9 +69,5 @@ fn tshark_reads_what_we_write() {
         // Wireshark's checksum status: 0 bad, 1 good, 2 unverified.
         assert_eq!((c[4], c[5]), ("1", "1"), "checksums in {line}");
     }
-    assert!(
-        lines[1].ends_with("1700000000.020000000"),
-        "nanosecond timestamps: {}",
-        lines[1]
-    );
+    assert!(lines[1].ends_with("1700000000.020000000"), "nanosecond timestamps: {}", lines[1]);
 }

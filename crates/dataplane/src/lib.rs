@@ -6,5 +6,6 @@
 //! - [`rate`]: peak rate over fixed windows.
 #![deny(missing_docs)]
 
+pub mod police;
 pub mod rate;
 pub mod replay;

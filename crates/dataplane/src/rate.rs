@@ -18,12 +18,7 @@ impl PeakWindow {
     /// If `window_ns` is 0.
     pub fn new(window_ns: u64) -> Self {
         assert!(window_ns > 0, "window must be positive");
-        PeakWindow {
-            window_ns,
-            start_ns: None,
-            current_bytes: 0,
-            peak_bytes: 0,
-        }
+        PeakWindow { window_ns, start_ns: None, current_bytes: 0, peak_bytes: 0 }
     }
 
     /// Adds `bytes` at time `ts_ns`.

@@ -12,12 +12,13 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use xconnect_capture::{CaptureError, CaptureReader, Packet};
+use xconnect_capture::{CaptureError, CaptureReader, Packet, PcapWriter};
 use xconnect_frame::{
-    parse_lax, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket,
-    Transport,
+    parse_lax, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket, Transport,
 };
+use xconnect_policer::Nanos;
 
+use crate::police::{PoliceStage, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 
 /// Knobs of a replay.
@@ -33,11 +34,7 @@ pub struct ReplayOptions {
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions {
-            top_flows: 10,
-            max_flows: 1_000_000,
-            malformed_examples: 100,
-        }
+        ReplayOptions { top_flows: 10, max_flows: 1_000_000, malformed_examples: 100 }
     }
 }
 
@@ -88,6 +85,8 @@ pub struct FlowRow {
     pub frames: u64,
     /// Bytes on the wire (original length, no FCS).
     pub bytes: u64,
+    /// Frames the policer dropped (0 without `--tier`).
+    pub dropped_frames: u64,
 }
 
 /// One malformed frame, listed.
@@ -176,19 +175,15 @@ pub struct ReplayReport {
     pub over_snaplen: u64,
     /// Timestamps outside what a u64 of nanoseconds since 1970 holds (clamped).
     pub ts_out_of_range: u64,
+    /// The what-if policer, when a tier was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policer: Option<PolicerReport>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum AnyFlow {
     V4(V4Key),
-    V6 {
-        src: Ipv6Addr,
-        dst: Ipv6Addr,
-        protocol: IpProtocol,
-        src_port: u16,
-        dst_port: u16,
-        vlans: [u16; 2],
-    },
+    V6 { src: Ipv6Addr, dst: Ipv6Addr, protocol: IpProtocol, src_port: u16, dst_port: u16, vlans: [u16; 2] },
 }
 
 /// A [`FlowKey`] packed into two machine words, so that hashing and comparing it in the
@@ -212,10 +207,7 @@ impl V4Key {
             | u128::from(k.dst_port) << 32
             | u128::from(u8::from(k.protocol));
         let v = |x: Option<xconnect_frame::VlanId>| x.map_or(NO_VLAN, |v| u32::from(v.value()));
-        V4Key {
-            addrs_ports,
-            vlans: v(k.outer_vlan) | v(k.inner_vlan) << 13,
-        }
+        V4Key { addrs_ports, vlans: v(k.outer_vlan) | v(k.inner_vlan) << 13 }
     }
 
     fn unpack(self) -> FlowKey {
@@ -252,18 +244,26 @@ pub struct Replay {
     malformed_frames: Vec<MalformedFrame>,
     cut_by_snaplen: u64,
     checksum_errors: ChecksumErrors,
-    flows: FxHashMap<AnyFlow, (u64, u64)>,
+    flows: FxHashMap<AnyFlow, FlowCount>,
     untracked_flow_frames: u64,
     first_ts: Option<u64>,
     last_ts: Option<u64>,
     ts_backwards: u64,
     peak_1ms: PeakWindow,
     peak_1s: PeakWindow,
+    police: Option<PoliceStage>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct FlowCount {
+    frames: u64,
+    bytes: u64,
+    dropped: u64,
 }
 
 impl Replay {
-    /// An empty tally.
-    pub fn new(opts: ReplayOptions) -> Self {
+    /// An empty tally; with a police stage, every frame also goes through the tier's policer.
+    pub fn new(opts: ReplayOptions, police: Option<PoliceStage>) -> Self {
         Replay {
             opts,
             frames: 0,
@@ -282,11 +282,12 @@ impl Replay {
             ts_backwards: 0,
             peak_1ms: PeakWindow::new(1_000_000),
             peak_1s: PeakWindow::new(1_000_000_000),
+            police,
         }
     }
 
-    /// Tallies one packet.
-    pub fn add(&mut self, pkt: &Packet<'_>) {
+    /// Tallies one packet; returns the policer's verdict when there is a policer.
+    pub fn add(&mut self, pkt: &Packet<'_>) -> Option<Verdict> {
         self.frames += 1;
         let wire = u64::from(pkt.orig_len.max(pkt.data.len() as u32));
         self.bytes += wire;
@@ -328,12 +329,7 @@ impl Replay {
             (Net::Other(_) | Net::None, _) => l.other += 1,
         }
         match (p.transport, stopped_in) {
-            (
-                Transport::Udp {
-                    src_port, dst_port, ..
-                },
-                _,
-            ) => {
+            (Transport::Udp { src_port, dst_port, .. }, _) => {
                 l.udp += 1;
                 if src_port > 1023 && dst_port > 1023 {
                     if let Ok(rtp) = RtpPacket::new_checked(p.payload(pkt.data)) {
@@ -366,7 +362,9 @@ impl Replay {
                         ip.total_len,
                         pkt.data.len() - usize::from(p.net_offset)
                     ),
-                    _ => format!("{layer} at offset {}: length field runs past the end of the frame", p.transport_offset),
+                    _ => {
+                        format!("{layer} at offset {}: length field runs past the end of the frame", p.transport_offset)
+                    }
                 };
                 self.count_malformed(reason, msg);
             }
@@ -399,27 +397,34 @@ impl Replay {
             }
             _ => None,
         };
+        let verdict = self.police.as_mut().map(|police| {
+            let ip_len = match p.net {
+                Net::Ipv4(ip) => Some(u32::from(ip.total_len)),
+                Net::Ipv6(_) => Some(pkt.orig_len.saturating_sub(u32::from(p.net_offset))),
+                _ => None,
+            };
+            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len)
+        });
+        let dropped = u64::from(verdict == Some(Verdict::Drop));
         if let Some(key) = key {
             if let Some(v) = self.flows.get_mut(&key) {
-                v.0 += 1;
-                v.1 += wire;
+                v.frames += 1;
+                v.bytes += wire;
+                v.dropped += dropped;
             } else if self.flows.len() < self.opts.max_flows {
-                self.flows.insert(key, (1, wire));
+                self.flows.insert(key, FlowCount { frames: 1, bytes: wire, dropped });
             } else {
                 self.untracked_flow_frames += 1;
             }
         }
+        verdict
     }
 
     #[cold]
     fn count_malformed(&mut self, reason: MalformedReason, message: String) {
         *self.malformed.entry(reason).or_default() += 1;
         if self.malformed_frames.len() < self.opts.malformed_examples {
-            self.malformed_frames.push(MalformedFrame {
-                frame: self.frames,
-                reason: reason.key(),
-                message,
-            });
+            self.malformed_frames.push(MalformedFrame { frame: self.frames, reason: reason.key(), message });
         }
     }
 
@@ -431,20 +436,14 @@ impl Replay {
         reader: &CaptureReader<R>,
         stop: Option<&CaptureError>,
     ) -> ReplayReport {
-        let mut flows: Vec<(AnyFlow, (u64, u64))> = self.flows.into_iter().collect();
+        let mut flows: Vec<(AnyFlow, FlowCount)> = self.flows.into_iter().collect();
         flows.sort_unstable_by(|a, b| {
-            b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)).then_with(|| {
-                flow_row(&a.0, a.1)
-                    .cmp_key()
-                    .cmp(&flow_row(&b.0, b.1).cmp_key())
-            })
+            (b.1.bytes, b.1.frames)
+                .cmp(&(a.1.bytes, a.1.frames))
+                .then_with(|| flow_row(&a.0, a.1).cmp_key().cmp(&flow_row(&b.0, b.1).cmp_key()))
         });
         let n_flows = flows.len() as u64;
-        let top_flows = flows
-            .iter()
-            .take(self.opts.top_flows)
-            .map(|(k, v)| flow_row(k, *v))
-            .collect();
+        let top_flows = flows.iter().take(self.opts.top_flows).map(|(k, v)| flow_row(k, *v)).collect();
         let duration_ns = match (self.first_ts, self.last_ts) {
             (Some(a), Some(b)) if b > a => b - a,
             _ => 0,
@@ -463,21 +462,11 @@ impl Replay {
             truncated: stop.is_some(),
             error: stop.map(|e| StopError {
                 offset: e.offset,
-                kind: if e.is_truncation() {
-                    "truncated"
-                } else {
-                    "corrupt"
-                },
+                kind: if e.is_truncation() { "truncated" } else { "corrupt" },
                 message: e.message(),
             }),
             layers: self.layers,
-            vlans: self
-                .vlans
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(id, n)| (id as u16, *n))
-                .collect(),
+            vlans: self.vlans.iter().enumerate().filter(|(_, n)| **n > 0).map(|(id, n)| (id as u16, *n)).collect(),
             malformed,
             malformed_frames: self.malformed_frames,
             cut_by_snaplen: self.cut_by_snaplen,
@@ -489,27 +478,19 @@ impl Replay {
             last_ts_ns: self.last_ts,
             ts_backwards: self.ts_backwards,
             duration_s: duration_ns as f64 / 1e9,
-            avg_mbps: if duration_ns > 0 {
-                self.bytes as f64 * 8.0 / duration_ns as f64 * 1e3
-            } else {
-                0.0
-            },
+            avg_mbps: if duration_ns > 0 { self.bytes as f64 * 8.0 / duration_ns as f64 * 1e3 } else { 0.0 },
             peak_mbps_1ms: self.peak_1ms.peak_mbps(),
             peak_mbps_1s: self.peak_1s.peak_mbps(),
             over_snaplen: reader.stats().over_snaplen,
             ts_out_of_range: reader.stats().ts_out_of_range,
+            policer: self.police.as_ref().map(PoliceStage::report),
         }
     }
 }
 
 fn ports(t: Transport) -> (u16, u16) {
     match t {
-        Transport::Udp {
-            src_port, dst_port, ..
-        }
-        | Transport::Tcp {
-            src_port, dst_port, ..
-        } => (src_port, dst_port),
+        Transport::Udp { src_port, dst_port, .. } | Transport::Tcp { src_port, dst_port, .. } => (src_port, dst_port),
         _ => (0, 0),
     }
 }
@@ -526,17 +507,11 @@ fn proto_name(p: IpProtocol) -> String {
 
 impl FlowRow {
     fn cmp_key(&self) -> (IpAddr, u16, IpAddr, u16, &str) {
-        (
-            self.src,
-            self.src_port,
-            self.dst,
-            self.dst_port,
-            &self.proto,
-        )
+        (self.src, self.src_port, self.dst, self.dst_port, &self.proto)
     }
 }
 
-fn flow_row(k: &AnyFlow, (frames, bytes): (u64, u64)) -> FlowRow {
+fn flow_row(k: &AnyFlow, FlowCount { frames, bytes, dropped }: FlowCount) -> FlowRow {
     match *k {
         AnyFlow::V4(packed) => {
             let f = packed.unpack();
@@ -546,23 +521,13 @@ fn flow_row(k: &AnyFlow, (frames, bytes): (u64, u64)) -> FlowRow {
                 dst: f.dst.into(),
                 dst_port: f.dst_port,
                 proto: proto_name(f.protocol),
-                vlans: [f.outer_vlan, f.inner_vlan]
-                    .into_iter()
-                    .flatten()
-                    .map(|v| v.value())
-                    .collect(),
+                vlans: [f.outer_vlan, f.inner_vlan].into_iter().flatten().map(|v| v.value()).collect(),
                 frames,
                 bytes,
+                dropped_frames: dropped,
             }
         }
-        AnyFlow::V6 {
-            src,
-            dst,
-            protocol,
-            src_port,
-            dst_port,
-            vlans,
-        } => FlowRow {
+        AnyFlow::V6 { src, dst, protocol, src_port, dst_port, vlans } => FlowRow {
             src: src.into(),
             src_port,
             dst: dst.into(),
@@ -571,6 +536,7 @@ fn flow_row(k: &AnyFlow, (frames, bytes): (u64, u64)) -> FlowRow {
             vlans: vlans.into_iter().filter(|v| *v != u16::MAX).collect(),
             frames,
             bytes,
+            dropped_frames: dropped,
         },
     }
 }
@@ -591,43 +557,77 @@ impl Batch {
     fn push(&mut self, p: &Packet<'_>) {
         let start = self.data.len();
         self.data.extend_from_slice(p.data);
-        self.meta
-            .push((Packet { data: &[], ..*p }, start, p.data.len()));
+        self.meta.push((Packet { data: &[], ..*p }, start, p.data.len()));
     }
 
     fn for_each(&self, mut f: impl FnMut(&Packet<'_>)) {
         for (meta, start, len) in &self.meta {
-            f(&Packet {
-                data: &self.data[*start..*start + *len],
-                ..*meta
-            });
+            f(&Packet { data: &self.data[*start..*start + *len], ..*meta });
         }
     }
 }
 
-/// Replays a whole file. `Err` only when the file cannot be opened or is not a capture; a file
-/// that stops early yields a report with `truncated` set and the error's offset.
+/// Where a what-if replay writes the frames its policer passed and dropped.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// Frames passed (at their departure time when shaping).
+    pub passed: Option<PcapWriter>,
+    /// Frames dropped.
+    pub dropped: Option<PcapWriter>,
+}
+
+/// Why a replay failed.
+#[derive(Debug)]
+pub enum ReplayError {
+    /// The input cannot be opened or is not a capture.
+    Capture(CaptureError),
+    /// An output could not be written.
+    Write(std::io::Error),
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayError::Capture(e) => e.fmt(f),
+            ReplayError::Write(e) => write!(f, "writing output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReplayError::Capture(e) => Some(e),
+            ReplayError::Write(e) => Some(e),
+        }
+    }
+}
+
+/// Replays a whole file, optionally through a tier's policer, writing what it passed and
+/// dropped to `outputs` (returned unfinished: the caller finishes them, or drops them, which
+/// removes their temporary files). A file that stops early yields a report with `truncated`
+/// set and the error's offset.
 ///
-/// Two threads: one reads the file into batches of [`BATCH_FRAMES`] frames, the other parses
-/// and tallies them (DESIGN.md: stages work on batches; buffers are allocated once and
-/// reused). With one core the same code simply interleaves.
-pub fn replay_file(path: &Path, opts: ReplayOptions) -> Result<ReplayReport, CaptureError> {
-    let mut reader = CaptureReader::open(path)?;
+/// Two threads: one reads the file into batches of [`BATCH_FRAMES`] frames, the other parses,
+/// polices and tallies them in time order (DESIGN.md: stages work on batches; buffers are
+/// allocated once and reused). With one core the same code simply interleaves.
+pub fn replay_file(
+    path: &Path,
+    opts: ReplayOptions,
+    police: Option<PoliceStage>,
+    mut outputs: Outputs,
+) -> Result<(ReplayReport, Outputs), ReplayError> {
+    let mut reader = CaptureReader::open(path).map_err(ReplayError::Capture)?;
     let (full_tx, full_rx) = crossbeam_channel::bounded::<Batch>(BATCHES);
     let (empty_tx, empty_rx) = crossbeam_channel::bounded::<Batch>(BATCHES);
     for _ in 0..BATCHES {
-        let b = Batch {
-            data: Vec::with_capacity(BATCH_FRAMES * 256),
-            meta: Vec::with_capacity(BATCH_FRAMES),
-        };
+        let b = Batch { data: Vec::with_capacity(BATCH_FRAMES * 256), meta: Vec::with_capacity(BATCH_FRAMES) };
         empty_tx.send(b).expect("channel has room for every batch");
     }
     std::thread::scope(|s| {
         let read = s.spawn(move || {
             let stop = 'file: loop {
-                let Ok(mut batch) = empty_rx.recv() else {
-                    break None;
-                };
+                let Ok(mut batch) = empty_rx.recv() else { break None };
                 batch.data.clear();
                 batch.meta.clear();
                 let stop = loop {
@@ -650,13 +650,61 @@ pub fn replay_file(path: &Path, opts: ReplayOptions) -> Result<ReplayReport, Cap
             drop(full_tx);
             (reader, stop)
         });
-        let mut replay = Replay::new(opts);
+        let mut replay = Replay::new(opts, police);
+        let mut write_error = None;
         for batch in full_rx {
-            batch.for_each(|p| replay.add(p));
+            batch.for_each(|p| {
+                let verdict = replay.add(p);
+                if write_error.is_some() {
+                    return;
+                }
+                let written = match verdict {
+                    Some(Verdict::Pass { departs, .. }) => {
+                        outputs.passed.as_mut().map(|w| w.write_packet(departs.0, p.link_type, p.data, p.orig_len))
+                    }
+                    Some(Verdict::Drop) => {
+                        outputs.dropped.as_mut().map(|w| w.write_packet(p.ts_ns, p.link_type, p.data, p.orig_len))
+                    }
+                    None => None,
+                };
+                if let Some(Err(e)) = written {
+                    write_error = Some(e);
+                }
+            });
             // The reader may have finished and dropped its receiver: then the batch is freed.
             let _ = empty_tx.send(batch);
+            if write_error.is_some() {
+                break;
+            }
         }
+        // Dropping our ends unblocks the reading thread if we stopped early.
+        drop(empty_tx);
         let (reader, stop) = read.join().expect("the reading thread does not panic");
-        Ok(replay.finish(&path.display().to_string(), &reader, stop.as_ref()))
+        if let Some(e) = write_error {
+            return Err(ReplayError::Write(e));
+        }
+        Ok((replay.finish(&path.display().to_string(), &reader, stop.as_ref()), outputs))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xconnect_frame::VlanId;
+
+    #[test]
+    fn v4_key_packs_and_unpacks() {
+        for (outer, inner) in [(None, None), (Some(0), None), (Some(4095), Some(1)), (Some(100), Some(4094))] {
+            let k = FlowKey {
+                outer_vlan: outer.map(|v| VlanId::try_new(v).unwrap()),
+                inner_vlan: inner.map(|v| VlanId::try_new(v).unwrap()),
+                src: Ipv4Addr::new(203, 0, 113, 7),
+                dst: Ipv4Addr::new(168, 86, 128, 255),
+                protocol: IpProtocol::Udp,
+                src_port: 65535,
+                dst_port: 1,
+            };
+            assert_eq!(V4Key::pack(&k).unpack(), k);
+        }
+    }
 }

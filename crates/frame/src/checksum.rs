@@ -49,10 +49,7 @@ pub fn checksum(data: &[u8]) -> u16 {
 /// Running sum of the IPv4 pseudo-header for UDP/TCP (RFC 768, RFC 793).
 #[inline]
 pub fn pseudo_header_v4(src: [u8; 4], dst: [u8; 4], protocol: u8, length: u16) -> u64 {
-    u64::from(u32::from_be_bytes(src))
-        + u64::from(u32::from_be_bytes(dst))
-        + u64::from(protocol)
-        + u64::from(length)
+    u64::from(u32::from_be_bytes(src)) + u64::from(u32::from_be_bytes(dst)) + u64::from(protocol) + u64::from(length)
 }
 
 #[cfg(test)]
@@ -78,11 +75,7 @@ mod tests {
         for n in 0..data.len() {
             let mut reference: u32 = 0;
             for w in data[..n].chunks(2) {
-                let word = if w.len() == 2 {
-                    u16::from_be_bytes([w[0], w[1]])
-                } else {
-                    u16::from(w[0]) << 8
-                };
+                let word = if w.len() == 2 { u16::from_be_bytes([w[0], w[1]]) } else { u16::from(w[0]) << 8 };
                 reference += u32::from(word);
                 reference = (reference & 0xffff) + (reference >> 16);
             }

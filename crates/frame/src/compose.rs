@@ -77,10 +77,7 @@ impl UdpFrameTemplate {
         payload_len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> usize {
-        assert!(
-            self.vlans.len() <= crate::stack::MAX_VLAN_TAGS,
-            "at most three VLAN tags"
-        );
+        assert!(self.vlans.len() <= crate::stack::MAX_VLAN_TAGS, "at most three VLAN tags");
         let total = self.frame_len(payload_len);
         let buf = &mut buf[..total];
         let n = self.vlans.len();
@@ -92,26 +89,13 @@ impl UdpFrameTemplate {
             }
         };
         let first = if n == 0 { EtherType::Ipv4 } else { tpid(0) };
-        EthernetRepr {
-            src_addr: self.src_mac,
-            dst_addr: self.dst_mac,
-            ethertype: first,
-        }
-        .emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+        EthernetRepr { src_addr: self.src_mac, dst_addr: self.dst_mac, ethertype: first }
+            .emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
         let mut o = EthernetFrame::<&[u8]>::HEADER_LEN;
         for (i, vid) in self.vlans.iter().enumerate() {
-            let next = if i + 1 == n {
-                EtherType::Ipv4
-            } else {
-                tpid(i + 1)
-            };
-            VlanRepr {
-                pcp: 5,
-                dei: false,
-                vid: *vid,
-                ethertype: next,
-            }
-            .emit(&mut VlanTag::new_unchecked(&mut buf[o..]));
+            let next = if i + 1 == n { EtherType::Ipv4 } else { tpid(i + 1) };
+            VlanRepr { pcp: 5, dei: false, vid: *vid, ethertype: next }
+                .emit(&mut VlanTag::new_unchecked(&mut buf[o..]));
             o += 4;
         }
         let ip = Ipv4Repr {
@@ -126,11 +110,7 @@ impl UdpFrameTemplate {
         };
         ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[o..]));
         o += ip.buffer_len();
-        UdpRepr {
-            src_port: self.src_port,
-            dst_port: self.dst_port,
-        }
-        .emit(
+        UdpRepr { src_port: self.src_port, dst_port: self.dst_port }.emit(
             &mut UdpPacket::new_unchecked(&mut buf[o..]),
             self.src_ip,
             self.dst_ip,
@@ -161,27 +141,14 @@ mod tests {
         // voip-bandwidth.md: 160 B audio + 12 RTP + 8 UDP + 20 IPv4 + 14 Ethernet = 214 B
         // captured (218 B with the FCS, as MEF counts).
         let t = UdpFrameTemplate::default();
-        let rtp = RtpRepr {
-            marker: true,
-            payload_type: PayloadType::PCMU,
-            sequence_number: 7,
-            timestamp: 160,
-            ssrc: 42,
-        };
+        let rtp =
+            RtpRepr { marker: true, payload_type: PayloadType::PCMU, sequence_number: 7, timestamp: 160, ssrc: 42 };
         let mut buf = [0u8; 256];
         let len = t.emit_rtp(&mut buf, 1, &rtp, &[0xff; 160]);
         assert_eq!(len, 214);
         let p = parse_ethernet(&buf[..len]).unwrap();
         assert!(matches!(p.net, Net::Ipv4(ip) if ip.total_len == 200 && ip.dscp == 46));
-        assert!(matches!(
-            p.transport,
-            Transport::Udp {
-                src_port: 10000,
-                dst_port: 20000,
-                length: 180,
-                ..
-            }
-        ));
+        assert!(matches!(p.transport, Transport::Udp { src_port: 10000, dst_port: 20000, length: 180, .. }));
         assert_eq!(p.ipv4_checksum_ok(&buf[..len]), Some(true));
         assert_eq!(p.udp_checksum_ok(&buf[..len]), Some(true));
         let got = RtpRepr::parse(&RtpPacket::new_checked(p.payload(&buf[..len])).unwrap()).unwrap();
@@ -202,12 +169,6 @@ mod tests {
         let ids: Vec<u16> = p.vlans.as_slice().iter().map(|v| v.vid.value()).collect();
         assert_eq!(ids, [10, 20]);
         let key = p.flow_key().unwrap();
-        assert_eq!(
-            (
-                key.outer_vlan.unwrap().value(),
-                key.inner_vlan.unwrap().value()
-            ),
-            (10, 20)
-        );
+        assert_eq!((key.outer_vlan.unwrap().value(), key.inner_vlan.unwrap().value()), (10, 20));
     }
 }

@@ -117,20 +117,13 @@ pub enum ParseError {
     /// IPv4 IHL below 5 (20 bytes).
     Ipv4Ihl { offset: usize, found: u8 },
     /// IPv4 total length smaller than the header length.
-    Ipv4TotalLenTooSmall {
-        offset: usize,
-        total_len: u16,
-        header_len: usize,
-    },
+    Ipv4TotalLenTooSmall { offset: usize, total_len: u16, header_len: usize },
     /// UDP length field below 8 (and not 0).
     UdpLenTooSmall { offset: usize, found: u16 },
     /// TCP data offset below 5 (20 bytes).
     TcpDataOffset { offset: usize, found: u8 },
     /// IPv6 header or extension header rejected by the slow path.
-    Ipv6 {
-        offset: usize,
-        reason: Ipv6ErrorKind,
-    },
+    Ipv6 { offset: usize, reason: Ipv6ErrorKind },
 }
 
 /// What was wrong with an IPv6 packet (details from the etherparse slow path).
@@ -147,9 +140,9 @@ impl ParseError {
     pub fn layer(&self) -> Layer {
         match self {
             ParseError::Len(e) => e.layer,
-            ParseError::Ipv4Version { .. }
-            | ParseError::Ipv4Ihl { .. }
-            | ParseError::Ipv4TotalLenTooSmall { .. } => Layer::Ipv4,
+            ParseError::Ipv4Version { .. } | ParseError::Ipv4Ihl { .. } | ParseError::Ipv4TotalLenTooSmall { .. } => {
+                Layer::Ipv4
+            }
             ParseError::UdpLenTooSmall { .. } => Layer::Udp,
             ParseError::TcpDataOffset { .. } => Layer::Tcp,
             ParseError::Ipv6 { .. } => Layer::Ipv6,
@@ -182,14 +175,8 @@ impl ParseError {
             ParseError::Ipv4TotalLenTooSmall { .. } => MalformedReason::Ipv4TotalLenTooSmall,
             ParseError::UdpLenTooSmall { .. } => MalformedReason::UdpLenTooSmall,
             ParseError::TcpDataOffset { .. } => MalformedReason::TcpDataOffset,
-            ParseError::Ipv6 {
-                reason: Ipv6ErrorKind::Version,
-                ..
-            } => MalformedReason::Ipv6Version,
-            ParseError::Ipv6 {
-                reason: Ipv6ErrorKind::ExtensionHeader,
-                ..
-            } => MalformedReason::Ipv6ExtensionHeader,
+            ParseError::Ipv6 { reason: Ipv6ErrorKind::Version, .. } => MalformedReason::Ipv6Version,
+            ParseError::Ipv6 { reason: Ipv6ErrorKind::ExtensionHeader, .. } => MalformedReason::Ipv6ExtensionHeader,
         }
     }
 }
@@ -201,22 +188,19 @@ impl fmt::Display for ParseError {
             ParseError::Ipv4Version { offset, found } => {
                 write!(f, "ipv4 at offset {offset}: version field is {found}, expected 4")
             }
-            ParseError::Ipv4Ihl { offset, found } => write!(
-                f,
-                "ipv4 at offset {offset}: header length (IHL) is {found} words, expected at least 5"
-            ),
+            ParseError::Ipv4Ihl { offset, found } => {
+                write!(f, "ipv4 at offset {offset}: header length (IHL) is {found} words, expected at least 5")
+            }
             ParseError::Ipv4TotalLenTooSmall { offset, total_len, header_len } => write!(
                 f,
                 "ipv4 at offset {offset}: total length {total_len} is smaller than the header length {header_len}"
             ),
-            ParseError::UdpLenTooSmall { offset, found } => write!(
-                f,
-                "udp at offset {offset}: length field is {found}, expected 0 or at least 8"
-            ),
-            ParseError::TcpDataOffset { offset, found } => write!(
-                f,
-                "tcp at offset {offset}: data offset is {found} words, expected at least 5"
-            ),
+            ParseError::UdpLenTooSmall { offset, found } => {
+                write!(f, "udp at offset {offset}: length field is {found}, expected 0 or at least 8")
+            }
+            ParseError::TcpDataOffset { offset, found } => {
+                write!(f, "tcp at offset {offset}: data offset is {found} words, expected at least 5")
+            }
             ParseError::Ipv6 { offset, reason: Ipv6ErrorKind::Version } => {
                 write!(f, "ipv6 at offset {offset}: version field is not 6")
             }

@@ -49,11 +49,7 @@ pub struct MacAddr(pub [u8; 6]);
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
     }
 }
 
@@ -155,13 +151,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
 impl<T: AsRef<[u8]>> fmt::Display for EthernetFrame<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.check_len() {
-            Ok(()) => write!(
-                f,
-                "EthernetII src={} dst={} type={:?}",
-                self.src_addr(),
-                self.dst_addr(),
-                self.ethertype()
-            ),
+            Ok(()) => {
+                write!(f, "EthernetII src={} dst={} type={:?}", self.src_addr(), self.dst_addr(), self.ethertype())
+            }
             Err(e) => write!(f, "EthernetII ({e})"),
         }
     }
@@ -182,11 +174,7 @@ impl EthernetRepr {
     /// Parses the header of a checked frame.
     pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<Self, LenError> {
         frame.check_len()?;
-        Ok(EthernetRepr {
-            src_addr: frame.src_addr(),
-            dst_addr: frame.dst_addr(),
-            ethertype: frame.ethertype(),
-        })
+        Ok(EthernetRepr { src_addr: frame.src_addr(), dst_addr: frame.dst_addr(), ethertype: frame.ethertype() })
     }
 
     /// Bytes the header takes.
@@ -209,10 +197,8 @@ impl EthernetRepr {
 mod tests {
     use super::*;
 
-    static BYTES: [u8; 18] = [
-        0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0xaa,
-        0xbb, 0xcc, 0xdd,
-    ];
+    static BYTES: [u8; 18] =
+        [0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0xaa, 0xbb, 0xcc, 0xdd];
 
     fn repr() -> EthernetRepr {
         EthernetRepr {
@@ -244,10 +230,7 @@ mod tests {
     #[test]
     fn test_truncated() {
         let e = EthernetFrame::new_checked(&BYTES[..13]).unwrap_err();
-        assert_eq!(
-            (e.layer, e.required, e.available),
-            (Layer::Ethernet, 14, 13)
-        );
+        assert_eq!((e.layer, e.required, e.available), (Layer::Ethernet, 14, 13));
     }
 
     #[test]

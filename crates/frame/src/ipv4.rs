@@ -96,17 +96,11 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
             }));
         }
         if self.version() != 4 {
-            return Err(ParseError::Ipv4Version {
-                offset: 0,
-                found: self.version(),
-            });
+            return Err(ParseError::Ipv4Version { offset: 0, found: self.version() });
         }
         let ihl = data[field::VER_IHL] & 0x0f;
         if ihl < 5 {
-            return Err(ParseError::Ipv4Ihl {
-                offset: 0,
-                found: ihl,
-            });
+            return Err(ParseError::Ipv4Ihl { offset: 0, found: ihl });
         }
         let header_len = self.header_len();
         if data.len() < header_len {
@@ -120,11 +114,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         }
         let total = self.total_len();
         if usize::from(total) < header_len {
-            return Err(ParseError::Ipv4TotalLenTooSmall {
-                offset: 0,
-                total_len: total,
-                header_len,
-            });
+            return Err(ParseError::Ipv4TotalLenTooSmall { offset: 0, total_len: total, header_len });
         }
         if data.len() < usize::from(total) {
             return Err(ParseError::Len(LenError {
@@ -368,8 +358,7 @@ impl Ipv4Repr {
     /// # Panics
     /// If the buffer is shorter than 20 bytes or `payload_len + 20` exceeds 65535.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Ipv4Packet<T>) {
-        let total = u16::try_from(self.payload_len + self.buffer_len())
-            .expect("IPv4 total length over 65535");
+        let total = u16::try_from(self.payload_len + self.buffer_len()).expect("IPv4 total length over 65535");
         packet.set_version_and_header_len(self.buffer_len());
         packet.set_dscp_ecn(self.dscp, 0);
         packet.set_total_len(total);
@@ -391,8 +380,8 @@ mod tests {
     // payload bytes. The checksum bytes are recomputed in `bytes()`; `test_checksum_by_hand`
     // checks that value against a sum done by hand.
     static BYTES: [u8; 24] = [
-        0x45, 0x00, 0x00, 0x18, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11, 0x5a, 0x0f, 0xc0, 0x00, 0x02,
-        0x01, 0xc6, 0x33, 0x64, 0x02, 0xaa, 0xbb, 0xcc, 0xdd,
+        0x45, 0x00, 0x00, 0x18, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11, 0x5a, 0x0f, 0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33,
+        0x64, 0x02, 0xaa, 0xbb, 0xcc, 0xdd,
     ];
 
     fn repr() -> Ipv4Repr {
@@ -448,10 +437,7 @@ mod tests {
         buf[20..].copy_from_slice(&[0xaa, 0xbb, 0xcc, 0xdd]);
         repr().emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
         assert_eq!(buf, bytes());
-        assert_eq!(
-            Ipv4Repr::parse(&Ipv4Packet::new_checked(&buf[..]).unwrap()).unwrap(),
-            repr()
-        );
+        assert_eq!(Ipv4Repr::parse(&Ipv4Packet::new_checked(&buf[..]).unwrap()).unwrap(), repr());
     }
 
     #[test]
@@ -466,12 +452,7 @@ mod tests {
         let b = bytes();
         assert!(matches!(
             Ipv4Packet::new_checked(&b[..19]),
-            Err(ParseError::Len(LenError {
-                layer: Layer::Ipv4,
-                required: 20,
-                available: 19,
-                ..
-            }))
+            Err(ParseError::Len(LenError { layer: Layer::Ipv4, required: 20, available: 19, .. }))
         ));
     }
 
@@ -479,26 +460,14 @@ mod tests {
     fn test_bad_version() {
         let mut b = bytes();
         b[0] = 0x65;
-        assert_eq!(
-            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
-            ParseError::Ipv4Version {
-                offset: 0,
-                found: 6
-            }
-        );
+        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), ParseError::Ipv4Version { offset: 0, found: 6 });
     }
 
     #[test]
     fn test_ihl_below_5() {
         let mut b = bytes();
         b[0] = 0x44;
-        assert_eq!(
-            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
-            ParseError::Ipv4Ihl {
-                offset: 0,
-                found: 4
-            }
-        );
+        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), ParseError::Ipv4Ihl { offset: 0, found: 4 });
     }
 
     #[test]
@@ -507,12 +476,7 @@ mod tests {
         b[3] = 0x40;
         assert!(matches!(
             Ipv4Packet::new_checked(&b[..]),
-            Err(ParseError::Len(LenError {
-                layer: Layer::Ipv4Payload,
-                required: 64,
-                available: 24,
-                ..
-            }))
+            Err(ParseError::Len(LenError { layer: Layer::Ipv4Payload, required: 64, available: 24, .. }))
         ));
     }
 
@@ -522,11 +486,7 @@ mod tests {
         b[3] = 19;
         assert_eq!(
             Ipv4Packet::new_checked(&b[..]).unwrap_err(),
-            ParseError::Ipv4TotalLenTooSmall {
-                offset: 0,
-                total_len: 19,
-                header_len: 20
-            }
+            ParseError::Ipv4TotalLenTooSmall { offset: 0, total_len: 19, header_len: 20 }
         );
     }
 

@@ -23,11 +23,8 @@ pub(crate) struct Ipv6Parsed {
 pub(crate) fn parse<const LAX: bool>(d: &[u8], o: usize) -> Result<Ipv6Parsed, ParseError> {
     use etherparse::err::ipv6::SliceError;
     let slice = &d[o..];
-    let parsed = if LAX {
-        etherparse::Ipv6Slice::from_slice_lax(slice)
-    } else {
-        etherparse::Ipv6Slice::from_slice(slice)
-    };
+    let parsed =
+        if LAX { etherparse::Ipv6Slice::from_slice_lax(slice) } else { etherparse::Ipv6Slice::from_slice(slice) };
     let v6 = parsed.map_err(|e| match e {
         SliceError::Len(l) => ParseError::Len(LenError {
             layer: Layer::Ipv6,
@@ -40,14 +37,8 @@ pub(crate) fn parse<const LAX: bool>(d: &[u8], o: usize) -> Result<Ipv6Parsed, P
                 LenSource::Slice
             },
         }),
-        SliceError::Header(_) => ParseError::Ipv6 {
-            offset: o,
-            reason: Ipv6ErrorKind::Version,
-        },
-        SliceError::Exts(_) => ParseError::Ipv6 {
-            offset: o,
-            reason: Ipv6ErrorKind::ExtensionHeader,
-        },
+        SliceError::Header(_) => ParseError::Ipv6 { offset: o, reason: Ipv6ErrorKind::Version },
+        SliceError::Exts(_) => ParseError::Ipv6 { offset: o, reason: Ipv6ErrorKind::ExtensionHeader },
     })?;
     let header = v6.header();
     let payload = v6.payload();
@@ -62,8 +53,6 @@ pub(crate) fn parse<const LAX: bool>(d: &[u8], o: usize) -> Result<Ipv6Parsed, P
         },
         payload_start: start,
         payload_end: start + payload.payload.len(),
-        cut: LAX
-            && payload.len_source == etherparse::LenSource::Slice
-            && header.payload_length() != 0,
+        cut: LAX && payload.len_source == etherparse::LenSource::Slice && header.payload_length() != 0,
     })
 }

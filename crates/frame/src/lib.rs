@@ -56,8 +56,8 @@ pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 pub use link::LinkType;
 pub use rtp::{PayloadType, RtpError, RtpPacket, RtpRepr};
 pub use stack::{
-    parse, parse_ethernet, parse_lax, FlowKey, Ipv4Info, Ipv6Info, LaxParsed, Link, Net, Parsed,
-    Transport, VlanInfo, VlanStack, MAX_VLAN_TAGS,
+    parse, parse_ethernet, parse_lax, FlowKey, Ipv4Info, Ipv6Info, LaxParsed, Link, Net, Parsed, Transport, VlanInfo,
+    VlanStack, MAX_VLAN_TAGS,
 };
 pub use udp::{UdpPacket, UdpRepr};
 pub use vlan::{VlanId, VlanRepr, VlanTag};

@@ -70,10 +70,9 @@ impl fmt::Display for RtpError {
         match *self {
             RtpError::Len(e) => e.fmt(f),
             RtpError::Version { found } => write!(f, "rtp: version is {found}, expected 2"),
-            RtpError::Padding { count, available } => write!(
-                f,
-                "rtp: padding count {count} is zero or exceeds the {available} payload bytes"
-            ),
+            RtpError::Padding { count, available } => {
+                write!(f, "rtp: padding count {count} is zero or exceeds the {available} payload bytes")
+            }
         }
     }
 }
@@ -127,9 +126,7 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
             return Err(len_err(Self::HEADER_LEN));
         }
         if self.version() != 2 {
-            return Err(RtpError::Version {
-                found: self.version(),
-            });
+            return Err(RtpError::Version { found: self.version() });
         }
         let mut hl = Self::HEADER_LEN + 4 * usize::from(self.csrc_count());
         if self.extension() {
@@ -221,11 +218,7 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     /// The payload, padding removed.
     pub fn payload(&self) -> &[u8] {
         let data = self.buffer.as_ref();
-        let end = if self.padding() {
-            data.len() - usize::from(data[data.len() - 1])
-        } else {
-            data.len()
-        };
+        let end = if self.padding() { data.len() - usize::from(data[data.len() - 1]) } else { data.len() };
         &data[self.header_len()..end]
     }
 }
@@ -323,10 +316,8 @@ impl RtpRepr {
 mod tests {
     use super::*;
 
-    static BYTES: [u8; 16] = [
-        0x80, 0x88, 0x12, 0x34, 0x00, 0x00, 0x01, 0x40, 0xde, 0xad, 0xbe, 0xef, 0xd5, 0xd5, 0xd5,
-        0xd5,
-    ];
+    static BYTES: [u8; 16] =
+        [0x80, 0x88, 0x12, 0x34, 0x00, 0x00, 0x01, 0x40, 0xde, 0xad, 0xbe, 0xef, 0xd5, 0xd5, 0xd5, 0xd5];
 
     fn repr() -> RtpRepr {
         RtpRepr {
@@ -344,10 +335,7 @@ mod tests {
         assert_eq!(p.version(), 2);
         assert!(p.marker() && !p.padding() && !p.extension());
         assert_eq!(p.payload_type(), PayloadType::PCMA);
-        assert_eq!(
-            (p.sequence_number(), p.timestamp(), p.ssrc()),
-            (0x1234, 320, 0xdeadbeef)
-        );
+        assert_eq!((p.sequence_number(), p.timestamp(), p.ssrc()), (0x1234, 320, 0xdeadbeef));
         assert_eq!(p.header_len(), 12);
         assert_eq!(p.payload(), &[0xd5; 4]);
     }
@@ -358,10 +346,7 @@ mod tests {
         buf[..12].fill(0);
         repr().emit(&mut RtpPacket::new_unchecked(&mut buf[..]));
         assert_eq!(buf, BYTES);
-        assert_eq!(
-            RtpRepr::parse(&RtpPacket::new_checked(&buf[..]).unwrap()).unwrap(),
-            repr()
-        );
+        assert_eq!(RtpRepr::parse(&RtpPacket::new_checked(&buf[..]).unwrap()).unwrap(), repr());
     }
 
     #[test]
@@ -381,29 +366,17 @@ mod tests {
     fn test_bad_version() {
         let mut b = BYTES;
         b[0] = 0x40;
-        assert_eq!(
-            RtpPacket::new_checked(&b[..]).unwrap_err(),
-            RtpError::Version { found: 1 }
-        );
+        assert_eq!(RtpPacket::new_checked(&b[..]).unwrap_err(), RtpError::Version { found: 1 });
     }
 
     #[test]
     fn test_truncated_csrc_and_extension() {
         let mut b = BYTES;
         b[0] = 0x82; // two CSRCs need 20 bytes
-        assert!(matches!(
-            RtpPacket::new_checked(&b[..]),
-            Err(RtpError::Len(LenError { required: 20, .. }))
-        ));
+        assert!(matches!(RtpPacket::new_checked(&b[..]), Err(RtpError::Len(LenError { required: 20, .. }))));
         b[0] = 0x90; // extension header with length 0xd5d5 words
-        assert!(matches!(
-            RtpPacket::new_checked(&b[..]),
-            Err(RtpError::Len(_))
-        ));
-        assert!(matches!(
-            RtpPacket::new_checked(&b[..11]),
-            Err(RtpError::Len(LenError { required: 12, .. }))
-        ));
+        assert!(matches!(RtpPacket::new_checked(&b[..]), Err(RtpError::Len(_))));
+        assert!(matches!(RtpPacket::new_checked(&b[..11]), Err(RtpError::Len(LenError { required: 12, .. }))));
     }
 
     #[test]
@@ -411,17 +384,8 @@ mod tests {
         let mut b = BYTES;
         b[0] = 0xa0;
         b[15] = 5; // 5 padding bytes but only 4 after the header
-        assert_eq!(
-            RtpPacket::new_checked(&b[..]).unwrap_err(),
-            RtpError::Padding {
-                count: 5,
-                available: 4
-            }
-        );
+        assert_eq!(RtpPacket::new_checked(&b[..]).unwrap_err(), RtpError::Padding { count: 5, available: 4 });
         b[15] = 0;
-        assert!(matches!(
-            RtpPacket::new_checked(&b[..]),
-            Err(RtpError::Padding { count: 0, .. })
-        ));
+        assert!(matches!(RtpPacket::new_checked(&b[..]), Err(RtpError::Padding { count: 0, .. })));
     }
 }

@@ -189,9 +189,7 @@ impl Parsed {
     #[inline]
     pub fn payload<'a>(&self, frame: &'a [u8]) -> &'a [u8] {
         let start = usize::from(self.payload_offset);
-        frame
-            .get(start..start + usize::from(self.payload_len))
-            .unwrap_or(&[])
+        frame.get(start..start + usize::from(self.payload_len)).unwrap_or(&[])
     }
 
     /// The flow this frame belongs to, for IPv4 frames.
@@ -199,12 +197,9 @@ impl Parsed {
     pub fn flow_key(&self) -> Option<FlowKey> {
         let Net::Ipv4(ip) = self.net else { return None };
         let (src_port, dst_port) = match self.transport {
-            Transport::Udp {
-                src_port, dst_port, ..
+            Transport::Udp { src_port, dst_port, .. } | Transport::Tcp { src_port, dst_port, .. } => {
+                (src_port, dst_port)
             }
-            | Transport::Tcp {
-                src_port, dst_port, ..
-            } => (src_port, dst_port),
             _ => (0, 0),
         };
         let tags = self.vlans.as_slice();
@@ -230,14 +225,7 @@ impl Parsed {
     /// Verifies the UDP checksum over IPv4. `None` when there is none to check: no UDP over
     /// IPv4, checksum field 0, or the datagram was cut by the capture's snap length.
     pub fn udp_checksum_ok(&self, frame: &[u8]) -> Option<bool> {
-        let (
-            Net::Ipv4(ip),
-            Transport::Udp {
-                checksum: sum_field,
-                ..
-            },
-        ) = (self.net, self.transport)
-        else {
+        let (Net::Ipv4(ip), Transport::Udp { checksum: sum_field, .. }) = (self.net, self.transport) else {
             return None;
         };
         if sum_field == 0 || self.cut.is_some() {
@@ -278,11 +266,7 @@ impl fmt::Display for FlowKey {
         if let Some(v) = self.inner_vlan {
             write!(f, "vlan {v} ")?;
         }
-        write!(
-            f,
-            "{}:{} -> {}:{} {:?}",
-            self.src, self.src_port, self.dst, self.dst_port, self.protocol
-        )
+        write!(f, "{}:{} -> {}:{} {:?}", self.src, self.src_port, self.dst, self.dst_port, self.protocol)
     }
 }
 
@@ -333,20 +317,10 @@ fn be16(d: &[u8], o: usize) -> u16 {
 
 #[inline(always)]
 fn too_short(layer: Layer, offset: usize, required: usize, available: usize) -> ParseError {
-    ParseError::Len(LenError {
-        layer,
-        offset,
-        required,
-        available,
-        source: LenSource::Slice,
-    })
+    ParseError::Len(LenError { layer, offset, required, available, source: LenSource::Slice })
 }
 
-fn parse_link_into<const LAX: bool>(
-    link_type: LinkType,
-    d: &[u8],
-    p: &mut Parsed,
-) -> Result<(), ParseError> {
+fn parse_link_into<const LAX: bool>(link_type: LinkType, d: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
     match link_type {
         LinkType::Ethernet => parse_ethernet_into::<LAX>(d, p),
         LinkType::LinuxSll => {
@@ -425,11 +399,7 @@ fn fast_udp4(d: &[u8]) -> Option<Parsed> {
         0x0800 => 14,
         0x8100 if d.len() >= 18 && be16(d, 16) == 0x0800 => {
             let tci = be16(d, 14);
-            vlans.push(VlanInfo {
-                tpid: 0x8100,
-                pcp: (tci >> 13) as u8,
-                vid: VlanId::try_new(tci & 0x0fff)?,
-            });
+            vlans.push(VlanInfo { tpid: 0x8100, pcp: (tci >> 13) as u8, vid: VlanId::try_new(tci & 0x0fff)? });
             18
         }
         _ => return None,
@@ -531,17 +501,11 @@ fn parse_ipv4<const LAX: bool>(d: &[u8], o: usize, p: &mut Parsed) -> Result<(),
     let h = &d[o..];
     let version = h[0] >> 4;
     if version != 4 {
-        return Err(ParseError::Ipv4Version {
-            offset: o,
-            found: version,
-        });
+        return Err(ParseError::Ipv4Version { offset: o, found: version });
     }
     let ihl = h[0] & 0x0f;
     if ihl < 5 {
-        return Err(ParseError::Ipv4Ihl {
-            offset: o,
-            found: ihl,
-        });
+        return Err(ParseError::Ipv4Ihl { offset: o, found: ihl });
     }
     let header_len = usize::from(ihl) * 4;
     if rest < header_len {
@@ -549,11 +513,7 @@ fn parse_ipv4<const LAX: bool>(d: &[u8], o: usize, p: &mut Parsed) -> Result<(),
     }
     let total_len = be16(h, 2);
     if usize::from(total_len) < header_len {
-        return Err(ParseError::Ipv4TotalLenTooSmall {
-            offset: o,
-            total_len,
-            header_len,
-        });
+        return Err(ParseError::Ipv4TotalLenTooSmall { offset: o, total_len, header_len });
     }
     let mut end = o + usize::from(total_len);
     if end > d.len() {
@@ -598,14 +558,7 @@ fn parse_ipv6<const LAX: bool>(d: &[u8], o: usize, p: &mut Parsed) -> Result<(),
     if v6.info.fragment {
         return Ok(());
     }
-    parse_transport::<LAX>(
-        d,
-        v6.payload_start,
-        v6.payload_end,
-        v6.info.protocol,
-        LenSource::Ipv6PayloadLen,
-        p,
-    )
+    parse_transport::<LAX>(d, v6.payload_start, v6.payload_end, v6.info.protocol, LenSource::Ipv6PayloadLen, p)
 }
 
 /// Parses the transport header in `d[o..end]`, `end` being where the IP length says the
@@ -620,15 +573,7 @@ fn parse_transport<const LAX: bool>(
     p: &mut Parsed,
 ) -> Result<(), ParseError> {
     let rest = end - o;
-    let short = |layer, required| {
-        ParseError::Len(LenError {
-            layer,
-            offset: o,
-            required,
-            available: rest,
-            source,
-        })
-    };
+    let short = |layer, required| ParseError::Len(LenError { layer, offset: o, required, available: rest, source });
     p.transport_offset = o as u16;
     match protocol {
         IpProtocol::Udp => {
@@ -652,17 +597,10 @@ fn parse_transport<const LAX: bool>(
             } else if len == 0 {
                 len = rest;
             } else if len < 8 {
-                return Err(ParseError::UdpLenTooSmall {
-                    offset: o,
-                    found: length,
-                });
+                return Err(ParseError::UdpLenTooSmall { offset: o, found: length });
             }
-            p.transport = Transport::Udp {
-                src_port: be16(d, o),
-                dst_port: be16(d, o + 2),
-                length,
-                checksum: be16(d, o + 6),
-            };
+            p.transport =
+                Transport::Udp { src_port: be16(d, o), dst_port: be16(d, o + 2), length, checksum: be16(d, o + 6) };
             p.payload_offset = (o + 8) as u16;
             p.payload_len = (len - 8) as u16;
         }
@@ -672,10 +610,7 @@ fn parse_transport<const LAX: bool>(
             }
             let data_offset = d[o + 12] >> 4;
             if data_offset < 5 {
-                return Err(ParseError::TcpDataOffset {
-                    offset: o,
-                    found: data_offset,
-                });
+                return Err(ParseError::TcpDataOffset { offset: o, found: data_offset });
             }
             let hl = usize::from(data_offset) * 4;
             if rest < hl {

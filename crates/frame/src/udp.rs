@@ -69,10 +69,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
             }));
         }
         if len != 0 && usize::from(len) < Self::HEADER_LEN {
-            return Err(ParseError::UdpLenTooSmall {
-                offset: 0,
-                found: len,
-            });
+            return Err(ParseError::UdpLenTooSmall { offset: 0, found: len });
         }
         Ok(())
     }
@@ -127,8 +124,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         }
         let d = self.datagram();
         let len = u16::try_from(d.len()).unwrap_or(u16::MAX);
-        let acc =
-            checksum::pseudo_header_v4(src.octets(), dst.octets(), IpProtocol::Udp.into(), len);
+        let acc = checksum::pseudo_header_v4(src.octets(), dst.octets(), IpProtocol::Udp.into(), len);
         Some(checksum::fold(checksum::sum(acc, d)) == 0xffff)
     }
 }
@@ -159,12 +155,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
         self.set_checksum(0);
         let len = self.len();
-        let acc =
-            checksum::pseudo_header_v4(src.octets(), dst.octets(), IpProtocol::Udp.into(), len);
-        let c = !checksum::fold(checksum::sum(
-            acc,
-            &self.buffer.as_ref()[..usize::from(len)],
-        ));
+        let acc = checksum::pseudo_header_v4(src.octets(), dst.octets(), IpProtocol::Udp.into(), len);
+        let c = !checksum::fold(checksum::sum(acc, &self.buffer.as_ref()[..usize::from(len)]));
         self.set_checksum(if c == 0 { 0xffff } else { c });
     }
     /// Mutable payload as bounded by the length field.
@@ -178,13 +170,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
 impl<T: AsRef<[u8]>> fmt::Display for UdpPacket<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.check_len() {
-            Ok(()) => write!(
-                f,
-                "UDP {} -> {} len={}",
-                self.src_port(),
-                self.dst_port(),
-                self.len()
-            ),
+            Ok(()) => write!(f, "UDP {} -> {} len={}", self.src_port(), self.dst_port(), self.len()),
             Err(e) => write!(f, "UDP ({e})"),
         }
     }
@@ -203,10 +189,7 @@ impl UdpRepr {
     /// Parses the header.
     pub fn parse<T: AsRef<[u8]>>(packet: &UdpPacket<T>) -> Result<Self, ParseError> {
         packet.check_len()?;
-        Ok(UdpRepr {
-            src_port: packet.src_port(),
-            dst_port: packet.dst_port(),
-        })
+        Ok(UdpRepr { src_port: packet.src_port(), dst_port: packet.dst_port() })
     }
 
     /// Header bytes.
@@ -245,9 +228,7 @@ mod tests {
 
     // Checksum by hand: pseudo header c000 0201 c633 6402 0011 000c, header 3039 0035 000c 0000,
     // payload dead beef -> sum 0x3ba69 -> fold 0xba6c -> complement 0x4593.
-    static BYTES: [u8; 12] = [
-        0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0x45, 0x93, 0xde, 0xad, 0xbe, 0xef,
-    ];
+    static BYTES: [u8; 12] = [0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0x45, 0x93, 0xde, 0xad, 0xbe, 0xef];
 
     #[test]
     fn test_deconstruct() {
@@ -260,54 +241,29 @@ mod tests {
     #[test]
     fn test_emit() {
         let mut buf = [0u8; 12];
-        let repr = UdpRepr {
-            src_port: 12345,
-            dst_port: 53,
-        };
-        repr.emit(
-            &mut UdpPacket::new_unchecked(&mut buf[..]),
-            SRC,
-            DST,
-            4,
-            |p| p.copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]),
-        );
+        let repr = UdpRepr { src_port: 12345, dst_port: 53 };
+        repr.emit(&mut UdpPacket::new_unchecked(&mut buf[..]), SRC, DST, 4, |p| {
+            p.copy_from_slice(&[0xde, 0xad, 0xbe, 0xef])
+        });
         assert_eq!(buf, BYTES);
-        assert_eq!(
-            UdpRepr::parse(&UdpPacket::new_checked(&buf[..]).unwrap()).unwrap(),
-            repr
-        );
+        assert_eq!(UdpRepr::parse(&UdpPacket::new_checked(&buf[..]).unwrap()).unwrap(), repr);
     }
 
     #[test]
     fn test_bad_and_absent_checksum() {
         let mut b = BYTES;
         b[9] ^= 0xff;
-        assert_eq!(
-            UdpPacket::new_checked(&b[..])
-                .unwrap()
-                .verify_checksum(SRC, DST),
-            Some(false)
-        );
+        assert_eq!(UdpPacket::new_checked(&b[..]).unwrap().verify_checksum(SRC, DST), Some(false));
         b[6] = 0;
         b[7] = 0;
-        assert_eq!(
-            UdpPacket::new_checked(&b[..])
-                .unwrap()
-                .verify_checksum(SRC, DST),
-            None
-        );
+        assert_eq!(UdpPacket::new_checked(&b[..]).unwrap().verify_checksum(SRC, DST), None);
     }
 
     #[test]
     fn test_truncated() {
         assert!(matches!(
             UdpPacket::new_checked(&BYTES[..7]),
-            Err(ParseError::Len(LenError {
-                layer: Layer::Udp,
-                required: 8,
-                available: 7,
-                ..
-            }))
+            Err(ParseError::Len(LenError { layer: Layer::Udp, required: 8, available: 7, .. }))
         ));
     }
 
@@ -317,21 +273,10 @@ mod tests {
         b[5] = 13;
         assert!(matches!(
             UdpPacket::new_checked(&b[..]),
-            Err(ParseError::Len(LenError {
-                layer: Layer::UdpPayload,
-                required: 13,
-                available: 12,
-                ..
-            }))
+            Err(ParseError::Len(LenError { layer: Layer::UdpPayload, required: 13, available: 12, .. }))
         ));
         b[5] = 7;
-        assert_eq!(
-            UdpPacket::new_checked(&b[..]).unwrap_err(),
-            ParseError::UdpLenTooSmall {
-                offset: 0,
-                found: 7
-            }
-        );
+        assert_eq!(UdpPacket::new_checked(&b[..]).unwrap_err(), ParseError::UdpLenTooSmall { offset: 0, found: 7 });
         b[5] = 0;
         assert_eq!(UdpPacket::new_checked(&b[..]).unwrap().payload().len(), 4);
     }
@@ -340,9 +285,6 @@ mod tests {
     fn test_len_shorter_than_buffer_bounds_payload() {
         let mut b = [0u8; 16];
         b[..12].copy_from_slice(&BYTES);
-        assert_eq!(
-            UdpPacket::new_checked(&b[..]).unwrap().payload(),
-            &[0xde, 0xad, 0xbe, 0xef]
-        );
+        assert_eq!(UdpPacket::new_checked(&b[..]).unwrap().payload(), &[0xde, 0xad, 0xbe, 0xef]);
     }
 }

@@ -135,13 +135,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VlanTag<T> {
 impl<T: AsRef<[u8]>> fmt::Display for VlanTag<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.check_len() {
-            Ok(()) => write!(
-                f,
-                "VLAN vid={} pcp={} next={:?}",
-                self.vid(),
-                self.pcp(),
-                self.ethertype()
-            ),
+            Ok(()) => write!(f, "VLAN vid={} pcp={} next={:?}", self.vid(), self.pcp(), self.ethertype()),
             Err(e) => write!(f, "VLAN ({e})"),
         }
     }
@@ -164,12 +158,7 @@ impl VlanRepr {
     /// Parses a tag.
     pub fn parse<T: AsRef<[u8]>>(tag: &VlanTag<T>) -> Result<Self, LenError> {
         tag.check_len()?;
-        Ok(VlanRepr {
-            pcp: tag.pcp(),
-            dei: tag.dei(),
-            vid: tag.vid(),
-            ethertype: tag.ethertype(),
-        })
+        Ok(VlanRepr { pcp: tag.pcp(), dei: tag.dei(), vid: tag.vid(), ethertype: tag.ethertype() })
     }
 
     /// Bytes the tag takes after its TPID.

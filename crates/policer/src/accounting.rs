@@ -10,6 +10,9 @@ pub enum Accounting {
     /// (the default). A capture normally lacks the 4-byte FCS; it is added back.
     #[default]
     Frame,
+    /// The frame as captured, without the FCS: what Linux `tc` (police, tbf) charges, the
+    /// skb length.
+    L2,
     /// The IP packet only (IPv4 total length): what an IP-layer policer counts.
     Ip,
     /// The frame plus preamble, start delimiter and inter-frame gap (8 + 12 bytes): what the
@@ -29,15 +32,17 @@ impl Accounting {
     pub fn bytes(self, frame_len: u32, ip_len: Option<u32>) -> u32 {
         match self {
             Accounting::Frame => frame_len + Self::FCS,
+            Accounting::L2 => frame_len,
             Accounting::Ip => ip_len.unwrap_or(frame_len),
             Accounting::Wire => frame_len + Self::FCS + Self::PREAMBLE_AND_IFG,
         }
     }
 
-    /// "frame", "ip" or "wire".
+    /// "frame", "l2", "ip" or "wire".
     pub fn as_str(self) -> &'static str {
         match self {
             Accounting::Frame => "frame",
+            Accounting::L2 => "l2",
             Accounting::Ip => "ip",
             Accounting::Wire => "wire",
         }
@@ -55,11 +60,10 @@ impl FromStr for Accounting {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "frame" => Ok(Accounting::Frame),
+            "l2" => Ok(Accounting::L2),
             "ip" => Ok(Accounting::Ip),
             "wire" => Ok(Accounting::Wire),
-            other => Err(format!(
-                "unknown accounting {other:?}: expected frame, ip or wire"
-            )),
+            other => Err(format!("unknown accounting {other:?}: expected frame, l2, ip or wire")),
         }
     }
 }
@@ -74,6 +78,7 @@ mod tests {
         // the wire; the capture holds 214 B (no FCS).
         assert_eq!(Accounting::Ip.bytes(214, Some(200)), 200);
         assert_eq!(Accounting::Frame.bytes(214, Some(200)), 218);
+        assert_eq!(Accounting::L2.bytes(214, Some(200)), 214);
         assert_eq!(Accounting::Wire.bytes(214, Some(200)), 238);
     }
 }

@@ -28,18 +28,11 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::ZeroRate => f.write_str("rate must be above 0 bit/s"),
-            ConfigError::ZeroBurst => {
-                f.write_str("burst must be at least 1 byte (and at least the largest frame)")
-            }
+            ConfigError::ZeroBurst => f.write_str("burst must be at least 1 byte (and at least the largest frame)"),
             ConfigError::BurstTooLarge { bytes } => {
-                write!(
-                    f,
-                    "burst of {bytes} bytes is too large: at most 2,000,000,000 bytes"
-                )
+                write!(f, "burst of {bytes} bytes is too large: at most 2,000,000,000 bytes")
             }
-            ConfigError::PeakBelowCommitted => {
-                f.write_str("peak rate (PIR) must be at least the committed rate (CIR)")
-            }
+            ConfigError::PeakBelowCommitted => f.write_str("peak rate (PIR) must be at least the committed rate (CIR)"),
         }
     }
 }
@@ -148,11 +141,7 @@ impl TokenBucket {
         if burst_bytes == 0 {
             return Err(ConfigError::ZeroBurst);
         }
-        Ok(TokenBucket {
-            rate_bps,
-            bucket: Bucket::full(burst_bytes)?,
-            last: Nanos(0),
-        })
+        Ok(TokenBucket { rate_bps, bucket: Bucket::full(burst_bytes)?, last: Nanos(0) })
     }
 
     /// As [`new`](Self::new), with the clock starting at `start` (a capture's first frame).
@@ -229,9 +218,6 @@ mod tests {
     fn bad_configs() {
         assert_eq!(TokenBucket::new(0, 100), Err(ConfigError::ZeroRate));
         assert_eq!(TokenBucket::new(100, 0), Err(ConfigError::ZeroBurst));
-        assert!(matches!(
-            TokenBucket::new(100, 3_000_000_000),
-            Err(ConfigError::BurstTooLarge { .. })
-        ));
+        assert!(matches!(TokenBucket::new(100, 3_000_000_000), Err(ConfigError::BurstTooLarge { .. })));
     }
 }

@@ -26,13 +26,7 @@ pub struct MefProfile {
 
 impl MefProfile {
     /// CIR > 0 and CBS > 0; EIR and EBS may be 0 (no excess service).
-    pub fn new(
-        cir_bps: u64,
-        cbs: u64,
-        eir_bps: u64,
-        ebs: u64,
-        coupling: CouplingFlag,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(cir_bps: u64, cbs: u64, eir_bps: u64, ebs: u64, coupling: CouplingFlag) -> Result<Self, ConfigError> {
         if cir_bps == 0 {
             return Err(ConfigError::ZeroRate);
         }
@@ -56,13 +50,8 @@ impl MefProfile {
     pub fn decide(&mut self, now: Nanos, bytes: u32, pre: Color) -> Color {
         let dt = elapsed(&mut self.last, now);
         let over = self.green.fill(tokens(self.cir_bps, dt));
-        let extra = if self.coupling == CouplingFlag::Coupled {
-            over
-        } else {
-            0
-        };
-        self.yellow
-            .fill(tokens(self.eir_bps, dt).saturating_add(extra));
+        let extra = if self.coupling == CouplingFlag::Coupled { over } else { 0 };
+        self.yellow.fill(tokens(self.eir_bps, dt).saturating_add(extra));
         if pre == Color::Green && self.green.take(bytes) {
             Color::Green
         } else if pre != Color::Red && self.yellow.take(bytes) {

@@ -59,8 +59,7 @@ impl Shaper {
             queue: VecDeque::with_capacity(1024),
             queued_bytes: 0,
             // Delays from 1 ns to an hour, 3 significant digits.
-            delays: Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-                .expect("valid histogram bounds"),
+            delays: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds"),
         })
     }
 
@@ -81,10 +80,7 @@ impl Shaper {
         // The frame starts waiting for tokens once it is at the head: after the previous
         // departure, and not before it arrives.
         let start = now.max(self.t_last);
-        let level = self
-            .level
-            .saturating_add(self.rate_bps.saturating_mul(start - self.t_last))
-            .min(self.size);
+        let level = self.level.saturating_add(self.rate_bps.saturating_mul(start - self.t_last)).min(self.size);
         let cost = u64::from(bytes) * BIT_NS_PER_BYTE;
         if cost > self.size {
             return ShaperOutcome::Oversize;
@@ -96,10 +92,7 @@ impl Shaper {
             // frame waits (level < cost <= size), so nothing overflows: what accrues beyond
             // `cost` within that last nanosecond is kept, and departures never drift.
             let wait = (cost - level).div_ceil(self.rate_bps);
-            (
-                start + wait,
-                (level + wait * self.rate_bps - cost).min(self.size),
-            )
+            (start + wait, (level + wait * self.rate_bps - cost).min(self.size))
         };
         self.t_last = departs;
         self.level = level;
@@ -108,9 +101,7 @@ impl Shaper {
             self.queued_bytes += u64::from(bytes);
         }
         let _ = self.delays.record((departs - now).max(1));
-        ShaperOutcome::Sent {
-            departs: Nanos(departs),
-        }
+        ShaperOutcome::Sent { departs: Nanos(departs) }
     }
 
     /// Delay distribution of sent frames (ns; a frame sent at once counts as 1 ns).
@@ -126,24 +117,11 @@ mod tests {
     #[test]
     fn conforming_frames_leave_at_once() {
         let mut s = Shaper::new(8_000_000, 1000, 10_000).unwrap(); // 1 byte/µs
-        assert_eq!(
-            s.offer(Nanos(0), 1000),
-            ShaperOutcome::Sent { departs: Nanos(0) }
-        );
+        assert_eq!(s.offer(Nanos(0), 1000), ShaperOutcome::Sent { departs: Nanos(0) });
         // Bucket empty: the next 500 bytes need 500 µs.
-        assert_eq!(
-            s.offer(Nanos(0), 500),
-            ShaperOutcome::Sent {
-                departs: Nanos(500_000)
-            }
-        );
+        assert_eq!(s.offer(Nanos(0), 500), ShaperOutcome::Sent { departs: Nanos(500_000) });
         // Another 500 queued behind: 500 µs more.
-        assert_eq!(
-            s.offer(Nanos(100), 500),
-            ShaperOutcome::Sent {
-                departs: Nanos(1_000_000)
-            }
-        );
+        assert_eq!(s.offer(Nanos(100), 500), ShaperOutcome::Sent { departs: Nanos(1_000_000) });
     }
 
     #[test]
@@ -156,10 +134,7 @@ mod tests {
         assert_eq!(s.offer(Nanos(0), 1), ShaperOutcome::TailDrop);
         // 100 B left at once from the full 600 B bucket, 500 B remained; the 600 B frame waits
         // 100 µs, the 400 B frame 400 µs more. Once the 600 B frame has left, there is room.
-        assert!(matches!(
-            s.offer(Nanos(100_000), 500),
-            ShaperOutcome::Sent { .. }
-        ));
+        assert!(matches!(s.offer(Nanos(100_000), 500), ShaperOutcome::Sent { .. }));
     }
 
     #[test]

@@ -23,12 +23,7 @@ impl SrTcm {
         if cbs == 0 {
             return Err(ConfigError::ZeroBurst);
         }
-        Ok(SrTcm {
-            cir_bps,
-            c: Bucket::full(cbs)?,
-            e: Bucket::full(ebs)?,
-            last: Nanos(0),
-        })
+        Ok(SrTcm { cir_bps, c: Bucket::full(cbs)?, e: Bucket::full(ebs)?, last: Nanos(0) })
     }
 
     /// Colors a frame. `pre` is the color it arrives with: pass `Color::Green` for

@@ -25,13 +25,7 @@ impl TrTcm {
         if cbs == 0 || pbs == 0 {
             return Err(ConfigError::ZeroBurst);
         }
-        Ok(TrTcm {
-            pir_bps,
-            cir_bps,
-            p: Bucket::full(pbs)?,
-            c: Bucket::full(cbs)?,
-            last: Nanos(0),
-        })
+        Ok(TrTcm { pir_bps, cir_bps, p: Bucket::full(pbs)?, c: Bucket::full(cbs)?, last: Nanos(0) })
     }
 
     /// Colors a frame (RFC 2698 §3). `pre` as in [`SrTcm::decide`](crate::SrTcm::decide).

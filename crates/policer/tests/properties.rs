@@ -2,9 +2,7 @@
 //! long saturation run.
 
 use proptest::prelude::*;
-use xconnect_policer::{
-    Color, CouplingFlag, MefProfile, Meter, Nanos, SrTcm, TokenBucket, TrTcm, BIT_NS_PER_BYTE,
-};
+use xconnect_policer::{Color, CouplingFlag, MefProfile, Meter, Nanos, SrTcm, TokenBucket, TrTcm, BIT_NS_PER_BYTE};
 
 /// Arrival sequences: up to 300 frames of 64..=1518 bytes with gaps of 0..200 µs.
 fn arrivals() -> impl Strategy<Value = Vec<(u64, u32)>> {
@@ -20,26 +18,16 @@ fn arrivals() -> impl Strategy<Value = Vec<(u64, u32)>> {
 }
 
 /// Checks that green bytes in every window [t_i, t_j] stay within rate × (t_j − t_i) + burst.
-fn check_interval_bound(
-    arr: &[(u64, u32)],
-    colors: &[Color],
-    rate: u64,
-    burst: u64,
-) -> Result<(), TestCaseError> {
+fn check_interval_bound(arr: &[(u64, u32)], colors: &[Color], rate: u64, burst: u64) -> Result<(), TestCaseError> {
     let mut prefix = vec![0u64; arr.len() + 1];
     for (i, ((_, len), c)) in arr.iter().zip(colors).enumerate() {
-        prefix[i + 1] = prefix[i]
-            + if *c == Color::Green {
-                u64::from(*len)
-            } else {
-                0
-            };
+        prefix[i + 1] = prefix[i] + if *c == Color::Green { u64::from(*len) } else { 0 };
     }
     for i in 0..arr.len() {
         for j in i..arr.len() {
             let passed = u128::from(prefix[j + 1] - prefix[i]) * u128::from(BIT_NS_PER_BYTE);
-            let allowed = u128::from(rate) * u128::from(arr[j].0 - arr[i].0)
-                + u128::from(burst) * u128::from(BIT_NS_PER_BYTE);
+            let allowed =
+                u128::from(rate) * u128::from(arr[j].0 - arr[i].0) + u128::from(burst) * u128::from(BIT_NS_PER_BYTE);
             prop_assert!(passed <= allowed, "window {i}..={j}: {passed} > {allowed}");
         }
     }
@@ -97,10 +85,7 @@ fn rfc2697_srtcm_worked_sequence() {
                                                                 // 250 ms later: C fills to 100 (+90), the other 160 overflow into E: 50 + 160 = 210,
                                                                 // capped at 200.
     assert_eq!(m.decide(ms(300), 200, Color::Green), Color::Yellow);
-    assert_eq!(
-        (m.committed().level_bytes(), m.excess().level_bytes()),
-        (100, 0)
-    );
+    assert_eq!((m.committed().level_bytes(), m.excess().level_bytes()), (100, 0));
     // Color-aware: a pre-yellow frame cannot be green even with C full: with E empty it is red,
     // and 10 ms later (C already full, so all 10 bytes go to E) it is yellow.
     assert_eq!(m.decide(ms(300), 10, Color::Yellow), Color::Red);
@@ -117,10 +102,7 @@ fn rfc2698_trtcm_worked_sequence() {
     assert_eq!(m.decide(ms(0), 60, Color::Green), Color::Red); // P 50 < 60
     assert_eq!(m.decide(ms(0), 50, Color::Green), Color::Green); // P 0, C 50
     assert_eq!(m.decide(ms(25), 50, Color::Green), Color::Green); // P +50, C +25 = 75 -> 25
-    assert_eq!(
-        (m.peak().level_bytes(), m.committed().level_bytes()),
-        (0, 25)
-    );
+    assert_eq!((m.peak().level_bytes(), m.committed().level_bytes()), (0, 25));
     assert_eq!(m.decide(ms(100), 10, Color::Yellow), Color::Yellow); // color-aware
     assert_eq!(m.decide(ms(100), 10, Color::Red), Color::Red);
 }
@@ -128,10 +110,7 @@ fn rfc2698_trtcm_worked_sequence() {
 #[test]
 fn mef_coupling_flag_moves_green_overflow_to_yellow() {
     let ms = |x: u64| Nanos(x * 1_000_000);
-    for (cf, expect) in [
-        (CouplingFlag::Coupled, Color::Yellow),
-        (CouplingFlag::Uncoupled, Color::Red),
-    ] {
+    for (cf, expect) in [(CouplingFlag::Coupled, Color::Yellow), (CouplingFlag::Uncoupled, Color::Red)] {
         // CIR 1 B/ms, CBS 100; EIR 0, EBS 100.
         let mut m = MefProfile::new(8_000, 100, 0, 100, cf).unwrap();
         assert_eq!(m.decide(ms(0), 100, Color::Green), Color::Green);
@@ -164,17 +143,9 @@ fn ten_minute_saturation_passes_the_rate_within_a_hundredth_of_a_percent() {
     let mut tb = TokenBucket::new(rate, burst).unwrap();
     let mut sr = SrTcm::new(rate, burst, burst).unwrap();
     let mut mef = MefProfile::new(rate, burst, 0, 0, CouplingFlag::Uncoupled).unwrap();
-    for (name, m) in [
-        ("single-rate", &mut tb as &mut dyn Meter),
-        ("srTCM green", &mut sr),
-        ("MEF green", &mut mef),
-    ] {
+    for (name, m) in [("single-rate", &mut tb as &mut dyn Meter), ("srTCM green", &mut sr), ("MEF green", &mut mef)] {
         let got = saturate(m, rate);
         let err = (got - rate as f64).abs() / rate as f64;
-        assert!(
-            err < 1e-4,
-            "{name}: passed {got} bit/s, error {:.5} %",
-            err * 100.0
-        );
+        assert!(err < 1e-4, "{name}: passed {got} bit/s, error {:.5} %", err * 100.0);
     }
 }

@@ -1,0 +1,323 @@
+//! The police stage: a tier's policer (or shaper) applied to frames in time order, with the
+//! tallies a what-if replay reports.
+
+use serde::Serialize;
+use xconnect_interconnect::MAX_FRAME_BYTES;
+use xconnect_policer::{
+    Accounting, Color, ConfigError, CouplingFlag, MefProfile, Nanos, Shaper, ShaperOutcome, SrTcm, TokenBucket, TrTcm,
+};
+
+/// Which algorithm colors the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Single-rate two-color token bucket at the tier's rate (what the provider's edge does).
+    SingleRate,
+    /// RFC 2697: CIR = tier, CBS = burst, EBS = excess burst.
+    SrTcm,
+    /// RFC 2698: CIR = tier, CBS = burst, PIR = tier + excess rate, PBS = burst + excess burst.
+    TrTcm,
+    /// MEF 10.3: CIR = tier, CBS = burst, EIR = excess rate, EBS = excess burst, coupling flag.
+    Mef {
+        /// CF = 1.
+        coupled: bool,
+    },
+}
+
+impl Profile {
+    /// Name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::SingleRate => "single-rate",
+            Profile::SrTcm => "srtcm",
+            Profile::TrTcm => "trtcm",
+            Profile::Mef { .. } => "mef",
+        }
+    }
+}
+
+/// Police (drop red) or shape (queue, delay, tail-drop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Decide at once; red frames are dropped, green and yellow pass.
+    Police,
+    /// Queue frames until the bucket holds them; drop only when `buffer_bytes` are waiting.
+    Shape {
+        /// Queue size in bytes.
+        buffer_bytes: u64,
+    },
+}
+
+/// Everything that configures the stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicerConfig {
+    /// Committed rate (the tier), bit/s.
+    pub rate_bps: u64,
+    /// Committed burst, bytes.
+    pub burst_bytes: u64,
+    /// Excess rate (EIR, or PIR − CIR), bit/s; 0 for none.
+    pub excess_rate_bps: u64,
+    /// Excess burst (EBS, or PBS − CBS), bytes.
+    pub excess_burst_bytes: u64,
+    /// Algorithm.
+    pub profile: Profile,
+    /// Byte accounting.
+    pub accounting: Accounting,
+    /// Police or shape.
+    pub mode: Mode,
+}
+
+#[derive(Debug)]
+enum Engine {
+    Single(TokenBucket),
+    Sr(SrTcm),
+    Tr(TrTcm),
+    Mef(MefProfile),
+    Shape(Box<Shaper>),
+}
+
+/// What happened to one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Passed with this color, leaving at `departs` (the arrival time when policing).
+    Pass {
+        /// Color given.
+        color: Color,
+        /// Departure time.
+        departs: Nanos,
+    },
+    /// Dropped: red when policing; tail drop or oversize when shaping.
+    Drop,
+}
+
+/// Frames and bytes.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Count {
+    /// Frames.
+    pub frames: u64,
+    /// Bytes as accounted.
+    pub bytes: u64,
+}
+
+impl Count {
+    fn add(&mut self, bytes: u32) {
+        self.frames += 1;
+        self.bytes += u64::from(bytes);
+    }
+}
+
+/// Shaper delays, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct DelayMs {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// The policer part of the replay report (`policer` in the JSON).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PolicerReport {
+    /// Committed rate, bit/s.
+    pub tier_bps: u64,
+    /// Committed burst, bytes.
+    pub burst_bytes: u64,
+    /// "frame", "ip" or "wire".
+    pub accounting: &'static str,
+    /// "police" or "shape".
+    pub mode: &'static str,
+    /// "single-rate", "srtcm", "trtcm" or "mef".
+    pub profile: &'static str,
+    /// Frames offered.
+    pub offered_frames: u64,
+    /// Bytes offered (as accounted).
+    pub offered_bytes: u64,
+    /// Frames passed.
+    pub passed_frames: u64,
+    /// Bytes passed.
+    pub passed_bytes: u64,
+    /// Frames dropped.
+    pub dropped_frames: u64,
+    /// Bytes dropped.
+    pub dropped_bytes: u64,
+    /// Per color (police mode; in shape mode everything sent is green).
+    pub green: Count,
+    /// Yellow (three-color profiles).
+    pub yellow: Count,
+    /// Red.
+    pub red: Count,
+    /// Busiest 1 ms window of the offered traffic as a percentage of the tier (accounted
+    /// bytes).
+    pub peak_pct_of_tier_1ms: f64,
+    /// Busiest 1 s window as a percentage of the tier.
+    pub peak_pct_of_tier_1s: f64,
+    /// Shape mode: frames dropped because the queue was full.
+    pub tail_drops: Option<u64>,
+    /// Shape mode: added delay.
+    pub delay_ms: Option<DelayMs>,
+    /// Things the user should know, e.g. a burst below the largest frame.
+    pub warnings: Vec<String>,
+}
+
+/// The police stage.
+#[derive(Debug)]
+pub struct PoliceStage {
+    cfg: PolicerConfig,
+    engine: Engine,
+    offered: Count,
+    passed: Count,
+    dropped: Count,
+    colors: [Count; 3],
+    tail_drops: u64,
+    largest: u32,
+    peak_1ms: crate::rate::PeakWindow,
+    peak_1s: crate::rate::PeakWindow,
+}
+
+impl PoliceStage {
+    /// Validates the configuration before any frame is read. Buckets start full; the first
+    /// frame's timestamp only refills an already full bucket, so the clock needs no rebasing.
+    pub fn new(cfg: PolicerConfig) -> Result<Self, ConfigError> {
+        let engine = match (cfg.mode, cfg.profile) {
+            (Mode::Shape { buffer_bytes }, _) => {
+                Engine::Shape(Box::new(Shaper::new(cfg.rate_bps, cfg.burst_bytes, buffer_bytes)?))
+            }
+            (Mode::Police, Profile::SingleRate) => Engine::Single(TokenBucket::new(cfg.rate_bps, cfg.burst_bytes)?),
+            (Mode::Police, Profile::SrTcm) => {
+                Engine::Sr(SrTcm::new(cfg.rate_bps, cfg.burst_bytes, cfg.excess_burst_bytes)?)
+            }
+            (Mode::Police, Profile::TrTcm) => Engine::Tr(TrTcm::new(
+                cfg.rate_bps,
+                cfg.burst_bytes,
+                cfg.rate_bps + cfg.excess_rate_bps,
+                cfg.burst_bytes + cfg.excess_burst_bytes,
+            )?),
+            (Mode::Police, Profile::Mef { coupled }) => Engine::Mef(MefProfile::new(
+                cfg.rate_bps,
+                cfg.burst_bytes,
+                cfg.excess_rate_bps,
+                cfg.excess_burst_bytes,
+                if coupled { CouplingFlag::Coupled } else { CouplingFlag::Uncoupled },
+            )?),
+        };
+        Ok(PoliceStage {
+            cfg,
+            engine,
+            offered: Count::default(),
+            passed: Count::default(),
+            dropped: Count::default(),
+            colors: [Count::default(); 3],
+            tail_drops: 0,
+            largest: 0,
+            peak_1ms: crate::rate::PeakWindow::new(1_000_000),
+            peak_1s: crate::rate::PeakWindow::new(1_000_000_000),
+        })
+    }
+
+    /// Offers a frame of `frame_len` captured bytes (no FCS) whose IP packet is `ip_len`.
+    #[inline]
+    pub fn offer(&mut self, ts: Nanos, frame_len: u32, ip_len: Option<u32>) -> Verdict {
+        let bytes = self.cfg.accounting.bytes(frame_len, ip_len);
+        self.offered.add(bytes);
+        self.largest = self.largest.max(bytes);
+        self.peak_1ms.add(ts.0, u64::from(bytes));
+        self.peak_1s.add(ts.0, u64::from(bytes));
+        let verdict = match &mut self.engine {
+            Engine::Single(tb) => color_verdict(tb.decide(ts, bytes), ts),
+            Engine::Sr(m) => color_verdict(m.decide(ts, bytes, Color::Green), ts),
+            Engine::Tr(m) => color_verdict(m.decide(ts, bytes, Color::Green), ts),
+            Engine::Mef(m) => color_verdict(m.decide(ts, bytes, Color::Green), ts),
+            Engine::Shape(s) => match s.offer(ts, bytes) {
+                ShaperOutcome::Sent { departs } => Verdict::Pass { color: Color::Green, departs },
+                ShaperOutcome::TailDrop | ShaperOutcome::Oversize => {
+                    self.tail_drops += 1;
+                    Verdict::Drop
+                }
+            },
+        };
+        match verdict {
+            Verdict::Pass { color, .. } => {
+                self.passed.add(bytes);
+                self.colors[color as usize].add(bytes);
+            }
+            Verdict::Drop => {
+                self.dropped.add(bytes);
+                self.colors[Color::Red as usize].add(bytes);
+            }
+        }
+        verdict
+    }
+
+    /// The report.
+    pub fn report(&self) -> PolicerReport {
+        let c = &self.cfg;
+        let mut warnings = Vec::new();
+        if c.burst_bytes < MAX_FRAME_BYTES {
+            warnings.push(format!(
+                "burst {} bytes is below the largest Ethernet frame ({} bytes with an 802.1Q tag and FCS): such frames can never conform and are always red",
+                c.burst_bytes,
+                MAX_FRAME_BYTES
+            ));
+        }
+        if u64::from(self.largest) > c.burst_bytes {
+            warnings.push(format!(
+                "the largest frame seen ({} bytes as accounted) exceeds the burst ({} bytes): every such frame was dropped",
+                self.largest, c.burst_bytes
+            ));
+        }
+        let pct = |w: &crate::rate::PeakWindow| w.peak_mbps() * 1e6 / c.rate_bps as f64 * 100.0;
+        let (tail_drops, delay_ms) = match &self.engine {
+            Engine::Shape(s) => {
+                let h = s.delays();
+                let ms = |v: u64| v as f64 / 1e6;
+                let d = if h.is_empty() {
+                    DelayMs { p50: 0.0, p99: 0.0, p999: 0.0, max: 0.0 }
+                } else {
+                    DelayMs {
+                        p50: ms(h.value_at_quantile(0.5)),
+                        p99: ms(h.value_at_quantile(0.99)),
+                        p999: ms(h.value_at_quantile(0.999)),
+                        max: ms(h.max()),
+                    }
+                };
+                (Some(self.tail_drops), Some(d))
+            }
+            _ => (None, None),
+        };
+        PolicerReport {
+            tier_bps: c.rate_bps,
+            burst_bytes: c.burst_bytes,
+            accounting: c.accounting.as_str(),
+            mode: match c.mode {
+                Mode::Police => "police",
+                Mode::Shape { .. } => "shape",
+            },
+            profile: c.profile.name(),
+            offered_frames: self.offered.frames,
+            offered_bytes: self.offered.bytes,
+            passed_frames: self.passed.frames,
+            passed_bytes: self.passed.bytes,
+            dropped_frames: self.dropped.frames,
+            dropped_bytes: self.dropped.bytes,
+            green: self.colors[Color::Green as usize],
+            yellow: self.colors[Color::Yellow as usize],
+            red: self.colors[Color::Red as usize],
+            peak_pct_of_tier_1ms: pct(&self.peak_1ms),
+            peak_pct_of_tier_1s: pct(&self.peak_1s),
+            tail_drops,
+            delay_ms,
+            warnings,
+        }
+    }
+}
+
+#[inline]
+fn color_verdict(c: Color, ts: Nanos) -> Verdict {
+    match c {
+        Color::Red => Verdict::Drop,
+        color => Verdict::Pass { color, departs: ts },
+    }
+}

@@ -1,0 +1,10 @@
+//! The provider's offer as data and rules (DESIGN.md, "The provider's offer").
+//!
+//! - [`Tier`]: the bandwidth tiers (10, 100, 500, 1000 Mbps) with their policer defaults.
+//! - [`Location`]: where cross-connects are sold, their data centers, and which tiers each
+//!   offers (500 Mbps only in London and Singapore).
+#![deny(missing_docs)]
+
+mod catalog;
+
+pub use catalog::{Location, Tier, TierError, DEFAULT_BURST_INTERVAL_NS, MAX_FRAME_BYTES};

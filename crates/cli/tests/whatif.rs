@@ -175,3 +175,23 @@ fn bad_what_if_options_are_refused_before_reading() {
     let out = xconnect(&["replay", f.to_str().unwrap(), "--burst", "100"]);
     assert_eq!(out.status.code(), Some(2), "clap: --burst requires --tier");
 }
+
+#[test]
+fn timestamps_going_backwards_are_counted_and_add_no_tokens() {
+    // 1000-byte frames (1004 B accounted) into 10 Mbit/s with a 1500-byte burst: at t = 1 s the
+    // first passes (496 B left). The second claims t = 0.5 s: backwards, so no time passes and
+    // it is red. The third at t = 1.0008 s: 800 µs since 1 s add 1000 B (1496 ≥ 1004): green.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("back.pcap");
+    let mut w = PcapWriter::create(&path, 65535).unwrap();
+    let t = UdpFrameTemplate::default();
+    let mut buf = [0u8; 1000];
+    t.emit(&mut buf, 1000 - t.header_len(), |p| p.fill(0));
+    for ts in [1_000_000_000u64, 500_000_000, 1_000_800_000] {
+        w.write_packet(ts, LinkType::Ethernet, &buf, 1000).unwrap();
+    }
+    w.finish().unwrap();
+    let v = run_json(&["replay", path.to_str().unwrap(), "--tier", "10M", "--burst", "1500", "--json"]);
+    assert_eq!(v["ts_backwards"], 1);
+    assert_eq!((v["policer"]["passed_frames"].as_u64(), v["policer"]["dropped_frames"].as_u64()), (Some(2), Some(1)));
+}

@@ -34,9 +34,84 @@ pub enum Command {
         /// How many flows to list, busiest by bytes first.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        /// Treat every UDP packet with a port in LO-HI as RTP (no heuristic), e.g. 10000-60000.
+        /// Packets there whose RTP version is not 2 are counted, not analyzed.
+        #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
+        rtp_port_range: Option<(u16, u16)>,
         #[command(flatten)]
         whatif: WhatIf,
     },
+    /// Write a capture of synthetic RTP calls: real G.711 audio (a 1004 Hz tone) for g711u and
+    /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
+    /// range 168.86.128.0/18, UDP ports 10000–60000.
+    Generate {
+        /// Concurrent calls.
+        #[arg(long)]
+        calls: u64,
+        /// Seconds of calls.
+        #[arg(long)]
+        seconds: f64,
+        /// g711u, g711a, g729, g722 or opus.
+        #[arg(long, default_value = "g711u")]
+        codec: String,
+        /// Packet time in ms.
+        #[arg(long, default_value_t = 20)]
+        ptime: u32,
+        /// Tag every frame with this 802.1Q VLAN id.
+        #[arg(long)]
+        vlan: Option<u16>,
+        /// random: each call starts at a random point within one packet time; sync: all at
+        /// once (the worst case for a policer's burst).
+        #[arg(long, value_enum, default_value_t = PhaseArg::Random)]
+        phase: PhaseArg,
+        /// Both directions of every call (customer → provider and back).
+        #[arg(long)]
+        both_directions: bool,
+        /// Seed for SSRCs, initial sequence numbers, timestamps and phases.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The customer's public prefix.
+        #[arg(long, default_value = "203.0.113.0/24")]
+        customer_prefix: String,
+        /// Output pcap (nanosecond; written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Bandwidth per call and calls per tier for a codec (the full planner comes with the
+    /// simulator).
+    Plan {
+        /// g711u, g711a, g729, g722 or opus.
+        #[arg(long, default_value = "g711u")]
+        codec: String,
+        /// Packet time in ms.
+        #[arg(long, default_value_t = 20)]
+        ptime: u32,
+        /// Print the per-layer bandwidth and calls-per-tier table.
+        #[arg(long)]
+        table: bool,
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Phase model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PhaseArg {
+    /// Random within one packet time.
+    Random,
+    /// All at once.
+    Sync,
+}
+
+fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s.split_once('-').ok_or_else(|| format!("{s:?}: expected LO-HI, e.g. 10000-60000"))?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("{lo:?} is not a port (0-65535)"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("{hi:?} is not a port (0-65535)"))?;
+    if lo > hi {
+        return Err(format!("{lo} > {hi}: expected LO <= HI"));
+    }
+    Ok((lo, hi))
 }
 
 /// "Had this capture crossed a cross-connect of this tier": the policer's options.

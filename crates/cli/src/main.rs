@@ -13,7 +13,10 @@ use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_interconnect::Tier;
 
-use crate::cli::{Cli, Command, ModeArg, ProfileArg, WhatIf};
+use xconnect_frame::{LinkType, VlanId};
+use xconnect_trafgen::{AddressPlan, CallPlan, Codec, Phase, Source};
+
+use crate::cli::{Cli, Command, ModeArg, PhaseArg, ProfileArg, WhatIf};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +32,67 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// 2026-01-01T00:00:00Z: generated captures start here, so that the same arguments give the
+/// same bytes.
+const GENERATE_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
+
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    calls: u64,
+    seconds: f64,
+    codec: &str,
+    ptime: u32,
+    vlan: Option<u16>,
+    phase: PhaseArg,
+    both_directions: bool,
+    seed: u64,
+    customer_prefix: &str,
+    output: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let codec: Codec = codec.parse().context("--codec")?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 86400 (one day)");
+    }
+    let vlan =
+        vlan.map(|v| VlanId::try_new(v).with_context(|| format!("--vlan {v}: a VLAN id is 0-4095"))).transpose()?;
+    let (net, len) = customer_prefix
+        .split_once('/')
+        .and_then(|(a, l)| Some((a.parse::<std::net::Ipv4Addr>().ok()?, l.parse::<u8>().ok().filter(|l| *l <= 30)?)))
+        .with_context(|| {
+            format!(
+                "--customer-prefix {customer_prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)"
+            )
+        })?;
+    let plan = CallPlan {
+        calls,
+        codec,
+        ptime_ms: ptime,
+        vlan,
+        phase: match phase {
+            PhaseArg::Random => Phase::Random,
+            PhaseArg::Sync => Phase::Sync,
+        },
+        both_directions,
+        seed,
+        start_ns: GENERATE_EPOCH_NS,
+        duration_ns: (seconds * 1e9) as u64,
+        addresses: AddressPlan { customer: (net, len), ..AddressPlan::default() },
+    };
+    let mut source = Source::new(&plan)?;
+    // Checked before generating: the output's directory must be writable.
+    let mut w = PcapWriter::create(output, 65535).with_context(|| format!("cannot write {}", output.display()))?;
+    let mut buf = vec![0u8; source.frame_len()];
+    let mut frames = 0u64;
+    while let Some((ts, len)) = source.next_into(&mut buf) {
+        w.write_packet(ts, LinkType::Ethernet, &buf[..len], len as u32)
+            .with_context(|| format!("writing {}", output.display()))?;
+        frames += 1;
+    }
+    let path = w.finish().with_context(|| format!("finishing {}", output.display()))?;
+    eprintln!("xconnect: wrote {frames} frames to {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn police_stage(w: &WhatIf) -> anyhow::Result<Option<PoliceStage>> {
@@ -67,8 +131,36 @@ fn create_output(path: Option<&std::path::Path>) -> anyhow::Result<Option<PcapWr
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Replay { file, json, allow_truncated, top, whatif } => {
-            let opts = ReplayOptions { top_flows: top, ..ReplayOptions::default() };
+        Command::Generate {
+            calls,
+            seconds,
+            codec,
+            ptime,
+            vlan,
+            phase,
+            both_directions,
+            seed,
+            customer_prefix,
+            output,
+        } => generate(calls, seconds, &codec, ptime, vlan, phase, both_directions, seed, &customer_prefix, &output),
+        Command::Plan { codec, ptime, table, json } => {
+            let codec: Codec = codec.parse().context("--codec")?;
+            codec.check_ptime(ptime).context("--ptime")?;
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer(&mut out, &output::plan_json(codec, ptime))?;
+                writeln!(out)?;
+            } else if table {
+                out.write_all(output::plan_table(codec, ptime).as_bytes())?;
+            } else {
+                anyhow::bail!(
+                    "the full planner comes with the simulator: use --table (or --json) for the bandwidth table"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { file, json, allow_truncated, top, rtp_port_range, whatif } => {
+            let opts = ReplayOptions { top_flows: top, rtp_port_range, ..ReplayOptions::default() };
             // Everything is checked, and the outputs created, before the first frame is read.
             let police = police_stage(&whatif)?;
             let outputs = Outputs {

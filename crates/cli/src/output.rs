@@ -3,6 +3,8 @@
 use std::fmt::Write;
 
 use xconnect_dataplane::replay::ReplayReport;
+use xconnect_interconnect::Tier;
+use xconnect_trafgen::{BandwidthLayer, Codec};
 
 /// The human-readable replay report.
 pub fn replay_text(r: &ReplayReport) -> String {
@@ -64,6 +66,32 @@ pub fn replay_text(r: &ReplayReport) -> String {
                 f.frames,
                 f.bytes,
                 vl
+            );
+        }
+    }
+    if !r.rtp_streams.is_empty() {
+        let _ = writeln!(s, "\nRTP streams ({})", r.rtp_streams.len());
+        let _ = writeln!(
+            s,
+            "{:<22} {:<22} {:>10} {:>3} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>5}",
+            "source", "destination", "ssrc", "pt", "packets", "lost", "seqerr", "maxΔ ms", "maxJ ms", "meanJ ms", "mos"
+        );
+        let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
+        for st in &r.rtp_streams {
+            let _ = writeln!(
+                s,
+                "{:<22} {:<22} {:#010x} {:>3} {:>7} {:>6} {:>6} {:>9.3} {:>9} {:>9} {:>5}",
+                format!("{}:{}", st.src, st.src_port),
+                format!("{}:{}", st.dst, st.dst_port),
+                st.ssrc,
+                st.payload_type,
+                st.packets,
+                st.lost,
+                st.seq_errors,
+                st.max_delta_ms,
+                opt(st.max_jitter_ms, 3),
+                opt(st.mean_jitter_ms, 3),
+                opt(st.mos, 2)
             );
         }
     }
@@ -143,4 +171,91 @@ pub fn replay_text(r: &ReplayReport) -> String {
         }
     }
     s
+}
+
+/// Per-layer bandwidth of one call direction and calls per tier, as a table.
+pub fn plan_table(codec: Codec, ptime: u32) -> String {
+    let mut s = String::new();
+    let pps = 1000.0 / f64::from(ptime);
+    let _ = writeln!(
+        s,
+        "{codec}, {ptime} ms: {} B audio per packet, {:.1} packets/s per direction, PT {}, clock {} Hz",
+        codec.payload_bytes(ptime),
+        pps,
+        codec.payload_type(),
+        codec.clock_rate()
+    );
+    let _ = writeln!(s, "\n{:<22} {:>8} {:>12}", "layer", "bytes", "kbit/s");
+    for (name, layer, vlan) in LAYERS {
+        let _ = writeln!(
+            s,
+            "{name:<22} {:>8} {:>12.1}",
+            codec.packet_bytes(ptime, layer, vlan),
+            codec.stream_bps(ptime, layer, vlan) / 1000.0
+        );
+    }
+    let _ = writeln!(s, "\ncalls per tier, one direction (a full-duplex tier carries as many each way)");
+    let _ = writeln!(
+        s,
+        "{:<6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>12}",
+        "tier", "ip", "frame", "wire", "frame+q", "wire+q", "10 per Mbps"
+    );
+    for tier in Tier::ALL {
+        let r = tier.rate_bps();
+        let n = |layer, vlan| codec.calls_per_rate(r, ptime, layer, vlan);
+        let _ = writeln!(
+            s,
+            "{:<6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>12}",
+            tier.name(),
+            n(BandwidthLayer::Ip, false),
+            n(BandwidthLayer::Frame, false),
+            n(BandwidthLayer::Wire, false),
+            n(BandwidthLayer::Frame, true),
+            n(BandwidthLayer::Wire, true),
+            r / 100_000
+        );
+    }
+    let _ = writeln!(s, "\nframe = Ethernet frame with FCS, as MEF and the tier's policer count; wire adds preamble and inter-frame gap; +q = with an 802.1Q tag.");
+    s
+}
+
+const LAYERS: [(&str, BandwidthLayer, bool); 5] = [
+    ("ip", BandwidthLayer::Ip, false),
+    ("frame", BandwidthLayer::Frame, false),
+    ("wire", BandwidthLayer::Wire, false),
+    ("frame + 802.1Q", BandwidthLayer::Frame, true),
+    ("wire + 802.1Q", BandwidthLayer::Wire, true),
+];
+
+/// The same as JSON.
+pub fn plan_json(codec: Codec, ptime: u32) -> serde_json::Value {
+    let layers: serde_json::Map<String, serde_json::Value> = LAYERS
+        .iter()
+        .map(|(name, layer, vlan)| {
+            (
+                name.replace(" + 802.1Q", "_vlan"),
+                serde_json::json!({"bytes": codec.packet_bytes(ptime, *layer, *vlan), "bps": codec.stream_bps(ptime, *layer, *vlan)}),
+            )
+        })
+        .collect();
+    let tiers: Vec<serde_json::Value> = Tier::ALL
+        .iter()
+        .map(|t| {
+            let r = t.rate_bps();
+            serde_json::json!({
+                "tier": t.name(), "tier_bps": r,
+                "calls_ip": codec.calls_per_rate(r, ptime, BandwidthLayer::Ip, false),
+                "calls_frame": codec.calls_per_rate(r, ptime, BandwidthLayer::Frame, false),
+                "calls_wire": codec.calls_per_rate(r, ptime, BandwidthLayer::Wire, false),
+                "calls_frame_vlan": codec.calls_per_rate(r, ptime, BandwidthLayer::Frame, true),
+                "calls_wire_vlan": codec.calls_per_rate(r, ptime, BandwidthLayer::Wire, true),
+                "rule_of_thumb_calls": r / 100_000,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "codec": codec.name(), "ptime_ms": ptime, "payload_bytes": codec.payload_bytes(ptime),
+        "payload_type": codec.payload_type(), "clock_rate": codec.clock_rate(),
+        "layers": layers, "tiers": tiers,
+    })
 }

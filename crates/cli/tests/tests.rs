@@ -6,4 +6,5 @@ mod differential;
 mod oracle;
 mod replay_cli;
 mod tshark;
+mod voice;
 mod whatif;

@@ -9,3 +9,4 @@
 pub mod police;
 pub mod rate;
 pub mod replay;
+pub mod rtp;

@@ -20,6 +20,7 @@ use xconnect_policer::Nanos;
 
 use crate::police::{PoliceStage, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
+use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
 
 /// Knobs of a replay.
 #[derive(Debug, Clone, Copy)]
@@ -30,11 +31,13 @@ pub struct ReplayOptions {
     pub max_flows: usize,
     /// How many malformed frames are listed one by one (all are counted).
     pub malformed_examples: usize,
+    /// UDP ports (inclusive) whose packets are RTP without the heuristic's probation.
+    pub rtp_port_range: Option<(u16, u16)>,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions { top_flows: 10, max_flows: 1_000_000, malformed_examples: 100 }
+        ReplayOptions { top_flows: 10, max_flows: 1_000_000, malformed_examples: 100, rtp_port_range: None }
     }
 }
 
@@ -175,6 +178,10 @@ pub struct ReplayReport {
     pub over_snaplen: u64,
     /// Timestamps outside what a u64 of nanoseconds since 1970 holds (clamped).
     pub ts_out_of_range: u64,
+    /// RTP streams, sorted by (src, src port, dst, dst port, SSRC).
+    pub rtp_streams: Vec<crate::rtp::RtpStreamRow>,
+    /// UDP packets in `--rtp-port-range` whose RTP version is not 2 (counted, not analyzed).
+    pub rtp_not_v2_in_range: u64,
     /// The what-if policer, when a tier was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policer: Option<PolicerReport>,
@@ -252,6 +259,7 @@ pub struct Replay {
     peak_1ms: PeakWindow,
     peak_1s: PeakWindow,
     police: Option<PoliceStage>,
+    rtp: RtpAnalyzer,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -283,6 +291,7 @@ impl Replay {
             peak_1ms: PeakWindow::new(1_000_000),
             peak_1s: PeakWindow::new(1_000_000_000),
             police,
+            rtp: RtpAnalyzer::new(opts.rtp_port_range),
         }
     }
 
@@ -331,11 +340,30 @@ impl Replay {
         match (p.transport, stopped_in) {
             (Transport::Udp { src_port, dst_port, .. }, _) => {
                 l.udp += 1;
-                if src_port > 1023 && dst_port > 1023 {
-                    if let Ok(rtp) = RtpPacket::new_checked(p.payload(pkt.data)) {
-                        if !rtp.payload_type().is_rtcp_conflict() {
+                let forced = self.rtp.forced(src_port, dst_port);
+                if forced || (src_port > 1023 && dst_port > 1023) {
+                    match RtpPacket::new_checked(p.payload(pkt.data)) {
+                        Ok(rtp) if forced || !rtp.payload_type().is_rtcp_conflict() => {
                             l.rtp += 1;
+                            let addrs = match p.net {
+                                Net::Ipv4(ip) => Some((IpAddr::V4(ip.src), IpAddr::V4(ip.dst))),
+                                Net::Ipv6(ip) => Some((IpAddr::V6(ip.src), IpAddr::V6(ip.dst))),
+                                _ => None,
+                            };
+                            if let Some((src, dst)) = addrs {
+                                let key = StreamKey { src, src_port, dst, dst_port, ssrc: rtp.ssrc() };
+                                let sample = RtpSample {
+                                    arrival_ns: pkt.ts_ns,
+                                    seq: rtp.sequence_number(),
+                                    timestamp: rtp.timestamp(),
+                                    payload_type: rtp.payload_type().value(),
+                                };
+                                self.rtp.add(key, sample, forced);
+                            }
                         }
+                        Ok(_) => {}
+                        Err(_) if forced => self.rtp.not_rtp_in_range += 1,
+                        Err(_) => {}
                     }
                 }
             }
@@ -484,6 +512,8 @@ impl Replay {
             over_snaplen: reader.stats().over_snaplen,
             ts_out_of_range: reader.stats().ts_out_of_range,
             policer: self.police.as_ref().map(PoliceStage::report),
+            rtp_streams: self.rtp.rows(),
+            rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
         }
     }
 }

@@ -1,0 +1,409 @@
+//! RTP stream analysis: loss with 16-bit wrap (RFC 3550 A.1), duplicates and reordering,
+//! interarrival jitter (RFC 3550 §6.4.1, A.8), arrival deltas, and the E-model MOS.
+//!
+//! The figures follow Wireshark's RTP stream analysis so that `replay` agrees with
+//! `tshark -z rtp,streams`: jitter is the RFC 3550 estimator `J += (|D| − J) / 16`, with `D`
+//! in milliseconds from nanosecond arrival times and the payload type's clock rate (no
+//! quantization of arrivals to timestamp units); the mean jitter is taken over every packet
+//! but the first; `lost` = expected − received, expected = highest extended sequence number −
+//! first + 1.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+/// Packets a new stream must show with consecutive sequence numbers before it counts as RTP
+/// (RFC 3550 A.1's MIN_SEQUENTIAL), unless its ports are forced.
+const MIN_SEQUENTIAL: u32 = 2;
+
+/// The RTP clock rate of a static payload type (RFC 3551 table 4/5); `None` for dynamic ones.
+pub fn clock_rate(pt: u8) -> Option<u32> {
+    match pt {
+        0 | 3 | 4 | 5 | 7 | 8 | 9 | 12 | 13 | 15 | 18 => Some(8000),
+        6 => Some(16_000),
+        10 | 11 => Some(44_100),
+        16 => Some(11_025),
+        17 => Some(22_050),
+        14 | 25 | 26 | 28 | 31 | 32 | 33 | 34 => Some(90_000),
+        _ => None,
+    }
+}
+
+/// ITU-T G.107 E-model, the reduced form of reference/rtp-quality.md: R = 93.2 − Id − Ie,eff.
+/// `delay_ms` is one-way mouth-to-ear delay; `loss_pct` packet loss in percent; `ie`/`bpl`
+/// the codec's equipment impairment and loss robustness (G.113 Appendix I); random loss
+/// (BurstR = 1).
+pub fn r_factor(delay_ms: f64, loss_pct: f64, ie: f64, bpl: f64) -> f64 {
+    let id = 0.024 * delay_ms + if delay_ms > 177.3 { 0.11 * (delay_ms - 177.3) } else { 0.0 };
+    let ie_eff = ie + (95.0 - ie) * loss_pct / (loss_pct + bpl);
+    93.2 - id - ie_eff
+}
+
+/// R-factor to MOS (G.107 Annex B).
+pub fn mos(r: f64) -> f64 {
+    if r < 0.0 {
+        1.0
+    } else if r > 100.0 {
+        4.5
+    } else {
+        1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6
+    }
+}
+
+/// (Ie, Bpl) for the payload types the E-model tables cover: G.711 with packet-loss
+/// concealment (0, 25.1) and G.729A with VAD (11, 19); G.113 Appendix I.
+pub fn impairment(pt: u8) -> Option<(f64, f64)> {
+    match pt {
+        0 | 8 => Some((0.0, 25.1)),
+        18 => Some((11.0, 19.0)),
+        _ => None,
+    }
+}
+
+/// Identifies a stream: 5-tuple (UDP) and SSRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    /// Source address.
+    pub src: IpAddr,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dst_port: u16,
+    /// SSRC.
+    pub ssrc: u32,
+}
+
+/// One RTP packet as the analyzer needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct RtpSample {
+    /// Arrival time, ns.
+    pub arrival_ns: u64,
+    /// Sequence number.
+    pub seq: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// Payload type.
+    pub payload_type: u8,
+}
+
+#[derive(Debug, Clone)]
+struct StreamState {
+    payload_type: u8,
+    packets: u64,
+    base_ext: u64,
+    max_ext: u64,
+    last_seq: u16,
+    /// Receipt bitmap of the 1024 sequence numbers below and at `max_ext`, for telling
+    /// duplicates from reordered packets.
+    window: [u64; 16],
+    duplicates: u64,
+    reordered: u64,
+    seq_errors: u64,
+    first_arrival: u64,
+    last_arrival: u64,
+    last_ts: u32,
+    jitter_ms: f64,
+    max_jitter_ms: f64,
+    sum_jitter_ms: f64,
+    max_delta_ms: f64,
+    min_delta_ms: f64,
+    confirmed: bool,
+}
+
+impl StreamState {
+    fn new(s: &RtpSample) -> Self {
+        let mut st = StreamState {
+            payload_type: s.payload_type,
+            packets: 1,
+            base_ext: u64::from(s.seq) + 65_536,
+            max_ext: u64::from(s.seq) + 65_536,
+            last_seq: s.seq,
+            window: [0; 16],
+            duplicates: 0,
+            reordered: 0,
+            seq_errors: 0,
+            first_arrival: s.arrival_ns,
+            last_arrival: s.arrival_ns,
+            last_ts: s.timestamp,
+            jitter_ms: 0.0,
+            max_jitter_ms: 0.0,
+            sum_jitter_ms: 0.0,
+            max_delta_ms: 0.0,
+            min_delta_ms: f64::INFINITY,
+            confirmed: false,
+        };
+        st.mark(st.max_ext);
+        st
+    }
+
+    fn bit(&self, ext: u64) -> Option<(usize, u64)> {
+        let back = self.max_ext.checked_sub(ext)?;
+        (back < 1024).then(|| ((ext % 1024 / 64) as usize, 1u64 << (ext % 64)))
+    }
+
+    fn mark(&mut self, ext: u64) {
+        if let Some((w, b)) = self.bit(ext) {
+            self.window[w] |= b;
+        }
+    }
+
+    fn add(&mut self, s: &RtpSample) {
+        self.packets += 1;
+        if s.seq != self.last_seq.wrapping_add(1) {
+            self.seq_errors += 1;
+        }
+        self.last_seq = s.seq;
+        // Extend the 16-bit sequence number (RFC 3550 A.1): within half the number space
+        // ahead of the highest seen it is new (a gap is loss), otherwise it is late. A.1's
+        // re-synchronization after a jump beyond MAX_DROPOUT is left out, as Wireshark leaves
+        // it out: a jump counts as loss, which is what the receiver experienced.
+        let max16 = self.max_ext as u16;
+        let udelta = s.seq.wrapping_sub(max16);
+        if udelta != 0 && udelta < 0x8000 {
+            let new_max = self.max_ext + u64::from(udelta);
+            for e in (self.max_ext + 1)..=new_max.min(self.max_ext + 1024) {
+                let (w, b) = ((e % 1024 / 64) as usize, 1u64 << (e % 64));
+                self.window[w] &= !b;
+            }
+            self.max_ext = new_max;
+            self.mark(new_max);
+        } else {
+            // At or behind the highest: a duplicate if already received, else late.
+            let ext = self.max_ext - u64::from(max16.wrapping_sub(s.seq));
+            match self.bit(ext) {
+                Some((w, b)) if self.window[w] & b != 0 => self.duplicates += 1,
+                _ => {
+                    self.reordered += 1;
+                    self.base_ext = self.base_ext.min(ext);
+                    self.mark(ext);
+                }
+            }
+        }
+        // Arrival delta and jitter (Wireshark's and RFC 3550's estimator), in ms.
+        let delta_ms = s.arrival_ns.saturating_sub(self.last_arrival) as f64 / 1e6;
+        self.max_delta_ms = self.max_delta_ms.max(delta_ms);
+        self.min_delta_ms = self.min_delta_ms.min(delta_ms);
+        if let Some(rate) = clock_rate(s.payload_type) {
+            let ts_ms = f64::from(s.timestamp.wrapping_sub(self.last_ts) as i32) * 1000.0 / f64::from(rate);
+            let d = delta_ms - ts_ms;
+            self.jitter_ms += (d.abs() - self.jitter_ms) / 16.0;
+            self.max_jitter_ms = self.max_jitter_ms.max(self.jitter_ms);
+            self.sum_jitter_ms += self.jitter_ms;
+        }
+        self.last_arrival = s.arrival_ns;
+        self.last_ts = s.timestamp;
+    }
+}
+
+/// One row of the streams table (`rtp_streams` in the replay JSON).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RtpStreamRow {
+    /// Source address.
+    pub src: IpAddr,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dst_port: u16,
+    /// SSRC.
+    pub ssrc: u32,
+    /// Payload type of the first packet.
+    pub payload_type: u8,
+    /// Packets received.
+    pub packets: u64,
+    /// Expected − received (negative with duplicates, as RFC 3550 allows).
+    pub lost: i64,
+    /// Expected packets.
+    pub expected: u64,
+    /// Packets whose sequence number is not the previous one's + 1.
+    pub seq_errors: u64,
+    /// Packets seen twice.
+    pub duplicates: u64,
+    /// Packets that arrived after a higher sequence number.
+    pub reordered: u64,
+    /// Largest gap between arrivals, ms.
+    pub max_delta_ms: f64,
+    /// Largest jitter, ms (`null` for a payload type with no known clock rate).
+    pub max_jitter_ms: Option<f64>,
+    /// Mean jitter over all packets but the first, ms.
+    pub mean_jitter_ms: Option<f64>,
+    /// E-model MOS (G.711 with PLC, G.729); see the README for the delay it assumes.
+    pub mos: Option<f64>,
+    /// First arrival, ns since the epoch.
+    pub first_ns: u64,
+    /// Last arrival, ns since the epoch.
+    pub last_ns: u64,
+}
+
+/// Finds and analyzes RTP streams among UDP payloads.
+#[derive(Debug, Default)]
+pub struct RtpAnalyzer {
+    streams: FxHashMap<StreamKey, StreamState>,
+    forced: Option<(u16, u16)>,
+    /// Packets in a forced port range whose version is not 2 (counted, not analyzed).
+    pub not_rtp_in_range: u64,
+}
+
+impl RtpAnalyzer {
+    /// An analyzer; with `forced` = Some((lo, hi)), every UDP packet with a port in
+    /// `lo..=hi` is taken as RTP without the heuristic's probation.
+    pub fn new(forced: Option<(u16, u16)>) -> Self {
+        RtpAnalyzer { streams: FxHashMap::default(), forced, not_rtp_in_range: 0 }
+    }
+
+    /// Whether a UDP packet between these ports is in the forced range.
+    pub fn forced(&self, src_port: u16, dst_port: u16) -> bool {
+        self.forced.is_some_and(|(lo, hi)| (lo..=hi).contains(&src_port) || (lo..=hi).contains(&dst_port))
+    }
+
+    /// Adds one packet that passed the RTP header check.
+    pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool) {
+        match self.streams.get_mut(&key) {
+            Some(st) => {
+                // A stream on probation must keep its payload type and count up.
+                if !st.confirmed {
+                    if st.payload_type != s.payload_type || s.seq != st.last_seq.wrapping_add(1) {
+                        *st = StreamState::new(&s);
+                        return;
+                    }
+                    if st.packets + 1 >= u64::from(MIN_SEQUENTIAL) {
+                        st.confirmed = true;
+                    }
+                }
+                st.add(&s);
+            }
+            None => {
+                let mut st = StreamState::new(&s);
+                st.confirmed = forced || MIN_SEQUENTIAL <= 1;
+                self.streams.insert(key, st);
+            }
+        }
+    }
+
+    /// The confirmed streams, sorted by (src, src port, dst, dst port, SSRC).
+    pub fn rows(&self) -> Vec<RtpStreamRow> {
+        let mut rows: Vec<RtpStreamRow> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.confirmed)
+            .map(|(k, s)| {
+                let expected = s.max_ext - s.base_ext + 1;
+                let lost = expected as i64 - s.packets as i64;
+                let jittered = s.packets > 1 && clock_rate(s.payload_type).is_some();
+                let mean_jitter = jittered.then(|| s.sum_jitter_ms / (s.packets - 1) as f64);
+                // Mouth-to-ear delay is unknown in a capture: count the packetization (the
+                // mean arrival gap) and a jitter buffer of twice the largest jitter.
+                let mos = impairment(s.payload_type).filter(|_| s.packets > 1).map(|(ie, bpl)| {
+                    let mean_delta = (s.last_arrival - s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64;
+                    let delay = mean_delta + 2.0 * s.max_jitter_ms;
+                    let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
+                    (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
+                });
+                RtpStreamRow {
+                    src: k.src,
+                    src_port: k.src_port,
+                    dst: k.dst,
+                    dst_port: k.dst_port,
+                    ssrc: k.ssrc,
+                    payload_type: s.payload_type,
+                    packets: s.packets,
+                    lost,
+                    expected,
+                    seq_errors: s.seq_errors,
+                    duplicates: s.duplicates,
+                    reordered: s.reordered,
+                    max_delta_ms: s.max_delta_ms,
+                    max_jitter_ms: jittered.then_some(s.max_jitter_ms),
+                    mean_jitter_ms: mean_jitter,
+                    mos,
+                    first_ns: s.first_arrival,
+                    last_ns: s.last_arrival,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (a.src, a.src_port, a.dst, a.dst_port, a.ssrc).cmp(&(b.src, b.src_port, b.dst, b.dst_port, b.ssrc))
+        });
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_model_worked_example() {
+        // reference/rtp-quality.md: R = 93.2 (G.711, no impairment) -> MOS about 4.41.
+        let r = r_factor(0.0, 0.0, 0.0, 25.1);
+        assert!((r - 93.2).abs() < 1e-12);
+        assert!((mos(r) - 4.41).abs() < 0.005, "{}", mos(r));
+        // Delay: Id = 0.024 d below 177.3 ms, plus 0.11 (d − 177.3) above.
+        assert!((r_factor(150.0, 0.0, 0.0, 25.1) - (93.2 - 3.6)).abs() < 1e-9);
+        assert!((r_factor(200.0, 0.0, 0.0, 25.1) - (93.2 - 4.8 - 0.11 * 22.7)).abs() < 1e-9);
+        // Loss: 1 % random loss with PLC: Ie,eff = 95 × 1 / (1 + 25.1) = 3.64.
+        assert!((r_factor(0.0, 1.0, 0.0, 25.1) - (93.2 - 95.0 / 26.1)).abs() < 1e-9);
+        // Without PLC (Bpl 4.3) the same loss costs far more: 95 / 5.3 = 17.9.
+        assert!((r_factor(0.0, 1.0, 0.0, 4.3) - (93.2 - 95.0 / 5.3)).abs() < 1e-9);
+        assert_eq!(mos(-3.0), 1.0);
+        assert_eq!(mos(120.0), 4.5);
+    }
+
+    fn feed(a: &mut RtpAnalyzer, seqs: &[u16], gap_ns: u64) -> RtpStreamRow {
+        let key = StreamKey {
+            src: "192.0.2.1".parse().unwrap(),
+            src_port: 10_000,
+            dst: "192.0.2.2".parse().unwrap(),
+            dst_port: 20_000,
+            ssrc: 7,
+        };
+        for (i, &seq) in seqs.iter().enumerate() {
+            let s = RtpSample { arrival_ns: i as u64 * gap_ns, seq, timestamp: u32::from(seq) * 160, payload_type: 0 };
+            a.add(key, s, false);
+        }
+        a.rows().pop().unwrap()
+    }
+
+    #[test]
+    fn loss_duplicates_reordering_and_wrap() {
+        let mut a = RtpAnalyzer::new(None);
+        // 65534, 65535, 0 (wrap), 2 (1 lost), 2 (duplicate), 4, 3 (late), 5.
+        let r = feed(&mut a, &[65_534, 65_535, 0, 2, 2, 4, 3, 5], 20_000_000);
+        assert_eq!(r.packets, 8);
+        assert_eq!(r.expected, 8, "65534 ..= 5 across the wrap");
+        assert_eq!(r.lost, 0, "one lost (1) and one duplicate (2) cancel, as RFC 3550 counts");
+        assert_eq!((r.duplicates, r.reordered), (1, 1));
+        // seq errors: 0->2, 2->2, 2->4, 4->3, 3->5.
+        assert_eq!(r.seq_errors, 5);
+    }
+
+    #[test]
+    fn steady_stream_has_no_jitter() {
+        let mut a = RtpAnalyzer::new(None);
+        let seqs: Vec<u16> = (100..200).collect();
+        let r = feed(&mut a, &seqs, 20_000_000);
+        assert_eq!((r.packets, r.lost), (100, 0));
+        assert_eq!(r.max_jitter_ms, Some(0.0));
+        assert_eq!(r.max_delta_ms, 20.0);
+    }
+
+    #[test]
+    fn single_packet_flows_are_not_streams() {
+        let mut a = RtpAnalyzer::new(None);
+        let key = StreamKey {
+            src: "192.0.2.1".parse().unwrap(),
+            src_port: 1,
+            dst: "192.0.2.2".parse().unwrap(),
+            dst_port: 2,
+            ssrc: 1,
+        };
+        a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0 }, false);
+        assert!(a.rows().is_empty());
+        a.add(key, RtpSample { arrival_ns: 1, seq: 2, timestamp: 160, payload_type: 0 }, false);
+        assert_eq!(a.rows().len(), 1);
+    }
+}

@@ -1,0 +1,16 @@
+//! Synthetic voice traffic.
+//!
+//! - [`codec`]: the codec catalog, the single source of truth for every bandwidth number in
+//!   the project (payload per packet, packet rate, bit rate at the IP, frame and wire layers,
+//!   calls per tier).
+//! - [`g711`]: μ-law and A-law encoding and decoding (ITU-T G.711).
+//! - [`source`]: RTP calls as Ethernet frames in timestamp order, written into a caller's
+//!   buffer without allocating per packet.
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod g711;
+pub mod source;
+
+pub use codec::{Codec, CodecError, Layer as BandwidthLayer};
+pub use source::{AddressPlan, CallPlan, Phase, PlanError, Source};

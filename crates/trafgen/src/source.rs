@@ -1,0 +1,496 @@
+//! RTP calls as Ethernet frames, in timestamp order, written into a caller's buffer.
+//!
+//! Scheduling: every stream of a source sends one packet per packet time (ptime) at its own
+//! phase, so a static list of streams sorted by phase, walked round after round, is an exact
+//! calendar with one slot per stream: O(1) per packet, no heap and no allocation (a binary heap
+//! of next-send times, the general alternative, is benched beside it in
+//! `benches/benches/trafgen.rs`).
+//!
+//! Per packet only what changes is written: the header template is copied, then the RTP
+//! sequence number, timestamp and marker, the IPv4 identification, and both checksums, which
+//! are updated incrementally from precomputed sums (RFC 1624) — the UDP checksum covers the
+//! audio, whose per-slice sums are precomputed too.
+
+use std::net::Ipv4Addr;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use xconnect_frame::checksum;
+use xconnect_frame::compose::UdpFrameTemplate;
+use xconnect_frame::{MacAddr, PayloadType, RtpRepr, VlanId};
+
+use crate::codec::{Codec, CodecError};
+use crate::g711;
+
+/// When calls start within a packet time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Uniformly random within one ptime (independent calls).
+    Random,
+    /// All at the same instant: the worst case for a policer's burst.
+    Sync,
+}
+
+/// Where calls get their addresses: customer public prefix ⇄ provider media range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressPlan {
+    /// The customer's prefix (default 203.0.113.0/24, an RFC 5737 documentation range).
+    pub customer: (Ipv4Addr, u8),
+    /// The provider's media range (168.86.128.0/18).
+    pub provider: (Ipv4Addr, u8),
+    /// Lowest RTP port (even).
+    pub port_lo: u16,
+    /// Highest RTP port.
+    pub port_hi: u16,
+}
+
+impl Default for AddressPlan {
+    fn default() -> Self {
+        AddressPlan {
+            customer: (Ipv4Addr::new(203, 0, 113, 0), 24),
+            provider: (Ipv4Addr::new(168, 86, 128, 0), 18),
+            port_lo: 10_000,
+            port_hi: 60_000,
+        }
+    }
+}
+
+impl AddressPlan {
+    fn hosts(prefix: (Ipv4Addr, u8)) -> u64 {
+        let bits = 32 - u32::from(prefix.1.min(32));
+        if bits < 2 {
+            1
+        } else {
+            (1u64 << bits) - 2
+        }
+    }
+
+    fn ports(&self) -> u64 {
+        u64::from(self.port_hi.saturating_sub(self.port_lo) / 2) + 1
+    }
+
+    /// How many calls get unique 5-tuples: hosts × even ports on the tighter side.
+    pub fn capacity(&self) -> u64 {
+        Self::hosts(self.customer).min(Self::hosts(self.provider)) * self.ports()
+    }
+
+    fn host(prefix: (Ipv4Addr, u8), i: u64) -> Ipv4Addr {
+        let base = u32::from(prefix.0) & (u32::MAX.checked_shl(32 - u32::from(prefix.1)).unwrap_or(0));
+        Ipv4Addr::from(base + 1 + (i % Self::hosts(prefix)) as u32)
+    }
+
+    /// (customer address, port, provider address, port) of call `i`.
+    pub fn call(&self, i: u64) -> (Ipv4Addr, u16, Ipv4Addr, u16) {
+        let ch = Self::hosts(self.customer);
+        let ph = Self::hosts(self.provider);
+        (
+            Self::host(self.customer, i),
+            self.port_lo + 2 * (i / ch) as u16,
+            Self::host(self.provider, i),
+            self.port_lo + 2 * (i / ph) as u16,
+        )
+    }
+}
+
+/// Everything a source needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallPlan {
+    /// Concurrent calls.
+    pub calls: u64,
+    /// Codec.
+    pub codec: Codec,
+    /// Packet time, ms.
+    pub ptime_ms: u32,
+    /// 802.1Q tag on every frame.
+    pub vlan: Option<VlanId>,
+    /// Phase model.
+    pub phase: Phase,
+    /// Both directions of each call (customer → provider and back), or customer → provider only.
+    pub both_directions: bool,
+    /// Seed for SSRCs, initial sequence numbers and timestamps, and phases.
+    pub seed: u64,
+    /// Time of the first round, ns since the epoch.
+    pub start_ns: u64,
+    /// How long the calls last, ns.
+    pub duration_ns: u64,
+    /// Addresses and ports.
+    pub addresses: AddressPlan,
+}
+
+/// A plan that cannot be generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// Zero calls.
+    NoCalls,
+    /// Zero duration.
+    NoDuration,
+    /// Codec or ptime not in the catalog.
+    Codec(CodecError),
+    /// More calls than unique 5-tuples.
+    TooManyCalls {
+        /// Calls asked for.
+        calls: u64,
+        /// Unique 5-tuples available.
+        max: u64,
+    },
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::NoCalls => f.write_str("--calls must be at least 1"),
+            PlanError::NoDuration => f.write_str("--seconds must be above 0"),
+            PlanError::Codec(e) => e.fmt(f),
+            PlanError::TooManyCalls { calls, max } => write!(
+                f,
+                "{calls} calls need {calls} unique address/port pairs, but the address plan gives {max} (hosts × even ports in 10000–60000 on the smaller prefix)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// One RTP stream of the source.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    header: [u8; 64],
+    header_len: usize,
+    /// Sum of the IPv4 header with identification and checksum zeroed.
+    ip_sum: u64,
+    /// Sum of the pseudo-header, the UDP header without checksum, and the constant RTP words
+    /// (SSRC); the first RTP word, sequence and timestamp are added per packet.
+    udp_sum: u64,
+    rtp_offset: usize,
+    ip_offset: usize,
+    /// Synchronization source.
+    pub ssrc: u32,
+    /// First sequence number.
+    pub seq0: u16,
+    /// First RTP timestamp.
+    pub ts0: u32,
+    /// Offset of the send time within the packet time, ns.
+    pub phase_ns: u64,
+    ident0: u16,
+    slice0: usize,
+    /// Source address and port.
+    pub src: (Ipv4Addr, u16),
+    /// Destination address and port.
+    pub dst: (Ipv4Addr, u16),
+}
+
+/// The generator. See the module documentation.
+#[derive(Debug)]
+pub struct Source {
+    streams: Vec<Stream>,
+    period_ns: u64,
+    start_ns: u64,
+    end_ns: u64,
+    round: u64,
+    idx: usize,
+    payload_type: PayloadType,
+    ts_step: u32,
+    payload_len: usize,
+    audio: Vec<u8>,
+    slice_sums: Vec<u64>,
+}
+
+/// Samples in the audio table: 3 s at 8 kHz, a whole number of 1004 Hz cycles (3012), and a
+/// multiple of every G.711 payload size (80, 160, 240, 320, 400, 480 bytes).
+const AUDIO_SAMPLES: usize = 24_000;
+
+/// The audio payload table: a 1004 Hz tone (the usual test tone: not a submultiple of 8000,
+/// so it exercises every code) at about −10 dBFS, G.711-encoded for G.711 codecs; for the
+/// others, which have no encoder here, a fixed pseudo-random byte pattern of the right size
+/// (bandwidth-true, not decodable audio).
+fn audio(codec: Codec, payload_len: usize, seed: u64) -> Vec<u8> {
+    match codec {
+        Codec::G711U | Codec::G711A => (0..AUDIO_SAMPLES)
+            .map(|n| {
+                let x = 10_362.0 * (2.0 * std::f64::consts::PI * 1004.0 * n as f64 / 8000.0).sin();
+                if codec == Codec::G711U {
+                    g711::linear_to_ulaw(x as i16)
+                } else {
+                    g711::linear_to_alaw(x as i16)
+                }
+            })
+            .collect(),
+        _ => {
+            let mut rng = StdRng::seed_from_u64(seed ^ 0xa0d1_0000);
+            (0..payload_len * 50).map(|_| rng.random()).collect()
+        }
+    }
+}
+
+impl Source {
+    /// Builds every stream of the plan.
+    pub fn new(plan: &CallPlan) -> Result<Source, PlanError> {
+        if plan.calls == 0 {
+            return Err(PlanError::NoCalls);
+        }
+        if plan.duration_ns == 0 {
+            return Err(PlanError::NoDuration);
+        }
+        plan.codec.check_ptime(plan.ptime_ms).map_err(PlanError::Codec)?;
+        let max = plan.addresses.capacity();
+        if plan.calls > max {
+            return Err(PlanError::TooManyCalls { calls: plan.calls, max });
+        }
+        let payload_len = plan.codec.payload_bytes(plan.ptime_ms) as usize;
+        let period_ns = u64::from(plan.ptime_ms) * 1_000_000;
+        let audio = audio(plan.codec, payload_len, plan.seed);
+        let slice_sums: Vec<u64> = audio.chunks_exact(payload_len).map(|s| checksum::sum(0, s)).collect();
+        let payload_type = PayloadType::try_new(plan.codec.payload_type()).expect("catalog payload types fit 7 bits");
+        let mut rng = StdRng::seed_from_u64(plan.seed);
+        let customer_mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        let provider_mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x02]);
+        let directions = if plan.both_directions { 2 } else { 1 };
+        let mut streams = Vec::with_capacity((plan.calls * directions) as usize);
+        for i in 0..plan.calls {
+            let (c_ip, c_port, p_ip, p_port) = plan.addresses.call(i);
+            for dir in 0..directions {
+                let (src, dst, src_mac, dst_mac) = if dir == 0 {
+                    ((c_ip, c_port), (p_ip, p_port), customer_mac, provider_mac)
+                } else {
+                    ((p_ip, p_port), (c_ip, c_port), provider_mac, customer_mac)
+                };
+                let template = UdpFrameTemplate {
+                    src_mac,
+                    dst_mac,
+                    vlans: plan.vlan.into_iter().collect(),
+                    src_ip: src.0,
+                    dst_ip: dst.0,
+                    src_port: src.1,
+                    dst_port: dst.1,
+                    dscp: 46,
+                    ttl: 64,
+                };
+                // RFC 3550 §5.1: initial sequence number and timestamp random, SSRC random.
+                let ssrc: u32 = rng.random();
+                let seq0: u16 = rng.random();
+                let ts0: u32 = rng.random();
+                let phase_ns = match plan.phase {
+                    Phase::Random => rng.random_range(0..period_ns),
+                    Phase::Sync => 0,
+                };
+                streams.push(Self::stream(
+                    &template,
+                    payload_type,
+                    payload_len,
+                    ssrc,
+                    seq0,
+                    ts0,
+                    phase_ns,
+                    &mut rng,
+                    slice_sums.len(),
+                    src,
+                    dst,
+                ));
+            }
+        }
+        // Sorted by phase: the calendar. Ties keep their creation order (a stable sort).
+        streams.sort_by_key(|s| s.phase_ns);
+        Ok(Source {
+            streams,
+            period_ns,
+            start_ns: plan.start_ns,
+            end_ns: plan.start_ns.saturating_add(plan.duration_ns),
+            round: 0,
+            idx: 0,
+            payload_type,
+            ts_step: plan.codec.timestamp_step(plan.ptime_ms),
+            payload_len,
+            audio,
+            slice_sums,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn stream(
+        t: &UdpFrameTemplate,
+        pt: PayloadType,
+        payload_len: usize,
+        ssrc: u32,
+        seq0: u16,
+        ts0: u32,
+        phase_ns: u64,
+        rng: &mut StdRng,
+        slices: usize,
+        src: (Ipv4Addr, u16),
+        dst: (Ipv4Addr, u16),
+    ) -> Stream {
+        let mut buf = vec![0u8; t.frame_len(12 + payload_len)];
+        let rtp = RtpRepr { marker: false, payload_type: pt, sequence_number: 0, timestamp: 0, ssrc };
+        t.emit_rtp(&mut buf, 0, &rtp, &vec![0; payload_len]);
+        let ip_offset = 14 + 4 * t.vlans.len();
+        let udp_offset = ip_offset + 20;
+        let rtp_offset = udp_offset + 8;
+        let header_len = rtp_offset + 12;
+        let mut header = [0u8; 64];
+        header[..header_len].copy_from_slice(&buf[..header_len]);
+        // IPv4: everything but identification (4..6) and checksum (10..12).
+        let ip = &buf[ip_offset..ip_offset + 20];
+        let ip_sum = checksum::sum(checksum::sum(checksum::sum(0, &ip[..4]), &ip[6..10]), &ip[12..20]);
+        // UDP: pseudo-header + ports and length + SSRC. Payload slices, the first RTP word,
+        // sequence and timestamp come per packet.
+        let udp_len = (8 + 12 + payload_len) as u16;
+        let pseudo = checksum::pseudo_header_v4(src.0.octets(), dst.0.octets(), 17, udp_len);
+        let udp_sum = checksum::sum(
+            checksum::sum(pseudo, &buf[udp_offset..udp_offset + 6]),
+            &buf[rtp_offset + 8..rtp_offset + 12],
+        );
+        Stream {
+            header,
+            header_len,
+            ip_sum,
+            udp_sum,
+            rtp_offset,
+            ip_offset,
+            ssrc,
+            seq0,
+            ts0,
+            phase_ns,
+            ident0: rng.random(),
+            slice0: rng.random_range(0..slices),
+            src,
+            dst,
+        }
+    }
+
+    /// The streams, in calendar (phase) order.
+    pub fn streams(&self) -> &[Stream] {
+        &self.streams
+    }
+
+    /// Bytes of the largest frame written (no FCS).
+    pub fn frame_len(&self) -> usize {
+        self.streams[0].header_len + self.payload_len
+    }
+
+    /// Writes the next frame into `buf` and returns its send time (ns) and length, or `None`
+    /// when the duration is over.
+    ///
+    /// # Panics
+    /// If `buf` is shorter than [`frame_len`](Self::frame_len).
+    #[inline]
+    pub fn next_into(&mut self, buf: &mut [u8]) -> Option<(u64, usize)> {
+        if self.idx == self.streams.len() {
+            self.idx = 0;
+            self.round += 1;
+        }
+        let s = &self.streams[self.idx];
+        let t = self.start_ns + self.round * self.period_ns + s.phase_ns;
+        if t >= self.end_ns {
+            return None;
+        }
+        self.idx += 1;
+        let k = self.round;
+        let hl = s.header_len;
+        let len = hl + self.payload_len;
+        let frame = &mut buf[..len];
+        frame[..hl].copy_from_slice(&s.header[..hl]);
+        let slice = (s.slice0 + k as usize) % self.slice_sums.len();
+        frame[hl..].copy_from_slice(&self.audio[slice * self.payload_len..(slice + 1) * self.payload_len]);
+
+        let seq = s.seq0.wrapping_add(k as u16);
+        let ts = s.ts0.wrapping_add((k as u32).wrapping_mul(self.ts_step));
+        let first = u16::from_be_bytes([0x80, (u8::from(k == 0) << 7) | self.payload_type.value()]);
+        let r = s.rtp_offset;
+        frame[r..r + 2].copy_from_slice(&first.to_be_bytes());
+        frame[r + 2..r + 4].copy_from_slice(&seq.to_be_bytes());
+        frame[r + 4..r + 8].copy_from_slice(&ts.to_be_bytes());
+        let ident = s.ident0.wrapping_add(k as u16);
+        let ip = s.ip_offset;
+        frame[ip + 4..ip + 6].copy_from_slice(&ident.to_be_bytes());
+        let ip_csum = !checksum::fold(s.ip_sum + u64::from(ident));
+        frame[ip + 10..ip + 12].copy_from_slice(&ip_csum.to_be_bytes());
+        let udp_sum = s.udp_sum
+            + u64::from(first)
+            + u64::from(seq)
+            + u64::from(ts >> 16)
+            + u64::from(ts & 0xffff)
+            + self.slice_sums[slice];
+        let udp_csum = match !checksum::fold(udp_sum) {
+            0 => 0xffff, // RFC 768: a computed 0 is sent as all ones
+            c => c,
+        };
+        frame[r - 2..r].copy_from_slice(&udp_csum.to_be_bytes());
+        Some((t, len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xconnect_frame::{parse_ethernet, RtpPacket, Transport};
+
+    fn plan(calls: u64) -> CallPlan {
+        CallPlan {
+            calls,
+            codec: Codec::G711U,
+            ptime_ms: 20,
+            vlan: None,
+            phase: Phase::Random,
+            both_directions: true,
+            seed: 1,
+            start_ns: 1_000_000_000,
+            duration_ns: 1_000_000_000,
+            addresses: AddressPlan::default(),
+        }
+    }
+
+    #[test]
+    fn frames_are_valid_in_order_and_complete() {
+        let mut src = Source::new(&plan(50)).unwrap();
+        let mut buf = [0u8; 1600];
+        let mut last = 0;
+        let mut n = 0;
+        while let Some((t, len)) = src.next_into(&mut buf) {
+            assert!(t >= last, "timestamps in order");
+            last = t;
+            let f = &buf[..len];
+            assert_eq!(len, 214);
+            let p = parse_ethernet(f).unwrap();
+            assert_eq!(p.ipv4_checksum_ok(f), Some(true));
+            assert_eq!(p.udp_checksum_ok(f), Some(true), "frame {n}");
+            assert!(matches!(p.transport, Transport::Udp { .. }));
+            let rtp = RtpPacket::new_checked(p.payload(f)).unwrap();
+            assert_eq!(rtp.payload_type(), PayloadType::PCMU);
+            n += 1;
+        }
+        // 50 calls × 2 directions × 50 packets per second × 1 s.
+        assert_eq!(n, 5000);
+    }
+
+    #[test]
+    fn sync_phase_sends_every_stream_at_once() {
+        let mut p = plan(10);
+        p.phase = Phase::Sync;
+        let mut src = Source::new(&p).unwrap();
+        let mut buf = [0u8; 1600];
+        let times: Vec<u64> = (0..20).map(|_| src.next_into(&mut buf).unwrap().0).collect();
+        assert!(times.iter().all(|t| *t == 1_000_000_000));
+        assert_eq!(src.next_into(&mut buf).unwrap().0, 1_020_000_000);
+    }
+
+    #[test]
+    fn too_many_calls_and_bad_ptime() {
+        let mut p = plan(1);
+        p.addresses.customer = (Ipv4Addr::new(203, 0, 113, 0), 30); // 2 hosts
+        p.addresses.port_hi = 10_002; // 2 even ports
+        p.calls = 5;
+        assert_eq!(Source::new(&p).unwrap_err(), PlanError::TooManyCalls { calls: 5, max: 4 });
+        let mut p = plan(1);
+        p.ptime_ms = 25;
+        assert!(matches!(Source::new(&p), Err(PlanError::Codec(_))));
+    }
+
+    #[test]
+    fn unique_five_tuples() {
+        let p = plan(1000);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..1000 {
+            assert!(seen.insert(p.addresses.call(i)));
+        }
+    }
+}

@@ -13,6 +13,10 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+/// Sequence numbers remembered for duplicate detection.
+const WINDOW: u64 = 128;
+const WINDOW_WORDS: usize = (WINDOW / 64) as usize;
+
 /// Packets a new stream must show with consecutive sequence numbers before it counts as RTP
 /// (RFC 3550 A.1's MIN_SEQUENTIAL), unless its ports are forced.
 const MIN_SEQUENTIAL: u32 = 2;
@@ -76,6 +80,40 @@ pub struct StreamKey {
     pub ssrc: u32,
 }
 
+/// A [`StreamKey`] as three machine words, so that hashing it per packet is cheap (the derived
+/// hash of two `IpAddr` enums costs several times more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PackedKey(u128, u128, u64);
+
+impl PackedKey {
+    fn unpack(&self) -> StreamKey {
+        let ip = |v: u128| {
+            let v6 = std::net::Ipv6Addr::from(v);
+            v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
+        };
+        StreamKey {
+            src: ip(self.0),
+            dst: ip(self.1),
+            src_port: (self.2 >> 48) as u16,
+            dst_port: (self.2 >> 32) as u16,
+            ssrc: self.2 as u32,
+        }
+    }
+}
+
+impl From<&StreamKey> for PackedKey {
+    #[inline]
+    fn from(k: &StreamKey) -> Self {
+        // IPv4 as IPv4-mapped IPv6 (RFC 4291 §2.5.5.2): one number space, no collisions (an
+        // IPv6 packet between mapped addresses is between those IPv4 hosts anyway).
+        let ip = |a: IpAddr| match a {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        };
+        PackedKey(ip(k.src), ip(k.dst), u64::from(k.src_port) << 48 | u64::from(k.dst_port) << 32 | u64::from(k.ssrc))
+    }
+}
+
 /// One RTP packet as the analyzer needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct RtpSample {
@@ -96,20 +134,23 @@ struct StreamState {
     base_ext: u64,
     max_ext: u64,
     last_seq: u16,
-    /// Receipt bitmap of the 1024 sequence numbers below and at `max_ext`, for telling
-    /// duplicates from reordered packets.
-    window: [u64; 16],
+    /// Receipt bitmap of the 128 sequence numbers below and at `max_ext` (2.56 s of 20 ms
+    /// packets), for telling duplicates from reordered packets.
+    window: [u64; WINDOW_WORDS],
     duplicates: u64,
     reordered: u64,
     seq_errors: u64,
     first_arrival: u64,
     last_arrival: u64,
     last_ts: u32,
-    jitter_ms: f64,
-    max_jitter_ms: f64,
-    sum_jitter_ms: f64,
-    max_delta_ms: f64,
-    min_delta_ms: f64,
+    /// Clock rate of the payload type (0: unknown, no jitter).
+    rate: u64,
+    /// Jitter in ns × clock rate: D = Δarrival_ns × rate − Δts × 10^9 is an exact integer,
+    /// so only the estimator's /16 is floating point, and ms come out only in reports.
+    jitter: f64,
+    max_jitter: f64,
+    sum_jitter: f64,
+    max_delta_ns: u64,
     confirmed: bool,
 }
 
@@ -121,18 +162,18 @@ impl StreamState {
             base_ext: u64::from(s.seq) + 65_536,
             max_ext: u64::from(s.seq) + 65_536,
             last_seq: s.seq,
-            window: [0; 16],
+            window: [0; WINDOW_WORDS],
             duplicates: 0,
             reordered: 0,
             seq_errors: 0,
             first_arrival: s.arrival_ns,
             last_arrival: s.arrival_ns,
             last_ts: s.timestamp,
-            jitter_ms: 0.0,
-            max_jitter_ms: 0.0,
-            sum_jitter_ms: 0.0,
-            max_delta_ms: 0.0,
-            min_delta_ms: f64::INFINITY,
+            rate: u64::from(clock_rate(s.payload_type).unwrap_or(0)),
+            jitter: 0.0,
+            max_jitter: 0.0,
+            sum_jitter: 0.0,
+            max_delta_ns: 0,
             confirmed: false,
         };
         st.mark(st.max_ext);
@@ -141,7 +182,7 @@ impl StreamState {
 
     fn bit(&self, ext: u64) -> Option<(usize, u64)> {
         let back = self.max_ext.checked_sub(ext)?;
-        (back < 1024).then(|| ((ext % 1024 / 64) as usize, 1u64 << (ext % 64)))
+        (back < WINDOW).then(|| ((ext % WINDOW / 64) as usize, 1u64 << (ext % 64)))
     }
 
     fn mark(&mut self, ext: u64) {
@@ -164,9 +205,13 @@ impl StreamState {
         let udelta = s.seq.wrapping_sub(max16);
         if udelta != 0 && udelta < 0x8000 {
             let new_max = self.max_ext + u64::from(udelta);
-            for e in (self.max_ext + 1)..=new_max.min(self.max_ext + 1024) {
-                let (w, b) = ((e % 1024 / 64) as usize, 1u64 << (e % 64));
-                self.window[w] &= !b;
+            if udelta == 1 {
+                let e = new_max;
+                self.window[(e % WINDOW / 64) as usize] &= !(1u64 << (e % 64));
+            } else {
+                for e in (self.max_ext + 1)..=new_max.min(self.max_ext + WINDOW) {
+                    self.window[(e % WINDOW / 64) as usize] &= !(1u64 << (e % 64));
+                }
             }
             self.max_ext = new_max;
             self.mark(new_max);
@@ -182,16 +227,18 @@ impl StreamState {
                 }
             }
         }
-        // Arrival delta and jitter (Wireshark's and RFC 3550's estimator), in ms.
-        let delta_ms = s.arrival_ns.saturating_sub(self.last_arrival) as f64 / 1e6;
-        self.max_delta_ms = self.max_delta_ms.max(delta_ms);
-        self.min_delta_ms = self.min_delta_ms.min(delta_ms);
-        if let Some(rate) = clock_rate(s.payload_type) {
-            let ts_ms = f64::from(s.timestamp.wrapping_sub(self.last_ts) as i32) * 1000.0 / f64::from(rate);
-            let d = delta_ms - ts_ms;
-            self.jitter_ms += (d.abs() - self.jitter_ms) / 16.0;
-            self.max_jitter_ms = self.max_jitter_ms.max(self.jitter_ms);
-            self.sum_jitter_ms += self.jitter_ms;
+        // Arrival delta and jitter (Wireshark's and RFC 3550's estimator).
+        let delta_ns = s.arrival_ns.saturating_sub(self.last_arrival);
+        self.max_delta_ns = self.max_delta_ns.max(delta_ns);
+        if self.rate != 0 {
+            // In i64: |Δarrival| is capped at 10^13 ns (2.8 h) so that × 90,000 (the highest
+            // clock) stays below 9.2 × 10^18 together with |Δts| × 10^9 ≤ 2.1 × 10^18.
+            let ts_delta = i64::from(s.timestamp.wrapping_sub(self.last_ts) as i32);
+            let d = (delta_ns.min(10_000_000_000_000) as i64 * self.rate as i64 - ts_delta * 1_000_000_000)
+                .unsigned_abs() as f64;
+            self.jitter += (d - self.jitter) / 16.0;
+            self.max_jitter = self.max_jitter.max(self.jitter);
+            self.sum_jitter += self.jitter;
         }
         self.last_arrival = s.arrival_ns;
         self.last_ts = s.timestamp;
@@ -242,7 +289,7 @@ pub struct RtpStreamRow {
 /// Finds and analyzes RTP streams among UDP payloads.
 #[derive(Debug, Default)]
 pub struct RtpAnalyzer {
-    streams: FxHashMap<StreamKey, StreamState>,
+    streams: FxHashMap<PackedKey, StreamState>,
     forced: Option<(u16, u16)>,
     /// Packets in a forced port range whose version is not 2 (counted, not analyzed).
     pub not_rtp_in_range: u64,
@@ -261,8 +308,9 @@ impl RtpAnalyzer {
     }
 
     /// Adds one packet that passed the RTP header check.
+    #[inline]
     pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool) {
-        match self.streams.get_mut(&key) {
+        match self.streams.get_mut(&PackedKey::from(&key)) {
             Some(st) => {
                 // A stream on probation must keep its payload type and count up.
                 if !st.confirmed {
@@ -279,7 +327,7 @@ impl RtpAnalyzer {
             None => {
                 let mut st = StreamState::new(&s);
                 st.confirmed = forced || MIN_SEQUENTIAL <= 1;
-                self.streams.insert(key, st);
+                self.streams.insert(PackedKey::from(&key), st);
             }
         }
     }
@@ -291,15 +339,18 @@ impl RtpAnalyzer {
             .iter()
             .filter(|(_, s)| s.confirmed)
             .map(|(k, s)| {
+                let k = k.unpack();
                 let expected = s.max_ext - s.base_ext + 1;
                 let lost = expected as i64 - s.packets as i64;
-                let jittered = s.packets > 1 && clock_rate(s.payload_type).is_some();
-                let mean_jitter = jittered.then(|| s.sum_jitter_ms / (s.packets - 1) as f64);
+                let jittered = s.packets > 1 && s.rate != 0;
+                let to_ms = |j: f64| j / s.rate as f64 / 1e6;
+                let mean_jitter = jittered.then(|| to_ms(s.sum_jitter) / (s.packets - 1) as f64);
+                let max_jitter_ms = to_ms(s.max_jitter);
                 // Mouth-to-ear delay is unknown in a capture: count the packetization (the
                 // mean arrival gap) and a jitter buffer of twice the largest jitter.
                 let mos = impairment(s.payload_type).filter(|_| s.packets > 1).map(|(ie, bpl)| {
                     let mean_delta = (s.last_arrival - s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64;
-                    let delay = mean_delta + 2.0 * s.max_jitter_ms;
+                    let delay = mean_delta + 2.0 * max_jitter_ms;
                     let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
                     (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
                 });
@@ -316,8 +367,8 @@ impl RtpAnalyzer {
                     seq_errors: s.seq_errors,
                     duplicates: s.duplicates,
                     reordered: s.reordered,
-                    max_delta_ms: s.max_delta_ms,
-                    max_jitter_ms: jittered.then_some(s.max_jitter_ms),
+                    max_delta_ms: s.max_delta_ns as f64 / 1e6,
+                    max_jitter_ms: jittered.then_some(max_jitter_ms),
                     mean_jitter_ms: mean_jitter,
                     mos,
                     first_ns: s.first_arrival,
@@ -389,6 +440,20 @@ mod tests {
         assert_eq!((r.packets, r.lost), (100, 0));
         assert_eq!(r.max_jitter_ms, Some(0.0));
         assert_eq!(r.max_delta_ms, 20.0);
+    }
+
+    #[test]
+    fn packed_keys_round_trip() {
+        for (src, dst) in [("192.0.2.1", "168.86.128.9"), ("2001:db8::1", "ff02::1"), ("8000::1", "::1")] {
+            let k = StreamKey {
+                src: src.parse().unwrap(),
+                src_port: 65535,
+                dst: dst.parse().unwrap(),
+                dst_port: 1,
+                ssrc: u32::MAX,
+            };
+            assert_eq!(PackedKey::from(&k).unpack(), k);
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn analysis(c: &mut Criterion) {
                         timestamp: k as u32 * 160,
                         payload_type: 0,
                     };
-                    a.add(*key, s, false);
+                    a.add(*key, s, false, None);
                 }
             }
             black_box(a.not_rtp_in_range)

@@ -267,6 +267,8 @@ struct FlowCount {
     frames: u64,
     bytes: u64,
     dropped: u64,
+    /// The slot of this flow's (latest) RTP stream in the analyzer.
+    rtp_slot: u32,
 }
 
 impl Replay {
@@ -328,6 +330,7 @@ impl Replay {
         // A layer whose header was recognised but is invalid still counts for that layer, as
         // it does in tshark's protocol hierarchy (an IPv4 header with IHL 4 is still "ip").
         let stopped_in = lax.stop.map(|e| e.layer());
+        let mut rtp_packet = None;
         match (p.net, stopped_in) {
             (Net::Ipv4(_), _) | (Net::None, Some(Layer::Ipv4 | Layer::Ipv4Payload)) => l.ipv4 += 1,
             (Net::Ipv6(_), _) | (Net::None, Some(Layer::Ipv6)) => l.ipv6 += 1,
@@ -350,7 +353,7 @@ impl Replay {
                                 Net::Ipv6(ip) => Some((IpAddr::V6(ip.src), IpAddr::V6(ip.dst))),
                                 _ => None,
                             };
-                            if let Some((src, dst)) = addrs {
+                            rtp_packet = addrs.map(|(src, dst)| {
                                 let key = StreamKey { src, src_port, dst, dst_port, ssrc: rtp.ssrc() };
                                 let sample = RtpSample {
                                     arrival_ns: pkt.ts_ns,
@@ -358,8 +361,8 @@ impl Replay {
                                     timestamp: rtp.timestamp(),
                                     payload_type: rtp.payload_type().value(),
                                 };
-                                self.rtp.add(key, sample, forced);
-                            }
+                                (key, sample, forced)
+                            });
                         }
                         Ok(_) => {}
                         Err(_) if forced => self.rtp.not_rtp_in_range += 1,
@@ -434,16 +437,29 @@ impl Replay {
             police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len)
         });
         let dropped = u64::from(verdict == Some(Verdict::Drop));
-        if let Some(key) = key {
-            if let Some(v) = self.flows.get_mut(&key) {
+        // One flow-table lookup per frame; the flow remembers its RTP stream's slot, so the
+        // stream needs no second lookup.
+        let flow = match key {
+            Some(key) if self.flows.len() < self.opts.max_flows => {
+                Some(self.flows.entry(key).or_insert(FlowCount { rtp_slot: u32::MAX, ..FlowCount::default() }))
+            }
+            Some(key) => self.flows.get_mut(&key),
+            None => None,
+        };
+        let flow = match flow {
+            Some(v) => {
                 v.frames += 1;
                 v.bytes += wire;
                 v.dropped += dropped;
-            } else if self.flows.len() < self.opts.max_flows {
-                self.flows.insert(key, FlowCount { frames: 1, bytes: wire, dropped });
-            } else {
-                self.untracked_flow_frames += 1;
+                Some(v)
             }
+            None => {
+                self.untracked_flow_frames += u64::from(key.is_some());
+                None
+            }
+        };
+        if let Some((key, sample, forced)) = rtp_packet {
+            self.rtp.add(key, sample, forced, flow.map(|f| &mut f.rtp_slot));
         }
         verdict
     }
@@ -541,7 +557,7 @@ impl FlowRow {
     }
 }
 
-fn flow_row(k: &AnyFlow, FlowCount { frames, bytes, dropped }: FlowCount) -> FlowRow {
+fn flow_row(k: &AnyFlow, FlowCount { frames, bytes, dropped, .. }: FlowCount) -> FlowRow {
     match *k {
         AnyFlow::V4(packed) => {
             let f = packed.unpack();

@@ -289,7 +289,10 @@ pub struct RtpStreamRow {
 /// Finds and analyzes RTP streams among UDP payloads.
 #[derive(Debug, Default)]
 pub struct RtpAnalyzer {
-    streams: FxHashMap<PackedKey, StreamState>,
+    /// Streams in order of appearance; `index` finds them by key, and callers that keep a
+    /// per-flow slot hint (the replay's flow table) skip that lookup.
+    streams: Vec<(PackedKey, StreamState)>,
+    index: FxHashMap<PackedKey, u32>,
     forced: Option<(u16, u16)>,
     /// Packets in a forced port range whose version is not 2 (counted, not analyzed).
     pub not_rtp_in_range: u64,
@@ -299,7 +302,7 @@ impl RtpAnalyzer {
     /// An analyzer; with `forced` = Some((lo, hi)), every UDP packet with a port in
     /// `lo..=hi` is taken as RTP without the heuristic's probation.
     pub fn new(forced: Option<(u16, u16)>) -> Self {
-        RtpAnalyzer { streams: FxHashMap::default(), forced, not_rtp_in_range: 0 }
+        RtpAnalyzer { streams: Vec::new(), index: FxHashMap::default(), forced, not_rtp_in_range: 0 }
     }
 
     /// Whether a UDP packet between these ports is in the forced range.
@@ -307,28 +310,42 @@ impl RtpAnalyzer {
         self.forced.is_some_and(|(lo, hi)| (lo..=hi).contains(&src_port) || (lo..=hi).contains(&dst_port))
     }
 
-    /// Adds one packet that passed the RTP header check.
+    /// Adds one packet that passed the RTP header check. `hint` is a slot the caller keeps per
+    /// flow (start it at `u32::MAX`): when it names this stream, no hash lookup is needed, and
+    /// it is updated to this stream's slot.
     #[inline]
-    pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool) {
-        match self.streams.get_mut(&PackedKey::from(&key)) {
-            Some(st) => {
+    pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool, hint: Option<&mut u32>) {
+        let packed = PackedKey::from(&key);
+        let cached =
+            hint.as_deref().copied().filter(|&h| self.streams.get(h as usize).is_some_and(|(k, _)| *k == packed));
+        let slot = cached.or_else(|| self.index.get(&packed).copied());
+        let slot = match slot {
+            Some(i) => {
+                let st = &mut self.streams[i as usize].1;
                 // A stream on probation must keep its payload type and count up.
                 if !st.confirmed {
                     if st.payload_type != s.payload_type || s.seq != st.last_seq.wrapping_add(1) {
                         *st = StreamState::new(&s);
-                        return;
+                    } else {
+                        st.confirmed = st.packets + 1 >= u64::from(MIN_SEQUENTIAL);
+                        st.add(&s);
                     }
-                    if st.packets + 1 >= u64::from(MIN_SEQUENTIAL) {
-                        st.confirmed = true;
-                    }
+                } else {
+                    st.add(&s);
                 }
-                st.add(&s);
+                i
             }
             None => {
                 let mut st = StreamState::new(&s);
                 st.confirmed = forced || MIN_SEQUENTIAL <= 1;
-                self.streams.insert(PackedKey::from(&key), st);
+                let i = self.streams.len() as u32;
+                self.streams.push((packed, st));
+                self.index.insert(packed, i);
+                i
             }
+        };
+        if let Some(h) = hint {
+            *h = slot;
         }
     }
 
@@ -414,7 +431,7 @@ mod tests {
         };
         for (i, &seq) in seqs.iter().enumerate() {
             let s = RtpSample { arrival_ns: i as u64 * gap_ns, seq, timestamp: u32::from(seq) * 160, payload_type: 0 };
-            a.add(key, s, false);
+            a.add(key, s, false, None);
         }
         a.rows().pop().unwrap()
     }
@@ -466,9 +483,12 @@ mod tests {
             dst_port: 2,
             ssrc: 1,
         };
-        a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0 }, false);
+        a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0 }, false, None);
         assert!(a.rows().is_empty());
-        a.add(key, RtpSample { arrival_ns: 1, seq: 2, timestamp: 160, payload_type: 0 }, false);
+        let mut hint = u32::MAX;
+        a.add(key, RtpSample { arrival_ns: 1, seq: 2, timestamp: 160, payload_type: 0 }, false, Some(&mut hint));
+        assert_eq!(hint, 0);
+        a.add(key, RtpSample { arrival_ns: 2, seq: 3, timestamp: 320, payload_type: 0 }, false, Some(&mut hint));
         assert_eq!(a.rows().len(), 1);
     }
 }

@@ -25,6 +25,7 @@ fn plan(calls: u64, seconds: u64) -> CallPlan {
         start_ns: 0,
         duration_ns: seconds * 1_000_000_000,
         addresses: AddressPlan::default(),
+        silence_suppression: false,
     }
 }
 
@@ -107,6 +108,7 @@ fn analysis(c: &mut Criterion) {
                         seq: k as u16,
                         timestamp: k as u32 * 160,
                         payload_type: 0,
+                        sent_ns: None,
                     };
                     a.add(*key, s, false, None);
                 }

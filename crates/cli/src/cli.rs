@@ -70,6 +70,10 @@ pub enum Command {
         /// Seed for SSRCs, initial sequence numbers, timestamps and phases.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Silence suppression: talkspurts and pauses (ITU-T P.59 means, 1.004 s and 1.587 s),
+        /// no packets in pauses, the marker bit on each talkspurt's first packet.
+        #[arg(long)]
+        silence_suppression: bool,
         /// The customer's public prefix.
         #[arg(long, default_value = "203.0.113.0/24")]
         customer_prefix: String,

@@ -48,6 +48,7 @@ fn generate(
     phase: PhaseArg,
     both_directions: bool,
     seed: u64,
+    silence_suppression: bool,
     customer_prefix: &str,
     output: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
@@ -79,6 +80,7 @@ fn generate(
         start_ns: GENERATE_EPOCH_NS,
         duration_ns: (seconds * 1e9) as u64,
         addresses: AddressPlan { customer: (net, len), ..AddressPlan::default() },
+        silence_suppression,
     };
     let mut source = Source::new(&plan)?;
     // Checked before generating: the output's directory must be writable.
@@ -140,9 +142,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             phase,
             both_directions,
             seed,
+            silence_suppression,
             customer_prefix,
             output,
-        } => generate(calls, seconds, &codec, ptime, vlan, phase, both_directions, seed, &customer_prefix, &output),
+        } => generate(
+            calls,
+            seconds,
+            &codec,
+            ptime,
+            vlan,
+            phase,
+            both_directions,
+            seed,
+            silence_suppression,
+            &customer_prefix,
+            &output,
+        ),
         Command::Plan { codec, ptime, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;

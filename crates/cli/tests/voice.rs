@@ -268,3 +268,22 @@ fn plan_table_matches_the_reference() {
     let out = xconnect(&["plan", "--codec", "g711u", "--ptime", "20", "--table"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("87.2"));
 }
+
+#[test]
+fn silence_suppressed_calls_show_no_loss_and_no_jitter() {
+    // Pauses send nothing but keep the RTP clock running: a receiver sees no loss (sequence
+    // numbers stay consecutive) and no jitter (arrival gaps match timestamp gaps).
+    let dir = tempfile::tempdir().unwrap();
+    let f = generate(dir.path(), &["--calls", "10", "--seconds", "20", "--silence-suppression", "--seed", "4"]);
+    let v = replay_json(&f, &[]);
+    let streams = v["rtp_streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 10);
+    let packets: u64 = streams.iter().map(|s| s["packets"].as_u64().unwrap()).sum();
+    // 10 streams × 1000 packet times, about 38.7 % of them talking (ITU-T P.59).
+    assert!((2500..5500).contains(&packets), "{packets}");
+    for s in streams {
+        assert_eq!((s["lost"].as_i64(), s["seq_errors"].as_u64()), (Some(0), Some(0)));
+        assert_eq!(s["max_jitter_ms"].as_f64(), Some(0.0));
+        assert!(s["max_delta_ms"].as_f64().unwrap() > 20.0, "pauses show as long arrival gaps");
+    }
+}

@@ -360,6 +360,7 @@ impl Replay {
                                     seq: rtp.sequence_number(),
                                     timestamp: rtp.timestamp(),
                                     payload_type: rtp.payload_type().value(),
+                                    sent_ns: None,
                                 };
                                 (key, sample, forced)
                             });

@@ -10,6 +10,7 @@
 
 use std::net::IpAddr;
 
+use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -125,6 +126,9 @@ pub struct RtpSample {
     pub timestamp: u32,
     /// Payload type.
     pub payload_type: u8,
+    /// When it was sent, if known (a simulation knows; a capture does not): the stream then
+    /// records one-way delay.
+    pub sent_ns: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +155,9 @@ struct StreamState {
     max_jitter: f64,
     sum_jitter: f64,
     max_delta_ns: u64,
+    /// One-way delays in ns, once a packet with a send time arrives (one allocation per
+    /// stream, none per packet).
+    delay: Option<Box<Histogram<u64>>>,
     confirmed: bool,
 }
 
@@ -174,9 +181,11 @@ impl StreamState {
             max_jitter: 0.0,
             sum_jitter: 0.0,
             max_delta_ns: 0,
+            delay: None,
             confirmed: false,
         };
         st.mark(st.max_ext);
+        st.record_delay(s);
         st
     }
 
@@ -191,8 +200,19 @@ impl StreamState {
         }
     }
 
+    fn record_delay(&mut self, s: &RtpSample) {
+        if let Some(sent) = s.sent_ns {
+            let h = self.delay.get_or_insert_with(|| {
+                // 1 ns to 1 hour at 3 significant digits.
+                Box::new(Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds"))
+            });
+            h.saturating_record(s.arrival_ns.saturating_sub(sent).max(1));
+        }
+    }
+
     fn add(&mut self, s: &RtpSample) {
         self.packets += 1;
+        self.record_delay(s);
         if s.seq != self.last_seq.wrapping_add(1) {
             self.seq_errors += 1;
         }
@@ -278,12 +298,25 @@ pub struct RtpStreamRow {
     pub max_jitter_ms: Option<f64>,
     /// Mean jitter over all packets but the first, ms.
     pub mean_jitter_ms: Option<f64>,
+    /// One-way delay, when send times were known (simulation).
+    pub delay_ms: Option<DelayStats>,
     /// E-model MOS (G.711 with PLC, G.729); see the README for the delay it assumes.
     pub mos: Option<f64>,
     /// First arrival, ns since the epoch.
     pub first_ns: u64,
     /// Last arrival, ns since the epoch.
     pub last_ns: u64,
+}
+
+/// One-way delay percentiles, ms.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct DelayStats {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
 }
 
 /// Finds and analyzes RTP streams among UDP payloads.
@@ -363,11 +396,16 @@ impl RtpAnalyzer {
                 let to_ms = |j: f64| j / s.rate as f64 / 1e6;
                 let mean_jitter = jittered.then(|| to_ms(s.sum_jitter) / (s.packets - 1) as f64);
                 let max_jitter_ms = to_ms(s.max_jitter);
-                // Mouth-to-ear delay is unknown in a capture: count the packetization (the
-                // mean arrival gap) and a jitter buffer of twice the largest jitter.
+                let delay_ms = s.delay.as_ref().map(|h| DelayStats {
+                    p50: h.value_at_quantile(0.5) as f64 / 1e6,
+                    p99: h.value_at_quantile(0.99) as f64 / 1e6,
+                    max: h.max() as f64 / 1e6,
+                });
+                // Mouth-to-ear delay: the packetization (the mean arrival gap), a jitter buffer
+                // of twice the largest jitter, and the median network delay when known.
                 let mos = impairment(s.payload_type).filter(|_| s.packets > 1).map(|(ie, bpl)| {
                     let mean_delta = (s.last_arrival - s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64;
-                    let delay = mean_delta + 2.0 * max_jitter_ms;
+                    let delay = mean_delta + 2.0 * max_jitter_ms + delay_ms.map_or(0.0, |d| d.p50);
                     let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
                     (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
                 });
@@ -386,6 +424,7 @@ impl RtpAnalyzer {
                     reordered: s.reordered,
                     max_delta_ms: s.max_delta_ns as f64 / 1e6,
                     max_jitter_ms: jittered.then_some(max_jitter_ms),
+                    delay_ms,
                     mean_jitter_ms: mean_jitter,
                     mos,
                     first_ns: s.first_arrival,
@@ -430,7 +469,13 @@ mod tests {
             ssrc: 7,
         };
         for (i, &seq) in seqs.iter().enumerate() {
-            let s = RtpSample { arrival_ns: i as u64 * gap_ns, seq, timestamp: u32::from(seq) * 160, payload_type: 0 };
+            let s = RtpSample {
+                arrival_ns: i as u64 * gap_ns,
+                seq,
+                timestamp: u32::from(seq) * 160,
+                payload_type: 0,
+                sent_ns: None,
+            };
             a.add(key, s, false, None);
         }
         a.rows().pop().unwrap()
@@ -460,6 +505,34 @@ mod tests {
     }
 
     #[test]
+    fn one_way_delay_when_send_times_are_known() {
+        let mut a = RtpAnalyzer::new(None);
+        let key = StreamKey {
+            src: "192.0.2.1".parse().unwrap(),
+            src_port: 1,
+            dst: "192.0.2.2".parse().unwrap(),
+            dst_port: 2,
+            ssrc: 1,
+        };
+        // 100 packets sent 20 ms apart, each taking 5 ms, but every tenth 45 ms.
+        for i in 0..100u64 {
+            let sent = i * 20_000_000;
+            let delay = if i % 10 == 9 { 45_000_000 } else { 5_000_000 };
+            let s = RtpSample {
+                arrival_ns: sent + delay,
+                seq: i as u16,
+                timestamp: i as u32 * 160,
+                payload_type: 0,
+                sent_ns: Some(sent),
+            };
+            a.add(key, s, true, None);
+        }
+        let d = a.rows()[0].delay_ms.unwrap();
+        assert!((d.p50 - 5.0).abs() < 0.01 && (d.max - 45.0).abs() < 0.05, "{d:?}");
+        assert!((d.p99 - 45.0).abs() < 0.05, "{d:?}");
+    }
+
+    #[test]
     fn packed_keys_round_trip() {
         for (src, dst) in [("192.0.2.1", "168.86.128.9"), ("2001:db8::1", "ff02::1"), ("8000::1", "::1")] {
             let k = StreamKey {
@@ -483,12 +556,22 @@ mod tests {
             dst_port: 2,
             ssrc: 1,
         };
-        a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0 }, false, None);
+        a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0, sent_ns: None }, false, None);
         assert!(a.rows().is_empty());
         let mut hint = u32::MAX;
-        a.add(key, RtpSample { arrival_ns: 1, seq: 2, timestamp: 160, payload_type: 0 }, false, Some(&mut hint));
+        a.add(
+            key,
+            RtpSample { arrival_ns: 1, seq: 2, timestamp: 160, payload_type: 0, sent_ns: None },
+            false,
+            Some(&mut hint),
+        );
         assert_eq!(hint, 0);
-        a.add(key, RtpSample { arrival_ns: 2, seq: 3, timestamp: 320, payload_type: 0 }, false, Some(&mut hint));
+        a.add(
+            key,
+            RtpSample { arrival_ns: 2, seq: 3, timestamp: 320, payload_type: 0, sent_ns: None },
+            false,
+            Some(&mut hint),
+        );
         assert_eq!(a.rows().len(), 1);
     }
 }

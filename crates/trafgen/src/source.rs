@@ -115,7 +115,16 @@ pub struct CallPlan {
     pub duration_ns: u64,
     /// Addresses and ports.
     pub addresses: AddressPlan,
+    /// Silence suppression: each stream alternates talkspurts and silences (no packets),
+    /// exponentially distributed with the means of ITU-T P.59's conversational speech model
+    /// (1.004 s talking, 1.587 s silent); the first packet of every talkspurt carries the
+    /// marker bit, and the RTP timestamp keeps counting through silence (RFC 3551 §4.1).
+    pub silence_suppression: bool,
 }
+
+/// ITU-T P.59 mean talkspurt and pause, ns.
+const TALKSPURT_NS: f64 = 1.004e9;
+const PAUSE_NS: f64 = 1.587e9;
 
 /// A plan that cannot be generated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +182,12 @@ pub struct Stream {
     pub phase_ns: u64,
     ident0: u16,
     slice0: usize,
+    /// Packets sent so far: the sequence number and IPv4 identification advance per packet.
+    sent: u64,
+    /// Silence suppression: talking now, and the round at which that changes.
+    talking: bool,
+    switch_round: u64,
+    rng: u64,
     /// Source address and port.
     pub src: (Ipv4Addr, u16),
     /// Destination address and port.
@@ -190,6 +205,7 @@ pub struct Source {
     idx: usize,
     payload_type: PayloadType,
     ts_step: u32,
+    silence_suppression: bool,
     payload_len: usize,
     audio: Vec<u8>,
     slice_sums: Vec<u64>,
@@ -290,6 +306,11 @@ impl Source {
         }
         // Sorted by phase: the calendar. Ties keep their creation order (a stable sort).
         streams.sort_by_key(|s| s.phase_ns);
+        if plan.silence_suppression {
+            for s in &mut streams {
+                s.switch_round = Self::draw_rounds(&mut s.rng, TALKSPURT_NS, period_ns);
+            }
+        }
         Ok(Source {
             streams,
             period_ns,
@@ -298,6 +319,7 @@ impl Source {
             round: 0,
             idx: 0,
             payload_type,
+            silence_suppression: plan.silence_suppression,
             ts_step: plan.codec.timestamp_step(plan.ptime_ms),
             payload_len,
             audio,
@@ -352,9 +374,25 @@ impl Source {
             phase_ns,
             ident0: rng.random(),
             slice0: rng.random_range(0..slices),
+            sent: 0,
+            talking: true,
+            switch_round: u64::MAX,
+            rng: rng.random::<u64>() | 1,
             src,
             dst,
         }
+    }
+
+    /// Rounds until the next switch: an exponential duration of mean `mean_ns`, at least one
+    /// round (xorshift64 per stream: deterministic, no shared RNG in the packet loop).
+    fn draw_rounds(state: &mut u64, mean_ns: f64, period_ns: u64) -> u64 {
+        let mut x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *state = x;
+        let u = ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        ((-u.ln() * mean_ns / period_ns as f64).round() as u64).max(1)
     }
 
     /// The streams, in calendar (phase) order.
@@ -374,17 +412,38 @@ impl Source {
     /// If `buf` is shorter than [`frame_len`](Self::frame_len).
     #[inline]
     pub fn next_into(&mut self, buf: &mut [u8]) -> Option<(u64, usize)> {
-        if self.idx == self.streams.len() {
-            self.idx = 0;
-            self.round += 1;
-        }
-        let s = &self.streams[self.idx];
-        let t = self.start_ns + self.round * self.period_ns + s.phase_ns;
-        if t >= self.end_ns {
-            return None;
-        }
-        self.idx += 1;
+        let (t, marker) = loop {
+            if self.idx == self.streams.len() {
+                self.idx = 0;
+                self.round += 1;
+            }
+            let round = self.round;
+            let period_ns = self.period_ns;
+            let s = &mut self.streams[self.idx];
+            let t = self.start_ns + round * period_ns + s.phase_ns;
+            if t >= self.end_ns {
+                return None;
+            }
+            self.idx += 1;
+            if !self.silence_suppression {
+                break (t, s.sent == 0);
+            }
+            let mut spurt_start = s.sent == 0;
+            while round >= s.switch_round {
+                s.talking = !s.talking;
+                spurt_start |= s.talking;
+                let mean = if s.talking { TALKSPURT_NS } else { PAUSE_NS };
+                s.switch_round += Self::draw_rounds(&mut s.rng, mean, period_ns);
+            }
+            if s.talking {
+                break (t, spurt_start);
+            }
+        };
         let k = self.round;
+        let s = &mut self.streams[self.idx - 1];
+        let n = s.sent;
+        s.sent += 1;
+        let s = &self.streams[self.idx - 1];
         let hl = s.header_len;
         let len = hl + self.payload_len;
         let frame = &mut buf[..len];
@@ -392,14 +451,14 @@ impl Source {
         let slice = (s.slice0 + k as usize) % self.slice_sums.len();
         frame[hl..].copy_from_slice(&self.audio[slice * self.payload_len..(slice + 1) * self.payload_len]);
 
-        let seq = s.seq0.wrapping_add(k as u16);
+        let seq = s.seq0.wrapping_add(n as u16);
         let ts = s.ts0.wrapping_add((k as u32).wrapping_mul(self.ts_step));
-        let first = u16::from_be_bytes([0x80, (u8::from(k == 0) << 7) | self.payload_type.value()]);
+        let first = u16::from_be_bytes([0x80, (u8::from(marker) << 7) | self.payload_type.value()]);
         let r = s.rtp_offset;
         frame[r..r + 2].copy_from_slice(&first.to_be_bytes());
         frame[r + 2..r + 4].copy_from_slice(&seq.to_be_bytes());
         frame[r + 4..r + 8].copy_from_slice(&ts.to_be_bytes());
-        let ident = s.ident0.wrapping_add(k as u16);
+        let ident = s.ident0.wrapping_add(n as u16);
         let ip = s.ip_offset;
         frame[ip + 4..ip + 6].copy_from_slice(&ident.to_be_bytes());
         let ip_csum = !checksum::fold(s.ip_sum + u64::from(ident));
@@ -436,7 +495,41 @@ mod tests {
             start_ns: 1_000_000_000,
             duration_ns: 1_000_000_000,
             addresses: AddressPlan::default(),
+            silence_suppression: false,
         }
+    }
+
+    #[test]
+    fn silence_suppression_sends_talkspurts_with_markers() {
+        let mut p = plan(50);
+        p.silence_suppression = true;
+        p.duration_ns = 60_000_000_000;
+        let mut src = Source::new(&p).unwrap();
+        let mut buf = [0u8; 1600];
+        let (mut sent, mut markers) = (0u64, 0u64);
+        let mut last: std::collections::HashMap<u32, (u16, u32)> = Default::default();
+        while let Some((_, len)) = src.next_into(&mut buf) {
+            let f = &buf[..len];
+            let pkt = parse_ethernet(f).unwrap();
+            assert_eq!(pkt.udp_checksum_ok(f), Some(true));
+            let rtp = RtpPacket::new_checked(pkt.payload(f)).unwrap();
+            sent += 1;
+            if rtp.marker() {
+                markers += 1;
+            }
+            // Sequence numbers count packets; timestamps keep counting through silence.
+            if let Some((seq, ts)) = last.insert(rtp.ssrc(), (rtp.sequence_number(), rtp.timestamp())) {
+                assert_eq!(rtp.sequence_number(), seq.wrapping_add(1));
+                let gap = rtp.timestamp().wrapping_sub(ts);
+                assert!(gap % 160 == 0 && gap >= 160);
+                assert_eq!(rtp.marker(), gap > 160, "marker exactly after a silence");
+            }
+        }
+        // 100 streams × 3000 rounds; P.59's activity factor is 1.004 / (1.004 + 1.587) = 38.7 %.
+        let activity = sent as f64 / 300_000.0;
+        assert!((activity - 0.387).abs() < 0.03, "activity {activity}");
+        // About one talkspurt per 2.59 s per stream: 100 × 60 / 2.59 = 2316.
+        assert!((1900..2800).contains(&markers), "{markers} talkspurts");
     }
 
     #[test]

@@ -41,6 +41,23 @@ pub enum Command {
         #[command(flatten)]
         whatif: WhatIf,
     },
+    /// Simulate a cross-connect in virtual time: calls on the customer's 1 Gbps port, the
+    /// tier's policer at the provider edge, every frame parsed and every call analyzed at the
+    /// receiver. Without a file, the built-in default: the provider guide's two-site example
+    /// (100 Mbps in Ashburn + 100 Mbps in San Jose) with the failover check.
+    Simulate {
+        /// Scenario file (TOML; see fixtures/scenarios/default.toml).
+        scenario: Option<PathBuf>,
+        /// One JSON object on stdout (schema in the README).
+        #[arg(long)]
+        json: bool,
+        /// Override the scenario's duration, seconds of simulated time.
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Worker threads [default: the number of cores]. The report does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Write a capture of synthetic RTP calls: real G.711 audio (a 1004 Hz tone) for g711u and
     /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
     /// range 168.86.128.0/18, UDP ports 10000–60000.

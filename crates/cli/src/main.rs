@@ -11,6 +11,8 @@ use clap::Parser;
 use xconnect_capture::PcapWriter;
 use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
+use xconnect_dataplane::scenario::Scenario;
+use xconnect_dataplane::sim::simulate;
 use xconnect_interconnect::Tier;
 
 use xconnect_frame::{LinkType, VlanId};
@@ -133,6 +135,36 @@ fn create_output(path: Option<&std::path::Path>) -> anyhow::Result<Option<PcapWr
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Simulate { scenario, json, seconds, threads } => {
+            let mut sc = match &scenario {
+                Some(path) => Scenario::load(path)?,
+                None => Scenario::default_scenario(),
+            };
+            if let Some(s) = seconds {
+                if !(s > 0.0 && s <= 86_400.0) {
+                    anyhow::bail!("--seconds {s}: expected more than 0 and at most 86400 (one day)");
+                }
+                sc.duration_ns = (s * 1e9) as u64;
+            }
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let started = std::time::Instant::now();
+            let report = simulate(&sc, threads);
+            let elapsed = started.elapsed().as_secs_f64();
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(output::sim_text(&report).as_bytes())?;
+                writeln!(
+                    out,
+                    "\n{} frames simulated in {elapsed:.2} s of wall time ({:.1} M frames/s, {threads} threads)",
+                    report.frames,
+                    report.frames as f64 / elapsed / 1e6
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Generate {
             calls,
             seconds,

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use xconnect_dataplane::replay::ReplayReport;
+use xconnect_dataplane::sim::{SimReport, SiteReport};
 use xconnect_interconnect::Tier;
 use xconnect_trafgen::{BandwidthLayer, Codec};
 
@@ -258,4 +259,58 @@ pub fn plan_json(codec: Codec, ptime: u32) -> serde_json::Value {
         "payload_type": codec.payload_type(), "clock_rate": codec.clock_rate(),
         "layers": layers, "tiers": tiers,
     })
+}
+
+/// The simulation report as tables.
+pub fn sim_text(r: &SimReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}\n{} s simulated, {} / {} ms, seed {}; targets: loss <= {} %, MOS >= {} on every call",
+        r.scenario, r.duration_s, r.codec, r.ptime_ms, r.seed, r.loss_target_pct, r.mos_target
+    );
+    let header = |s: &mut String, title: &str| {
+        let _ = writeln!(s, "\n{title}");
+        let _ = writeln!(
+            s,
+            "{:<32} {:>6} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>5}  ",
+            "site", "tier", "calls", "offered", "passed", "loss %", "jitter", "d p50", "d p99", "d max", "MOS", "min"
+        );
+        let _ = writeln!(
+            s,
+            "{:<32} {:>6} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>5}",
+            "", "Mbps", "", "Mbps", "Mbps", "", "ms", "ms", "ms", "ms", "mean", ""
+        );
+    };
+    let row = |s: &mut String, x: &SiteReport| {
+        let _ = writeln!(
+            s,
+            "{:<32} {:>6} {:>6} {:>9.2} {:>9.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5.2} {:>5.2}  {}",
+            x.name,
+            x.tier_bps / 1_000_000,
+            x.calls,
+            x.offered_mbps,
+            x.passed_mbps,
+            x.loss_pct,
+            x.mean_jitter_ms,
+            x.delay_ms.p50,
+            x.delay_ms.p99,
+            x.delay_ms.max,
+            x.mos_mean,
+            x.mos_min,
+            if x.ok { "ok" } else { "FAILS" }
+        );
+    };
+    header(&mut s, "per site (customer -> provider, policed at the tier; rates as Ethernet frames with FCS)");
+    for x in &r.sites {
+        row(&mut s, x);
+    }
+    if !r.failover.is_empty() {
+        header(&mut s, "failover: each site alone carrying every call");
+        for x in &r.failover {
+            row(&mut s, x);
+        }
+    }
+    let _ = writeln!(s, "\nverdict: {}", r.verdict);
+    s
 }

@@ -5,6 +5,7 @@ mod util;
 mod differential;
 mod oracle;
 mod replay_cli;
+mod simulate;
 mod tshark;
 mod voice;
 mod whatif;

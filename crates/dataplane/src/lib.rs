@@ -10,3 +10,5 @@ pub mod police;
 pub mod rate;
 pub mod replay;
 pub mod rtp;
+pub mod scenario;
+pub mod sim;

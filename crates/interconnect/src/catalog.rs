@@ -142,6 +142,37 @@ impl Location {
     }
 }
 
+impl Location {
+    /// "ashburn", "san-jose", "london" or "singapore".
+    pub const fn name(self) -> &'static str {
+        match self {
+            Location::Ashburn => "ashburn",
+            Location::SanJose => "san-jose",
+            Location::London => "london",
+            Location::Singapore => "singapore",
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Location {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Location, String> {
+        match s.trim().to_ascii_lowercase().replace([' ', '_'], "-").as_str() {
+            "ashburn" => Ok(Location::Ashburn),
+            "san-jose" | "sanjose" => Ok(Location::SanJose),
+            "london" => Ok(Location::London),
+            "singapore" => Ok(Location::Singapore),
+            _ => Err(format!("unknown location {s:?}: the locations are ashburn, san-jose, london and singapore")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

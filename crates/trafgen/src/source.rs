@@ -395,6 +395,11 @@ impl Source {
         ((-u.ln() * mean_ns / period_ns as f64).round() as u64).max(1)
     }
 
+    /// Index (in [`streams`](Self::streams)) of the stream that wrote the last frame.
+    pub fn last_stream(&self) -> usize {
+        self.idx.saturating_sub(1)
+    }
+
     /// The streams, in calendar (phase) order.
     pub fn streams(&self) -> &[Stream] {
         &self.streams

@@ -98,19 +98,61 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Bandwidth per call and calls per tier for a codec (the full planner comes with the
-    /// simulator).
-    Plan {
+    /// The largest number of concurrent calls a tier carries with loss at or under a target,
+    /// found by simulation (bisection), beside the arithmetic answer and the provider's rule of
+    /// thumb (10 calls per Mbps).
+    Capacity {
+        /// 10M, 100M, 500M or 1G.
+        #[arg(long)]
+        tier: String,
         /// g711u, g711a, g729, g722 or opus.
         #[arg(long, default_value = "g711u")]
         codec: String,
         /// Packet time in ms.
         #[arg(long, default_value_t = 20)]
         ptime: u32,
+        /// random or sync (all calls send at the same instant: the policer's worst case).
+        #[arg(long, value_enum, default_value_t = PhaseArg::Random)]
+        phase: PhaseArg,
+        /// Policer burst in bytes [default: 10 ms at the tier's rate].
+        #[arg(long)]
+        burst: Option<u64>,
+        /// Most loss allowed, percent.
+        #[arg(long, default_value_t = 0.0)]
+        loss_target: f64,
+        /// Simulated seconds per trial (the bucket starts in its steady state, see the README).
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan a cross-connect: concurrent calls (Erlang B from busy-hour traffic), bandwidth per
+    /// direction, the smallest tier with 10 % headroom, and the sites, each able to carry every
+    /// call alone. `--table` prints the codec's bandwidth per layer and calls per tier instead.
+    Plan {
+        /// Concurrent calls to carry.
+        #[arg(long, conflicts_with = "busy_hour_erlangs")]
+        calls: Option<u64>,
+        /// Busy-hour traffic in Erlangs (turned into calls by Erlang B).
+        #[arg(long, requires = "blocking")]
+        busy_hour_erlangs: Option<f64>,
+        /// Blocking target for Erlang B, e.g. 0.01.
+        #[arg(long)]
+        blocking: Option<f64>,
+        /// g711u, g711a, g729, g722 or opus.
+        #[arg(long, default_value = "g711u")]
+        codec: String,
+        /// Packet time in ms.
+        #[arg(long, default_value_t = 20)]
+        ptime: u32,
+        /// Sites (geo-redundant: each carries every call alone).
+        #[arg(long, default_value_t = 2)]
+        sites: usize,
         /// Print the per-layer bandwidth and calls-per-tier table.
         #[arg(long)]
         table: bool,
-        /// One JSON object instead of the table.
+        /// One JSON object.
         #[arg(long)]
         json: bool,
     },

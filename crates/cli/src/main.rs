@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xconnect_capture::PcapWriter;
+use xconnect_dataplane::plan;
 use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_dataplane::scenario::Scenario;
-use xconnect_dataplane::sim::simulate;
+use xconnect_dataplane::sim::{capacity, simulate};
 use xconnect_interconnect::Tier;
 
 use xconnect_frame::{LinkType, VlanId};
@@ -190,19 +191,83 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &customer_prefix,
             &output,
         ),
-        Command::Plan { codec, ptime, table, json } => {
+        Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;
             let mut out = io::stdout().lock();
+            if table {
+                if json {
+                    serde_json::to_writer(&mut out, &output::plan_json(codec, ptime))?;
+                    writeln!(out)?;
+                } else {
+                    out.write_all(output::plan_table(codec, ptime).as_bytes())?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (calls, traffic) = match (calls, busy_hour_erlangs, blocking) {
+                (Some(0), _, _) => anyhow::bail!("--calls must be at least 1"),
+                (Some(c), _, _) => (c, None),
+                (None, Some(e), Some(b)) => {
+                    if !(e > 0.0 && e < 1e6) {
+                        anyhow::bail!("--busy-hour-erlangs {e}: expected more than 0 and under 1,000,000");
+                    }
+                    if !(b > 0.0 && b < 1.0) {
+                        anyhow::bail!("--blocking {b}: expected a probability between 0 and 1, e.g. 0.01");
+                    }
+                    (plan::trunks_for(e, b), Some((e, b)))
+                }
+                _ => anyhow::bail!("give --calls N, or --busy-hour-erlangs E with --blocking B (or --table)"),
+            };
+            let p = plan::plan(calls, traffic, codec, ptime, sites);
             if json {
-                serde_json::to_writer(&mut out, &output::plan_json(codec, ptime))?;
+                serde_json::to_writer(&mut out, &p)?;
                 writeln!(out)?;
-            } else if table {
-                out.write_all(output::plan_table(codec, ptime).as_bytes())?;
             } else {
-                anyhow::bail!(
-                    "the full planner comes with the simulator: use --table (or --json) for the bandwidth table"
-                );
+                out.write_all(output::plan_text(&p).as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Capacity { tier, codec, ptime, phase, burst, loss_target, seconds, json } => {
+            let tier: Tier = tier.parse().context("--tier")?;
+            let codec: Codec = codec.parse().context("--codec")?;
+            codec.check_ptime(ptime).context("--ptime")?;
+            if !(0.0..=100.0).contains(&loss_target) {
+                anyhow::bail!("--loss-target {loss_target}: expected 0 to 100 percent");
+            }
+            if !(seconds > 0.0 && seconds <= 3600.0) {
+                anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 3600");
+            }
+            if burst == Some(0) {
+                anyhow::bail!("--burst must be at least 1 byte (and at least the largest frame)");
+            }
+            let location = xconnect_interconnect::Location::ALL
+                .into_iter()
+                .find(|l| l.offers(tier))
+                .expect("every tier is sold somewhere");
+            let mut sc = Scenario::default_scenario();
+            sc.name = format!("capacity of {tier}");
+            sc.duration_ns = (seconds * 1e9) as u64;
+            sc.loss_target_pct = loss_target;
+            sc.codec = codec;
+            sc.ptime_ms = ptime;
+            sc.sync = phase == PhaseArg::Sync;
+            sc.check_failover = false;
+            sc.propagation_ns = 0;
+            sc.variation_ns = 0;
+            sc.sites = vec![xconnect_dataplane::scenario::Site {
+                name: tier.to_string(),
+                location,
+                tier,
+                calls: 1,
+                burst_bytes: burst.unwrap_or(tier.default_burst_bytes()),
+            }];
+            let report = capacity(&sc);
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(output::capacity_text(&report).as_bytes())?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
+use xconnect_dataplane::plan::Plan;
 use xconnect_dataplane::replay::ReplayReport;
-use xconnect_dataplane::sim::{SimReport, SiteReport};
+use xconnect_dataplane::sim::{CapacityReport, SimReport, SiteReport};
 use xconnect_interconnect::Tier;
 use xconnect_trafgen::{BandwidthLayer, Codec};
 
@@ -312,5 +313,101 @@ pub fn sim_text(r: &SimReport) -> String {
         }
     }
     let _ = writeln!(s, "\nverdict: {}", r.verdict);
+    s
+}
+
+/// The capacity answer.
+pub fn capacity_text(c: &CapacityReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} Mbps tier, burst {} B, {} / {} ms, {} phase, loss target {} %",
+        c.tier_bps / 1_000_000,
+        c.burst_bytes,
+        c.codec,
+        c.ptime_ms,
+        c.phase,
+        c.loss_target_pct
+    );
+    let _ = writeln!(s, "\n{:<50} {:>8} {:>10}", "", "calls", "vs sim");
+    let _ = writeln!(s, "{:<50} {:>8} {:>10}", "simulated (largest within the loss target)", c.max_calls, "1.000");
+    let _ = writeln!(
+        s,
+        "{:<50} {:>8} {:>10.3}",
+        "arithmetic (tier / frame rate per call)",
+        c.arithmetic_calls,
+        c.arithmetic_calls as f64 / c.max_calls.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "{:<50} {:>8} {:>10.3}",
+        "the 1 Gbps port (wire bytes incl. preamble, gap)",
+        c.port_limit_calls,
+        c.port_limit_calls as f64 / c.max_calls.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "{:<50} {:>8} {:>10.3}",
+        "provider's rule of thumb (10 per Mbps)",
+        c.rule_of_thumb_calls,
+        c.rule_of_thumb_calls as f64 / c.max_calls.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "\nloss at {} calls: {:.4} %; at {}: {:.4} % ({} simulations)",
+        c.max_calls,
+        c.loss_pct_at_max,
+        c.max_calls + 1,
+        c.loss_pct_above,
+        c.simulations
+    );
+    if c.phase == "sync" && c.ratio_to_arithmetic < 0.99 {
+        let _ = writeln!(
+            s,
+            "synchronized calls send a whole round at once: the round must fit the {} B burst, so the burst, not the rate, sets the capacity",
+            c.burst_bytes
+        );
+    }
+    s
+}
+
+/// The plan.
+pub fn plan_text(p: &Plan) -> String {
+    let mut s = String::new();
+    if let (Some(e), Some(b)) = (p.erlangs, p.blocking) {
+        let _ = writeln!(s, "{e} Erlangs at {} % blocking: {} concurrent calls (Erlang B)", b * 100.0, p.calls);
+    } else {
+        let _ = writeln!(s, "{} concurrent calls", p.calls);
+    }
+    let _ = writeln!(
+        s,
+        "{} / {} ms: {:.1} kbit/s per call and direction as Ethernet frames; {:.2} Mbit/s each way, {:.2} with {} % headroom (RTCP and signalling)",
+        p.codec,
+        p.ptime_ms,
+        p.bps_per_call / 1000.0,
+        p.bps_per_direction / 1e6,
+        p.bps_per_direction * (1.0 + p.headroom_pct / 100.0) / 1e6,
+        p.headroom_pct
+    );
+    match p.tier_bps {
+        Some(t) => {
+            let _ = writeln!(s, "tier: {} Mbps at each site (each site alone carries every call)", t / 1_000_000);
+        }
+        None => {
+            let _ = writeln!(s, "tier: none large enough");
+        }
+    }
+    for site in &p.sites {
+        let _ = writeln!(
+            s,
+            "  {:<12} {:>5} Mbps, up to {} calls",
+            site.location,
+            site.tier_bps / 1_000_000,
+            site.tier_calls
+        );
+    }
+    for n in &p.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
     s
 }

@@ -82,3 +82,75 @@ fn the_fixture_is_the_built_in_default() {
     let b = sim_json(&[path.to_str().unwrap(), "--seconds", "1"]);
     assert_eq!(a, b);
 }
+
+fn json_of(args: &[&str]) -> Value {
+    let out = xconnect(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn capacity_at_every_tier_is_the_arithmetic_within_one_call() {
+    // voip-bandwidth.md, frame column: 114, 1146, 5733, 11467 G.711/20 ms calls. At 1G the
+    // gigabit fiber binds first: 10504 calls of 238 wire bytes fill it (wire column), so the
+    // simulated answer there is the port's, and the report says so.
+    for (tier, arithmetic, expect) in
+        [("10M", 114, 114), ("100M", 1146, 1146), ("500M", 5733, 5733), ("1G", 11467, 10504)]
+    {
+        let v = json_of(&["capacity", "--tier", tier, "--seconds", "1", "--json"]);
+        for key in [
+            "tier_bps",
+            "codec",
+            "ptime_ms",
+            "phase",
+            "max_calls",
+            "arithmetic_calls",
+            "rule_of_thumb_calls",
+            "accounting",
+        ] {
+            assert!(v.get(key).is_some(), "{tier}: missing {key}");
+        }
+        assert_eq!(v["arithmetic_calls"], arithmetic, "{tier}");
+        let max = v["max_calls"].as_u64().unwrap();
+        assert!(max.abs_diff(expect) <= 1, "{tier}: simulated {max}, expected {expect}");
+        assert_eq!(v["port_limit_calls"], 10504);
+        assert_eq!(v["accounting"], "frame");
+    }
+}
+
+#[test]
+fn synchronized_capacity_is_lower_and_set_by_the_burst() {
+    // All N calls send at the same instant; the 1 Gbps port delivers their frames to the edge
+    // 238 wire bytes × 8 ns = 1904 ns apart, and in that time 100 Mbit/s refills 23.8 bytes.
+    // From a full 125,000-byte bucket the k-th frame (218 bytes) passes while
+    // 125,000 − 218 (k − 1) + 23.8 (k − 1) ≥ 218, i.e. k − 1 ≤ 124,782 / 194.2 = 642.5:
+    // 643 frames per round. Between rounds 20 ms refill far more than the bucket holds.
+    let v = json_of(&["capacity", "--tier", "100M", "--phase", "sync", "--seconds", "1", "--json"]);
+    let max = v["max_calls"].as_u64().unwrap();
+    assert_eq!(max, 643);
+    assert_eq!(v["phase"], "sync");
+    // Doubling the burst raises it; a burst of a whole round (1146 × 218 B) restores the rate.
+    let v2 =
+        json_of(&["capacity", "--tier", "100M", "--phase", "sync", "--burst", "250000", "--seconds", "1", "--json"]);
+    assert!(v2["max_calls"].as_u64().unwrap() > max);
+    let v3 =
+        json_of(&["capacity", "--tier", "100M", "--phase", "sync", "--burst", "249828", "--seconds", "1", "--json"]);
+    assert!(v3["max_calls"].as_u64().unwrap().abs_diff(1146) <= 1);
+}
+
+#[test]
+fn plan_from_calls_and_from_erlangs() {
+    let v = json_of(&["plan", "--calls", "1000", "--json"]);
+    assert_eq!(v["tier_bps"], 100_000_000);
+    assert_eq!(v["bps_per_call"], 87_200.0);
+    let sites: Vec<&str> = v["sites"].as_array().unwrap().iter().map(|s| s["location"].as_str().unwrap()).collect();
+    assert_eq!(sites, ["ashburn", "san-jose"]);
+    let v = json_of(&["plan", "--busy-hour-erlangs", "100", "--blocking", "0.01", "--json"]);
+    assert_eq!(v["calls"], 117);
+    assert_eq!(v["tier_bps"], 100_000_000);
+    let out = xconnect(&["plan", "--busy-hour-erlangs", "100", "--blocking", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = xconnect(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--calls"));
+}

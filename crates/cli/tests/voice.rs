@@ -254,7 +254,7 @@ fn generate_refuses_bad_input_and_leaves_no_file() {
 
 #[test]
 fn plan_table_matches_the_reference() {
-    let out = xconnect(&["plan", "--codec", "g711u", "--ptime", "20", "--json"]);
+    let out = xconnect(&["plan", "--codec", "g711u", "--ptime", "20", "--table", "--json"]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["layers"]["frame"]["bytes"], 218);

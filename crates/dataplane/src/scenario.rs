@@ -82,6 +82,9 @@ pub struct LinkFile {
     /// The customer's physical port, bit/s.
     #[serde(default = "default_port")]
     pub port_bps: u64,
+    /// The port's egress buffer, bytes [default: 10 ms at the port's rate, 1,250,000 bytes at
+    /// 1 Gbps]: frames that would wait longer are dropped at the port.
+    pub port_buffer_bytes: Option<u64>,
     /// One-way propagation delay, ms.
     #[serde(default)]
     pub propagation_ms: f64,
@@ -92,7 +95,7 @@ pub struct LinkFile {
 
 impl Default for LinkFile {
     fn default() -> Self {
-        LinkFile { port_bps: default_port(), propagation_ms: 0.0, delay_variation_ms: 0.0 }
+        LinkFile { port_bps: default_port(), port_buffer_bytes: None, propagation_ms: 0.0, delay_variation_ms: 0.0 }
     }
 }
 
@@ -143,6 +146,8 @@ pub struct Scenario {
     pub silence_suppression: bool,
     /// Port rate.
     pub port_bps: u64,
+    /// Port buffer, bytes.
+    pub port_buffer_bytes: u64,
     /// Propagation, ns.
     pub propagation_ns: u64,
     /// Delay variation, ns.
@@ -303,6 +308,7 @@ impl Scenario {
             vlan,
             silence_suppression: f.traffic.silence_suppression,
             port_bps: f.link.port_bps,
+            port_buffer_bytes: f.link.port_buffer_bytes.unwrap_or(f.link.port_bps / 800),
             propagation_ns: (f.link.propagation_ms * 1e6) as u64,
             variation_ns: (f.link.delay_variation_ms * 1e6) as u64,
             sites,

@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use xconnect_frame::{parse_ethernet, Net, RtpPacket, Transport};
 use xconnect_policer::{Accounting, Nanos, TokenBucket};
-use xconnect_trafgen::{AddressPlan, CallPlan, Phase, Source};
+use xconnect_trafgen::{AddressPlan, BandwidthLayer, CallPlan, Phase, Source};
 
 use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
 use crate::scenario::{Scenario, Site};
@@ -48,8 +48,12 @@ pub struct SiteReport {
     pub offered_frames: u64,
     /// Frames the policer passed.
     pub passed_frames: u64,
-    /// Frames the policer dropped.
+    /// Frames lost: dropped by the policer or by the customer's port (its buffer full).
     pub dropped_frames: u64,
+    /// Of those, dropped by the tier's policer.
+    pub policer_drops: u64,
+    /// Of those, dropped at the customer's port because the 1 Gbps fiber was full.
+    pub port_drops: u64,
     /// Dropped / offered, percent.
     pub loss_pct: f64,
     /// Offered rate as the policer counts it (Ethernet frame with FCS), Mbit/s.
@@ -104,6 +108,8 @@ struct Run {
     site: Site,
     calls: u64,
     seed: u64,
+    /// Start the policer's bucket in its steady state instead of full (see [`capacity`]).
+    steady_state: bool,
 }
 
 /// Simulates a site carrying `calls` calls.
@@ -124,13 +130,22 @@ fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
     let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
     let rate = run.site.tier.rate_bps();
     let mut policer = TokenBucket::new(rate, run.site.burst_bytes).expect("scenario checked: tier and burst");
+    let offered_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some()) * run.calls as f64;
+    if run.steady_state && offered_bps > rate as f64 {
+        policer.drain();
+    }
     let mut rtp = RtpAnalyzer::new(None);
     let mut hints = vec![u32::MAX; source.streams().len()];
     let mut delays = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
     let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908);
     let mut buf = vec![0u8; source.frame_len()];
     let (mut offered, mut passed, mut offered_bytes, mut passed_bytes) = (0u64, 0u64, 0u64, 0u64);
-    let mut port_free = 0u64;
+    // The port's buffer as a waiting time: a frame that would wait longer is dropped.
+    let buffer_ns = (u128::from(sc.port_buffer_bytes) * 8_000_000_000 / u128::from(sc.port_bps)) as u64;
+    let wire_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some()) * run.calls as f64;
+    // Steady state of an overloaded port: its buffer is full.
+    let mut port_free = if run.steady_state && wire_bps > sc.port_bps as f64 { buffer_ns } else { 0 };
+    let mut port_drops = 0u64;
     while let Some((sent, len)) = source.next_into(&mut buf) {
         let stream = source.last_stream();
         let frame = &buf[..len];
@@ -141,6 +156,10 @@ fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
         // (frame + FCS + preamble + gap) at the port's rate; the edge has it once it is whole.
         let wire_bits = u64::from(Accounting::Wire.bytes(len as u32, None)) * 8;
         let start = sent.max(port_free);
+        if start - sent > buffer_ns {
+            port_drops += 1;
+            continue;
+        }
         let at_edge = start + (wire_bits * 1_000_000_000).div_ceil(sc.port_bps);
         port_free = at_edge;
         if policer.decide(Nanos(at_edge), bytes) == xconnect_policer::Color::Red {
@@ -172,6 +191,7 @@ fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
     let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
     let secs = sc.duration_ns as f64 / 1e9;
     let dropped = offered - passed;
+    let policer_drops = dropped - port_drops;
     let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
     let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64 + (run.calls - rows.len() as u64);
     let ms = |v: u64| v as f64 / 1e6;
@@ -184,6 +204,8 @@ fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
         offered_frames: offered,
         passed_frames: passed,
         dropped_frames: dropped,
+        policer_drops,
+        port_drops,
         loss_pct,
         offered_mbps: offered_bytes as f64 * 8.0 / secs / 1e6,
         passed_mbps: passed_bytes as f64 * 8.0 / secs / 1e6,
@@ -215,6 +237,7 @@ pub fn simulate(sc: &Scenario, threads: usize) -> SimReport {
             site: s.clone(),
             calls: s.calls,
             seed: sc.seed.wrapping_add(i as u64 * 0x9e37_79b9),
+            steady_state: false,
         })
         .collect();
     let n_sites = runs.len();
@@ -227,6 +250,7 @@ pub fn simulate(sc: &Scenario, threads: usize) -> SimReport {
                 site: s.clone(),
                 calls: total,
                 seed: sc.seed.wrapping_add((n_sites + i) as u64 * 0x9e37_79b9),
+                steady_state: false,
             });
         }
     }
@@ -258,6 +282,106 @@ pub fn simulate(sc: &Scenario, threads: usize) -> SimReport {
         sites: reports,
         failover,
         frames,
+    }
+}
+
+/// The capacity answer (`capacity --json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CapacityReport {
+    /// Tier, bit/s.
+    pub tier_bps: u64,
+    /// Policer burst, bytes.
+    pub burst_bytes: u64,
+    /// Codec.
+    pub codec: String,
+    /// Packet time, ms.
+    pub ptime_ms: u32,
+    /// "random" or "sync".
+    pub phase: &'static str,
+    /// Loss target, percent.
+    pub loss_target_pct: f64,
+    /// Byte accounting of the policer.
+    pub accounting: &'static str,
+    /// The most calls with loss at or under the target, found by simulation.
+    pub max_calls: u64,
+    /// Loss at `max_calls`, percent.
+    pub loss_pct_at_max: f64,
+    /// Loss at `max_calls + 1`, percent.
+    pub loss_pct_above: f64,
+    /// The arithmetic answer: floor(tier / per-call frame rate) from the codec catalog.
+    pub arithmetic_calls: u64,
+    /// What the customer's port carries: floor(port rate / per-call wire rate). At the 1G
+    /// tier on a 1 Gbps fiber this, not the tier, is the limit (preamble and gap count on the
+    /// fiber, not in the policer).
+    pub port_limit_calls: u64,
+    /// The provider's rule of thumb: 10 calls per Mbps.
+    pub rule_of_thumb_calls: u64,
+    /// max_calls / the smaller of arithmetic_calls and port_limit_calls.
+    pub ratio_to_arithmetic: f64,
+    /// max_calls / rule_of_thumb_calls.
+    pub ratio_to_rule_of_thumb: f64,
+    /// Simulations run by the bisection.
+    pub simulations: u32,
+}
+
+/// Finds the largest number of calls a site carries with loss at or under the scenario's
+/// `loss_target_pct`, by bisection over simulations of the first site of `sc` (its tier, burst
+/// and the scenario's traffic).
+///
+/// Each simulation measures the long run: the policer's bucket starts in its steady state —
+/// full when the calls' average rate fits the tier (the level at the start of each packet time
+/// can then only rise, so full is where it settles), empty when it exceeds it (a long enough
+/// run drains it; with one call too many at 1 Gbps that takes over 1000 s of simulated time).
+/// What remains for the simulation to decide is the burst structure: synchronized calls
+/// overflow the bucket within every packet time long before their average reaches the tier.
+pub fn capacity(sc: &Scenario) -> CapacityReport {
+    let site = sc.sites[0].clone();
+    let rate = site.tier.rate_bps();
+    let arithmetic = sc.codec.calls_per_rate(rate, sc.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some());
+    let port_limit = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some());
+    let most = AddressPlan::default().capacity();
+    let loss_at = |calls: u64| {
+        let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
+        simulate_run(sc, &run).loss_pct
+    };
+    // Invariant: loss(lo) <= target < loss(hi); 0 calls lose nothing.
+    let mut simulations = 1;
+    let (mut lo, mut hi) = (0u64, (2 * arithmetic).max(2));
+    while loss_at(hi) <= sc.loss_target_pct {
+        simulations += 1;
+        lo = hi;
+        if hi == most {
+            break;
+        }
+        hi = (hi * 2).min(most);
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        simulations += 1;
+        if loss_at(mid) <= sc.loss_target_pct {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let rule = rate / 100_000;
+    CapacityReport {
+        tier_bps: rate,
+        burst_bytes: site.burst_bytes,
+        codec: sc.codec.to_string(),
+        ptime_ms: sc.ptime_ms,
+        phase: if sc.sync { "sync" } else { "random" },
+        loss_target_pct: sc.loss_target_pct,
+        accounting: "frame",
+        max_calls: lo,
+        loss_pct_at_max: if lo == 0 { 0.0 } else { loss_at(lo) },
+        loss_pct_above: loss_at(lo + 1),
+        arithmetic_calls: arithmetic,
+        port_limit_calls: port_limit,
+        rule_of_thumb_calls: rule,
+        ratio_to_arithmetic: lo as f64 / arithmetic.min(port_limit) as f64,
+        ratio_to_rule_of_thumb: lo as f64 / rule as f64,
+        simulations,
     }
 }
 
@@ -339,6 +463,37 @@ mod tests {
         // Random phases at the same load lose nothing.
         let r = simulate(&small(114, "10M", false), 1);
         assert_eq!(r.sites[0].dropped_frames, 0);
+    }
+
+    fn cap(tier: &str, sync: bool, burst: Option<u64>) -> CapacityReport {
+        let mut sc = small(1, tier, sync);
+        sc.duration_ns = 1_000_000_000;
+        sc.loss_target_pct = 0.0;
+        if let Some(b) = burst {
+            sc.sites[0].burst_bytes = b;
+        }
+        capacity(&sc)
+    }
+
+    #[test]
+    fn capacity_at_random_phase_is_the_arithmetic() {
+        // reference/voip-bandwidth.md: 114 G.711/20 ms calls fit 10 Mbit/s as frames.
+        let c = cap("10M", false, None);
+        assert_eq!(c.arithmetic_calls, 114);
+        assert!(c.max_calls.abs_diff(114) <= 1, "{c:?}");
+        assert_eq!(c.rule_of_thumb_calls, 100);
+    }
+
+    #[test]
+    fn capacity_of_synchronized_calls_is_set_by_the_burst() {
+        // All calls send in the same instant: one round must fit the bucket. 12,500 B / 218 B
+        // = 57 frames, plus what the rate refills while the round crosses the 1 Gbps port
+        // (57 frames × 238 B × 8 ns ≈ 109 µs at 10 Mbit/s ≈ 136 B: not one more frame).
+        let c = cap("10M", true, None);
+        assert_eq!(c.max_calls, 57, "{c:?}");
+        // A burst of a whole round restores the arithmetic answer.
+        let c = cap("10M", true, Some(114 * 218));
+        assert!(c.max_calls.abs_diff(114) <= 1, "{c:?}");
     }
 
     #[test]

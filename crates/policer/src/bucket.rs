@@ -144,11 +144,10 @@ impl TokenBucket {
         Ok(TokenBucket { rate_bps, bucket: Bucket::full(burst_bytes)?, last: Nanos(0) })
     }
 
-    /// As [`new`](Self::new), with the clock starting at `start` (a capture's first frame).
-    pub fn starting_at(rate_bps: u64, burst_bytes: u64, start: Nanos) -> Result<Self, ConfigError> {
-        let mut tb = Self::new(rate_bps, burst_bytes)?;
-        tb.last = start;
-        Ok(tb)
+    /// Empties the bucket: the steady state of a bucket whose offered load exceeds its rate
+    /// (a long enough run drains it), for measuring long-run loss without simulating the drain.
+    pub fn drain(&mut self) {
+        self.bucket.level = 0;
     }
 
     /// Colors a frame of `bytes` at `now`.

@@ -134,6 +134,19 @@ fn create_output(path: Option<&std::path::Path>) -> anyhow::Result<Option<PcapWr
     path.map(|p| PcapWriter::create(p, 262_144).with_context(|| format!("cannot write {}", p.display()))).transpose()
 }
 
+/// Writes one JSON object (one line), or the text, to stdout.
+fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer(&mut out, value).context("writing JSON")?;
+        writeln!(out)?;
+    } else {
+        out.write_all(text().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Simulate { scenario, json, seconds, threads } => {
@@ -151,19 +164,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let report = simulate(&sc, threads);
             let elapsed = started.elapsed().as_secs_f64();
-            let mut out = io::stdout().lock();
-            if json {
-                serde_json::to_writer(&mut out, &report)?;
-                writeln!(out)?;
-            } else {
-                out.write_all(output::sim_text(&report).as_bytes())?;
-                writeln!(
-                    out,
-                    "\n{} frames simulated in {elapsed:.2} s of wall time ({:.1} M frames/s, {threads} threads)",
+            emit(json, &report, || {
+                format!(
+                    "{}\n{} frames simulated in {elapsed:.2} s of wall time ({:.1} M frames/s, {threads} threads)\n",
+                    output::sim_text(&report),
                     report.frames,
                     report.frames as f64 / elapsed / 1e6
-                )?;
-            }
+                )
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate {
@@ -194,14 +202,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;
-            let mut out = io::stdout().lock();
             if table {
-                if json {
-                    serde_json::to_writer(&mut out, &output::plan_json(codec, ptime))?;
-                    writeln!(out)?;
-                } else {
-                    out.write_all(output::plan_table(codec, ptime).as_bytes())?;
-                }
+                emit(json, &output::plan_json(codec, ptime), || output::plan_table(codec, ptime))?;
                 return Ok(ExitCode::SUCCESS);
             }
             let (calls, traffic) = match (calls, busy_hour_erlangs, blocking) {
@@ -219,12 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => anyhow::bail!("give --calls N, or --busy-hour-erlangs E with --blocking B (or --table)"),
             };
             let p = plan::plan(calls, traffic, codec, ptime, sites);
-            if json {
-                serde_json::to_writer(&mut out, &p)?;
-                writeln!(out)?;
-            } else {
-                out.write_all(output::plan_text(&p).as_bytes())?;
-            }
+            emit(json, &p, || output::plan_text(&p))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Capacity { tier, codec, ptime, phase, burst, loss_target, seconds, json } => {
@@ -262,13 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 burst_bytes: burst.unwrap_or(tier.default_burst_bytes()),
             }];
             let report = capacity(&sc);
-            let mut out = io::stdout().lock();
-            if json {
-                serde_json::to_writer(&mut out, &report)?;
-                writeln!(out)?;
-            } else {
-                out.write_all(output::capacity_text(&report).as_bytes())?;
-            }
+            emit(json, &report, || output::capacity_text(&report))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { file, json, allow_truncated, top, rtp_port_range, whatif } => {
@@ -280,14 +271,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dropped: create_output(whatif.write_dropped.as_deref())?,
             };
             let (report, outputs) = replay_file(&file, opts, police, outputs)?;
-            let mut out = io::stdout().lock();
-            if json {
-                serde_json::to_writer(&mut out, &report).context("writing JSON")?;
-                writeln!(out)?;
-            } else {
-                out.write_all(output::replay_text(&report).as_bytes())?;
-            }
-            out.flush()?;
+            emit(json, &report, || output::replay_text(&report))?;
             let complete = report.error.is_none() || allow_truncated;
             if complete {
                 for w in [outputs.passed, outputs.dropped].into_iter().flatten() {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod output;
+mod progress;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use xconnect_dataplane::plan;
 use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_dataplane::scenario::Scenario;
-use xconnect_dataplane::sim::{capacity, simulate};
+use xconnect_dataplane::sim::{capacity, expected_frames, simulate};
 use xconnect_interconnect::Tier;
 
 use xconnect_frame::{LinkType, VlanId};
@@ -162,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let started = std::time::Instant::now();
-            let report = simulate(&sc, threads);
+            let report = progress::run_with_progress(!json, expected_frames(&sc), |done| simulate(&sc, threads, done));
             let elapsed = started.elapsed().as_secs_f64();
             emit(json, &report, || {
                 format!(

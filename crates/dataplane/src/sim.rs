@@ -9,6 +9,8 @@
 //! report is the same whatever the thread count. Direction simulated: customer → provider,
 //! the one the provider's edge polices.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -112,8 +114,8 @@ struct Run {
     steady_state: bool,
 }
 
-/// Simulates a site carrying `calls` calls.
-fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
+/// Simulates a site carrying `calls` calls; adds frames done to `progress` now and then.
+fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
     let plan = CallPlan {
         calls: run.calls,
         codec: sc.codec,
@@ -147,6 +149,9 @@ fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
     let mut port_free = if run.steady_state && wire_bps > sc.port_bps as f64 { buffer_ns } else { 0 };
     let mut port_drops = 0u64;
     while let Some((sent, len)) = source.next_into(&mut buf) {
+        if offered % 65_536 == 0 {
+            progress.fetch_add(65_536, Ordering::Relaxed);
+        }
         let stream = source.last_stream();
         let frame = &buf[..len];
         offered += 1;
@@ -226,8 +231,18 @@ fn simulate_run(sc: &Scenario, run: &Run) -> SiteReport {
     }
 }
 
+/// Frames a scenario will simulate (without silence suppression; with it, fewer): for a
+/// progress display.
+pub fn expected_frames(sc: &Scenario) -> u64 {
+    let rounds = sc.duration_ns / (u64::from(sc.ptime_ms) * 1_000_000);
+    let calls: u64 = sc.sites.iter().map(|s| s.calls).sum();
+    let failover = if sc.check_failover && sc.sites.len() > 1 { calls * sc.sites.len() as u64 } else { 0 };
+    (calls + failover) * rounds
+}
+
 /// Runs a scenario on up to `threads` threads. The report does not depend on `threads`.
-pub fn simulate(sc: &Scenario, threads: usize) -> SimReport {
+/// `progress` counts frames simulated so far (roughly, in steps of 65,536), for a display.
+pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimReport {
     let mut runs: Vec<Run> = sc
         .sites
         .iter()
@@ -262,7 +277,7 @@ pub fn simulate(sc: &Scenario, threads: usize) -> SimReport {
         {
             scope.spawn(move || {
                 for (run, out) in chunk_runs.iter().zip(chunk_out.iter_mut()) {
-                    *out = Some(simulate_run(sc, run));
+                    *out = Some(simulate_run(sc, run, progress));
                 }
             });
         }
@@ -342,7 +357,7 @@ pub fn capacity(sc: &Scenario) -> CapacityReport {
     let most = AddressPlan::default().capacity();
     let loss_at = |calls: u64| {
         let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
-        simulate_run(sc, &run).loss_pct
+        simulate_run(sc, &run, &AtomicU64::new(0)).loss_pct
     };
     // Invariant: loss(lo) <= target < loss(hi); 0 calls lose nothing.
     let mut simulations = 1;
@@ -431,7 +446,7 @@ mod tests {
     #[test]
     fn calls_within_the_tier_lose_nothing() {
         // 100 calls on 10 Mbit/s: 8.72 Mbit/s of frames (114 fit).
-        let r = simulate(&small(100, "10M", false), 1);
+        let r = simulate(&small(100, "10M", false), 1, &AtomicU64::new(0));
         let s = &r.sites[0];
         assert_eq!(s.offered_frames, 100 * 50 * 3);
         assert_eq!(s.dropped_frames, 0);
@@ -444,7 +459,7 @@ mod tests {
     fn an_overloaded_tier_drops_the_excess() {
         // 200 calls on 10 Mbit/s: 17.44 Mbit/s offered; in steady state 10 of 17.44 pass:
         // 42.7 % lost, less what the initial 12,500-byte burst let through.
-        let r = simulate(&small(200, "10M", false), 1);
+        let r = simulate(&small(200, "10M", false), 1, &AtomicU64::new(0));
         let s = &r.sites[0];
         let expected = (1.0 - 10.0 / 17.44) * 100.0;
         assert!((s.loss_pct - expected).abs() < 1.0, "{} vs {expected}", s.loss_pct);
@@ -457,11 +472,11 @@ mod tests {
         // 114 synchronized calls fit 10 Mbit/s on average (9.94 Mbit/s), and the burst of one
         // round (114 × 218 = 24,852 B) exceeds the 12,500-byte bucket: the policer drops what
         // exceeds the bucket in every round even though the average fits.
-        let r = simulate(&small(114, "10M", true), 1);
+        let r = simulate(&small(114, "10M", true), 1, &AtomicU64::new(0));
         let s = &r.sites[0];
         assert!(s.dropped_frames > 0 && s.loss_pct > 10.0, "{s:?}");
         // Random phases at the same load lose nothing.
-        let r = simulate(&small(114, "10M", false), 1);
+        let r = simulate(&small(114, "10M", false), 1, &AtomicU64::new(0));
         assert_eq!(r.sites[0].dropped_frames, 0);
     }
 
@@ -501,6 +516,6 @@ mod tests {
         let sc = Scenario::default_scenario();
         let mut short = sc.clone();
         short.duration_ns = 2_000_000_000;
-        assert_eq!(simulate(&short, 1), simulate(&short, 4));
+        assert_eq!(simulate(&short, 1, &AtomicU64::new(0)), simulate(&short, 4, &AtomicU64::new(0)));
     }
 }

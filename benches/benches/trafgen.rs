@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use xconnect_capture::PcapWriter;
 use xconnect_dataplane::rtp::{RtpAnalyzer, RtpSample, StreamKey};
 use xconnect_frame::LinkType;
-use xconnect_trafgen::{AddressPlan, CallPlan, Codec, Phase, Source};
+use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
 
 fn plan(calls: u64, seconds: u64) -> CallPlan {
     CallPlan {
@@ -26,6 +26,7 @@ fn plan(calls: u64, seconds: u64) -> CallPlan {
         duration_ns: seconds * 1_000_000_000,
         addresses: AddressPlan::default(),
         silence_suppression: false,
+        arrivals: Arrivals::Fixed,
     }
 }
 

@@ -18,7 +18,7 @@ use xconnect_dataplane::sim::{capacity, expected_frames, simulate};
 use xconnect_interconnect::Tier;
 
 use xconnect_frame::{LinkType, VlanId};
-use xconnect_trafgen::{AddressPlan, CallPlan, Codec, Phase, Source};
+use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
 
 use crate::cli::{Cli, Command, ModeArg, PhaseArg, ProfileArg, WhatIf};
 
@@ -85,6 +85,7 @@ fn generate(
         duration_ns: (seconds * 1e9) as u64,
         addresses: AddressPlan { customer: (net, len), ..AddressPlan::default() },
         silence_suppression,
+        arrivals: Arrivals::Fixed,
     };
     let mut source = Source::new(&plan)?;
     // Checked before generating: the output's directory must be writable.

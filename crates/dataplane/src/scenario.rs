@@ -66,6 +66,17 @@ pub struct TrafficFile {
     /// Silence suppression.
     #[serde(default)]
     pub silence_suppression: bool,
+    /// "fixed" (each site's `calls` for the whole run) or "poisson" (calls arrive as a
+    /// Poisson process and last an exponential time: each site's `calls` is then its offered
+    /// traffic in Erlangs).
+    #[serde(default = "default_arrivals")]
+    pub arrivals: String,
+    /// Mean holding time with Poisson arrivals, seconds.
+    pub mean_hold_s: Option<f64>,
+}
+
+fn default_arrivals() -> String {
+    "fixed".into()
 }
 
 fn default_ptime() -> u32 {
@@ -144,6 +155,8 @@ pub struct Scenario {
     pub vlan: Option<xconnect_frame::VlanId>,
     /// Silence suppression.
     pub silence_suppression: bool,
+    /// Poisson arrivals with this mean holding time (ns); `None`: fixed calls.
+    pub mean_hold_ns: Option<u64>,
     /// Port rate.
     pub port_bps: u64,
     /// Port buffer, bytes.
@@ -249,6 +262,26 @@ impl Scenario {
             }
             id
         });
+        let mean_hold_ns = match (f.traffic.arrivals.as_str(), f.traffic.mean_hold_s) {
+            ("fixed", None) => None,
+            ("fixed", Some(_)) => {
+                problems.push("traffic.mean_hold_s: only with arrivals = \"poisson\"".into());
+                None
+            }
+            ("poisson", Some(h)) if h > 0.0 && h <= 86_400.0 => Some((h * 1e9) as u64),
+            ("poisson", Some(h)) => {
+                problems.push(format!("traffic.mean_hold_s = {h}: expected more than 0 and at most 86400"));
+                None
+            }
+            ("poisson", None) => {
+                problems.push("traffic.mean_hold_s: needed with arrivals = \"poisson\" (e.g. 180)".into());
+                None
+            }
+            (other, _) => {
+                problems.push(format!("traffic.arrivals = {other:?}: expected \"fixed\" or \"poisson\""));
+                None
+            }
+        };
         if f.link.port_bps == 0 {
             problems.push("link.port_bps: must be above 0".into());
         }
@@ -307,6 +340,7 @@ impl Scenario {
             sync,
             vlan,
             silence_suppression: f.traffic.silence_suppression,
+            mean_hold_ns,
             port_bps: f.link.port_bps,
             port_buffer_bytes: f.link.port_buffer_bytes.unwrap_or(f.link.port_bps / 800),
             propagation_ns: (f.link.propagation_ms * 1e6) as u64,

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use xconnect_frame::{parse_ethernet, Net, RtpPacket, Transport};
 use xconnect_policer::{Accounting, Nanos, TokenBucket};
-use xconnect_trafgen::{AddressPlan, BandwidthLayer, CallPlan, Phase, Source};
+use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Phase, Source};
 
 use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
 use crate::scenario::{Scenario, Site};
@@ -128,6 +128,10 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
         duration_ns: sc.duration_ns,
         addresses: AddressPlan::default(),
         silence_suppression: sc.silence_suppression,
+        arrivals: match sc.mean_hold_ns {
+            Some(mean_hold_ns) => Arrivals::Poisson { mean_hold_ns },
+            None => Arrivals::Fixed,
+        },
     };
     let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
     let rate = run.site.tier.rate_bps();
@@ -137,7 +141,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
         policer.drain();
     }
     let mut rtp = RtpAnalyzer::new(None);
-    let mut hints = vec![u32::MAX; source.streams().len()];
+    let mut hints = vec![u32::MAX; source.total_streams()];
     let mut delays = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
     let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908);
     let mut buf = vec![0u8; source.frame_len()];
@@ -198,7 +202,9 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
     let dropped = offered - passed;
     let policer_drops = dropped - port_drops;
     let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
-    let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64 + (run.calls - rows.len() as u64);
+    // Calls whose stream never reached the receiver count as below target too.
+    let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64
+        + if sc.mean_hold_ns.is_none() { run.calls.saturating_sub(rows.len() as u64) } else { 0 };
     let ms = |v: u64| v as f64 / 1e6;
     SiteReport {
         name: run.name.clone(),
@@ -509,6 +515,20 @@ mod tests {
         // A burst of a whole round restores the arithmetic answer.
         let c = cap("10M", true, Some(114 * 218));
         assert!(c.max_calls.abs_diff(114) <= 1, "{c:?}");
+    }
+
+    #[test]
+    fn poisson_arrivals_offer_the_erlangs() {
+        // 50 Erlangs with 20 s calls for 120 s: about 50 × 50 packets/s × 120 s = 300,000
+        // frames (the time-average of calls up is 50 within a few standard errors).
+        let text = "name = \"p\"\nduration_s = 120\n[traffic]\ncodec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 20\n[[sites]]\nname = \"a\"\nlocation = \"ashburn\"\ntier = \"10M\"\ncalls = 50\n";
+        let sc = Scenario::parse(text, "p").unwrap();
+        let r = simulate(&sc, 1, &AtomicU64::new(0));
+        let s = &r.sites[0];
+        assert!((s.offered_frames as f64 / 300_000.0 - 1.0).abs() < 0.12, "{}", s.offered_frames);
+        assert_eq!(s.dropped_frames, 0, "50 Erlangs (4.4 Mbit/s) fit 10 Mbit/s");
+        let bad = text.replace("mean_hold_s = 20\n", "");
+        assert!(Scenario::parse(&bad, "p").unwrap_err().to_string().contains("mean_hold_s"));
     }
 
     #[test]

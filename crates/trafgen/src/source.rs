@@ -120,7 +120,26 @@ pub struct CallPlan {
     /// (1.004 s talking, 1.587 s silent); the first packet of every talkspurt carries the
     /// marker bit, and the RTP timestamp keeps counting through silence (RFC 3551 §4.1).
     pub silence_suppression: bool,
+    /// How calls come and go.
+    pub arrivals: Arrivals,
 }
+
+/// How calls come and go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrivals {
+    /// `calls` calls for the whole duration.
+    Fixed,
+    /// Calls arrive as a Poisson process and last an exponential holding time (M/M/∞):
+    /// `calls` is then the offered traffic in Erlangs, the mean number of calls up at once.
+    /// The run starts in the steady state: the calls up at the start are those of the same
+    /// process run for ten holding times before it.
+    Poisson {
+        /// Mean holding time, ns.
+        mean_hold_ns: u64,
+    },
+}
+
+impl Eq for Arrivals {}
 
 /// ITU-T P.59 mean talkspurt and pause, ns.
 const TALKSPURT_NS: f64 = 1.004e9;
@@ -180,6 +199,12 @@ pub struct Stream {
     pub ts0: u32,
     /// Offset of the send time within the packet time, ns.
     pub phase_ns: u64,
+    /// Creation number: stable while streams come and go ([`Source::last_stream`]).
+    pub id: u32,
+    /// First round the stream sends in.
+    pub start_round: u64,
+    /// The stream sends no packet at or after this time, ns.
+    pub end_ns: u64,
     ident0: u16,
     slice0: usize,
     /// Packets sent so far: the sequence number and IPv4 identification advance per packet.
@@ -197,7 +222,12 @@ pub struct Stream {
 /// The generator. See the module documentation.
 #[derive(Debug)]
 pub struct Source {
+    /// Active streams, sorted by phase: the calendar.
     streams: Vec<Stream>,
+    /// Streams yet to start, latest start last-out (sorted by start round, descending).
+    pending: Vec<Stream>,
+    total_streams: usize,
+    last_id: u32,
     period_ns: u64,
     start_ns: u64,
     end_ns: u64,
@@ -238,6 +268,40 @@ fn audio(codec: Codec, payload_len: usize, seed: u64) -> Vec<u8> {
     }
 }
 
+/// Each call's (start, end) in ns. Fixed: every call for the whole run. Poisson: M/M/∞ in
+/// its steady state (see [`Arrivals::Poisson`]).
+pub fn schedule(plan: &CallPlan, rng: &mut StdRng) -> Vec<(u64, u64)> {
+    let end = plan.start_ns.saturating_add(plan.duration_ns);
+    match plan.arrivals {
+        Arrivals::Fixed => vec![(plan.start_ns, end); plan.calls as usize],
+        Arrivals::Poisson { mean_hold_ns } => {
+            let hold = mean_hold_ns.max(1) as f64;
+            let erlangs = plan.calls as f64;
+            // Arrival rate λ = E / hold; interarrival gaps exponential with mean hold / E.
+            let gap = hold / erlangs;
+            let mut exp = |mean: f64| -> f64 { -(1.0 - rng.random::<f64>()).ln() * mean };
+            let warm = 10.0 * hold;
+            let mut t = -warm;
+            let mut calls = Vec::new();
+            loop {
+                t += exp(gap);
+                if t >= plan.duration_ns as f64 {
+                    break;
+                }
+                let stop = t + exp(hold);
+                if stop > 0.0 {
+                    let a = plan.start_ns + t.max(0.0) as u64;
+                    let b = plan.start_ns.saturating_add(stop as u64).min(end);
+                    if b > a {
+                        calls.push((a, b));
+                    }
+                }
+            }
+            calls
+        }
+    }
+}
+
 impl Source {
     /// Builds every stream of the plan.
     pub fn new(plan: &CallPlan) -> Result<Source, PlanError> {
@@ -261,8 +325,14 @@ impl Source {
         let customer_mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
         let provider_mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x02]);
         let directions = if plan.both_directions { 2 } else { 1 };
-        let mut streams = Vec::with_capacity((plan.calls * directions) as usize);
-        for i in 0..plan.calls {
+        let end_ns = plan.start_ns.saturating_add(plan.duration_ns);
+        let windows = schedule(plan, &mut rng);
+        if windows.len() as u64 > max {
+            return Err(PlanError::TooManyCalls { calls: windows.len() as u64, max });
+        }
+        let mut streams = Vec::with_capacity(windows.len() * directions as usize);
+        for (i, &(call_start, call_end)) in windows.iter().enumerate() {
+            let i = i as u64;
             let (c_ip, c_port, p_ip, p_port) = plan.addresses.call(i);
             for dir in 0..directions {
                 let (src, dst, src_mac, dst_mac) = if dir == 0 {
@@ -285,11 +355,18 @@ impl Source {
                 let ssrc: u32 = rng.random();
                 let seq0: u16 = rng.random();
                 let ts0: u32 = rng.random();
-                let phase_ns = match plan.phase {
-                    Phase::Random => rng.random_range(0..period_ns),
-                    Phase::Sync => 0,
+                // A call that starts mid-run sends its first packet when it starts.
+                let (phase_ns, start_round) = if call_start > plan.start_ns {
+                    let since = call_start - plan.start_ns;
+                    (since % period_ns, since / period_ns)
+                } else {
+                    match plan.phase {
+                        Phase::Random => (rng.random_range(0..period_ns), 0),
+                        Phase::Sync => (0, 0),
+                    }
                 };
-                streams.push(Self::stream(
+                let id = streams.len() as u32;
+                let mut stream = Self::stream(
                     &template,
                     payload_type,
                     payload_len,
@@ -301,21 +378,32 @@ impl Source {
                     slice_sums.len(),
                     src,
                     dst,
-                ));
+                );
+                stream.id = id;
+                stream.start_round = start_round;
+                stream.end_ns = call_end.min(end_ns);
+                if plan.silence_suppression {
+                    stream.switch_round = start_round + Self::draw_rounds(&mut stream.rng, TALKSPURT_NS, period_ns);
+                }
+                streams.push(stream);
             }
         }
-        // Sorted by phase: the calendar. Ties keep their creation order (a stable sort).
-        streams.sort_by_key(|s| s.phase_ns);
-        if plan.silence_suppression {
-            for s in &mut streams {
-                s.switch_round = Self::draw_rounds(&mut s.rng, TALKSPURT_NS, period_ns);
-            }
-        }
+        let total_streams = streams.len();
+        // Streams of round 0 form the first calendar, sorted by phase (ties keep creation
+        // order: a stable sort); the others wait, latest start first so the next pops off
+        // the end.
+        let (mut active, mut pending): (Vec<Stream>, Vec<Stream>) =
+            streams.into_iter().partition(|s| s.start_round == 0);
+        active.sort_by_key(|s| s.phase_ns);
+        pending.sort_by_key(|s| std::cmp::Reverse((s.start_round, s.id)));
         Ok(Source {
-            streams,
+            streams: active,
+            pending,
+            total_streams,
+            last_id: 0,
             period_ns,
             start_ns: plan.start_ns,
-            end_ns: plan.start_ns.saturating_add(plan.duration_ns),
+            end_ns,
             round: 0,
             idx: 0,
             payload_type,
@@ -372,6 +460,9 @@ impl Source {
             seq0,
             ts0,
             phase_ns,
+            id: 0,
+            start_round: 0,
+            end_ns: u64::MAX,
             ident0: rng.random(),
             slice0: rng.random_range(0..slices),
             sent: 0,
@@ -381,6 +472,24 @@ impl Source {
             src,
             dst,
         }
+    }
+
+    /// Starts the next round: calls that ended leave the calendar, calls that start join it
+    /// at their phase. `None` once the run is over.
+    fn next_round(&mut self) -> Option<()> {
+        self.idx = 0;
+        self.round += 1;
+        let round_start = self.start_ns + self.round * self.period_ns;
+        if round_start >= self.end_ns {
+            return None;
+        }
+        self.streams.retain(|s| s.end_ns > round_start);
+        while self.pending.last().is_some_and(|s| s.start_round <= self.round) {
+            let s = self.pending.pop().expect("checked");
+            let at = self.streams.partition_point(|o| (o.phase_ns, o.id) < (s.phase_ns, s.id));
+            self.streams.insert(at, s);
+        }
+        Some(())
     }
 
     /// Rounds until the next switch: an exponential duration of mean `mean_ns`, at least one
@@ -395,12 +504,18 @@ impl Source {
         ((-u.ln() * mean_ns / period_ns as f64).round() as u64).max(1)
     }
 
-    /// Index (in [`streams`](Self::streams)) of the stream that wrote the last frame.
+    /// The creation number ([`Stream::id`]) of the stream that wrote the last frame:
+    /// 0..[`total_streams`](Self::total_streams), stable while calls come and go.
     pub fn last_stream(&self) -> usize {
-        self.idx.saturating_sub(1)
+        self.last_id as usize
     }
 
-    /// The streams, in calendar (phase) order.
+    /// Streams over the whole run (two per call with both directions).
+    pub fn total_streams(&self) -> usize {
+        self.total_streams
+    }
+
+    /// The streams sending now, in calendar (phase) order.
     pub fn streams(&self) -> &[Stream] {
         &self.streams
     }
@@ -419,8 +534,8 @@ impl Source {
     pub fn next_into(&mut self, buf: &mut [u8]) -> Option<(u64, usize)> {
         let (t, marker) = loop {
             if self.idx == self.streams.len() {
-                self.idx = 0;
-                self.round += 1;
+                self.next_round()?;
+                continue;
             }
             let round = self.round;
             let period_ns = self.period_ns;
@@ -430,6 +545,9 @@ impl Source {
                 return None;
             }
             self.idx += 1;
+            if t >= s.end_ns {
+                continue;
+            }
             if !self.silence_suppression {
                 break (t, s.sent == 0);
             }
@@ -444,10 +562,11 @@ impl Source {
                 break (t, spurt_start);
             }
         };
-        let k = self.round;
         let s = &mut self.streams[self.idx - 1];
+        let k = self.round - s.start_round;
         let n = s.sent;
         s.sent += 1;
+        self.last_id = s.id;
         let s = &self.streams[self.idx - 1];
         let hl = s.header_len;
         let len = hl + self.payload_len;
@@ -501,7 +620,52 @@ mod tests {
             duration_ns: 1_000_000_000,
             addresses: AddressPlan::default(),
             silence_suppression: false,
+            arrivals: Arrivals::Fixed,
         }
+    }
+
+    #[test]
+    fn poisson_arrivals_carry_the_offered_erlangs_on_average() {
+        // 100 Erlangs, 60 s holding time, one hour: the time-average number of calls up is 100
+        // within a few standard errors (about sqrt(2 E hold / T) = 1.8 calls here).
+        let mut p = plan(100);
+        p.duration_ns = 3_600_000_000_000;
+        p.arrivals = Arrivals::Poisson { mean_hold_ns: 60_000_000_000 };
+        let mut rng = StdRng::seed_from_u64(5);
+        let w = schedule(&p, &mut rng);
+        let busy: f64 = w.iter().map(|(a, b)| (b - a) as f64).sum::<f64>() / p.duration_ns as f64;
+        assert!((busy - 100.0).abs() < 6.0, "mean concurrency {busy}");
+        // Calls up at the start (the steady state), and about λT = 6000 arrivals after it.
+        let at_start = w.iter().filter(|(a, _)| *a == p.start_ns).count();
+        assert!((70..130).contains(&at_start), "{at_start}");
+        assert!((5500..6500).contains(&(w.len() - at_start)), "{}", w.len());
+    }
+
+    #[test]
+    fn calls_that_come_and_go_send_from_start_to_end() {
+        let mut p = plan(20);
+        p.both_directions = false;
+        p.duration_ns = 30_000_000_000;
+        p.arrivals = Arrivals::Poisson { mean_hold_ns: 5_000_000_000 };
+        let mut src = Source::new(&p).unwrap();
+        let mut buf = [0u8; 1600];
+        let mut per_stream: std::collections::HashMap<u32, (u64, u64, u16, u64)> = Default::default();
+        let mut last_t = 0;
+        while let Some((t, len)) = src.next_into(&mut buf) {
+            assert!(t >= last_t);
+            last_t = t;
+            let f = &buf[..len];
+            let pkt = parse_ethernet(f).unwrap();
+            assert_eq!(pkt.udp_checksum_ok(f), Some(true));
+            let rtp = RtpPacket::new_checked(pkt.payload(f)).unwrap();
+            let e = per_stream.entry(rtp.ssrc()).or_insert((t, t, rtp.sequence_number().wrapping_sub(1), 0));
+            assert_eq!(rtp.sequence_number(), e.2.wrapping_add(1), "consecutive sequence numbers");
+            assert_eq!(rtp.marker(), e.3 == 0, "marker on each call's first packet only");
+            assert!(t == e.1 || t == e.1 + 20_000_000, "one packet per 20 ms while up");
+            *e = (e.0, t, rtp.sequence_number(), e.3 + 1);
+        }
+        assert_eq!(per_stream.len(), src.total_streams());
+        assert!(src.total_streams() > 40, "calls came and went: {}", src.total_streams());
     }
 
     #[test]

@@ -259,6 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tier,
                 calls: 1,
                 burst_bytes: burst.unwrap_or(tier.default_burst_bytes()),
+                accounting: xconnect_policer::Accounting::Frame,
             }];
             let report = capacity(&sc);
             emit(json, &report, || output::capacity_text(&report))?;

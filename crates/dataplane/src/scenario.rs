@@ -128,6 +128,8 @@ pub struct SiteFile {
     pub calls: u64,
     /// Policer burst, bytes [default: the tier's].
     pub burst_bytes: Option<u64>,
+    /// What the policer counts: "frame" (MEF, default), "l2", "ip" or "wire".
+    pub accounting: Option<String>,
 }
 
 /// A checked scenario.
@@ -182,6 +184,8 @@ pub struct Site {
     pub calls: u64,
     /// Burst, bytes.
     pub burst_bytes: u64,
+    /// Policer byte accounting.
+    pub accounting: xconnect_policer::Accounting,
 }
 
 /// Everything wrong with a scenario, each naming its field.
@@ -320,9 +324,16 @@ impl Scenario {
             if f.sites[..i].iter().any(|o| o.name == s.name) {
                 problems.push(format!("{at}.name: another site has the same name"));
             }
+            let accounting = match s.accounting.as_deref().unwrap_or("frame").parse::<xconnect_policer::Accounting>() {
+                Ok(a) => a,
+                Err(e) => {
+                    problems.push(format!("{at}.accounting: {e}"));
+                    xconnect_policer::Accounting::Frame
+                }
+            };
             if let (Some(location), Some(tier)) = (location, tier) {
                 let burst_bytes = s.burst_bytes.unwrap_or(tier.default_burst_bytes());
-                sites.push(Site { name: s.name.clone(), location, tier, calls: s.calls, burst_bytes });
+                sites.push(Site { name: s.name.clone(), location, tier, calls: s.calls, burst_bytes, accounting });
             }
         }
         if !problems.is_empty() {

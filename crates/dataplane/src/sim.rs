@@ -159,7 +159,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
         let stream = source.last_stream();
         let frame = &buf[..len];
         offered += 1;
-        let bytes = Accounting::Frame.bytes(len as u32, None);
+        let bytes = run.site.accounting.bytes(len as u32, Some(len as u32 - 14 - 4 * u32::from(sc.vlan.is_some())));
         offered_bytes += u64::from(bytes);
         // The customer's port: frames leave one after the other, each taking its wire bytes
         // (frame + FCS + preamble + gap) at the port's rate; the edge has it once it is whole.
@@ -393,7 +393,7 @@ pub fn capacity(sc: &Scenario) -> CapacityReport {
         ptime_ms: sc.ptime_ms,
         phase: if sc.sync { "sync" } else { "random" },
         loss_target_pct: sc.loss_target_pct,
-        accounting: "frame",
+        accounting: site.accounting.as_str(),
         max_calls: lo,
         loss_pct_at_max: if lo == 0 { 0.0 } else { loss_at(lo) },
         loss_pct_above: loss_at(lo + 1),

@@ -114,8 +114,91 @@ struct Run {
     steady_state: bool,
 }
 
-/// Simulates a site carrying `calls` calls; adds frames done to `progress` now and then.
-fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
+/// The receiving end: parses each frame that crossed the link and analyzes its call.
+struct Receiver {
+    rtp: RtpAnalyzer,
+    hints: Vec<u32>,
+    delays: Histogram<u64>,
+}
+
+impl Receiver {
+    fn new(streams: usize) -> Self {
+        Receiver {
+            rtp: RtpAnalyzer::new(None),
+            hints: vec![u32::MAX; streams],
+            delays: Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"),
+        }
+    }
+
+    #[inline]
+    fn receive(&mut self, frame: &[u8], stream: usize, sent: u64, arrival: u64) {
+        let Ok(p) = parse_ethernet(frame) else { return };
+        let (Net::Ipv4(ip), Transport::Udp { src_port, dst_port, .. }) = (p.net, p.transport) else { return };
+        let Ok(r) = RtpPacket::new_checked(p.payload(frame)) else { return };
+        let key = StreamKey { src: ip.src.into(), src_port, dst: ip.dst.into(), dst_port, ssrc: r.ssrc() };
+        let sample = RtpSample {
+            arrival_ns: arrival,
+            seq: r.sequence_number(),
+            timestamp: r.timestamp(),
+            payload_type: r.payload_type().value(),
+            sent_ns: Some(sent),
+        };
+        self.rtp.add(key, sample, true, Some(&mut self.hints[stream]));
+        self.delays.saturating_record((arrival - sent).max(1));
+    }
+}
+
+/// Frames handed to an analysis worker at a time.
+const BATCH: usize = 1024;
+
+/// Passed frames for one analysis worker: bytes back to back, and per frame (stream, sent,
+/// arrival, offset, length).
+struct Batch {
+    data: Vec<u8>,
+    meta: Vec<(u32, u64, u64, u32, u16)>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch { data: Vec::with_capacity(BATCH * 256), meta: Vec::with_capacity(BATCH) }
+    }
+}
+
+/// Where passed frames go: the receiver itself, or analysis workers sharded by stream, so
+/// that every stream's packets reach one worker in order and the result does not depend on
+/// the number of workers.
+enum Sink {
+    Inline(Receiver),
+    Workers {
+        batches: Vec<Batch>,
+        full: Vec<crossbeam_channel::Sender<Batch>>,
+        empty: Vec<crossbeam_channel::Receiver<Batch>>,
+    },
+}
+
+impl Sink {
+    #[inline]
+    fn push(&mut self, frame: &[u8], stream: usize, sent: u64, arrival: u64) {
+        match self {
+            Sink::Inline(r) => r.receive(frame, stream, sent, arrival),
+            Sink::Workers { batches, full, empty } => {
+                let w = stream % batches.len();
+                let b = &mut batches[w];
+                b.meta.push((stream as u32, sent, arrival, b.data.len() as u32, frame.len() as u16));
+                b.data.extend_from_slice(frame);
+                if b.meta.len() == BATCH {
+                    let next = empty[w].recv().expect("the worker returns every batch");
+                    let done = std::mem::replace(b, next);
+                    full[w].send(done).expect("the worker runs until the channel closes");
+                }
+            }
+        }
+    }
+}
+
+/// Simulates a site carrying `calls` calls, with `workers` extra threads for the per-flow
+/// work (parsing and analysis; 0: all on this thread). Adds frames done to `progress`.
+fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) -> SiteReport {
     let plan = CallPlan {
         calls: run.calls,
         codec: sc.codec,
@@ -140,9 +223,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
     if run.steady_state && offered_bps > rate as f64 {
         policer.drain();
     }
-    let mut rtp = RtpAnalyzer::new(None);
-    let mut hints = vec![u32::MAX; source.total_streams()];
-    let mut delays = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+    let streams = source.total_streams();
     let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908);
     let mut buf = vec![0u8; source.frame_len()];
     let (mut offered, mut passed, mut offered_bytes, mut passed_bytes) = (0u64, 0u64, 0u64, 0u64);
@@ -152,89 +233,131 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64) -> SiteReport {
     // Steady state of an overloaded port: its buffer is full.
     let mut port_free = if run.steady_state && wire_bps > sc.port_bps as f64 { buffer_ns } else { 0 };
     let mut port_drops = 0u64;
-    while let Some((sent, len)) = source.next_into(&mut buf) {
-        if offered % 65_536 == 0 {
-            progress.fetch_add(65_536, Ordering::Relaxed);
-        }
-        let stream = source.last_stream();
-        let frame = &buf[..len];
-        offered += 1;
-        let bytes = run.site.accounting.bytes(len as u32, Some(len as u32 - 14 - 4 * u32::from(sc.vlan.is_some())));
-        offered_bytes += u64::from(bytes);
-        // The customer's port: frames leave one after the other, each taking its wire bytes
-        // (frame + FCS + preamble + gap) at the port's rate; the edge has it once it is whole.
-        let wire_bits = u64::from(Accounting::Wire.bytes(len as u32, None)) * 8;
-        let start = sent.max(port_free);
-        if start - sent > buffer_ns {
-            port_drops += 1;
-            continue;
-        }
-        let at_edge = start + (wire_bits * 1_000_000_000).div_ceil(sc.port_bps);
-        port_free = at_edge;
-        if policer.decide(Nanos(at_edge), bytes) == xconnect_policer::Color::Red {
-            continue;
-        }
-        passed += 1;
-        passed_bytes += u64::from(bytes);
-        let variation = if sc.variation_ns > 0 { jitter_rng.random_range(0..=sc.variation_ns) } else { 0 };
-        let arrival = at_edge + sc.propagation_ns + variation;
-        // The receiver parses the real frame.
-        let Ok(p) = parse_ethernet(frame) else { continue };
-        let (Net::Ipv4(ip), Transport::Udp { src_port, dst_port, .. }) = (p.net, p.transport) else { continue };
-        let Ok(r) = RtpPacket::new_checked(p.payload(frame)) else { continue };
-        let key = StreamKey { src: ip.src.into(), src_port, dst: ip.dst.into(), dst_port, ssrc: r.ssrc() };
-        let sample = RtpSample {
-            arrival_ns: arrival,
-            seq: r.sequence_number(),
-            timestamp: r.timestamp(),
-            payload_type: r.payload_type().value(),
-            sent_ns: Some(sent),
-        };
-        rtp.add(key, sample, true, Some(&mut hints[stream]));
-        delays.saturating_record((arrival - sent).max(1));
-    }
-    let rows = rtp.rows();
-    let mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
-    let mos_min = mos.iter().copied().fold(f64::INFINITY, f64::min);
-    let mos_mean = if mos.is_empty() { 0.0 } else { mos.iter().sum::<f64>() / mos.len() as f64 };
-    let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
-    let secs = sc.duration_ns as f64 / 1e9;
-    let dropped = offered - passed;
-    let policer_drops = dropped - port_drops;
-    let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
-    // Calls whose stream never reached the receiver count as below target too.
-    let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64
-        + if sc.mean_hold_ns.is_none() { run.calls.saturating_sub(rows.len() as u64) } else { 0 };
-    let ms = |v: u64| v as f64 / 1e6;
-    SiteReport {
-        name: run.name.clone(),
-        location: run.site.location.to_string(),
-        tier_bps: rate,
-        burst_bytes: run.site.burst_bytes,
-        calls: run.calls,
-        offered_frames: offered,
-        passed_frames: passed,
-        dropped_frames: dropped,
-        policer_drops,
-        port_drops,
-        loss_pct,
-        offered_mbps: offered_bytes as f64 * 8.0 / secs / 1e6,
-        passed_mbps: passed_bytes as f64 * 8.0 / secs / 1e6,
-        mean_jitter_ms: if jit.is_empty() { 0.0 } else { jit.iter().sum::<f64>() / jit.len() as f64 },
-        delay_ms: if delays.is_empty() {
-            Delay { p50: 0.0, p99: 0.0, max: 0.0 }
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        let mut sink = if workers == 0 {
+            Sink::Inline(Receiver::new(streams))
         } else {
-            Delay {
-                p50: ms(delays.value_at_quantile(0.5)),
-                p99: ms(delays.value_at_quantile(0.99)),
-                max: ms(delays.max()),
+            let (mut full, mut empty, mut batches) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..workers {
+                let (full_tx, full_rx) = crossbeam_channel::bounded::<Batch>(4);
+                let (empty_tx, empty_rx) = crossbeam_channel::bounded::<Batch>(4);
+                for _ in 0..3 {
+                    empty_tx.send(Batch::new()).expect("room for the spare batches");
+                }
+                handles.push(scope.spawn(move || {
+                    let mut r = Receiver::new(streams);
+                    for mut b in full_rx {
+                        for &(stream, sent, arrival, off, len) in &b.meta {
+                            let frame = &b.data[off as usize..off as usize + usize::from(len)];
+                            r.receive(frame, stream as usize, sent, arrival);
+                        }
+                        b.data.clear();
+                        b.meta.clear();
+                        let _ = empty_tx.send(b);
+                    }
+                    r
+                }));
+                full.push(full_tx);
+                empty.push(empty_rx);
+                batches.push(Batch::new());
             }
-        },
-        mos_min: if mos.is_empty() { 1.0 } else { mos_min },
-        mos_mean,
-        calls_below_mos_target: below,
-        ok: loss_pct <= sc.loss_target_pct && below == 0,
-    }
+            Sink::Workers { batches, full, empty }
+        };
+        while let Some((sent, len)) = source.next_into(&mut buf) {
+            if offered % 65_536 == 0 {
+                progress.fetch_add(65_536, Ordering::Relaxed);
+            }
+            let stream = source.last_stream();
+            let frame = &buf[..len];
+            offered += 1;
+            let bytes = run.site.accounting.bytes(len as u32, Some(len as u32 - 14 - 4 * u32::from(sc.vlan.is_some())));
+            offered_bytes += u64::from(bytes);
+            // The customer's port: frames leave one after the other, each taking its wire bytes
+            // (frame + FCS + preamble + gap) at the port's rate; the edge has it once it is whole.
+            let wire_bits = u64::from(Accounting::Wire.bytes(len as u32, None)) * 8;
+            let start = sent.max(port_free);
+            if start - sent > buffer_ns {
+                port_drops += 1;
+                continue;
+            }
+            let at_edge = start + (wire_bits * 1_000_000_000).div_ceil(sc.port_bps);
+            port_free = at_edge;
+            if policer.decide(Nanos(at_edge), bytes) == xconnect_policer::Color::Red {
+                continue;
+            }
+            passed += 1;
+            passed_bytes += u64::from(bytes);
+            let variation = if sc.variation_ns > 0 { jitter_rng.random_range(0..=sc.variation_ns) } else { 0 };
+            let arrival = at_edge + sc.propagation_ns + variation;
+            // The receiver parses the real frame.
+            sink.push(frame, stream, sent, arrival);
+        }
+        // Gather the receivers: rows of every stream, sorted as one analyzer sorts them, and the
+        // delay histograms added (exactly).
+        let receivers: Vec<Receiver> = match sink {
+            Sink::Inline(r) => vec![r],
+            Sink::Workers { batches, full, empty } => {
+                for (b, tx) in batches.into_iter().zip(&full) {
+                    tx.send(b).expect("the worker runs until the channel closes");
+                }
+                drop(full);
+                let rs = handles.into_iter().map(|h| h.join().expect("analysis workers do not panic")).collect();
+                drop(empty);
+                rs
+            }
+        };
+        let mut delays = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+        let mut rows = Vec::new();
+        for r in receivers {
+            delays.add(&r.delays).expect("same bounds");
+            rows.extend(r.rtp.rows());
+        }
+        rows.sort_by(|a, b| {
+            (a.src, a.src_port, a.dst, a.dst_port, a.ssrc).cmp(&(b.src, b.src_port, b.dst, b.dst_port, b.ssrc))
+        });
+        let mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
+        let mos_min = mos.iter().copied().fold(f64::INFINITY, f64::min);
+        let mos_mean = if mos.is_empty() { 0.0 } else { mos.iter().sum::<f64>() / mos.len() as f64 };
+        let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
+        let secs = sc.duration_ns as f64 / 1e9;
+        let dropped = offered - passed;
+        let policer_drops = dropped - port_drops;
+        let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
+        // Calls whose stream never reached the receiver count as below target too.
+        let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64
+            + if sc.mean_hold_ns.is_none() { run.calls.saturating_sub(rows.len() as u64) } else { 0 };
+        let ms = |v: u64| v as f64 / 1e6;
+        SiteReport {
+            name: run.name.clone(),
+            location: run.site.location.to_string(),
+            tier_bps: rate,
+            burst_bytes: run.site.burst_bytes,
+            calls: run.calls,
+            offered_frames: offered,
+            passed_frames: passed,
+            dropped_frames: dropped,
+            policer_drops,
+            port_drops,
+            loss_pct,
+            offered_mbps: offered_bytes as f64 * 8.0 / secs / 1e6,
+            passed_mbps: passed_bytes as f64 * 8.0 / secs / 1e6,
+            mean_jitter_ms: if jit.is_empty() { 0.0 } else { jit.iter().sum::<f64>() / jit.len() as f64 },
+            delay_ms: if delays.is_empty() {
+                Delay { p50: 0.0, p99: 0.0, max: 0.0 }
+            } else {
+                Delay {
+                    p50: ms(delays.value_at_quantile(0.5)),
+                    p99: ms(delays.value_at_quantile(0.99)),
+                    max: ms(delays.max()),
+                }
+            },
+            mos_min: if mos.is_empty() { 1.0 } else { mos_min },
+            mos_mean,
+            calls_below_mos_target: below,
+            ok: loss_pct <= sc.loss_target_pct && below == 0,
+        }
+    })
 }
 
 /// Frames a scenario will simulate (without silence suppression; with it, fewer): for a
@@ -275,15 +398,17 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
             });
         }
     }
+    // Threads go first to runs (sites are independent); threads left over become analysis
+    // workers inside each run. Neither choice changes the report.
     let threads = threads.max(1);
+    let workers = (threads / runs.len()).saturating_sub(1);
+    let per_chunk = runs.len().div_ceil(threads);
     let mut results: Vec<Option<SiteReport>> = vec![None; runs.len()];
     std::thread::scope(|scope| {
-        for (chunk_runs, chunk_out) in
-            runs.chunks(runs.len().div_ceil(threads)).zip(results.chunks_mut(runs.len().div_ceil(threads)))
-        {
+        for (chunk_runs, chunk_out) in runs.chunks(per_chunk).zip(results.chunks_mut(per_chunk)) {
             scope.spawn(move || {
                 for (run, out) in chunk_runs.iter().zip(chunk_out.iter_mut()) {
-                    *out = Some(simulate_run(sc, run, progress));
+                    *out = Some(simulate_run(sc, run, progress, workers));
                 }
             });
         }
@@ -363,7 +488,7 @@ pub fn capacity(sc: &Scenario) -> CapacityReport {
     let most = AddressPlan::default().capacity();
     let loss_at = |calls: u64| {
         let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
-        simulate_run(sc, &run, &AtomicU64::new(0)).loss_pct
+        simulate_run(sc, &run, &AtomicU64::new(0), 0).loss_pct
     };
     // Invariant: loss(lo) <= target < loss(hi); 0 calls lose nothing.
     let mut simulations = 1;
@@ -529,6 +654,17 @@ mod tests {
         assert_eq!(s.dropped_frames, 0, "50 Erlangs (4.4 Mbit/s) fit 10 Mbit/s");
         let bad = text.replace("mean_hold_s = 20\n", "");
         assert!(Scenario::parse(&bad, "p").unwrap_err().to_string().contains("mean_hold_s"));
+    }
+
+    #[test]
+    fn analysis_workers_do_not_change_the_report() {
+        let sc = small(300, "10M", false);
+        let run = Run { name: "a".into(), site: sc.sites[0].clone(), calls: 300, seed: 3, steady_state: false };
+        let inline = simulate_run(&sc, &run, &AtomicU64::new(0), 0);
+        for workers in [1, 2, 3] {
+            assert_eq!(simulate_run(&sc, &run, &AtomicU64::new(0), workers), inline, "{workers} workers");
+        }
+        assert!(inline.dropped_frames > 0, "an overloaded case, so drops are compared too");
     }
 
     #[test]

@@ -134,6 +134,19 @@ fn truncated_record_yields_good_records_then_offset() {
 }
 
 #[test]
+fn record_longer_than_the_snap_length_is_read_and_counted() {
+    // Header snap length 100, one record of 150 captured bytes: some writers get the snap
+    // length wrong; the record is kept and counted (Wireshark also reads it).
+    let mut f = pcap_header();
+    f[16..20].copy_from_slice(&100u32.to_le_bytes());
+    record(&mut f, 150, 150);
+    let mut r = CaptureReader::new(&f[..]).unwrap();
+    assert_eq!(r.next_packet().unwrap().unwrap().data.len(), 150);
+    assert!(r.next_packet().unwrap().is_none());
+    assert_eq!(r.stats().over_snaplen, 1);
+}
+
+#[test]
 fn record_longer_than_any_capture_is_corrupt() {
     let mut f = pcap_header();
     record(&mut f, 10_000_000, 100);

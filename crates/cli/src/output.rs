@@ -391,7 +391,12 @@ pub fn plan_text(p: &Plan) -> String {
     );
     match p.tier_bps {
         Some(t) => {
-            let _ = writeln!(s, "tier: {} Mbps at each site (each site alone carries every call)", t / 1_000_000);
+            let _ = writeln!(
+                s,
+                "tier: {} Mbps at each site (each site alone carries every call); sold in {}",
+                t / 1_000_000,
+                p.locations_offering.join(", ")
+            );
         }
         None => {
             let _ = writeln!(s, "tier: none large enough");

@@ -62,6 +62,8 @@ pub struct Plan {
     pub headroom_pct: f64,
     /// The smallest tier with the headroom (per site: each site alone carries every call).
     pub tier_bps: Option<u64>,
+    /// Every location that sells that tier.
+    pub locations_offering: Vec<String>,
     /// The sites.
     pub sites: Vec<PlanSite>,
     /// What to know.
@@ -116,6 +118,9 @@ pub fn plan(calls: u64, erlangs: Option<(f64, f64)>, codec: Codec, ptime_ms: u32
         bps_per_direction: calls as f64 * bps,
         headroom_pct: HEADROOM_PCT,
         tier_bps: tier.map(Tier::rate_bps),
+        locations_offering: tier
+            .map(|t| Location::ALL.into_iter().filter(|l| l.offers(t)).map(|l| l.to_string()).collect())
+            .unwrap_or_default(),
         sites: chosen,
         notes,
     }

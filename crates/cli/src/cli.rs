@@ -61,43 +61,7 @@ pub enum Command {
     /// Write a capture of synthetic RTP calls: real G.711 audio (a 1004 Hz tone) for g711u and
     /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
     /// range 168.86.128.0/18, UDP ports 10000–60000.
-    Generate {
-        /// Concurrent calls.
-        #[arg(long)]
-        calls: u64,
-        /// Seconds of calls.
-        #[arg(long)]
-        seconds: f64,
-        /// g711u, g711a, g729, g722 or opus.
-        #[arg(long, default_value = "g711u")]
-        codec: String,
-        /// Packet time in ms.
-        #[arg(long, default_value_t = 20)]
-        ptime: u32,
-        /// Tag every frame with this 802.1Q VLAN id.
-        #[arg(long)]
-        vlan: Option<u16>,
-        /// random: each call starts at a random point within one packet time; sync: all at
-        /// once (the worst case for a policer's burst).
-        #[arg(long, value_enum, default_value_t = PhaseArg::Random)]
-        phase: PhaseArg,
-        /// Both directions of every call (customer → provider and back).
-        #[arg(long)]
-        both_directions: bool,
-        /// Seed for SSRCs, initial sequence numbers, timestamps and phases.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Silence suppression: talkspurts and pauses (ITU-T P.59 means, 1.004 s and 1.587 s),
-        /// no packets in pauses, the marker bit on each talkspurt's first packet.
-        #[arg(long)]
-        silence_suppression: bool,
-        /// The customer's public prefix.
-        #[arg(long, default_value = "203.0.113.0/24")]
-        customer_prefix: String,
-        /// Output pcap (nanosecond; written atomically).
-        #[arg(short, long)]
-        output: PathBuf,
-    },
+    Generate(GenerateArgs),
     /// The largest number of concurrent calls a tier carries with loss at or under a target,
     /// found by simulation (bisection), beside the arithmetic answer and the provider's rule of
     /// thumb (10 calls per Mbps).
@@ -156,6 +120,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `xconnect generate`'s options.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Concurrent calls.
+    #[arg(long)]
+    pub calls: u64,
+    /// Seconds of calls.
+    #[arg(long)]
+    pub seconds: f64,
+    /// g711u, g711a, g729, g722 or opus.
+    #[arg(long, default_value = "g711u")]
+    pub codec: String,
+    /// Packet time in ms.
+    #[arg(long, default_value_t = 20)]
+    pub ptime: u32,
+    /// Tag every frame with this 802.1Q VLAN id.
+    #[arg(long)]
+    pub vlan: Option<u16>,
+    /// random: each call starts at a random point within one packet time; sync: all at
+    /// once (the worst case for a policer's burst).
+    #[arg(long, value_enum, default_value_t = PhaseArg::Random)]
+    pub phase: PhaseArg,
+    /// Both directions of every call (customer → provider and back).
+    #[arg(long)]
+    pub both_directions: bool,
+    /// Seed for SSRCs, initial sequence numbers, timestamps and phases.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Silence suppression: talkspurts and pauses (ITU-T P.59 means, 1.004 s and 1.587 s),
+    /// no packets in pauses, the marker bit on each talkspurt's first packet.
+    #[arg(long)]
+    pub silence_suppression: bool,
+    /// The customer's public prefix.
+    #[arg(long, default_value = "203.0.113.0/24")]
+    pub customer_prefix: String,
+    /// Output pcap (nanosecond; written atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 /// Phase model.

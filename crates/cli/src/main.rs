@@ -20,7 +20,7 @@ use xconnect_interconnect::Tier;
 use xconnect_frame::{LinkType, VlanId};
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
 
-use crate::cli::{Cli, Command, ModeArg, PhaseArg, ProfileArg, WhatIf};
+use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,20 +42,22 @@ fn main() -> ExitCode {
 /// same bytes.
 const GENERATE_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
 
-#[allow(clippy::too_many_arguments)]
-fn generate(
-    calls: u64,
-    seconds: f64,
-    codec: &str,
-    ptime: u32,
-    vlan: Option<u16>,
-    phase: PhaseArg,
-    both_directions: bool,
-    seed: u64,
-    silence_suppression: bool,
-    customer_prefix: &str,
-    output: &std::path::Path,
-) -> anyhow::Result<ExitCode> {
+fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    let GenerateArgs {
+        calls,
+        seconds,
+        codec,
+        ptime,
+        vlan,
+        phase,
+        both_directions,
+        seed,
+        silence_suppression,
+        customer_prefix,
+        output,
+    } = args;
+    let (calls, seconds, ptime, vlan, phase, both_directions, seed, silence_suppression) =
+        (*calls, *seconds, *ptime, *vlan, *phase, *both_directions, *seed, *silence_suppression);
     let codec: Codec = codec.parse().context("--codec")?;
     if !(seconds > 0.0 && seconds <= 86_400.0) {
         anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 86400 (one day)");
@@ -176,31 +178,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate {
-            calls,
-            seconds,
-            codec,
-            ptime,
-            vlan,
-            phase,
-            both_directions,
-            seed,
-            silence_suppression,
-            customer_prefix,
-            output,
-        } => generate(
-            calls,
-            seconds,
-            &codec,
-            ptime,
-            vlan,
-            phase,
-            both_directions,
-            seed,
-            silence_suppression,
-            &customer_prefix,
-            &output,
-        ),
+        Command::Generate(args) => generate(&args),
         Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;

@@ -187,7 +187,7 @@ pub struct ReplayReport {
     pub policer: Option<PolicerReport>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum AnyFlow {
     V4(V4Key),
     V6 { src: Ipv6Addr, dst: Ipv6Addr, protocol: IpProtocol, src_port: u16, dst_port: u16, vlans: [u16; 2] },
@@ -196,7 +196,7 @@ enum AnyFlow {
 /// A [`FlowKey`] packed into two machine words, so that hashing and comparing it in the
 /// per-frame path is a few instructions (measured: the derived `Hash`/`Eq` on `FlowKey` made
 /// the flow table the largest cost of a replay).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct V4Key {
     /// src (32) | dst (32) | src port (16) | dst port (16) | protocol (8)
     addrs_ports: u128,
@@ -379,7 +379,7 @@ impl Replay {
 
         match (lax.stop, p.cut) {
             (Some(ParseError::Len(_)), _) if snapped => self.cut_by_snaplen += 1,
-            (Some(e), _) => self.count_malformed(e.reason(), e.to_string()),
+            (Some(e), _) => self.count_malformed(e.reason(), || e.to_string()),
             (None, Some(_)) if snapped => self.cut_by_snaplen += 1,
             (None, Some(layer)) => {
                 let reason = if layer == Layer::UdpPayload {
@@ -387,7 +387,7 @@ impl Replay {
                 } else {
                     MalformedReason::Ipv4TotalLenBeyondFrame
                 };
-                let msg = match p.net {
+                self.count_malformed(reason, || match p.net {
                     Net::Ipv4(ip) if layer == Layer::Ipv4Payload => format!(
                         "ipv4 at offset {}: total length {} runs past the {} bytes after it in the frame",
                         p.net_offset,
@@ -397,8 +397,7 @@ impl Replay {
                     _ => {
                         format!("{layer} at offset {}: length field runs past the end of the frame", p.transport_offset)
                     }
-                };
-                self.count_malformed(reason, msg);
+                });
             }
             (None, None) => {
                 if p.ipv4_checksum_ok(pkt.data) == Some(false) {
@@ -413,7 +412,7 @@ impl Replay {
         let key = match p.net {
             Net::Ipv4(_) => p.flow_key().map(|k| AnyFlow::V4(V4Key::pack(&k))),
             Net::Ipv6(ip) => {
-                let (src_port, dst_port) = ports(p.transport);
+                let (src_port, dst_port) = p.transport.ports();
                 let t = p.vlans.as_slice();
                 Some(AnyFlow::V6 {
                     src: ip.src,
@@ -465,11 +464,12 @@ impl Replay {
         verdict
     }
 
+    /// Counts a malformed frame; the message is built only for the frames that are listed.
     #[cold]
-    fn count_malformed(&mut self, reason: MalformedReason, message: String) {
+    fn count_malformed(&mut self, reason: MalformedReason, message: impl FnOnce() -> String) {
         *self.malformed.entry(reason).or_default() += 1;
         if self.malformed_frames.len() < self.opts.malformed_examples {
-            self.malformed_frames.push(MalformedFrame { frame: self.frames, reason: reason.key(), message });
+            self.malformed_frames.push(MalformedFrame { frame: self.frames, reason: reason.key(), message: message() });
         }
     }
 
@@ -482,11 +482,8 @@ impl Replay {
         stop: Option<&CaptureError>,
     ) -> ReplayReport {
         let mut flows: Vec<(AnyFlow, FlowCount)> = self.flows.into_iter().collect();
-        flows.sort_unstable_by(|a, b| {
-            (b.1.bytes, b.1.frames)
-                .cmp(&(a.1.bytes, a.1.frames))
-                .then_with(|| flow_row(&a.0, a.1).cmp_key().cmp(&flow_row(&b.0, b.1).cmp_key()))
-        });
+        // Busiest first; ties in the flow key's order, so the report is deterministic.
+        flows.sort_unstable_by(|a, b| (b.1.bytes, b.1.frames, a.0).cmp(&(a.1.bytes, a.1.frames, b.0)));
         let n_flows = flows.len() as u64;
         let top_flows = flows.iter().take(self.opts.top_flows).map(|(k, v)| flow_row(k, *v)).collect();
         let duration_ns = match (self.first_ts, self.last_ts) {
@@ -535,13 +532,6 @@ impl Replay {
     }
 }
 
-fn ports(t: Transport) -> (u16, u16) {
-    match t {
-        Transport::Udp { src_port, dst_port, .. } | Transport::Tcp { src_port, dst_port, .. } => (src_port, dst_port),
-        _ => (0, 0),
-    }
-}
-
 fn proto_name(p: IpProtocol) -> String {
     match p {
         IpProtocol::Udp => "udp".into(),
@@ -549,12 +539,6 @@ fn proto_name(p: IpProtocol) -> String {
         IpProtocol::Icmp => "icmp".into(),
         IpProtocol::Icmpv6 => "icmpv6".into(),
         other => u8::from(other).to_string(),
-    }
-}
-
-impl FlowRow {
-    fn cmp_key(&self) -> (IpAddr, u16, IpAddr, u16, &str) {
-        (self.src, self.src_port, self.dst, self.dst_port, &self.proto)
     }
 }
 

@@ -438,11 +438,16 @@ impl RtpAnalyzer {
                 }
             })
             .collect();
-        rows.sort_by(|a, b| {
-            (a.src, a.src_port, a.dst, a.dst_port, a.ssrc).cmp(&(b.src, b.src_port, b.dst, b.dst_port, b.ssrc))
-        });
+        sort_rows(&mut rows);
         rows
     }
+}
+
+/// The report's stream order: (src, src port, dst, dst port, SSRC).
+pub fn sort_rows(rows: &mut [RtpStreamRow]) {
+    rows.sort_by(|a, b| {
+        (a.src, a.src_port, a.dst, a.dst_port, a.ssrc).cmp(&(b.src, b.src_port, b.dst, b.dst_port, b.ssrc))
+    });
 }
 
 #[cfg(test)]

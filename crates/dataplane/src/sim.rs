@@ -19,7 +19,7 @@ use xconnect_frame::{parse_ethernet, Net, RtpPacket, Transport};
 use xconnect_policer::{Accounting, Nanos, TokenBucket};
 use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Phase, Source};
 
-use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
+use crate::rtp::{sort_rows, RtpAnalyzer, RtpSample, StreamKey};
 use crate::scenario::{Scenario, Site};
 
 /// Delay percentiles, ms.
@@ -313,9 +313,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             delays.add(&r.delays).expect("same bounds");
             rows.extend(r.rtp.rows());
         }
-        rows.sort_by(|a, b| {
-            (a.src, a.src_port, a.dst, a.dst_port, a.ssrc).cmp(&(b.src, b.src_port, b.dst, b.dst_port, b.ssrc))
-        });
+        sort_rows(&mut rows);
         let mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
         let mos_min = mos.iter().copied().fold(f64::INFINITY, f64::min);
         let mos_mean = if mos.is_empty() { 0.0 } else { mos.iter().sum::<f64>() / mos.len() as f64 };

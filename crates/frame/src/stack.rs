@@ -159,6 +159,19 @@ pub enum Transport {
     Other(IpProtocol),
 }
 
+impl Transport {
+    /// Source and destination ports for UDP and TCP; (0, 0) otherwise.
+    #[inline]
+    pub fn ports(self) -> (u16, u16) {
+        match self {
+            Transport::Udp { src_port, dst_port, .. } | Transport::Tcp { src_port, dst_port, .. } => {
+                (src_port, dst_port)
+            }
+            _ => (0, 0),
+        }
+    }
+}
+
 /// Everything one pass over a frame found. Offsets are from the start of the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Parsed {
@@ -196,12 +209,7 @@ impl Parsed {
     #[inline]
     pub fn flow_key(&self) -> Option<FlowKey> {
         let Net::Ipv4(ip) = self.net else { return None };
-        let (src_port, dst_port) = match self.transport {
-            Transport::Udp { src_port, dst_port, .. } | Transport::Tcp { src_port, dst_port, .. } => {
-                (src_port, dst_port)
-            }
-            _ => (0, 0),
-        };
+        let (src_port, dst_port) = self.transport.ports();
         let tags = self.vlans.as_slice();
         Some(FlowKey {
             outer_vlan: tags.first().map(|t| t.vid),

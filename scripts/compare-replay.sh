@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Times `xconnect replay` against tshark's protocol hierarchy and tcpdump on the same capture,
 # in one run, and prints frames/s and the ratios. Usage:
-#   scripts/compare-replay.sh [FILE]      (default: a generated 2,000,000-frame G.711-heavy pcap)
+#   scripts/compare-replay.sh [FILE]      (default: `xconnect generate` of 1000 two-way G.711
+#                                          calls on VLAN 100 for 20 s: 2,000,000 frames)
 # Needs tshark and tcpdump (scripts/install-deps.sh). Each tool reads the page-cached file;
 # the best of 3 runs counts. tshark is slow: it runs on a 1/10 prefix when the file is large,
 # and its rate is computed on that prefix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p xconnect && cargo build --release -q -p xconnect-capture --examples
+cargo build --release -q -p xconnect
 bin=target/release/xconnect
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 file=${1:-}
 if [ -z "$file" ]; then
   file=$work/gen.pcap
-  cargo run --release -q -p xconnect-capture --example genpcap -- "$file" 2000000
+  "$bin" generate --calls 1000 --seconds 20 --both-directions --vlan 100 -o "$file" 2>/dev/null
 fi
 frames=$($bin replay "$file" --json --allow-truncated | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
 best() { # best wall seconds of 3 runs of "$@"

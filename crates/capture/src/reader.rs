@@ -201,11 +201,6 @@ impl<R: Read> CaptureReader<R> {
         &self.link_types
     }
 
-    /// Packets returned so far.
-    pub fn records(&self) -> u64 {
-        self.records
-    }
-
     /// Counters of tolerated oddities.
     pub fn stats(&self) -> ReaderStats {
         self.stats

@@ -81,11 +81,6 @@ impl PcapWriter {
         Ok(())
     }
 
-    /// Packets written so far.
-    pub fn packets(&self) -> u64 {
-        self.packets
-    }
-
     /// Flushes, syncs and renames the file into place. A file with no packets gets an
     /// Ethernet header.
     pub fn finish(mut self) -> io::Result<PathBuf> {

@@ -71,19 +71,25 @@ fn twovlan_tcp_at_the_minimum_burst_loses_only_the_jumbo_frame() {
     assert_eq!((p["dropped_frames"].as_u64(), p["dropped_bytes"].as_u64()), (Some(1), Some(4422)));
 }
 
-/// 20 frames of 1000 bytes (1004 with FCS) at t = 1 s, and one more at t = 1.001 s.
-fn burst_file(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("burst.pcap");
-    let mut w = PcapWriter::create(&path, 65535).unwrap();
+/// A capture of 1000-byte UDP frames (1004 B with the FCS), one at each of `times` (ns).
+fn frames_at(path: &Path, times: &[u64]) {
+    let mut w = PcapWriter::create(path, 65535).unwrap();
     let t = UdpFrameTemplate::default();
     let mut buf = [0u8; 1000];
     let len = t.emit(&mut buf, 1000 - t.header_len(), |p| p.fill(0x55));
     assert_eq!(len, 1000);
-    for i in 0..21u64 {
-        let ts = if i < 20 { 1_000_000_000 } else { 1_001_000_000 };
+    for &ts in times {
         w.write_packet(ts, LinkType::Ethernet, &buf, 1000).unwrap();
     }
     w.finish().unwrap();
+}
+
+/// 20 frames at t = 1 s, and one more at t = 1.001 s.
+fn burst_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("burst.pcap");
+    let mut times = vec![1_000_000_000u64; 20];
+    times.push(1_001_000_000);
+    frames_at(&path, &times);
     path
 }
 
@@ -183,14 +189,7 @@ fn timestamps_going_backwards_are_counted_and_add_no_tokens() {
     // it is red. The third at t = 1.0008 s: 800 µs since 1 s add 1000 B (1496 ≥ 1004): green.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("back.pcap");
-    let mut w = PcapWriter::create(&path, 65535).unwrap();
-    let t = UdpFrameTemplate::default();
-    let mut buf = [0u8; 1000];
-    t.emit(&mut buf, 1000 - t.header_len(), |p| p.fill(0));
-    for ts in [1_000_000_000u64, 500_000_000, 1_000_800_000] {
-        w.write_packet(ts, LinkType::Ethernet, &buf, 1000).unwrap();
-    }
-    w.finish().unwrap();
+    frames_at(&path, &[1_000_000_000, 500_000_000, 1_000_800_000]);
     let v = run_json(&["replay", path.to_str().unwrap(), "--tier", "10M", "--burst", "1500", "--json"]);
     assert_eq!(v["ts_backwards"], 1);
     assert_eq!((v["policer"]["passed_frames"].as_u64(), v["policer"]["dropped_frames"].as_u64()), (Some(2), Some(1)));

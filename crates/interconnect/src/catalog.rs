@@ -191,6 +191,14 @@ mod tests {
     }
 
     #[test]
+    fn data_centers_of_the_guide() {
+        assert_eq!(Location::Ashburn.data_centers().len(), 8);
+        assert!(Location::Ashburn.data_centers().contains(&"Equinix DC11"));
+        assert_eq!(Location::SanJose.data_centers(), ["Equinix SV1", "Equinix SV5"]);
+        assert_eq!(Location::Singapore.data_centers(), ["Equinix SG3"]);
+    }
+
+    #[test]
     fn parse_tiers() {
         assert_eq!("100M".parse::<Tier>(), Ok(Tier::M100));
         assert_eq!("1g".parse::<Tier>(), Ok(Tier::G1));

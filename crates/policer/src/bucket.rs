@@ -100,11 +100,6 @@ impl Bucket {
     pub fn level(&self) -> u64 {
         self.level
     }
-
-    /// The size in bytes.
-    pub fn size_bytes(&self) -> u64 {
-        self.size / BIT_NS_PER_BYTE
-    }
 }
 
 /// Elapsed time since `last`, with a backwards step counted as zero; updates `last`.
@@ -160,21 +155,6 @@ impl TokenBucket {
         } else {
             Color::Red
         }
-    }
-
-    /// The rate.
-    pub fn rate_bps(&self) -> u64 {
-        self.rate_bps
-    }
-
-    /// The burst in bytes.
-    pub fn burst_bytes(&self) -> u64 {
-        self.bucket.size_bytes()
-    }
-
-    /// The bucket.
-    pub fn bucket(&self) -> Bucket {
-        self.bucket
     }
 }
 

@@ -60,13 +60,4 @@ impl MefProfile {
             Color::Red
         }
     }
-
-    /// The green bucket.
-    pub fn green(&self) -> Bucket {
-        self.green
-    }
-    /// The yellow bucket.
-    pub fn yellow(&self) -> Bucket {
-        self.yellow
-    }
 }

@@ -125,11 +125,8 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<PoliceStage>> {
             ModeArg::Shape => Mode::Shape { buffer_bytes: w.buffer.unwrap_or(2 * burst) },
         },
     };
-    if burst < xconnect_interconnect::MAX_FRAME_BYTES {
-        eprintln!(
-            "xconnect: warning: --burst {burst} is below the largest Ethernet frame ({} bytes): every frame larger than the burst is red",
-            xconnect_interconnect::MAX_FRAME_BYTES
-        );
+    for w in cfg.warnings() {
+        eprintln!("xconnect: warning: {w}");
     }
     Ok(Some(PoliceStage::new(cfg).context("policer configuration")?))
 }

@@ -66,6 +66,20 @@ pub struct PolicerConfig {
     pub mode: Mode,
 }
 
+impl PolicerConfig {
+    /// What is wrong-looking but allowed in this configuration, known before any frame.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.burst_bytes < MAX_FRAME_BYTES {
+            w.push(format!(
+                "burst {} bytes is below the largest Ethernet frame ({} bytes with an 802.1Q tag and FCS): such frames can never conform and are always red",
+                self.burst_bytes, MAX_FRAME_BYTES
+            ));
+        }
+        w
+    }
+}
+
 #[derive(Debug)]
 enum Engine {
     Single(TokenBucket),
@@ -254,14 +268,7 @@ impl PoliceStage {
     /// The report.
     pub fn report(&self) -> PolicerReport {
         let c = &self.cfg;
-        let mut warnings = Vec::new();
-        if c.burst_bytes < MAX_FRAME_BYTES {
-            warnings.push(format!(
-                "burst {} bytes is below the largest Ethernet frame ({} bytes with an 802.1Q tag and FCS): such frames can never conform and are always red",
-                c.burst_bytes,
-                MAX_FRAME_BYTES
-            ));
-        }
+        let mut warnings = c.warnings();
         if u64::from(self.largest) > c.burst_bytes {
             warnings.push(format!(
                 "the largest frame seen ({} bytes as accounted) exceeds the burst ({} bytes): every such frame was dropped",

@@ -219,7 +219,12 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
     let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
     let rate = run.site.tier.rate_bps();
     let mut policer = TokenBucket::new(rate, run.site.burst_bytes).expect("scenario checked: tier and burst");
-    let offered_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some()) * run.calls as f64;
+    // Bytes the policer counts for a frame of `len` bytes (its IP packet follows the Ethernet
+    // header and the optional tag).
+    let vlan_len = 4 * u32::from(sc.vlan.is_some());
+    let accounted = |len: u32| run.site.accounting.bytes(len, Some(len - 14 - vlan_len));
+    let offered_bps =
+        f64::from(accounted(source.frame_len() as u32)) * 8.0 * 1000.0 / f64::from(sc.ptime_ms) * run.calls as f64;
     if run.steady_state && offered_bps > rate as f64 {
         policer.drain();
     }
@@ -271,7 +276,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             let stream = source.last_stream();
             let frame = &buf[..len];
             offered += 1;
-            let bytes = run.site.accounting.bytes(len as u32, Some(len as u32 - 14 - 4 * u32::from(sc.vlan.is_some())));
+            let bytes = accounted(len as u32);
             offered_bytes += u64::from(bytes);
             // The customer's port: frames leave one after the other, each taking its wire bytes
             // (frame + FCS + preamble + gap) at the port's rate; the edge has it once it is whole.

@@ -1,0 +1,218 @@
+//! The RIB: every accepted route per prefix from every session, the best one chosen by RFC 4271
+//! §9.1.2.2 (without IGP cost: all next hops are directly connected across the cross-connect),
+//! and the forwarding table ([`Lpm`]) of the best routes.
+//!
+//! ECMP is off: one best path per prefix. Ties after the RFC's steps break on the lower BGP
+//! identifier, then on the lower session id (sessions are numbered in configuration order, so
+//! the first-listed site wins a full tie).
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use ipnet::Ipv4Net;
+
+use crate::lpm::Lpm;
+use crate::wire::{Origin, PathAttributes};
+
+/// A route learned over a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The session it came from.
+    pub session: u32,
+    /// The peer's BGP identifier.
+    pub peer_router_id: Ipv4Addr,
+    /// Learned over eBGP.
+    pub ebgp: bool,
+    /// Its attributes (shared by every prefix of one UPDATE).
+    pub attrs: Arc<PathAttributes>,
+}
+
+/// A change of best route for a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BestChange {
+    /// The prefix.
+    pub prefix: Ipv4Net,
+    /// Session of the old best route.
+    pub old: Option<u32>,
+    /// Session of the new best route (None: unreachable now).
+    pub new: Option<u32>,
+}
+
+/// Routes by prefix, best first.
+#[derive(Debug, Default, Clone)]
+pub struct Rib {
+    routes: BTreeMap<Ipv4Net, Vec<Route>>,
+}
+
+/// RFC 4271 §9.1.2.2 order: `Less` means `a` is better.
+pub fn compare(a: &Route, b: &Route) -> Ordering {
+    let lp = |r: &Route| r.attrs.local_pref.unwrap_or(100);
+    let path_len = |r: &Route| r.attrs.as_path.as_ref().map_or(0, |p| p.len());
+    let origin = |r: &Route| r.attrs.origin.unwrap_or(Origin::Incomplete);
+    let neighbor = |r: &Route| r.attrs.as_path.as_ref().and_then(|p| p.first());
+    lp(b)
+        .cmp(&lp(a))
+        .then_with(|| path_len(a).cmp(&path_len(b)))
+        .then_with(|| origin(a).cmp(&origin(b)))
+        .then_with(|| {
+            // MED compares only between routes from the same neighbor AS (missing MED = 0).
+            if neighbor(a) == neighbor(b) {
+                a.attrs.med.unwrap_or(0).cmp(&b.attrs.med.unwrap_or(0))
+            } else {
+                Ordering::Equal
+            }
+        })
+        .then_with(|| b.ebgp.cmp(&a.ebgp))
+        .then_with(|| a.peer_router_id.cmp(&b.peer_router_id))
+        .then_with(|| a.session.cmp(&b.session))
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new() -> Self {
+        Rib::default()
+    }
+
+    fn best_session(v: &[Route]) -> Option<u32> {
+        v.first().map(|r| r.session)
+    }
+
+    /// Adds or replaces `route.session`'s route to `prefix`.
+    pub fn announce(&mut self, prefix: Ipv4Net, route: Route) -> Option<BestChange> {
+        let v = self.routes.entry(prefix).or_default();
+        let old = Self::best_session(v);
+        v.retain(|r| r.session != route.session);
+        let at = v.partition_point(|r| compare(r, &route) == Ordering::Less);
+        let changed_attrs = at == 0;
+        v.insert(at, route);
+        let new = Self::best_session(v);
+        (old != new || changed_attrs).then_some(BestChange { prefix, old, new })
+    }
+
+    /// Removes `session`'s route to `prefix`.
+    pub fn withdraw(&mut self, session: u32, prefix: Ipv4Net) -> Option<BestChange> {
+        let v = self.routes.get_mut(&prefix)?;
+        let old = Self::best_session(v);
+        let before = v.len();
+        v.retain(|r| r.session != session);
+        if v.len() == before {
+            return None;
+        }
+        let new = Self::best_session(v);
+        if v.is_empty() {
+            self.routes.remove(&prefix);
+        }
+        (old != new).then_some(BestChange { prefix, old, new })
+    }
+
+    /// Removes every route learned over `session` (the session went down).
+    pub fn drop_session(&mut self, session: u32) -> Vec<BestChange> {
+        let prefixes: Vec<Ipv4Net> =
+            self.routes.iter().filter(|(_, v)| v.iter().any(|r| r.session == session)).map(|(p, _)| *p).collect();
+        prefixes.into_iter().filter_map(|p| self.withdraw(session, p)).collect()
+    }
+
+    /// Number of prefixes with a route from `session` (for max-prefix).
+    pub fn count_from(&self, session: u32) -> usize {
+        self.routes.values().filter(|v| v.iter().any(|r| r.session == session)).count()
+    }
+
+    /// The best route to exactly `prefix`.
+    pub fn best(&self, prefix: Ipv4Net) -> Option<&Route> {
+        self.routes.get(&prefix).and_then(|v| v.first())
+    }
+
+    /// Every prefix with its best route, in prefix order.
+    pub fn best_routes(&self) -> impl Iterator<Item = (Ipv4Net, &Route)> {
+        self.routes.iter().filter_map(|(p, v)| v.first().map(|r| (*p, r)))
+    }
+
+    /// Number of prefixes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether the RIB is empty.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// The forwarding table: prefix → session of its best route.
+    pub fn fib(&self) -> Lpm {
+        Lpm::build(self.best_routes().map(|(p, r)| (p, r.session)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::AsPath;
+
+    fn route(session: u32, lp: Option<u32>, path: Vec<u32>, med: Option<u32>, id: u8) -> Route {
+        Route {
+            session,
+            peer_router_id: Ipv4Addr::new(10, 0, 0, id),
+            ebgp: true,
+            attrs: Arc::new(PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: Some(AsPath::sequence(path)),
+                local_pref: lp,
+                med,
+                ..PathAttributes::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn best_path_steps_in_order() {
+        let p: Ipv4Net = "45.64.0.0/22".parse().unwrap();
+        // LOCAL_PREF beats a shorter path.
+        let mut rib = Rib::new();
+        rib.announce(p, route(1, Some(100), vec![1], None, 1));
+        assert_eq!(rib.announce(p, route(2, Some(200), vec![1, 2, 3], None, 2)).unwrap().new, Some(2));
+        // Shorter AS_PATH.
+        let mut rib = Rib::new();
+        rib.announce(p, route(1, None, vec![1, 1, 1], None, 1));
+        assert_eq!(rib.announce(p, route(2, None, vec![1], None, 2)).unwrap().new, Some(2));
+        // MED, same neighbor AS.
+        let mut rib = Rib::new();
+        rib.announce(p, route(1, None, vec![7], Some(50), 1));
+        assert_eq!(rib.announce(p, route(2, None, vec![7], Some(10), 2)).unwrap().new, Some(2));
+        // MED ignored across neighbor ASes: router id decides.
+        let mut rib = Rib::new();
+        rib.announce(p, route(1, None, vec![7], Some(50), 1));
+        assert_eq!(rib.announce(p, route(2, None, vec![8], Some(10), 2)), None);
+        assert_eq!(rib.best(p).unwrap().session, 1);
+        // Full tie: lower session id.
+        let mut rib = Rib::new();
+        rib.announce(p, route(2, None, vec![7], None, 1));
+        assert_eq!(rib.announce(p, route(1, None, vec![7], None, 1)).unwrap().new, Some(1));
+    }
+
+    #[test]
+    fn session_loss_moves_best_path_and_fib() {
+        let p: Ipv4Net = "45.64.0.0/22".parse().unwrap();
+        let q: Ipv4Net = "45.64.8.0/24".parse().unwrap();
+        let mut rib = Rib::new();
+        rib.announce(p, route(1, Some(200), vec![9], None, 1));
+        rib.announce(p, route(2, Some(100), vec![9], None, 2));
+        rib.announce(q, route(1, None, vec![9], None, 1));
+        let a = u32::from(Ipv4Addr::new(45, 64, 1, 1));
+        assert_eq!(rib.fib().lookup(a), Some(1));
+        let changes = rib.drop_session(1);
+        assert_eq!(
+            changes,
+            vec![
+                BestChange { prefix: p, old: Some(1), new: Some(2) },
+                BestChange { prefix: q, old: Some(1), new: None }
+            ]
+        );
+        let fib = rib.fib();
+        assert_eq!(fib.lookup(a), Some(2));
+        assert_eq!(fib.lookup(u32::from(Ipv4Addr::new(45, 64, 8, 1))), None);
+        assert_eq!(rib.withdraw(2, p), Some(BestChange { prefix: p, old: Some(2), new: None }));
+        assert!(rib.is_empty());
+    }
+}

@@ -1,0 +1,660 @@
+//! A BGP speaker over real TCP: one thread runs every session's [`Session`] on non-blocking
+//! `std::net` sockets (a BGP speaker moves a few messages a second; a poll loop with a 5 ms
+//! sleep keeps timers within 5 ms without an async runtime). Outgoing connects run on short-lived
+//! threads so a peer that never answers cannot stall the others. Outgoing connections are bound
+//! to the listen address first (socket2), since a peer checks the source address against its
+//! configured neighbor.
+//!
+//! Incoming connections from unknown addresses are refused with Cease / Connection Rejected;
+//! collisions are resolved per RFC 4271 §6.8 with Cease / Connection Collision Resolution.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+use xconnect_policer::Nanos;
+
+use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
+use crate::policy::{ImportPolicy, RejectReason};
+use crate::rib::{Rib, Route};
+use crate::wire::{AsPath, Message, Notification, Origin, PathAttributes, Update};
+
+/// One configured neighbor.
+#[derive(Debug, Clone)]
+pub struct PeerSpec {
+    /// Its address and BGP port.
+    pub addr: SocketAddr,
+    /// Session parameters.
+    pub session: SessionConfig,
+    /// What we accept from it.
+    pub policy: ImportPolicy,
+}
+
+/// The speaker's configuration.
+#[derive(Debug, Clone)]
+pub struct SpeakerConfig {
+    /// Address to listen on and to source outgoing connections from.
+    pub listen: SocketAddr,
+    /// Neighbors.
+    pub peers: Vec<PeerSpec>,
+    /// Prefixes to announce at start.
+    pub announce: Vec<Ipv4Net>,
+}
+
+/// Commands from the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Add prefixes to what we announce.
+    Announce(Vec<Ipv4Net>),
+    /// Withdraw prefixes.
+    Withdraw(Vec<Ipv4Net>),
+    /// Print the RIB (as events).
+    ShowRoutes,
+    /// Cease / Administrative Shutdown to every peer, then return.
+    Shutdown,
+}
+
+/// What happened, one JSON object per line with `--json-events`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SpeakerEvent {
+    /// Listening.
+    Listening {
+        /// Bound address.
+        address: String,
+    },
+    /// A session changed state.
+    State {
+        /// Peer address.
+        peer: String,
+        /// Old state.
+        from: String,
+        /// New state.
+        to: String,
+    },
+    /// The peer's OPEN was accepted.
+    Open {
+        /// Peer address.
+        peer: String,
+        /// Its ASN.
+        asn: u32,
+        /// Negotiated hold time, seconds.
+        hold: u16,
+        /// Its BGP identifier.
+        router_id: String,
+        /// Its capabilities.
+        capabilities: Vec<String>,
+    },
+    /// A route passed the import policy and is in the RIB.
+    Accepted {
+        /// Peer address.
+        peer: String,
+        /// Prefix.
+        prefix: String,
+        /// AS_PATH.
+        as_path: String,
+        /// NEXT_HOP.
+        next_hop: String,
+        /// Whether it is now the best path.
+        best: bool,
+    },
+    /// A route failed the import policy.
+    Rejected {
+        /// Peer address.
+        peer: String,
+        /// Prefix.
+        prefix: String,
+        /// Reason key.
+        reason: String,
+        /// The reason in a sentence.
+        detail: String,
+    },
+    /// The peer withdrew a route (or its session went down).
+    Withdrawn {
+        /// Peer address.
+        peer: String,
+        /// Prefix.
+        prefix: String,
+    },
+    /// We announced or withdrew our prefixes to a peer.
+    Sent {
+        /// Peer address.
+        peer: String,
+        /// Announced prefixes.
+        announced: Vec<String>,
+        /// Withdrawn prefixes.
+        withdrawn: Vec<String>,
+    },
+    /// A NOTIFICATION we sent.
+    NotificationSent {
+        /// Peer address.
+        peer: String,
+        /// Code.
+        code: u8,
+        /// Subcode.
+        subcode: u8,
+        /// Meaning.
+        meaning: String,
+        /// Why.
+        reason: String,
+    },
+    /// A NOTIFICATION we received.
+    NotificationReceived {
+        /// Peer address.
+        peer: String,
+        /// Code.
+        code: u8,
+        /// Subcode.
+        subcode: u8,
+        /// Meaning.
+        meaning: String,
+    },
+    /// Something worth a log line (connect failures, refused connections, RFC 7606 discards).
+    Log {
+        /// Peer or remote address.
+        peer: String,
+        /// The message.
+        message: String,
+    },
+    /// One RIB entry, in answer to [`Command::ShowRoutes`].
+    Route {
+        /// Prefix.
+        prefix: String,
+        /// Peer of the best path.
+        peer: String,
+        /// AS_PATH.
+        as_path: String,
+        /// NEXT_HOP.
+        next_hop: String,
+    },
+    /// The speaker stopped.
+    Stopped,
+}
+
+struct Conn {
+    stream: TcpStream,
+    outgoing: bool,
+}
+
+struct Peer {
+    spec: PeerSpec,
+    name: String,
+    session: Session,
+    conn: Option<Conn>,
+    pending: Option<TcpStream>,
+    connecting: bool,
+}
+
+/// Runs until [`Command::Shutdown`] arrives or `commands`' sender is dropped, reporting through
+/// `emit`.
+pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut(SpeakerEvent)) -> io::Result<()> {
+    let listener = bind_listener(cfg.listen)?;
+    listener.set_nonblocking(true)?;
+    emit(SpeakerEvent::Listening { address: listener.local_addr()?.to_string() });
+    let mut sp = Speaker {
+        start: Instant::now(),
+        listen_ip: cfg.listen.ip(),
+        peers: cfg
+            .peers
+            .into_iter()
+            .map(|spec| Peer {
+                name: spec.addr.to_string(),
+                session: Session::new(spec.session.clone()),
+                spec,
+                conn: None,
+                pending: None,
+                connecting: false,
+            })
+            .collect(),
+        announce: cfg.announce,
+        rib: Rib::new(),
+        connect_tx: None,
+        events: Vec::new(),
+    };
+    let (ctx, crx) = mpsc::channel();
+    sp.connect_tx = Some(ctx);
+    for i in 0..sp.peers.len() {
+        sp.event(i, Event::ManualStart);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        for e in sp.events.drain(..) {
+            emit(e);
+        }
+        match commands.try_recv() {
+            Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => break,
+            Ok(c) => sp.command(c),
+            Err(TryRecvError::Empty) => {}
+        }
+        loop {
+            match listener.accept() {
+                Ok((s, from)) => sp.incoming(s, from),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    sp.log("listener", format!("accept failed: {e}"));
+                    break;
+                }
+            }
+        }
+        while let Ok((i, res)) = crx.try_recv() {
+            sp.connected(i, res);
+        }
+        for i in 0..sp.peers.len() {
+            sp.read(i, &mut buf);
+        }
+        let now = sp.now();
+        for i in 0..sp.peers.len() {
+            if sp.peers[i].session.next_deadline().is_some_and(|d| d <= now) {
+                sp.event(i, Event::Tick);
+            }
+        }
+        for e in sp.events.drain(..) {
+            emit(e);
+        }
+        let next = sp.peers.iter().filter_map(|p| p.session.next_deadline()).min();
+        let wait = next.map_or(5_000_000, |d| d.0.saturating_sub(sp.now().0)).min(5_000_000);
+        std::thread::sleep(Duration::from_nanos(wait.max(200_000)));
+    }
+    for i in 0..sp.peers.len() {
+        sp.event(i, Event::ManualStop);
+    }
+    for e in sp.events.drain(..) {
+        emit(e);
+    }
+    emit(SpeakerEvent::Stopped);
+    Ok(())
+}
+
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into()).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    s.listen(16)?;
+    Ok(s.into())
+}
+
+fn connect_from(local: IpAddr, peer: SocketAddr) -> io::Result<TcpStream> {
+    let s = socket2::Socket::new(socket2::Domain::for_address(peer), socket2::Type::STREAM, None)?;
+    s.bind(&SocketAddr::new(local, 0).into())?;
+    s.connect_timeout(&peer.into(), Duration::from_secs(3))?;
+    Ok(s.into())
+}
+
+struct Speaker {
+    start: Instant,
+    listen_ip: IpAddr,
+    peers: Vec<Peer>,
+    announce: Vec<Ipv4Net>,
+    rib: Rib,
+    connect_tx: Option<Sender<(usize, io::Result<TcpStream>)>>,
+    events: Vec<SpeakerEvent>,
+}
+
+impl Speaker {
+    fn now(&self) -> Nanos {
+        Nanos(self.start.elapsed().as_nanos() as u64)
+    }
+
+    fn log(&mut self, peer: &str, message: String) {
+        self.events.push(SpeakerEvent::Log { peer: peer.to_string(), message });
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::Announce(ps) => {
+                for p in &ps {
+                    if !self.announce.contains(p) {
+                        self.announce.push(*p);
+                    }
+                }
+                self.send_all(ps, Vec::new());
+            }
+            Command::Withdraw(ps) => {
+                self.announce.retain(|p| !ps.contains(p));
+                self.send_all(Vec::new(), ps);
+            }
+            Command::ShowRoutes => {
+                let rows: Vec<SpeakerEvent> = self
+                    .rib
+                    .best_routes()
+                    .map(|(p, r)| SpeakerEvent::Route {
+                        prefix: p.to_string(),
+                        peer: self.peers[r.session as usize].name.clone(),
+                        as_path: r.attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                        next_hop: r.attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
+                    })
+                    .collect();
+                self.events.extend(rows);
+            }
+            Command::Shutdown => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn send_all(&mut self, announce: Vec<Ipv4Net>, withdraw: Vec<Ipv4Net>) {
+        for i in 0..self.peers.len() {
+            if self.peers[i].session.state() == State::Established {
+                self.send_routes(i, &announce, &withdraw);
+            }
+        }
+    }
+
+    fn send_routes(&mut self, i: usize, announce: &[Ipv4Net], withdraw: &[Ipv4Net]) {
+        let now = self.now();
+        let p = &mut self.peers[i];
+        let next_hop = match p.conn.as_ref().and_then(|c| c.stream.local_addr().ok()).map(|a| a.ip()) {
+            Some(IpAddr::V4(a)) => a,
+            _ => match self.listen_ip {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+            },
+        };
+        let u = Update {
+            withdrawn: withdraw.to_vec(),
+            attrs: PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: Some(AsPath::sequence(vec![p.spec.session.local_asn])),
+                next_hop: Some(next_hop),
+                ..PathAttributes::default()
+            },
+            nlri: announce.to_vec(),
+            issues: Vec::new(),
+        };
+        let mut out = Vec::new();
+        if p.session.send_update(now, &u, &mut out) {
+            self.events.push(SpeakerEvent::Sent {
+                peer: p.name.clone(),
+                announced: announce.iter().map(|p| p.to_string()).collect(),
+                withdrawn: withdraw.iter().map(|p| p.to_string()).collect(),
+            });
+        }
+        self.apply(i, out);
+    }
+
+    fn incoming(&mut self, s: TcpStream, from: SocketAddr) {
+        let Some(i) = self.peers.iter().position(|p| p.spec.addr.ip() == from.ip()) else {
+            refuse(s, Notification::new(6, 5));
+            self.log(
+                &from.to_string(),
+                "connection from an unconfigured address refused (Cease / Connection Rejected)".into(),
+            );
+            return;
+        };
+        let name = self.peers[i].name.clone();
+        match self.peers[i].session.state() {
+            State::Connect | State::Active if self.peers[i].conn.is_none() => self.attach(i, s, false),
+            State::OpenSent => {
+                self.log(
+                    &name,
+                    "second connection while OpenSent: held until the peer's OPEN decides the collision".into(),
+                );
+                self.peers[i].pending = Some(s);
+            }
+            State::OpenConfirm => self.resolve_collision(i, s),
+            state => {
+                refuse(s, Notification::new(6, 7));
+                self.log(&name, format!("connection refused in {state} (Cease / Connection Collision Resolution)"));
+            }
+        }
+    }
+
+    fn resolve_collision(&mut self, i: usize, newer: TcpStream) {
+        let p = &self.peers[i];
+        let (Some(open), Some(conn)) = (p.session.peer_open(), p.conn.as_ref()) else {
+            return self.attach(i, newer, false);
+        };
+        let name = p.name.clone();
+        if keep_connection_initiated_by_higher_id(p.spec.session.router_id, open.router_id, conn.outgoing) {
+            refuse(newer, Notification::new(6, 7));
+            self.log(&name, "connection collision: kept the existing connection".into());
+        } else {
+            let now = self.now();
+            let mut out = Vec::new();
+            self.peers[i].session.notify_and_reset(
+                now,
+                Notification::new(6, 7),
+                "connection collision".into(),
+                &mut out,
+            );
+            self.apply(i, out);
+            self.peers[i].session = Session::new(self.peers[i].spec.session.clone());
+            self.peers[i].session.handle(now, Event::ManualStart, &mut Vec::new());
+            self.attach(i, newer, false);
+        }
+    }
+
+    fn attach(&mut self, i: usize, s: TcpStream, outgoing: bool) {
+        if let Err(e) = s.set_nonblocking(true) {
+            let name = self.peers[i].name.clone();
+            self.log(&name, format!("cannot use connection: {e}"));
+            return;
+        }
+        let _ = s.set_nodelay(true);
+        self.peers[i].conn = Some(Conn { stream: s, outgoing });
+        self.event(i, Event::TcpConnected);
+    }
+
+    fn connected(&mut self, i: usize, res: io::Result<TcpStream>) {
+        self.peers[i].connecting = false;
+        match res {
+            Ok(s) if self.peers[i].conn.is_none() && self.peers[i].session.state() == State::Connect => {
+                self.attach(i, s, true)
+            }
+            Ok(s) => drop(s),
+            Err(e) => {
+                let name = self.peers[i].name.clone();
+                self.log(&name, format!("connect failed: {e}"));
+                if self.peers[i].session.state() == State::Connect {
+                    self.event(i, Event::TcpFails);
+                }
+            }
+        }
+    }
+
+    fn read(&mut self, i: usize, buf: &mut [u8]) {
+        loop {
+            let Some(conn) = self.peers[i].conn.as_mut() else { return };
+            match conn.stream.read(buf) {
+                Ok(0) => {
+                    let name = self.peers[i].name.clone();
+                    self.log(&name, "connection closed by the peer".into());
+                    self.peers[i].conn = None;
+                    self.event(i, Event::TcpFails);
+                    return;
+                }
+                Ok(n) => {
+                    let data = buf[..n].to_vec();
+                    self.event(i, Event::Data(&data));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let name = self.peers[i].name.clone();
+                    self.log(&name, format!("connection error: {e}"));
+                    self.peers[i].conn = None;
+                    self.event(i, Event::TcpFails);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, i: usize, ev: Event<'_>) {
+        let mut out = Vec::new();
+        let now = self.now();
+        self.peers[i].session.handle(now, ev, &mut out);
+        self.apply(i, out);
+    }
+
+    fn apply(&mut self, i: usize, actions: Vec<Action>) {
+        for a in actions {
+            let name = self.peers[i].name.clone();
+            match a {
+                Action::Connect => {
+                    if !self.peers[i].connecting {
+                        self.peers[i].connecting = true;
+                        let tx = self.connect_tx.clone().expect("set before the first event");
+                        let (local, peer) = (self.listen_ip, self.peers[i].spec.addr);
+                        std::thread::spawn(move || {
+                            let _ = tx.send((i, connect_from(local, peer)));
+                        });
+                    }
+                }
+                Action::Send(bytes) => {
+                    if let Some(c) = self.peers[i].conn.as_mut() {
+                        if let Err(e) = write_all_nonblocking(&mut c.stream, &bytes) {
+                            self.log(&name, format!("send failed: {e}"));
+                        }
+                    }
+                }
+                Action::Disconnect => {
+                    if let Some(c) = self.peers[i].conn.take() {
+                        let _ = c.stream.shutdown(Shutdown::Both);
+                    }
+                }
+                Action::StateChange { from, to } => {
+                    self.events.push(SpeakerEvent::State {
+                        peer: name.clone(),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    });
+                    if to == State::Established {
+                        let ann = self.announce.clone();
+                        self.send_routes(i, &ann, &[]);
+                    }
+                    if from == State::Established {
+                        for c in self.rib.drop_session(i as u32) {
+                            self.events
+                                .push(SpeakerEvent::Withdrawn { peer: name.clone(), prefix: c.prefix.to_string() });
+                        }
+                    }
+                    if matches!(to, State::OpenConfirm) {
+                        if let Some(s) = self.peers[i].pending.take() {
+                            self.resolve_collision(i, s);
+                        }
+                    }
+                    if matches!(to, State::Idle | State::Active) {
+                        if let Some(s) = self.peers[i].pending.take() {
+                            if to == State::Active {
+                                self.attach(i, s, false);
+                            } else {
+                                refuse(s, Notification::new(6, 7));
+                            }
+                        }
+                    }
+                }
+                Action::OpenReceived(o) => self.events.push(SpeakerEvent::Open {
+                    peer: name,
+                    asn: o.asn(),
+                    hold: (self.peers[i].session.hold_time().0 / 1_000_000_000) as u16,
+                    router_id: o.router_id.to_string(),
+                    capabilities: o.capabilities.iter().map(|c| c.name()).collect(),
+                }),
+                Action::Update(u) => self.update(i, u),
+                Action::RouteRefresh => {
+                    let ann = self.announce.clone();
+                    self.send_routes(i, &ann, &[]);
+                }
+                Action::NotificationSent(n, reason) => self.events.push(SpeakerEvent::NotificationSent {
+                    peer: name,
+                    code: n.code,
+                    subcode: n.subcode,
+                    meaning: n.meaning(),
+                    reason,
+                }),
+                Action::NotificationReceived(n) => self.events.push(SpeakerEvent::NotificationReceived {
+                    peer: name,
+                    code: n.code,
+                    subcode: n.subcode,
+                    meaning: n.meaning(),
+                }),
+            }
+        }
+    }
+
+    fn update(&mut self, i: usize, u: Update) {
+        let name = self.peers[i].name.clone();
+        let session = i as u32;
+        for p in &u.withdrawn {
+            if self.rib.withdraw(session, *p).is_some() || self.rib.best(*p).is_none() {
+                self.events.push(SpeakerEvent::Withdrawn { peer: name.clone(), prefix: p.to_string() });
+            }
+        }
+        for issue in &u.issues {
+            self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail));
+        }
+        let attrs = Arc::new(u.attrs.clone());
+        let tw = u.issues.iter().find(|i| i.action == crate::wire::AttrAction::TreatAsWithdraw);
+        let policy = self.peers[i].spec.policy.clone();
+        let peer_router_id = self.peers[i].session.peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
+        for p in &u.nlri {
+            let verdict = match tw {
+                Some(issue) => Err(RejectReason::MalformedAttributes(issue.detail.clone())),
+                None => policy.check(*p, &attrs),
+            };
+            match verdict {
+                Ok(()) => {
+                    let change =
+                        self.rib.announce(*p, Route { session, peer_router_id, ebgp: true, attrs: attrs.clone() });
+                    self.events.push(SpeakerEvent::Accepted {
+                        peer: name.clone(),
+                        prefix: p.to_string(),
+                        as_path: attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                        next_hop: attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
+                        best: change.is_some_and(|c| c.new == Some(session)),
+                    });
+                }
+                Err(reason) => {
+                    // A rejected re-announcement replaces (removes) what we had from this peer.
+                    self.rib.withdraw(session, *p);
+                    self.events.push(SpeakerEvent::Rejected {
+                        peer: name.clone(),
+                        prefix: p.to_string(),
+                        reason: reason.key().to_string(),
+                        detail: reason.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(max) = policy.max_prefixes() {
+            let from_peer = self.rib.count_from(session);
+            if from_peer > max {
+                let mut n = Notification::new(6, 1);
+                n.data = vec![0, 1, 1];
+                n.data.extend_from_slice(&(max as u32).to_be_bytes());
+                let now = self.now();
+                let mut out = Vec::new();
+                self.peers[i].session.notify_and_reset(
+                    now,
+                    n,
+                    format!("{from_peer} prefixes accepted, the limit is {max}"),
+                    &mut out,
+                );
+                self.apply(i, out);
+            }
+        }
+    }
+}
+
+fn refuse(mut s: TcpStream, n: Notification) {
+    let _ = s.write_all(&Message::Notification(n).encode(true));
+    let _ = s.shutdown(Shutdown::Both);
+}
+
+fn write_all_nonblocking(s: &mut TcpStream, mut data: &[u8]) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !data.is_empty() {
+        match s.write(data) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "peer closed")),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

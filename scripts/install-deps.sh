@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the external tools the tests use (Debian packages): tshark (oracle for parsing and
-# pcap validity) and tcpdump (for scripts/compare-replay.sh). Needs root; idempotent.
+# pcap validity), tcpdump (for scripts/compare-replay.sh) and bird2 (a real BGP peer for the
+# interop tests; only its binaries are used, the packaged service is not started). Needs root;
+# idempotent.
 set -euo pipefail
 need=()
 command -v tshark >/dev/null || need+=(tshark)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v bird >/dev/null || need+=(bird2)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
@@ -12,3 +15,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 tshark --version | head -1
+bird --version 2>&1 | head -1

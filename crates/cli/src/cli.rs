@@ -62,6 +62,14 @@ pub enum Command {
     /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
     /// range 168.86.128.0/18, UDP ports 10000–60000.
     Generate(GenerateArgs),
+    /// Run a BGP-4 speaker over TCP that a real router (BIRD, FRR, GoBGP) peers with, as the
+    /// customer's border router or the provider's edge. It prints the routes it accepts and
+    /// rejects (with the reason) and shuts down with Cease / Administrative Shutdown on SIGINT,
+    /// SIGTERM or `shutdown`.
+    ///
+    /// Commands on stdin, one per line: `announce PFX...`, `withdraw PFX...`, `routes` (print
+    /// the RIB's best routes), `shutdown`.
+    Bgp(BgpArgs),
     /// The largest number of concurrent calls a tier carries with loss at or under a target,
     /// found by simulation (bisection), beside the arithmetic answer and the provider's rule of
     /// thumb (10 calls per Mbps).
@@ -225,6 +233,81 @@ pub struct WhatIf {
 }
 
 /// Police or shape.
+/// `xconnect bgp` arguments.
+#[derive(Debug, clap::Args)]
+pub struct BgpArgs {
+    /// Which side of the cross-connect to play: its import policy follows. provider: accept
+    /// customer prefixes that are public, /8 to /24, with an AS_PATH starting with the peer's
+    /// ASN and no other private ASN, at most --max-prefixes. customer: accept only the
+    /// provider's prefixes (--accept).
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Address to listen on and to connect from, IP[:PORT] (port 179 by default).
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_endpoint)]
+    pub local: std::net::SocketAddr,
+    /// A neighbor, IP[:PORT] (port 179 by default). Repeat for several sessions.
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_endpoint, required = true)]
+    pub peer: Vec<std::net::SocketAddr>,
+    /// Our AS number.
+    #[arg(long)]
+    pub asn: u32,
+    /// The neighbor's AS number: once for all neighbors or once per --peer, in order.
+    #[arg(long, required = true)]
+    pub peer_asn: Vec<u32>,
+    /// Prefixes to announce at start.
+    #[arg(long, num_args = 1.., value_name = "PFX")]
+    pub announce: Vec<ipnet::Ipv4Net>,
+    /// customer role: the provider's prefixes to accept (and their subnets).
+    #[arg(long, num_args = 1.., value_name = "PFX", default_value = "168.86.128.0/18")]
+    pub accept: Vec<ipnet::Ipv4Net>,
+    /// provider role: accepted prefixes per session after which the session is closed with
+    /// Cease / Maximum Number of Prefixes Reached.
+    #[arg(long, default_value_t = 1000)]
+    pub max_prefixes: usize,
+    /// Hold time to propose, seconds (0, or at least 3). Keepalives go every third of the
+    /// negotiated hold time.
+    #[arg(long, default_value_t = 90, value_parser = parse_hold)]
+    pub hold: u16,
+    /// Seconds between connection attempts, and before a restart after an error.
+    #[arg(long, default_value_t = 5)]
+    pub connect_retry: u64,
+    /// Our BGP identifier [default: the --local address].
+    #[arg(long)]
+    pub router_id: Option<std::net::Ipv4Addr>,
+    /// Wait for neighbors to connect; never connect out.
+    #[arg(long)]
+    pub passive: bool,
+    /// One JSON object per line on stdout per event (state changes, routes accepted and
+    /// rejected with the reason, notifications sent and received).
+    #[arg(long)]
+    pub json_events: bool,
+}
+
+/// Which side of the cross-connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// The customer's border router.
+    Customer,
+    /// The provider's edge.
+    Provider,
+}
+
+fn parse_endpoint(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 179))
+        .map_err(|_| format!("`{s}` is not IP or IP:PORT"))
+}
+
+fn parse_hold(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(h) if h == 0 || h >= 3 => Ok(h),
+        _ => Err(format!("hold time `{s}` must be 0 or 3-65535 seconds (RFC 4271 §4.2)")),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
     /// Drop red frames.

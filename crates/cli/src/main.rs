@@ -1,5 +1,6 @@
 //! `xconnect`: thin glue over the library crates.
 
+mod bgp;
 mod cli;
 mod output;
 mod progress;
@@ -176,6 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate(args) => generate(&args),
+        Command::Bgp(args) => bgp::run(args),
         Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;

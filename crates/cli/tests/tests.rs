@@ -2,6 +2,7 @@
 
 mod util;
 
+mod bgp;
 mod differential;
 mod oracle;
 mod replay_cli;

@@ -1,0 +1,162 @@
+//! `xconnect bgp`: wires the arguments, stdin commands and signals to the speaker in
+//! `xconnect_bgp::speaker`, and prints its events.
+
+use std::io::{self, BufRead, Write};
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use ipnet::Ipv4Net;
+use xconnect_bgp::fsm::SessionConfig;
+use xconnect_bgp::policy::{check_prefix, ImportPolicy};
+use xconnect_bgp::speaker::{self, Command, PeerSpec, SpeakerConfig, SpeakerEvent};
+use xconnect_policer::Nanos;
+
+use crate::cli::{BgpArgs, RoleArg};
+
+pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
+    if a.peer_asn.len() != 1 && a.peer_asn.len() != a.peer.len() {
+        bail!(
+            "give --peer-asn once for all neighbors or once per --peer ({} peers, {} ASNs)",
+            a.peer.len(),
+            a.peer_asn.len()
+        );
+    }
+    let router_id = match (a.router_id, a.local.ip()) {
+        (Some(id), _) => id,
+        (None, IpAddr::V4(ip)) => ip,
+        (None, IpAddr::V6(_)) => bail!("--router-id is needed when --local is IPv6"),
+    };
+    let json = a.json_events;
+    let start = Instant::now();
+    let print = move |e: &SpeakerEvent| {
+        let t = start.elapsed().as_secs_f64();
+        let mut out = io::stdout().lock();
+        let line = if json {
+            let mut v = serde_json::to_value(e).expect("events serialize");
+            v["t"] = serde_json::json!((t * 1e6).round() / 1e6);
+            v.to_string()
+        } else {
+            format!("[{t:9.3}] {}", human(e))
+        };
+        // stdout may be a closed pipe; the speaker must still shut down cleanly.
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    for p in &a.announce {
+        if let Err(r) = check_prefix(*p, 8, 24) {
+            print(&SpeakerEvent::Log {
+                peer: "local".into(),
+                message: format!("announcing {p}, which a provider would reject: {r}"),
+            });
+        }
+    }
+    let peers = a
+        .peer
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| {
+            let peer_asn = a.peer_asn[if a.peer_asn.len() == 1 { 0 } else { i }];
+            let policy = match a.role {
+                RoleArg::Provider => {
+                    ImportPolicy::Provider { peer_asn, min_len: 8, max_len: 24, max_prefixes: a.max_prefixes }
+                }
+                RoleArg::Customer => ImportPolicy::Customer { provider_prefixes: a.accept.clone() },
+            };
+            PeerSpec {
+                addr: *addr,
+                session: SessionConfig {
+                    hold_time: a.hold,
+                    connect_retry: Nanos(a.connect_retry.max(1) * 1_000_000_000),
+                    passive: a.passive,
+                    ..SessionConfig::new(a.asn, peer_asn, router_id)
+                },
+                policy,
+            }
+        })
+        .collect();
+    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone() };
+
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing the signal handler")?;
+    }
+    let tx_sig = tx.clone();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = tx_sig.send(Command::Shutdown);
+    });
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match parse_command(&line) {
+                Ok(Some(c)) => {
+                    if tx.send(c).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("xconnect bgp: {e}"),
+            }
+        }
+        // EOF on stdin is not a shutdown: the signal thread keeps the channel open.
+    });
+    speaker::run(cfg, rx, |e| print(&e)).context("running the BGP speaker")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_command(line: &str) -> anyhow::Result<Option<Command>> {
+    let mut words = line.split_whitespace();
+    let Some(verb) = words.next() else { return Ok(None) };
+    let prefixes = |w: std::str::SplitWhitespace<'_>| -> anyhow::Result<Vec<Ipv4Net>> {
+        let v = w
+            .map(|p| p.parse::<Ipv4Net>().with_context(|| format!("`{p}` is not an IPv4 prefix")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if v.is_empty() {
+            bail!("`{verb}` needs at least one prefix");
+        }
+        Ok(v)
+    };
+    Ok(Some(match verb {
+        "announce" => Command::Announce(prefixes(words)?),
+        "withdraw" => Command::Withdraw(prefixes(words)?),
+        "routes" => Command::ShowRoutes,
+        "shutdown" | "quit" => Command::Shutdown,
+        other => bail!("unknown command `{other}`: expected announce, withdraw, routes or shutdown"),
+    }))
+}
+
+fn human(e: &SpeakerEvent) -> String {
+    match e {
+        SpeakerEvent::Listening { address } => format!("listening on {address}"),
+        SpeakerEvent::State { peer, from, to } => format!("{peer} {from} -> {to}"),
+        SpeakerEvent::Open { peer, asn, hold, router_id, capabilities } => {
+            format!("{peer} OPEN AS{asn} hold {hold} s id {router_id} [{}]", capabilities.join(" "))
+        }
+        SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best } => {
+            format!("{peer} accepted {prefix} path [{as_path}] via {next_hop}{}", if *best { " (best)" } else { "" })
+        }
+        SpeakerEvent::Rejected { peer, prefix, detail, .. } => format!("{peer} REJECTED {prefix}: {detail}"),
+        SpeakerEvent::Withdrawn { peer, prefix } => format!("{peer} withdrew {prefix}"),
+        SpeakerEvent::Sent { peer, announced, withdrawn } => {
+            format!("{peer} sent: announce [{}] withdraw [{}]", announced.join(" "), withdrawn.join(" "))
+        }
+        SpeakerEvent::NotificationSent { peer, code, subcode, meaning, reason } => {
+            format!("{peer} NOTIFICATION sent {code}/{subcode} {meaning}: {reason}")
+        }
+        SpeakerEvent::NotificationReceived { peer, code, subcode, meaning } => {
+            format!("{peer} NOTIFICATION received {code}/{subcode} {meaning}")
+        }
+        SpeakerEvent::Log { peer, message } => format!("{peer} {message}"),
+        SpeakerEvent::Route { prefix, peer, as_path, next_hop } => {
+            format!("route {prefix} via {next_hop} from {peer} path [{as_path}]")
+        }
+        SpeakerEvent::Stopped => "stopped".into(),
+    }
+}

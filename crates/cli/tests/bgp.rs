@@ -1,0 +1,450 @@
+//! `xconnect bgp` against real peers: BIRD 2 in both roles (CI installs bird2), and an
+//! in-process misbehaving peer built from the codec (garbage, wrong ASN, unknown address,
+//! half-open connection, max-prefix flood) while another session keeps working.
+//!
+//! Everything stays on 127.0.0.0/8; each test uses its own loopback addresses and ports, kills
+//! only the processes it started, and removes its temporary directory.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use xconnect_bgp::wire::{AsPath, DecodeCtx, Message, MessageReader, Open, Origin, PathAttributes, Update};
+
+use crate::util::require_tool;
+
+/// A free TCP port on `ip` (bound and released; the tests' addresses are their own).
+fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A running `xconnect bgp --json-events`, killed on drop.
+struct Xc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Xc {
+    fn start(args: &[&str]) -> Xc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xconnect"))
+            .arg("bgp")
+            .args(args)
+            .arg("--json-events")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting xconnect bgp");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Xc { child, stdin, events: rx, seen: Vec::new() }
+    }
+
+    /// Waits for an event matching `pred`; panics with everything seen after `secs`.
+    fn wait(&mut self, secs: f64, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("no `{what}` event within {secs} s; events: {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        let s = self.stdin.as_mut().unwrap();
+        writeln!(s, "{line}").unwrap();
+        s.flush().unwrap();
+    }
+}
+
+impl Drop for Xc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is(ev: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["event"] == ev
+}
+
+fn state_to(to: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["event"] == "state" && v["to"] == to
+}
+
+/// A BIRD daemon in the foreground, killed on drop.
+struct Bird {
+    child: Option<Child>,
+    sock: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Bird {
+    fn start(config: &str) -> Bird {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("bird.conf");
+        std::fs::write(&conf, config).unwrap();
+        let sock = dir.path().join("bird.ctl").to_str().unwrap().to_string();
+        let pid = dir.path().join("bird.pid");
+        let child = Command::new("bird")
+            .args(["-f", "-c", conf.to_str().unwrap(), "-s", &sock, "-P", pid.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting bird");
+        let b = Bird { child: Some(child), sock, _dir: dir };
+        let t = Instant::now();
+        while !std::path::Path::new(&b.sock).exists() {
+            assert!(t.elapsed() < Duration::from_secs(5), "bird did not create its control socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        b
+    }
+
+    fn birdc(&self, cmd: &str) -> String {
+        let out = Command::new("birdc").args(["-s", &self.sock]).args(cmd.split(' ')).output().expect("running birdc");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls `birdc cmd` until `pred` holds.
+    fn wait(&self, cmd: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let out = self.birdc(cmd);
+            if pred(&out) {
+                return out;
+            }
+            assert!(t.elapsed() < Duration::from_secs(secs), "`birdc {cmd}` never matched; last output:\n{out}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGKILL, as a crash: the kernel closes its TCP connections.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Bird {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// BIRD's side (address, port, ASN) and xconnect's.
+type End<'a> = (&'a str, u16, u32);
+
+/// One BGP protocol `xc` towards xconnect, exporting `statics`; `filter` is the import clause.
+fn bird_config(
+    (bird, bird_port, bird_as): End<'_>,
+    (xc, xc_port, xc_as): End<'_>,
+    statics: &[&str],
+    filter: &str,
+) -> String {
+    let routes: String = statics.iter().map(|r| format!("route {r} unreachable; ")).collect();
+    format!(
+        "router id {bird};
+protocol device {{}}
+protocol static s4 {{ ipv4; {routes}}}
+protocol bgp xc {{
+  local {bird} port {bird_port} as {bird_as};
+  neighbor {xc} port {xc_port} as {xc_as};
+  multihop;
+  hold time 3;
+  connect delay time 1;
+  connect retry time 1;
+  ipv4 {{ gateway recursive; igp table master4; import keep filtered on; {filter} export where proto = \"s4\"; }};
+}}
+"
+    )
+}
+
+#[test]
+fn bird_customer_to_xconnect_provider() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    let (bird_ip, xc_ip) = ("127.0.0.11", "127.0.0.12");
+    let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
+    let mut bird = Bird::start(&bird_config(
+        (bird_ip, bp, 64512),
+        (xc_ip, xp, 65000),
+        &["45.64.0.0/22", "185.1.2.0/24", "10.1.0.0/16"],
+        "import all;",
+    ));
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &format!("{xc_ip}:{xp}"),
+        "--peer",
+        &format!("{bird_ip}:{bp}"),
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--announce",
+        "168.86.128.0/18",
+        "--hold",
+        "3",
+        "--passive",
+    ]);
+    let up = xc.wait(10.0, "Established", state_to("Established"));
+    let open = xc.wait(1.0, "open", is("open"));
+    assert_eq!(open["asn"], 64512);
+    assert_eq!(open["hold"], 3);
+    assert!(open["capabilities"].as_array().unwrap().iter().any(|c| c == "4-octet-as"), "{open}");
+    bird.wait("show protocols all xc", 5, |o| o.contains("Established"));
+    // BIRD's customer announces two public prefixes and one RFC 1918 one; the provider's policy
+    // takes the first two and rejects the third with its reason.
+    for p in ["45.64.0.0/22", "185.1.2.0/24"] {
+        let v = xc.wait(5.0, p, move |v| v["event"] == "accepted" && v["prefix"] == p);
+        assert_eq!(v["as_path"], "64512");
+    }
+    let rej = xc.wait(5.0, "rejected 10.1.0.0/16", |v| v["event"] == "rejected" && v["prefix"] == "10.1.0.0/16");
+    assert_eq!(rej["reason"], "special_purpose");
+    assert!(rej["detail"].as_str().unwrap().contains("RFC 1918"), "{rej}");
+    // The provider's media range reaches BIRD, with our AS in the path; a withdraw removes it.
+    let r = bird.wait("show route all protocol xc", 5, |o| o.contains("168.86.128.0/18"));
+    assert!(r.contains("BGP.as_path: 65000"), "{r}");
+    xc.send("withdraw 168.86.128.0/18");
+    bird.wait("show route protocol xc", 5, |o| !o.contains("168.86.128.0/18"));
+    // BIRD dies: the session leaves Established within the hold time (3 s).
+    let t_up = up["t"].as_f64().unwrap();
+    let killed = Instant::now();
+    bird.kill();
+    let down = xc.wait(5.0, "leaving Established", |v| v["event"] == "state" && v["from"] == "Established");
+    assert!(killed.elapsed() <= Duration::from_secs(3), "detected after {:?}", killed.elapsed());
+    assert!(down["t"].as_f64().unwrap() > t_up);
+    for p in ["45.64.0.0/22", "185.1.2.0/24"] {
+        xc.wait(1.0, "withdrawn", move |v| v["event"] == "withdrawn" && v["prefix"] == p);
+    }
+}
+
+#[test]
+fn xconnect_customer_to_bird_provider() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    let (bird_ip, xc_ip) = ("127.0.0.21", "127.0.0.22");
+    let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
+    // BIRD as the provider: drops RFC 1918 customer routes in its import filter, announces the
+    // media range and one prefix that is not the provider's.
+    let bird = Bird::start(&bird_config(
+        (bird_ip, bp, 65000),
+        (xc_ip, xp, 4_200_000_001),
+        &["168.86.128.0/18", "8.8.8.0/24"],
+        "import where net !~ [10.0.0.0/8+, 172.16.0.0/12+, 192.168.0.0/16+];",
+    ));
+    bird.wait("show protocols xc", 5, |o| o.contains("xc"));
+    let started = Instant::now();
+    let mut xc = Xc::start(&[
+        "--role",
+        "customer",
+        "--local",
+        &format!("{xc_ip}:{xp}"),
+        "--peer",
+        &format!("{bird_ip}:{bp}"),
+        "--asn",
+        "4200000001",
+        "--peer-asn",
+        "65000",
+        "--announce",
+        "45.64.0.0/22",
+        "10.1.0.0/16",
+        "--hold",
+        "3",
+    ]);
+    let up = xc.wait(5.0, "Established", state_to("Established"));
+    // We connect out at once, so this is the time to Established on loopback.
+    let t = up["t"].as_f64().unwrap();
+    eprintln!("xconnect -> BIRD Established after {t:.3} s (process start {:?} ago)", started.elapsed());
+    assert!(t < 1.0, "Established after {t} s, target under 1 s");
+    let acc = xc.wait(5.0, "accepted media range", |v| v["event"] == "accepted" && v["prefix"] == "168.86.128.0/18");
+    assert_eq!(acc["as_path"], "65000");
+    let rej = xc.wait(5.0, "rejected 8.8.8.0/24", |v| v["event"] == "rejected" && v["prefix"] == "8.8.8.0/24");
+    assert_eq!(rej["reason"], "not_provider_prefix");
+    // BIRD took the public prefix (4-octet AS in the path) and filtered the RFC 1918 one.
+    let r = bird.wait("show route all protocol xc", 5, |o| o.contains("45.64.0.0/22"));
+    assert!(r.contains("BGP.as_path: 4200000001"), "{r}");
+    assert!(!r.contains("10.1.0.0/16"), "{r}");
+    bird.wait("show route filtered protocol xc", 5, |o| o.contains("10.1.0.0/16"));
+    xc.send("withdraw 45.64.0.0/22");
+    bird.wait("show route protocol xc", 5, |o| !o.contains("45.64.0.0/22"));
+    // A clean stop: Cease / Administrative Shutdown reaches BIRD, and the process exits 0.
+    xc.send("shutdown");
+    xc.wait(5.0, "stopped", is("stopped"));
+    let st = xc.child.wait().unwrap();
+    assert!(st.success(), "{st:?}");
+    bird.wait("show protocols all xc", 5, |o| o.contains("Administrative shutdown"));
+}
+
+/// A hand-made peer on `from` (a loopback address of its own) connecting to `to`.
+fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(&SocketAddr::new(from.parse().unwrap(), 0).into()).unwrap();
+    s.connect(&to.into()).unwrap();
+    let s: TcpStream = s.into();
+    s.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+    s
+}
+
+/// Reads messages until a NOTIFICATION or EOF; returns it (code, subcode).
+fn read_until_notification(s: &mut TcpStream) -> Option<(u8, u8)> {
+    let mut r = MessageReader::default();
+    let mut buf = [0u8; 4096];
+    loop {
+        while let Some(m) = r.next_message().unwrap() {
+            if let Message::Notification(n) = Message::decode(m, DecodeCtx::default()).unwrap() {
+                return Some((n.code, n.subcode));
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => r.push(&buf[..n]),
+        }
+    }
+}
+
+fn send(s: &mut TcpStream, m: Message) {
+    s.write_all(&m.encode(true)).unwrap();
+}
+
+#[test]
+fn misbehaving_peers_get_the_right_notification_and_others_keep_working() {
+    let xc_ip = "127.0.0.31";
+    let xp = free_port(xc_ip);
+    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &to.to_string(),
+        "--peer",
+        "127.0.0.32:1",
+        "--peer",
+        "127.0.0.33:1",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--hold",
+        "3",
+        "--passive",
+        "--max-prefixes",
+        "1000",
+        "--connect-retry",
+        "1",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    // A good session from .33 that must survive everything below.
+    let mut good = connect_from("127.0.0.33", to);
+    send(&mut good, Message::Open(Open::new(64512, 30, Ipv4Addr::new(127, 0, 0, 33))));
+    send(&mut good, Message::Keepalive);
+    xc.wait(5.0, "Established", state_to("Established"));
+    // Keepalives every second on the good session (hold 3 s) for as long as the test runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let keepalives = {
+        let (stop, mut g) = (stop.clone(), good.try_clone().unwrap());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                send(&mut g, Message::Keepalive);
+                std::thread::sleep(Duration::from_millis(1000));
+            }
+        })
+    };
+
+    // Garbage: Connection Not Synchronized.
+    let mut s = connect_from("127.0.0.32", to);
+    s.write_all(&[0x42; 64]).unwrap();
+    assert_eq!(read_until_notification(&mut s), Some((1, 1)));
+    // Wrong ASN: Bad Peer AS. Hold time 2: Unacceptable Hold Time.
+    for (open, want) in [
+        (Open::new(64999, 90, Ipv4Addr::new(127, 0, 0, 32)), (2, 2)),
+        (Open { hold_time: 2, ..Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 32)) }, (2, 6)),
+    ] {
+        std::thread::sleep(Duration::from_millis(1200)); // past the connect-retry wait in Idle
+        let mut s = connect_from("127.0.0.32", to);
+        send(&mut s, Message::Open(open));
+        assert_eq!(read_until_notification(&mut s), Some(want));
+    }
+    // An address that is not a configured neighbor: Connection Rejected.
+    let mut s = connect_from("127.0.0.34", to);
+    assert_eq!(read_until_notification(&mut s), Some((6, 5)));
+    xc.wait(2.0, "refusal log", |v| v["event"] == "log" && v["peer"].as_str().unwrap().starts_with("127.0.0.34"));
+    // Half-open: connects, never sends an OPEN: Hold Timer Expired after the hold time.
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut s = connect_from("127.0.0.32", to);
+    let t = Instant::now();
+    assert_eq!(read_until_notification(&mut s), Some((4, 0)));
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(2900) && waited < Duration::from_secs(4), "{waited:?}");
+    // A max-prefix flood: 10,000 prefixes against a limit of 1000: Cease / Maximum Number of
+    // Prefixes Reached.
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut s = connect_from("127.0.0.32", to);
+    send(&mut s, Message::Open(Open::new(64512, 30, Ipv4Addr::new(127, 0, 0, 32))));
+    send(&mut s, Message::Keepalive);
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(vec![64512])),
+        next_hop: Some(Ipv4Addr::new(127, 0, 0, 32)),
+        ..PathAttributes::default()
+    };
+    let nlri: Vec<ipnet::Ipv4Net> =
+        (0..10_000u32).map(|i| ipnet::Ipv4Net::new(Ipv4Addr::from(0x2d00_0000 + (i << 8)), 24).unwrap()).collect();
+    let mut msgs = Vec::new();
+    Update::encode_split(&attrs, &nlri, &[], true, &mut msgs);
+    for m in msgs {
+        if s.write_all(&m).is_err() {
+            break;
+        }
+    }
+    assert_eq!(read_until_notification(&mut s), Some((6, 1)));
+    let n = xc.wait(2.0, "max-prefix", |v| v["event"] == "notification_sent" && v["code"] == 6 && v["subcode"] == 1);
+    assert!(n["reason"].as_str().unwrap().contains("limit is 1000"), "{n}");
+    // The good session never left Established.
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    keepalives.join().unwrap();
+    while let Ok(v) = xc.events.try_recv() {
+        xc.seen.push(v);
+    }
+    assert!(
+        !xc.seen.iter().any(|v| v["event"] == "state" && v["peer"] == "127.0.0.33:1" && v["from"] == "Established"),
+        "{:#?}",
+        xc.seen
+    );
+    assert!(xc
+        .seen
+        .iter()
+        .any(|v| v["event"] == "notification_sent" && v["reason"].as_str().unwrap().contains("peer AS is 64999")));
+}

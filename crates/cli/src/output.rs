@@ -97,6 +97,9 @@ pub fn replay_text(r: &ReplayReport) -> String {
             );
         }
     }
+    if !r.bgp.sessions.is_empty() {
+        bgp_text(&mut s, &r.bgp);
+    }
     if r.cut_by_snaplen > 0 {
         let _ = writeln!(s, "\n{} frames cut short by the capture's snap length (not malformed)", r.cut_by_snaplen);
     }
@@ -415,4 +418,50 @@ pub fn plan_text(p: &Plan) -> String {
         let _ = writeln!(s, "note: {n}");
     }
     s
+}
+
+fn bgp_text(s: &mut String, b: &xconnect_dataplane::bgp::BgpReport) {
+    let msgs: Vec<String> = b.messages.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(s, "\nBGP: {} sessions; messages: {}", b.sessions.len(), msgs.join(", "));
+    for sess in &b.sessions {
+        let _ = writeln!(s, "  {} -> {}", sess.client, sess.server);
+        for o in &sess.open {
+            let _ = writeln!(
+                s,
+                "    frame {:>6}  OPEN from {} AS{} hold {} s id {} [{}]",
+                o.frame,
+                o.from,
+                o.asn,
+                o.hold,
+                o.router_id,
+                o.capabilities.join(" ")
+            );
+        }
+    }
+    let _ = writeln!(s, "  announced {} prefixes, withdrew {}", b.announced_total, b.withdrawn_total);
+    for a in b.announced.iter().take(20) {
+        let _ = writeln!(
+            s,
+            "    frame {:>6}  + {:<18} path [{}] via {}",
+            a.frame,
+            a.prefix,
+            a.as_path,
+            a.next_hop.as_deref().unwrap_or("-")
+        );
+    }
+    for w in b.withdrawn.iter().take(20) {
+        let _ = writeln!(s, "    frame {:>6}  - {}", w.frame, w.prefix);
+    }
+    for n in &b.notifications {
+        let _ = writeln!(s, "    frame {:>6}  NOTIFICATION {}/{} {}", n.frame, n.code, n.subcode, n.meaning);
+    }
+    for v in &b.policy_violations {
+        let _ = writeln!(s, "    frame {:>6}  policy would reject {}: {}", v.frame, v.prefix, v.detail);
+    }
+    for e in &b.errors {
+        let _ = writeln!(s, "    frame {:>6}  error {}/{}: {}", e.frame, e.code, e.subcode, e.detail);
+    }
+    if b.gaps > 0 {
+        let _ = writeln!(s, "  {} sequence gaps (bytes missing from the capture)", b.gaps);
+    }
 }

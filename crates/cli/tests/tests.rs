@@ -3,6 +3,7 @@
 mod util;
 
 mod bgp;
+mod bgp_replay;
 mod differential;
 mod oracle;
 mod replay_cli;

@@ -6,6 +6,7 @@
 //! - [`rate`]: peak rate over fixed windows.
 #![deny(missing_docs)]
 
+pub mod bgp;
 pub mod plan;
 pub mod police;
 pub mod rate;

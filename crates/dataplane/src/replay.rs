@@ -18,6 +18,7 @@ use xconnect_frame::{
 };
 use xconnect_policer::Nanos;
 
+use crate::bgp::{BgpReport, BgpTracker};
 use crate::police::{PoliceStage, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
@@ -182,6 +183,8 @@ pub struct ReplayReport {
     pub rtp_streams: Vec<crate::rtp::RtpStreamRow>,
     /// UDP packets in `--rtp-port-range` whose RTP version is not 2 (counted, not analyzed).
     pub rtp_not_v2_in_range: u64,
+    /// BGP messages in TCP streams (port 179 or marker-led payloads).
+    pub bgp: BgpReport,
     /// The what-if policer, when a tier was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policer: Option<PolicerReport>,
@@ -260,6 +263,7 @@ pub struct Replay {
     peak_1s: PeakWindow,
     police: Option<PoliceStage>,
     rtp: RtpAnalyzer,
+    bgp: BgpTracker,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -294,6 +298,7 @@ impl Replay {
             peak_1s: PeakWindow::new(1_000_000_000),
             police,
             rtp: RtpAnalyzer::new(opts.rtp_port_range),
+            bgp: BgpTracker::default(),
         }
     }
 
@@ -372,7 +377,23 @@ impl Replay {
                 }
             }
             (Transport::None, Some(Layer::Udp | Layer::UdpPayload)) => l.udp += 1,
-            (Transport::Tcp { .. }, _) | (Transport::None, Some(Layer::Tcp)) => l.tcp += 1,
+            (Transport::Tcp { src_port, dst_port, flags, .. }, _) => {
+                l.tcp += 1;
+                let payload = p.payload(pkt.data);
+                if self.bgp.wants(src_port, dst_port, payload) {
+                    let addrs = match p.net {
+                        Net::Ipv4(ip) => Some((IpAddr::V4(ip.src), IpAddr::V4(ip.dst))),
+                        Net::Ipv6(ip) => Some((IpAddr::V6(ip.src), IpAddr::V6(ip.dst))),
+                        _ => None,
+                    };
+                    let t = usize::from(p.transport_offset);
+                    if let (Some((src, dst)), Some(seq)) = (addrs, pkt.data.get(t + 4..t + 8)) {
+                        let seq = u32::from_be_bytes([seq[0], seq[1], seq[2], seq[3]]);
+                        self.bgp.add(self.frames, src, src_port, dst, dst_port, seq, flags, payload);
+                    }
+                }
+            }
+            (Transport::None, Some(Layer::Tcp)) => l.tcp += 1,
             (Transport::Icmp, _) | (Transport::None, Some(Layer::Icmp)) => l.icmp += 1,
             _ => {}
         }
@@ -528,6 +549,7 @@ impl Replay {
             policer: self.police.as_ref().map(PoliceStage::report),
             rtp_streams: self.rtp.rows(),
             rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
+            bgp: self.bgp.finish(),
         }
     }
 }

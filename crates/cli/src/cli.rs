@@ -70,6 +70,22 @@ pub enum Command {
     /// Commands on stdin, one per line: `announce PFX...`, `withdraw PFX...`, `routes` (print
     /// the RIB's best routes), `shutdown`.
     Bgp(BgpArgs),
+    /// Check an onboarding request the way the provider's onboarding would: location exists,
+    /// bandwidth sold there (500 Mbps only in London and Singapore), every route a valid public
+    /// IPv4 CIDR (special-purpose ranges named with their RFC), no overlaps, ASN public or
+    /// absent (then a private one is assigned), account SID "AC" + 32 hex digits. Every problem
+    /// is listed with its field and line.
+    ///
+    /// The file (TOML): account_sid, location, bandwidth ("10M", "100M", "500M", "1G"),
+    /// routes (list of prefixes), asn (optional). Exit codes: 0 valid; 1 invalid or unreadable.
+    Validate {
+        /// The request file.
+        request: PathBuf,
+        /// One JSON object on stdout: {file, valid, problems [{field, line, message}], request,
+        /// notes}.
+        #[arg(long)]
+        json: bool,
+    },
     /// The largest number of concurrent calls a tier carries with loss at or under a target,
     /// found by simulation (bisection), beside the arithmetic answer and the provider's rule of
     /// thumb (10 calls per Mbps).

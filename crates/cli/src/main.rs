@@ -39,6 +39,47 @@ fn main() -> ExitCode {
     }
 }
 
+fn validate(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    use xconnect_interconnect::request;
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {file}"))?;
+    let result = request::validate(&text, &file);
+    let notes: Vec<String> = match &result {
+        Ok(r) if r.asn.is_none() => {
+            vec!["no ASN given: the provider assigns a private ASN from its 65000 range once the link is up".into()]
+        }
+        _ => Vec::new(),
+    };
+    let (ok, problems, req) = match result {
+        Ok(r) => (true, Vec::new(), Some(r)),
+        Err(e) => (false, e.problems, None),
+    };
+    let value = serde_json::json!({ "file": file, "valid": ok, "problems": problems, "request": req, "notes": notes });
+    emit(json, &value, || {
+        let mut s = String::new();
+        if ok {
+            let r = req.as_ref().expect("valid");
+            s += &format!(
+                "{file}: valid: {} in {}, {} route(s), {}\n",
+                r.tier.name(),
+                r.location,
+                r.routes.len(),
+                r.asn.map_or("no ASN".to_string(), |a| format!("AS{a}"))
+            );
+        } else {
+            s += &format!("{file}: {} problem(s):\n", problems.len());
+            for p in &problems {
+                s += &format!("  line {}: {}: {}\n", p.line, p.field, p.message);
+            }
+        }
+        for n in &notes {
+            s += &format!("note: {n}\n");
+        }
+        s
+    })?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 /// 2026-01-01T00:00:00Z: generated captures start here, so that the same arguments give the
 /// same bytes.
 const GENERATE_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
@@ -178,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Generate(args) => generate(&args),
         Command::Bgp(args) => bgp::run(args),
+        Command::Validate { request, json } => validate(&request, json),
         Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;

@@ -479,6 +479,7 @@ pub fn notification_meaning(code: u8, subcode: u8) -> String {
         (6, 7) => "Connection Collision Resolution",
         (6, 8) => "Out of Resources",
         (6, 9) => "Hard Reset",
+        (6, 10) => "BFD Down",
         (7, 1) => "Invalid Message Length",
         _ => return format!("{major} / unknown subcode {subcode}"),
     };

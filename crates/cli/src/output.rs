@@ -315,8 +315,75 @@ pub fn sim_text(r: &SimReport) -> String {
             row(&mut s, x);
         }
     }
+    if let Some(c) = &r.control {
+        control_text(&mut s, c);
+    }
     let _ = writeln!(s, "\nverdict: {}", r.verdict);
     s
+}
+
+fn control_text(s: &mut String, c: &xconnect_dataplane::failover::ControlReport) {
+    let _ = writeln!(s, "\nonboarding and BGP (detection: {}; calls start at {:.3} s)", c.detection, c.traffic_start_s);
+    for o in &c.onboarding {
+        let loa = o
+            .loa
+            .as_ref()
+            .map_or("-".to_string(), |l| format!("{} {} {} port {}", l.data_center, l.cage, l.panel, l.port));
+        let p2p = o
+            .p2p
+            .map_or("-".to_string(), |p| format!("{} (provider {}, customer {})", p.subnet, p.provider, p.customer));
+        let asn = o
+            .customer_asn
+            .map_or("-".to_string(), |a| format!("AS{a}{}", if o.asn_assigned { " (assigned)" } else { "" }));
+        let up = o.established_s.map_or("never".to_string(), |t| format!("{t:.3} s"));
+        let _ = writeln!(
+            s,
+            "  {:<12} LOA {loa}; p2p {p2p}; {asn}; announces {}; Established {up}",
+            o.site,
+            o.announces.join(" ")
+        );
+    }
+    let interesting = |e: &str| !matches!(e, "state");
+    let shown: Vec<_> =
+        c.timeline.iter().filter(|t| interesting(&t.event) || t.detail.contains("Established")).collect();
+    let _ =
+        writeln!(s, "\ntimeline ({} events; state changes other than to/from Established in --json)", c.timeline.len());
+    for t in shown.iter().take(60) {
+        let _ = writeln!(s, "  {:>10.3} s  {:<10} {:<22} {}", t.t_s, t.site, t.event, t.detail);
+    }
+    for f in &c.failovers {
+        let _ = writeln!(
+            s,
+            "\nfailover of {} at {:.3} s: detected by {} (provider {}, customer {}), traffic moved to {} at {}; outage {}",
+            f.site,
+            f.down_s,
+            f.detected_by,
+            f.provider_detected_s.map_or("never".into(), |t| format!("{t:.3} s")),
+            f.customer_detected_s.map_or("never".into(), |t| format!("{t:.3} s")),
+            f.moved_to.as_deref().unwrap_or("nowhere"),
+            f.traffic_moved_s.map_or("never".into(), |t| format!("{t:.3} s")),
+            f.outage_s.map_or("unbounded".into(), |t| format!("{t:.3} s")),
+        );
+        let _ = writeln!(
+            s,
+            "  frames lost: {} in all; per call {}..{} (mean {:.2}; outage / packet time = {:.2})",
+            f.lost_frames, f.lost_per_call_min, f.lost_per_call_max, f.lost_per_call_mean, f.expected_per_call
+        );
+    }
+    for v in &c.survivors {
+        let _ = writeln!(
+            s,
+            "  survivor {} ({} Mbps) from {:.3} s: {} frames offered, {} dropped ({:.3} %): {}",
+            v.site,
+            v.tier_bps / 1_000_000,
+            v.from_s,
+            v.offered_frames,
+            v.dropped_frames,
+            v.loss_pct,
+            if v.carried { "carried the whole load" } else { "could NOT carry the whole load" }
+        );
+    }
+    let _ = writeln!(s, "  calls with MOS below 3.6: {}; ACL drops: {}", c.calls_below_mos_3_6, c.acl_drops);
 }
 
 /// The capacity answer.

@@ -229,6 +229,11 @@ fn simulate_output_matches_its_json_schema() {
         &std::fs::read_to_string(crate::util::pcap_dir().join("../../schemas/simulate.schema.json")).unwrap(),
     )
     .unwrap();
+    let scenarios = crate::util::pcap_dir().join("../scenarios");
+    for f in ["failover-bfd.toml", "single-site.toml"] {
+        let v = sim_json(&[scenarios.join(f).to_str().unwrap(), "--seconds", "3"]);
+        check(&schema, &schema, &v, "$").unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
     let v = sim_json(&["--seconds", "1"]);
     check(&schema, &schema, &v, "$").unwrap();
     // The checker itself must catch a violation.

@@ -5,6 +5,7 @@ mod util;
 mod bgp;
 mod bgp_replay;
 mod differential;
+mod onboarding;
 mod oracle;
 mod replay_cli;
 mod simulate;

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod bgp;
+pub mod failover;
 pub mod plan;
 pub mod police;
 pub mod rate;

@@ -37,6 +37,93 @@ pub struct ScenarioFile {
     pub link: LinkFile,
     /// The cross-connects.
     pub sites: Vec<SiteFile>,
+    /// The control plane: onboarding and BGP per site (optional).
+    pub control: Option<ControlFile>,
+    /// Faults to inject (need `[control]`).
+    #[serde(default)]
+    pub events: Vec<toml::Spanned<EventFile>>,
+}
+
+/// `[control]`: onboarding and eBGP per site, and how failures are detected.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlFile {
+    /// The customer's aggregate; every site announces it, and each site also announces its own
+    /// slice of it (site i's calls come from slice i).
+    pub customer_prefix: String,
+    /// The customer's public ASN; absent: a private one is assigned from 65000.
+    pub customer_asn: Option<u32>,
+    /// The provider's ASN.
+    #[serde(default = "default_provider_asn")]
+    pub provider_asn: u32,
+    /// The provider's prefixes announced to the customer.
+    #[serde(default = "default_provider_prefixes")]
+    pub provider_prefixes: Vec<String>,
+    /// Pool for point-to-point subnets.
+    #[serde(default = "default_p2p_pool")]
+    pub p2p_pool: String,
+    /// 30 or 31.
+    #[serde(default = "default_p2p_len")]
+    pub p2p_len: u8,
+    /// BGP hold time, seconds (keepalives every third).
+    #[serde(default = "default_hold")]
+    pub hold_s: u16,
+    /// Seconds between connection attempts and before a restart.
+    #[serde(default = "default_connect_retry")]
+    pub connect_retry_s: u64,
+    /// "hold" (the BGP hold timer) or "bfd".
+    #[serde(default = "default_detection")]
+    pub detection: String,
+    /// BFD transmit interval, ms.
+    #[serde(default = "default_bfd_interval")]
+    pub bfd_interval_ms: u64,
+    /// BFD detect multiplier.
+    #[serde(default = "default_bfd_multiplier")]
+    pub bfd_multiplier: u32,
+    /// Calls at the first site sourced from a prefix the customer never announced: the
+    /// provider's ACL must drop them.
+    #[serde(default)]
+    pub stray_calls: u64,
+}
+
+fn default_provider_asn() -> u32 {
+    64600
+}
+fn default_provider_prefixes() -> Vec<String> {
+    vec!["168.86.128.0/18".into()]
+}
+fn default_p2p_pool() -> String {
+    "169.254.200.0/24".into()
+}
+fn default_p2p_len() -> u8 {
+    30
+}
+fn default_hold() -> u16 {
+    90
+}
+fn default_connect_retry() -> u64 {
+    5
+}
+fn default_detection() -> String {
+    "hold".into()
+}
+fn default_bfd_interval() -> u64 {
+    300
+}
+fn default_bfd_multiplier() -> u32 {
+    3
+}
+
+/// `[[events]]`: a fault at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventFile {
+    /// "30s", "1500ms", or seconds as a number.
+    pub at: toml::Value,
+    /// The site's name.
+    pub site: String,
+    /// "link-down", "link-up" or "bgp-reset".
+    pub kind: String,
 }
 
 fn one() -> u64 {
@@ -132,6 +219,80 @@ pub struct SiteFile {
     pub accounting: Option<String>,
 }
 
+/// How a failed link is noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detection {
+    /// The BGP hold timer.
+    Hold,
+    /// BFD (RFC 5880) with this transmit interval and detect multiplier.
+    Bfd {
+        /// Interval, ns.
+        interval_ns: u64,
+        /// Multiplier.
+        multiplier: u32,
+    },
+}
+
+/// Fault kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The site's fiber fails: nothing crosses it.
+    LinkDown,
+    /// The fiber is restored.
+    LinkUp,
+    /// The provider resets the BGP session (Cease / Administrative Reset, then restart).
+    BgpReset,
+}
+
+impl FaultKind {
+    /// "link-down", "link-up", "bgp-reset".
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::LinkDown => "link-down",
+            FaultKind::LinkUp => "link-up",
+            FaultKind::BgpReset => "bgp-reset",
+        }
+    }
+}
+
+/// A checked fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    /// When, ns.
+    pub at_ns: u64,
+    /// Index into `sites`.
+    pub site: usize,
+    /// What.
+    pub kind: FaultKind,
+}
+
+/// The checked control plane.
+#[derive(Debug, Clone)]
+pub struct Control {
+    /// The customer's aggregate.
+    pub customer_prefix: ipnet::Ipv4Net,
+    /// The customer's own ASN.
+    pub customer_asn: Option<u32>,
+    /// The provider's ASN.
+    pub provider_asn: u32,
+    /// The provider's prefixes.
+    pub provider_prefixes: Vec<ipnet::Ipv4Net>,
+    /// Point-to-point pool.
+    pub p2p_pool: ipnet::Ipv4Net,
+    /// /30 or /31.
+    pub p2p_len: u8,
+    /// Hold time, s.
+    pub hold_s: u16,
+    /// ConnectRetry, ns.
+    pub connect_retry_ns: u64,
+    /// Detection.
+    pub detection: Detection,
+    /// Faults, by time.
+    pub faults: Vec<Fault>,
+    /// Unannounced calls at the first site.
+    pub stray_calls: u64,
+}
+
 /// A checked scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -169,6 +330,8 @@ pub struct Scenario {
     pub variation_ns: u64,
     /// Sites.
     pub sites: Vec<Site>,
+    /// The control plane, when the scenario has `[control]`.
+    pub control: Option<Control>,
 }
 
 /// A checked site.
@@ -336,7 +499,15 @@ impl Scenario {
                 sites.push(Site { name: s.name.clone(), location, tier, calls: s.calls, burst_bytes, accounting });
             }
         }
+        let control = check_control(&f, text, &mut problems);
         if !problems.is_empty() {
+            let problems = problems
+                .into_iter()
+                .map(|p| match locate(text, &p) {
+                    Some(line) if !p.starts_with("line ") => format!("line {line}: {p}"),
+                    _ => p,
+                })
+                .collect();
             return Err(err(problems));
         }
         Ok(Scenario {
@@ -357,8 +528,191 @@ impl Scenario {
             propagation_ns: (f.link.propagation_ms * 1e6) as u64,
             variation_ns: (f.link.delay_variation_ms * 1e6) as u64,
             sites,
+            control,
         })
     }
+}
+
+/// The line of the field a problem names ("duration_s = ...", "traffic.codec: ...",
+/// "sites[1] (name).tier: ...", "control.hold_s = ..."): the key's line in its table, else the
+/// table's header line.
+fn locate(text: &str, problem: &str) -> Option<usize> {
+    let path = problem.split([':', ' ']).next()?;
+    let (table, index, key) = if let Some((name, rest)) = path.split_once('[') {
+        // "sites[1] (name).key" or "events[0].key"
+        let (i, _) = rest.split_once(']')?;
+        let after = problem.split_once(']')?.1;
+        let after = if after.starts_with(" (") { after.split_once(").")?.1 } else { after.strip_prefix('.')? };
+        (name, i.parse::<usize>().ok()?, after.split([':', ' ']).next().unwrap_or(""))
+    } else if let Some((t, k)) = path.split_once('.') {
+        (t, 0, k)
+    } else {
+        ("", 0, path)
+    };
+    let (mut current, mut seen) = (String::new(), std::collections::HashMap::<String, usize>::new());
+    let mut header_line = None;
+    for (n, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(h) = l.strip_prefix("[[").and_then(|h| h.split_once("]]")).map(|(h, _)| h.trim()) {
+            let c = seen.entry(h.to_string()).or_insert(0);
+            current = format!("{h}#{c}");
+            *c += 1;
+        } else if let Some(h) = l.strip_prefix('[').and_then(|h| h.split_once(']')).map(|(h, _)| h.trim()) {
+            current = format!("{h}#0");
+        } else {
+            let here = if table.is_empty() { current.is_empty() } else { current == format!("{table}#{index}") };
+            let k = l.split('=').next().unwrap_or("").trim();
+            if here && !key.is_empty() && k == key && l.contains('=') {
+                return Some(n + 1);
+            }
+            continue;
+        }
+        if current == format!("{table}#{index}") {
+            header_line = Some(n + 1);
+        }
+    }
+    header_line
+}
+
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+/// "30s", "1500ms", "2m" or a number of seconds, in ns.
+fn parse_time(v: &toml::Value) -> Option<u64> {
+    let secs = match v {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        toml::Value::String(s) => {
+            let s = s.trim();
+            let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+                (n, 1e-3)
+            } else if let Some(n) = s.strip_suffix('s') {
+                (n, 1.0)
+            } else if let Some(n) = s.strip_suffix('m') {
+                (n, 60.0)
+            } else {
+                (s, 1.0)
+            };
+            num.trim().parse::<f64>().ok()? * mult
+        }
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1e9).round() as u64)
+}
+
+fn check_control(f: &ScenarioFile, text: &str, problems: &mut Vec<String>) -> Option<Control> {
+    let Some(c) = &f.control else {
+        if let Some(e) = f.events.first() {
+            problems.push(format!(
+                "line {}: events: fault injection needs a [control] section",
+                line_of(text, e.span().start)
+            ));
+        }
+        return None;
+    };
+    let net = |field: &str, s: &str, problems: &mut Vec<String>| match s.parse::<ipnet::Ipv4Net>() {
+        Ok(n) if n.trunc() == n => Some(n),
+        Ok(n) => {
+            problems.push(format!(
+                "control.{field} = {s:?}: bits set after /{}; did you mean {}?",
+                n.prefix_len(),
+                n.trunc()
+            ));
+            None
+        }
+        Err(_) => {
+            problems.push(format!("control.{field} = {s:?}: expected an IPv4 prefix a.b.c.d/len"));
+            None
+        }
+    };
+    let customer_prefix = net("customer_prefix", &c.customer_prefix, problems);
+    if let Some(p) = customer_prefix {
+        if let Err(r) = xconnect_bgp::policy::check_prefix(p, 8, 24) {
+            problems.push(format!("control.customer_prefix = {p}: {r}"));
+        }
+        let slices = f.sites.len().next_power_of_two().trailing_zeros() as u8;
+        if p.prefix_len() + slices > 24 {
+            problems.push(format!(
+                "control.customer_prefix = {p}: too small to give each of {} sites its own slice of at most /24",
+                f.sites.len()
+            ));
+        }
+    }
+    if let Some(a) = c.customer_asn {
+        if let Err(e) = xconnect_interconnect::request::check_asn(i64::from(a)) {
+            problems.push(format!("control.customer_asn: {e}"));
+        }
+    }
+    let provider_prefixes: Vec<_> =
+        c.provider_prefixes.iter().filter_map(|s| net("provider_prefixes", s, problems)).collect();
+    let p2p_pool = net("p2p_pool", &c.p2p_pool, problems);
+    if let Some(pool) = p2p_pool {
+        if let Err(e) = xconnect_interconnect::onboarding::P2pPool::new(pool, c.p2p_len) {
+            problems.push(format!("control.p2p_len: {e}"));
+        }
+    }
+    if c.hold_s != 0 && c.hold_s < 3 {
+        problems.push(format!("control.hold_s = {}: expected 0 or at least 3 (RFC 4271)", c.hold_s));
+    }
+    let detection = match c.detection.as_str() {
+        "hold" => Detection::Hold,
+        "bfd" => {
+            if c.bfd_interval_ms == 0 || c.bfd_multiplier == 0 {
+                problems.push("control.bfd_interval_ms and bfd_multiplier: must be at least 1".into());
+            }
+            Detection::Bfd { interval_ns: c.bfd_interval_ms * 1_000_000, multiplier: c.bfd_multiplier }
+        }
+        other => {
+            problems.push(format!("control.detection = {other:?}: expected \"hold\" or \"bfd\""));
+            Detection::Hold
+        }
+    };
+    let duration_ns = (f.duration_s * 1e9) as u64;
+    let mut faults = Vec::new();
+    for (i, e) in f.events.iter().enumerate() {
+        let ev = e.get_ref();
+        let at = format!("events[{i}]");
+        let at_ns = parse_time(&ev.at);
+        match at_ns {
+            None => problems.push(format!("{at}.at = {}: expected a time such as \"30s\" or \"1500ms\"", ev.at)),
+            Some(t) if t >= duration_ns => {
+                problems.push(format!("{at}.at = {}: after the end of the simulation ({} s)", ev.at, f.duration_s))
+            }
+            Some(_) => {}
+        }
+        let site = f.sites.iter().position(|s| s.name == ev.site);
+        if site.is_none() {
+            let names: Vec<&str> = f.sites.iter().map(|s| s.name.as_str()).collect();
+            problems.push(format!("{at}.site = {:?}: no such site (sites: {})", ev.site, names.join(", ")));
+        }
+        let kind = match ev.kind.as_str() {
+            "link-down" => Some(FaultKind::LinkDown),
+            "link-up" => Some(FaultKind::LinkUp),
+            "bgp-reset" => Some(FaultKind::BgpReset),
+            other => {
+                problems.push(format!("{at}.kind = {other:?}: expected \"link-down\", \"link-up\" or \"bgp-reset\""));
+                None
+            }
+        };
+        if let (Some(at_ns), Some(site), Some(kind)) = (at_ns, site, kind) {
+            faults.push(Fault { at_ns, site, kind });
+        }
+    }
+    faults.sort_by_key(|f| f.at_ns);
+    Some(Control {
+        customer_prefix: customer_prefix?,
+        customer_asn: c.customer_asn,
+        provider_asn: c.provider_asn,
+        provider_prefixes,
+        p2p_pool: p2p_pool?,
+        p2p_len: c.p2p_len,
+        hold_s: c.hold_s,
+        connect_retry_ns: c.connect_retry_s.max(1) * 1_000_000_000,
+        detection,
+        faults,
+        stray_calls: c.stray_calls,
+    })
 }
 
 #[cfg(test)]
@@ -391,10 +745,47 @@ mod tests {
             .replace("tier = \"100M\"\ncalls = 1000\n\n", "tier = \"500M\"\ncalls = 0\n\n");
         let e = Scenario::parse(&text, "x.toml").unwrap_err();
         let all = e.problems.join("\n");
-        assert!(all.contains("duration_s = -5"), "{all}");
-        assert!(all.contains("traffic.codec"), "{all}");
-        assert!(all.contains("sites[0] (ashburn).tier: ashburn does not offer 500M"), "{all}");
-        assert!(all.contains("sites[0] (ashburn).calls"), "{all}");
+        assert!(all.contains("line 7: duration_s = -5"), "{all}");
+        assert!(all.contains("line 15: traffic.codec"), "{all}");
+        assert!(all.contains("line 29: sites[0] (ashburn).tier: ashburn does not offer 500M"), "{all}");
+        assert!(all.contains("line 30: sites[0] (ashburn).calls"), "{all}");
         assert_eq!(e.problems.len(), 4, "{all}");
+    }
+
+    #[test]
+    fn control_and_event_problems_with_file_line_and_field() {
+        let text = include_str!("../../../fixtures/scenarios/failover-hold.toml")
+            .replace("hold_s = 9", "hold_s = 2")
+            .replace("detection = \"hold\"", "detection = \"ping\"")
+            .replace(
+                "at = \"30s\"\nsite = \"ashburn\"\nkind = \"link-down\"",
+                "at = \"90s\"\nsite = \"paris\"\nkind = \"meteor\"",
+            );
+        let e = Scenario::parse(&text, "bad.toml").unwrap_err();
+        let all = e.to_string();
+        assert!(all.starts_with("bad.toml: 5 problem(s):"), "{all}");
+        for want in [
+            "line 21: control.hold_s = 2",
+            "line 22: control.detection = \"ping\"",
+            "line 37: events[0].at = \"90s\": after the end of the simulation (60 s)",
+            "line 38: events[0].site = \"paris\": no such site (sites: ashburn, san-jose)",
+            "line 39: events[0].kind = \"meteor\"",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in\n{all}");
+        }
+        // A wrong type: TOML's own error, with its line.
+        let e = Scenario::parse(
+            &include_str!("../../../fixtures/scenarios/failover-hold.toml").replace("hold_s = 9", "hold_s = \"nine\""),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.problems[0].starts_with("line 21:"), "{e}");
+        // Events without [control].
+        let e = Scenario::parse(
+            &format!("{DEFAULT_SCENARIO}\n[[events]]\nat = 1\nsite = \"ashburn\"\nkind = \"link-down\"\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.problems[0].contains("events: fault injection needs a [control] section"), "{e}");
     }
 }

@@ -101,6 +101,9 @@ pub struct SimReport {
     pub frames: u64,
     /// One sentence.
     pub verdict: String,
+    /// Onboarding, BGP, faults and failover (scenarios with `[control]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<crate::failover::ControlReport>,
 }
 
 /// One run: a site, the calls it carries, and a seed.
@@ -114,15 +117,74 @@ struct Run {
     steady_state: bool,
 }
 
+/// The provider edge of one site as the frames meet it: the customer's port (frames serialized
+/// one after the other at the port's rate, dropped when they would wait longer than the
+/// buffer) and the tier's policer.
+pub(crate) struct Edge {
+    pub(crate) policer: TokenBucket,
+    pub(crate) port_free: u64,
+    pub(crate) buffer_ns: u64,
+    port_bps: u64,
+    accounting: Accounting,
+    ip_offset: u32,
+}
+
+/// Why the edge dropped a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EdgeDrop {
+    /// The customer's port buffer was full.
+    Port,
+    /// The tier's policer.
+    Policer,
+}
+
+impl Edge {
+    pub(crate) fn new(sc: &Scenario, site: &Site) -> Self {
+        Edge {
+            policer: TokenBucket::new(site.tier.rate_bps(), site.burst_bytes)
+                .expect("scenario checked: tier and burst"),
+            port_free: 0,
+            buffer_ns: (u128::from(sc.port_buffer_bytes) * 8_000_000_000 / u128::from(sc.port_bps)) as u64,
+            port_bps: sc.port_bps,
+            accounting: site.accounting,
+            ip_offset: 14 + 4 * u32::from(sc.vlan.is_some()),
+        }
+    }
+
+    /// Bytes the policer counts for a frame of `len` bytes.
+    #[inline]
+    pub(crate) fn accounted(&self, len: u32) -> u32 {
+        self.accounting.bytes(len, Some(len - self.ip_offset))
+    }
+
+    /// A frame of `len` bytes sent at `sent`: when it is whole at the edge, or why it was dropped.
+    #[inline]
+    pub(crate) fn offer(&mut self, sent: u64, len: u32) -> Result<u64, EdgeDrop> {
+        // Frames leave one after the other, each taking its wire bytes (frame + FCS + preamble +
+        // gap) at the port's rate; the edge has it once it is whole.
+        let wire_bits = u64::from(Accounting::Wire.bytes(len, None)) * 8;
+        let start = sent.max(self.port_free);
+        if start - sent > self.buffer_ns {
+            return Err(EdgeDrop::Port);
+        }
+        let at_edge = start + (wire_bits * 1_000_000_000).div_ceil(self.port_bps);
+        self.port_free = at_edge;
+        if self.policer.decide(Nanos(at_edge), self.accounted(len)) == xconnect_policer::Color::Red {
+            return Err(EdgeDrop::Policer);
+        }
+        Ok(at_edge)
+    }
+}
+
 /// The receiving end: parses each frame that crossed the link and analyzes its call.
-struct Receiver {
-    rtp: RtpAnalyzer,
+pub(crate) struct Receiver {
+    pub(crate) rtp: RtpAnalyzer,
     hints: Vec<u32>,
-    delays: Histogram<u64>,
+    pub(crate) delays: Histogram<u64>,
 }
 
 impl Receiver {
-    fn new(streams: usize) -> Self {
+    pub(crate) fn new(streams: usize) -> Self {
         Receiver {
             rtp: RtpAnalyzer::new(None),
             hints: vec![u32::MAX; streams],
@@ -131,7 +193,7 @@ impl Receiver {
     }
 
     #[inline]
-    fn receive(&mut self, frame: &[u8], stream: usize, sent: u64, arrival: u64) {
+    pub(crate) fn receive(&mut self, frame: &[u8], stream: usize, sent: u64, arrival: u64) {
         let Ok(p) = parse_ethernet(frame) else { return };
         let (Net::Ipv4(ip), Transport::Udp { src_port, dst_port, .. }) = (p.net, p.transport) else { return };
         let Ok(r) = RtpPacket::new_checked(p.payload(frame)) else { return };
@@ -218,25 +280,21 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
     };
     let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
     let rate = run.site.tier.rate_bps();
-    let mut policer = TokenBucket::new(rate, run.site.burst_bytes).expect("scenario checked: tier and burst");
-    // Bytes the policer counts for a frame of `len` bytes (its IP packet follows the Ethernet
-    // header and the optional tag).
-    let vlan_len = 4 * u32::from(sc.vlan.is_some());
-    let accounted = |len: u32| run.site.accounting.bytes(len, Some(len - 14 - vlan_len));
+    let mut edge = Edge::new(sc, &run.site);
     let offered_bps =
-        f64::from(accounted(source.frame_len() as u32)) * 8.0 * 1000.0 / f64::from(sc.ptime_ms) * run.calls as f64;
+        f64::from(edge.accounted(source.frame_len() as u32)) * 8.0 * 1000.0 / f64::from(sc.ptime_ms) * run.calls as f64;
     if run.steady_state && offered_bps > rate as f64 {
-        policer.drain();
+        edge.policer.drain();
     }
     let streams = source.total_streams();
     let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908);
     let mut buf = vec![0u8; source.frame_len()];
     let (mut offered, mut passed, mut offered_bytes, mut passed_bytes) = (0u64, 0u64, 0u64, 0u64);
-    // The port's buffer as a waiting time: a frame that would wait longer is dropped.
-    let buffer_ns = (u128::from(sc.port_buffer_bytes) * 8_000_000_000 / u128::from(sc.port_bps)) as u64;
     let wire_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some()) * run.calls as f64;
     // Steady state of an overloaded port: its buffer is full.
-    let mut port_free = if run.steady_state && wire_bps > sc.port_bps as f64 { buffer_ns } else { 0 };
+    if run.steady_state && wire_bps > sc.port_bps as f64 {
+        edge.port_free = edge.buffer_ns;
+    }
     let mut port_drops = 0u64;
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
@@ -276,21 +334,16 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             let stream = source.last_stream();
             let frame = &buf[..len];
             offered += 1;
-            let bytes = accounted(len as u32);
+            let bytes = edge.accounted(len as u32);
             offered_bytes += u64::from(bytes);
-            // The customer's port: frames leave one after the other, each taking its wire bytes
-            // (frame + FCS + preamble + gap) at the port's rate; the edge has it once it is whole.
-            let wire_bits = u64::from(Accounting::Wire.bytes(len as u32, None)) * 8;
-            let start = sent.max(port_free);
-            if start - sent > buffer_ns {
-                port_drops += 1;
-                continue;
-            }
-            let at_edge = start + (wire_bits * 1_000_000_000).div_ceil(sc.port_bps);
-            port_free = at_edge;
-            if policer.decide(Nanos(at_edge), bytes) == xconnect_policer::Color::Red {
-                continue;
-            }
+            let at_edge = match edge.offer(sent, len as u32) {
+                Ok(t) => t,
+                Err(EdgeDrop::Port) => {
+                    port_drops += 1;
+                    continue;
+                }
+                Err(EdgeDrop::Policer) => continue,
+            };
             passed += 1;
             passed_bytes += u64::from(bytes);
             let variation = if sc.variation_ns > 0 { jitter_rng.random_range(0..=sc.variation_ns) } else { 0 };
@@ -375,6 +428,24 @@ pub fn expected_frames(sc: &Scenario) -> u64 {
 /// Runs a scenario on up to `threads` threads. The report does not depend on `threads`.
 /// `progress` counts frames simulated so far (roughly, in steps of 65,536), for a display.
 pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimReport {
+    if sc.control.is_some() {
+        let (sites, control, frames) = crate::failover::simulate_control(sc, progress);
+        let v = crate::failover::verdict(&sites, &control, sc.loss_target_pct, sc.mos_target);
+        return SimReport {
+            scenario: sc.name.clone(),
+            seed: sc.seed,
+            duration_s: sc.duration_ns as f64 / 1e9,
+            codec: sc.codec.to_string(),
+            ptime_ms: sc.ptime_ms,
+            loss_target_pct: sc.loss_target_pct,
+            mos_target: sc.mos_target,
+            verdict: v,
+            sites,
+            failover: Vec::new(),
+            frames,
+            control: Some(control),
+        };
+    }
     let mut runs: Vec<Run> = sc
         .sites
         .iter()
@@ -431,6 +502,7 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
         sites: reports,
         failover,
         frames,
+        control: None,
     }
 }
 

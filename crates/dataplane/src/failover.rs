@@ -594,7 +594,9 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         assigned,
     };
     cp.reroute();
-    for f in &c.faults {
+    // Faults inside the simulated time (`--seconds` may have shortened it).
+    let faults: Vec<_> = c.faults.iter().filter(|f| f.at_ns < sc.duration_ns).copied().collect();
+    for f in &faults {
         cp.push(f.at_ns, Cp::Fault { site: f.site, kind: f.kind });
     }
     for i in 0..n {
@@ -606,7 +608,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     // Traffic: calls start once every site that came up has its routes in (a customer does not
     // place calls before its cross-connects route).
     let up_at = cp.egress.iter().filter_map(|tl| tl.iter().find(|(_, e)| e.is_some()).map(|x| x.0)).max().unwrap_or(0);
-    let first_fault = c.faults.first().map_or(u64::MAX, |f| f.at_ns);
+    let first_fault = faults.first().map_or(u64::MAX, |f| f.at_ns);
     let start_ns = up_at.min(first_fault).div_ceil(1_000_000) * 1_000_000;
     let mut sources: Vec<Source> = Vec::new();
     let mut homes: Vec<usize> = Vec::new();
@@ -640,7 +642,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     // Frames lost into a failed link or for want of a route, per link-down fault and call of
     // the failed site; the rest (before any fault: BGP not up yet) counted apart.
     let downs: Vec<(u64, usize)> =
-        c.faults.iter().filter(|f| f.kind == FaultKind::LinkDown).map(|f| (f.at_ns, f.site)).collect();
+        faults.iter().filter(|f| f.kind == FaultKind::LinkDown).map(|f| (f.at_ns, f.site)).collect();
     let mut lost: Vec<Vec<u32>> = downs.iter().map(|&(_, site)| vec![0u32; sources[site].total_streams()]).collect();
     let mut unrouted = 0u64;
     let (mut acl_drops, mut frames) = (0u64, 0u64);
@@ -757,7 +759,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let t = |ns: u64| ns as f64 / 1e9;
     let ptime_ns = u64::from(sc.ptime_ms) * 1_000_000;
     let mut failovers = Vec::new();
-    for (fi, f) in c.faults.iter().filter(|f| f.kind == FaultKind::LinkDown).enumerate() {
+    for (fi, f) in faults.iter().filter(|f| f.kind == FaultKind::LinkDown).enumerate() {
         let h = f.site;
         let detected = |side: usize| cp.left_established[h][side].iter().find(|(ts, _)| *ts >= f.at_ns).cloned();
         let moved = cp.egress[h].iter().find(|(ts, e)| *ts >= f.at_ns && *e != Some(h)).copied();

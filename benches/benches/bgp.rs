@@ -112,6 +112,18 @@ fn lpm(c: &mut Criterion) {
             black_box(hits)
         })
     });
+    g.bench_function("xconnect_16_8_8_batch8", |b| {
+        b.iter(|| {
+            let mut hits = 0u32;
+            for chunk in addrs.chunks_exact(8) {
+                let batch: &[u32; 8] = chunk.try_into().unwrap();
+                for r in ours.lookup_batch(batch) {
+                    hits += u32::from(r.is_some());
+                }
+            }
+            black_box(hits)
+        })
+    });
     g.sample_size(10);
     g.bench_function("prefix_trie", |b| {
         b.iter(|| {

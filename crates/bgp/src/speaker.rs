@@ -9,6 +9,7 @@
 //! collisions are resolved per RFC 4271 §6.8 with Cease / Connection Collision Resolution.
 
 use std::io::{self, Read, Write};
+
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use xconnect_policer::Nanos;
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::policy::{ImportPolicy, RejectReason};
 use crate::rib::{Rib, Route};
-use crate::wire::{AsPath, Message, Notification, Origin, PathAttributes, Update};
+use crate::wire::{AsPath, Message, MessageReader, Notification, Origin, PathAttributes, Update};
 
 /// One configured neighbor.
 #[derive(Debug, Clone)]
@@ -178,6 +179,39 @@ pub enum SpeakerEvent {
 struct Conn {
     stream: TcpStream,
     outgoing: bool,
+    /// Splits received bytes into messages, so the session sees one message at a time and a
+    /// collision is decided at the OpenConfirm transition, before later messages.
+    framer: MessageReader,
+}
+
+impl Conn {
+    fn new(stream: TcpStream, outgoing: bool) -> Self {
+        Conn { stream, outgoing, framer: MessageReader::default() }
+    }
+
+    /// Reads what is there; returns whole messages (or, after a framing error, the raw rest
+    /// for the session to reject), `Ok(None)` when nothing more is waiting, `Err` on EOF/error.
+    fn next_input(&mut self, buf: &mut [u8]) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            match self.framer.next_message() {
+                Ok(Some(m)) => return Ok(Some(m.to_vec())),
+                Ok(None) => {}
+                Err(_) => return Ok(Some(self.framer.take_pending())),
+            }
+            match self.stream.read(buf) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the peer")),
+                Ok(n) => self.framer.push(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+struct Pending {
+    conn: Conn,
+    session: Session,
 }
 
 struct Peer {
@@ -185,7 +219,9 @@ struct Peer {
     name: String,
     session: Session,
     conn: Option<Conn>,
-    pending: Option<TcpStream>,
+    /// A second connection with its own session (RFC 4271 §6.8 runs one FSM per connection)
+    /// until one of the two receives the peer's OPEN and the collision is decided.
+    pending: Option<Pending>,
     connecting: bool,
 }
 
@@ -245,11 +281,15 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         }
         for i in 0..sp.peers.len() {
             sp.read(i, &mut buf);
+            sp.read_pending(i, &mut buf);
         }
         let now = sp.now();
         for i in 0..sp.peers.len() {
             if sp.peers[i].session.next_deadline().is_some_and(|d| d <= now) {
                 sp.event(i, Event::Tick);
+            }
+            if sp.peers[i].pending.as_ref().and_then(|p| p.session.next_deadline()).is_some_and(|d| d <= now) {
+                sp.pending_event(i, Event::Tick);
             }
         }
         for e in sp.events.drain(..) {
@@ -386,14 +426,10 @@ impl Speaker {
         let name = self.peers[i].name.clone();
         match self.peers[i].session.state() {
             State::Connect | State::Active if self.peers[i].conn.is_none() => self.attach(i, s, false),
-            State::OpenSent => {
-                self.log(
-                    &name,
-                    "second connection while OpenSent: held until the peer's OPEN decides the collision".into(),
-                );
-                self.peers[i].pending = Some(s);
+            State::OpenSent | State::OpenConfirm if self.peers[i].pending.is_none() => {
+                self.log(&name, "second connection: collision, decided once an OPEN arrives".into());
+                self.start_pending(i, s, false);
             }
-            State::OpenConfirm => self.resolve_collision(i, s),
             state => {
                 refuse(s, Notification::new(6, 7));
                 self.log(&name, format!("connection refused in {state} (Cease / Connection Collision Resolution)"));
@@ -401,28 +437,120 @@ impl Speaker {
         }
     }
 
-    fn resolve_collision(&mut self, i: usize, newer: TcpStream) {
+    /// Runs a second session on a colliding connection: it sends its OPEN and waits for the
+    /// peer's, like the first.
+    fn start_pending(&mut self, i: usize, stream: TcpStream, outgoing: bool) {
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let mut session = Session::new(self.peers[i].spec.session.clone());
+        let now = self.now();
+        // The start's Connect action is dropped: this connection is already up.
+        session.handle(now, Event::ManualStart, &mut Vec::new());
+        self.peers[i].pending = Some(Pending { conn: Conn::new(stream, outgoing), session });
+        self.pending_event(i, Event::TcpConnected);
+    }
+
+    fn pending_event(&mut self, i: usize, ev: Event<'_>) {
+        let now = self.now();
+        let name = self.peers[i].name.clone();
+        let Some(p) = self.peers[i].pending.as_mut() else { return };
+        let mut out = Vec::new();
+        p.session.handle(now, ev, &mut out);
+        let mut decide = false;
+        for a in out {
+            match a {
+                Action::Send(bytes) => {
+                    let _ = write_all_nonblocking(&mut p.conn.stream, &bytes);
+                }
+                Action::Disconnect => {
+                    self.peers[i].pending = None;
+                    self.log(&name, "second connection closed".into());
+                    return;
+                }
+                Action::StateChange { to: State::OpenConfirm, .. } => decide = true,
+                Action::NotificationSent(n, reason) => self.events.push(SpeakerEvent::NotificationSent {
+                    peer: name.clone(),
+                    code: n.code,
+                    subcode: n.subcode,
+                    meaning: n.meaning(),
+                    reason: format!("second connection: {reason}"),
+                }),
+                _ => {}
+            }
+        }
+        if decide {
+            self.resolve_collision(i);
+        }
+    }
+
+    fn read_pending(&mut self, i: usize, buf: &mut [u8]) {
+        loop {
+            let Some(p) = self.peers[i].pending.as_mut() else { return };
+            match p.conn.next_input(buf) {
+                Ok(Some(msg)) => self.pending_event(i, Event::Data(&msg)),
+                Ok(None) => return,
+                Err(_) => {
+                    self.peers[i].pending = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// RFC 4271 §6.8: of the two connections, the one opened by the speaker with the higher BGP
+    /// identifier stays; the other is closed with Cease / Connection Collision Resolution. Both
+    /// ends apply the same rule, so both keep the same connection. Called once either session
+    /// has the peer's OPEN.
+    fn resolve_collision(&mut self, i: usize) {
         let p = &self.peers[i];
-        let (Some(open), Some(conn)) = (p.session.peer_open(), p.conn.as_ref()) else {
-            return self.attach(i, newer, false);
+        let (Some(pending), Some(conn)) = (p.pending.as_ref(), p.conn.as_ref()) else { return };
+        let Some(remote_id) = p.session.peer_open().or(pending.session.peer_open()).map(|o| o.router_id) else {
+            return;
         };
         let name = p.name.clone();
-        if keep_connection_initiated_by_higher_id(p.spec.session.router_id, open.router_id, conn.outgoing) {
-            refuse(newer, Notification::new(6, 7));
-            self.log(&name, "connection collision: kept the existing connection".into());
-        } else {
-            let now = self.now();
+        let local_id = p.spec.session.router_id;
+        let now = self.now();
+        if keep_connection_initiated_by_higher_id(local_id, remote_id, conn.outgoing) {
+            let mut pending = self.peers[i].pending.take().expect("checked");
             let mut out = Vec::new();
-            self.peers[i].session.notify_and_reset(
-                now,
-                Notification::new(6, 7),
-                "connection collision".into(),
-                &mut out,
+            pending.session.notify_and_reset(now, Notification::new(6, 7), "connection collision".into(), &mut out);
+            for a in out {
+                if let Action::Send(bytes) = a {
+                    let _ = write_all_nonblocking(&mut pending.conn.stream, &bytes);
+                }
+            }
+            let _ = pending.conn.stream.shutdown(Shutdown::Both);
+            self.log(
+                &name,
+                "connection collision: kept the first connection (opened by the higher BGP identifier)".into(),
             );
-            self.apply(i, out);
-            self.peers[i].session = Session::new(self.peers[i].spec.session.clone());
-            self.peers[i].session.handle(now, Event::ManualStart, &mut Vec::new());
-            self.attach(i, newer, false);
+        } else {
+            let pending = self.peers[i].pending.take().expect("checked");
+            let mut old = std::mem::replace(&mut self.peers[i].session, pending.session);
+            let mut old_conn = self.peers[i].conn.replace(pending.conn).expect("checked");
+            let mut out = Vec::new();
+            old.notify_and_reset(now, Notification::new(6, 7), "connection collision".into(), &mut out);
+            for a in out {
+                if let Action::Send(bytes) = a {
+                    let _ = write_all_nonblocking(&mut old_conn.stream, &bytes);
+                }
+            }
+            let _ = old_conn.stream.shutdown(Shutdown::Both);
+            self.log(
+                &name,
+                "connection collision: kept the second connection (opened by the higher BGP identifier)".into(),
+            );
+            self.report_open(i);
+        }
+    }
+
+    /// A session taken over from a second connection may already have the peer's OPEN: report
+    /// it as the first session would have.
+    fn report_open(&mut self, i: usize) {
+        if let Some(o) = self.peers[i].session.peer_open().cloned() {
+            self.apply(i, vec![Action::OpenReceived(o)]);
         }
     }
 
@@ -433,7 +561,7 @@ impl Speaker {
             return;
         }
         let _ = s.set_nodelay(true);
-        self.peers[i].conn = Some(Conn { stream: s, outgoing });
+        self.peers[i].conn = Some(Conn::new(s, outgoing));
         self.event(i, Event::TcpConnected);
     }
 
@@ -442,6 +570,19 @@ impl Speaker {
         match res {
             Ok(s) if self.peers[i].conn.is_none() && self.peers[i].session.state() == State::Connect => {
                 self.attach(i, s, true)
+            }
+            // The peer's connection arrived first and is in use: ours collides with it.
+            Ok(s)
+                if self.peers[i].conn.is_some()
+                    && self.peers[i].pending.is_none()
+                    && matches!(self.peers[i].session.state(), State::OpenSent | State::OpenConfirm) =>
+            {
+                let name = self.peers[i].name.clone();
+                self.log(
+                    &name,
+                    "our connection arrived after the peer's: collision, decided once an OPEN arrives".into(),
+                );
+                self.start_pending(i, s, true);
             }
             Ok(s) => drop(s),
             Err(e) => {
@@ -457,23 +598,17 @@ impl Speaker {
     fn read(&mut self, i: usize, buf: &mut [u8]) {
         loop {
             let Some(conn) = self.peers[i].conn.as_mut() else { return };
-            match conn.stream.read(buf) {
-                Ok(0) => {
-                    let name = self.peers[i].name.clone();
-                    self.log(&name, "connection closed by the peer".into());
-                    self.peers[i].conn = None;
-                    self.event(i, Event::TcpFails);
-                    return;
-                }
-                Ok(n) => {
-                    let data = buf[..n].to_vec();
-                    self.event(i, Event::Data(&data));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            match conn.next_input(buf) {
+                Ok(Some(msg)) => self.event(i, Event::Data(&msg)),
+                Ok(None) => return,
                 Err(e) => {
                     let name = self.peers[i].name.clone();
-                    self.log(&name, format!("connection error: {e}"));
+                    let what = if e.kind() == io::ErrorKind::UnexpectedEof {
+                        "connection closed by the peer".to_string()
+                    } else {
+                        format!("connection error: {e}")
+                    };
+                    self.log(&name, what);
                     self.peers[i].conn = None;
                     self.event(i, Event::TcpFails);
                     return;
@@ -531,18 +666,16 @@ impl Speaker {
                                 .push(SpeakerEvent::Withdrawn { peer: name.clone(), prefix: c.prefix.to_string() });
                         }
                     }
-                    if matches!(to, State::OpenConfirm) {
-                        if let Some(s) = self.peers[i].pending.take() {
-                            self.resolve_collision(i, s);
-                        }
+                    if to == State::OpenConfirm {
+                        self.resolve_collision(i);
                     }
                     if matches!(to, State::Idle | State::Active) {
-                        if let Some(s) = self.peers[i].pending.take() {
-                            if to == State::Active {
-                                self.attach(i, s, false);
-                            } else {
-                                refuse(s, Notification::new(6, 7));
-                            }
+                        // The first connection failed: the second one carries on alone.
+                        if let Some(p) = self.peers[i].pending.take() {
+                            self.peers[i].session = p.session;
+                            self.peers[i].conn = Some(p.conn);
+                            self.log(&name, "first connection gone: continuing on the second".into());
+                            self.report_open(i);
                         }
                     }
                 }

@@ -448,3 +448,65 @@ fn misbehaving_peers_get_the_right_notification_and_others_keep_working() {
         .iter()
         .any(|v| v["event"] == "notification_sent" && v["reason"].as_str().unwrap().contains("peer AS is 64999")));
 }
+
+#[test]
+fn xconnect_peers_with_itself_through_a_connection_collision() {
+    // Both sides active and started together: each connects to the other, so two connections
+    // usually cross and RFC 4271 §6.8 must leave exactly one.
+    let (a_ip, b_ip) = ("127.0.0.41", "127.0.0.42");
+    let (ap, bp) = (free_port(a_ip), free_port(b_ip));
+    let mut a = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &format!("{a_ip}:{ap}"),
+        "--peer",
+        &format!("{b_ip}:{bp}"),
+        "--asn",
+        "64600",
+        "--peer-asn",
+        "65010",
+        "--announce",
+        "168.86.128.0/18",
+        "--hold",
+        "3",
+        "--connect-retry",
+        "1",
+    ]);
+    let mut b = Xc::start(&[
+        "--role",
+        "customer",
+        "--local",
+        &format!("{b_ip}:{bp}"),
+        "--peer",
+        &format!("{a_ip}:{ap}"),
+        "--asn",
+        "65010",
+        "--peer-asn",
+        "64600",
+        "--announce",
+        "45.64.0.0/22",
+        "--hold",
+        "3",
+        "--connect-retry",
+        "1",
+    ]);
+    a.wait(10.0, "Established", state_to("Established"));
+    b.wait(10.0, "Established", state_to("Established"));
+    a.wait(5.0, "accepted", |v| v["event"] == "accepted" && v["prefix"] == "45.64.0.0/22");
+    b.wait(5.0, "accepted", |v| v["event"] == "accepted" && v["prefix"] == "168.86.128.0/18");
+    // Two hold times later the one session is still up on both sides: no flapping.
+    std::thread::sleep(Duration::from_secs(6));
+    for x in [&mut a, &mut b] {
+        while let Ok(v) = x.events.try_recv() {
+            x.seen.push(v);
+        }
+        let ups = x.seen.iter().filter(|v| v["event"] == "state" && v["to"] == "Established").count();
+        let downs = x.seen.iter().filter(|v| v["event"] == "state" && v["from"] == "Established").count();
+        assert_eq!((ups, downs), (1, 0), "{:#?}", x.seen);
+    }
+    a.send("shutdown");
+    b.wait(5.0, "Cease from the provider", |v| {
+        v["event"] == "notification_received" && v["code"] == 6 && v["subcode"] == 2
+    });
+}

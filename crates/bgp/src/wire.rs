@@ -708,7 +708,7 @@ impl fmt::Display for AsPath {
 /// Partial bit set, RFC 4271 §5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RawAttribute {
-    /// Flags octet (extended-length bit recomputed on emit).
+    /// Optional, Transitive and Partial bits (Extended Length is chosen on emit).
     pub flags: u8,
     /// Type code.
     pub code: u8,
@@ -1128,7 +1128,10 @@ fn decode_attributes(mut v: &[u8], ctx: DecodeCtx, u: &mut Update) -> Result<(),
                 // transitive ones travel on with Partial set; the others are dropped.
                 if fl & flags::TRANSITIVE != 0 || code == attr::MP_REACH || code == attr::MP_UNREACH {
                     let partial = if known { 0 } else { flags::PARTIAL };
-                    u.attrs.other.push(RawAttribute { flags: fl | partial, code, value: val.to_vec() });
+                    // Keep Optional, Transitive and Partial; the Extended Length bit belongs to the
+                    // encoding (recomputed on emit) and the low four bits are unused (RFC 4271
+                    // §4.3: ignored when received, zero when sent).
+                    u.attrs.other.push(RawAttribute { flags: (fl & 0xe0) | partial, code, value: val.to_vec() });
                 }
             }
         }
@@ -1283,6 +1286,15 @@ impl MessageReader {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Takes every byte buffered but not yet returned (to hand a stream that cannot be framed
+    /// to whoever reports the error).
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        let rest = self.buf.split_off(self.start);
+        self.buf.clear();
+        self.start = 0;
+        rest
     }
 
     /// Bytes buffered but not yet returned.

@@ -294,6 +294,17 @@ fn test_reader_splits_a_stream_at_any_boundary() {
     }
 }
 
+/// Fuzz crash (bgp_stream, 2026-11-25): an unknown attribute sent with Extended Length on a
+/// short value and the unused low flag bits set came back with other flags after a re-encode.
+#[test]
+fn regression_unknown_attribute_flags_are_normalized() {
+    let attrs = hex("ff 00 0000  ef ff 03 010203");
+    let Message::Update(u) = Message::decode(&update_with(&attrs, &[]), FOUR).unwrap() else { panic!() };
+    assert_eq!(u.attrs.other.iter().map(|r| r.flags).collect::<Vec<_>>(), [0xe0, 0xe0]);
+    let again = Message::decode(&Message::Update(u.clone()).encode(true), FOUR).unwrap();
+    assert_eq!(again, Message::Update(u));
+}
+
 fn arb_net() -> impl Strategy<Value = Ipv4Net> {
     (any::<u32>(), 0u8..=32).prop_map(|(a, l)| Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc())
 }

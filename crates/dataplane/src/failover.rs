@@ -672,9 +672,11 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             None => Fate::Blackholed,
             Some(e) if !at(&cp.links[e], &mut link_cursors[e], sent) => Fate::Blackholed,
             Some(e) => {
-                // The provider's ACL: the source must be inside what the customer announced.
-                let src = Ipv4Addr::new(frame[src_at], frame[src_at + 1], frame[src_at + 2], frame[src_at + 3]);
-                if !accepted.iter().any(|p| p.contains(&src)) {
+                // The provider's ACL: source inside what the customer announced, destination inside
+                // the provider's own prefixes.
+                let ip4 = |at: usize| Ipv4Addr::new(frame[at], frame[at + 1], frame[at + 2], frame[at + 3]);
+                let (src, dst) = (ip4(src_at), ip4(src_at + 4));
+                if !accepted.iter().any(|p| p.contains(&src)) || !c.provider_prefixes.iter().any(|p| p.contains(&dst)) {
                     Fate::Acl
                 } else {
                     let bytes = u64::from(edges[e].accounted(len as u32));

@@ -27,6 +27,7 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use hdrhistogram::Histogram;
 use ipnet::Ipv4Net;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -424,6 +425,13 @@ impl<'a> ControlPlane<'a> {
         }
     }
 
+    /// Ends `side`'s session at `site` with `n` (sent if the link still carries it).
+    fn tear_down(&mut self, site: usize, side: usize, n: Notification, reason: &str) {
+        let mut out = Vec::new();
+        self.sessions[site][side].notify_and_reset(Nanos(self.now), n, reason.into(), &mut out);
+        self.apply(site, side, out);
+    }
+
     fn fault(&mut self, site: usize, kind: FaultKind) {
         self.log(site, kind.name(), String::new());
         match kind {
@@ -447,14 +455,7 @@ impl<'a> ControlPlane<'a> {
                 self.links[site].push((self.now, true));
             }
             FaultKind::BgpReset => {
-                let mut out = Vec::new();
-                self.sessions[site][PROVIDER].notify_and_reset(
-                    Nanos(self.now),
-                    Notification::new(6, 4),
-                    "administrative reset".into(),
-                    &mut out,
-                );
-                self.apply(site, PROVIDER, out);
+                self.tear_down(site, PROVIDER, Notification::new(6, 4), "administrative reset");
                 self.event(site, PROVIDER, Event::ManualStart);
             }
         }
@@ -507,14 +508,7 @@ impl<'a> ControlPlane<'a> {
                                     "detected",
                                     format!("{} side: BFD down", if side == 0 { "customer" } else { "provider" }),
                                 );
-                                let mut out = Vec::new();
-                                self.sessions[site][side].notify_and_reset(
-                                    Nanos(self.now),
-                                    Notification::new(6, 10),
-                                    "BFD down".into(),
-                                    &mut out,
-                                );
-                                self.apply(site, side, out);
+                                self.tear_down(site, side, Notification::new(6, 10), "BFD down");
                             }
                         }
                     }
@@ -653,6 +647,8 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let mut after = vec![[0u64; 2]; n];
     let accepted: Vec<Ipv4Net> = [c.customer_prefix].into_iter().chain(slices.iter().copied()).collect();
     let (mut offered_bytes, mut passed_bytes) = (vec![0u64; n], vec![0u64; n]);
+    let mut delays: Vec<Histogram<u64>> =
+        (0..n).map(|_| Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")).collect();
     while let Some(k) = (0..sources.len()).filter(|&k| next[k].is_some()).min_by_key(|&k| next[k].map(|x| x.0)) {
         let (sent, len) = next[k].expect("chosen");
         let stream = offsets[k] + sources[k].last_stream();
@@ -700,7 +696,11 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             Fate::Passed(t_edge) => {
                 counters[1] += mine;
                 let v = if sc.variation_ns > 0 { jitter.random_range(0..=sc.variation_ns) } else { 0 };
-                rx.receive(frame, stream, sent, t_edge + sc.propagation_ns + v);
+                let arrival = t_edge + sc.propagation_ns + v;
+                if !is_stray {
+                    delays[h].saturating_record((arrival - sent).max(1));
+                }
+                rx.receive(frame, stream, sent, arrival);
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
                 Some(f) if !is_stray => lost[f][stream - offsets[h]] += 1,
@@ -749,7 +749,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 offered_mbps: offered_bytes[h] as f64 * 8.0 / secs / 1e6,
                 passed_mbps: passed_bytes[h] as f64 * 8.0 / secs / 1e6,
                 mean_jitter_ms: if jit.is_empty() { 0.0 } else { jit.iter().sum::<f64>() / jit.len() as f64 },
-                delay_ms: delay(&rx),
+                delay_ms: Delay::of(&delays[h]),
                 mos_min: mos.iter().copied().fold(f64::INFINITY, f64::min).min(5.0),
                 mos_mean: if mos.is_empty() { 0.0 } else { mos.iter().sum::<f64>() / mos.len() as f64 },
                 calls_below_mos_target: below,
@@ -837,19 +837,6 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         single_point_of_failure: n == 1,
     };
     (sites, report, frames)
-}
-
-fn delay(rx: &Receiver) -> Delay {
-    let ms = |v: u64| v as f64 / 1e6;
-    if rx.delays.is_empty() {
-        Delay { p50: 0.0, p99: 0.0, max: 0.0 }
-    } else {
-        Delay {
-            p50: ms(rx.delays.value_at_quantile(0.5)),
-            p99: ms(rx.delays.value_at_quantile(0.99)),
-            max: ms(rx.delays.max()),
-        }
-    }
 }
 
 fn source(sc: &Scenario, calls: u64, customer: Ipv4Net, seed: u64, start_ns: u64) -> Source {

@@ -33,6 +33,17 @@ pub struct Delay {
     pub max: f64,
 }
 
+impl Delay {
+    /// Percentiles of a histogram of nanoseconds (zeros when it is empty).
+    pub(crate) fn of(h: &Histogram<u64>) -> Delay {
+        let ms = |v: u64| v as f64 / 1e6;
+        if h.is_empty() {
+            return Delay { p50: 0.0, p99: 0.0, max: 0.0 };
+        }
+        Delay { p50: ms(h.value_at_quantile(0.5)), p99: ms(h.value_at_quantile(0.99)), max: ms(h.max()) }
+    }
+}
+
 /// One simulated site (or one failover case).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SiteReport {
@@ -383,7 +394,6 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
         // Calls whose stream never reached the receiver count as below target too.
         let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64
             + if sc.mean_hold_ns.is_none() { run.calls.saturating_sub(rows.len() as u64) } else { 0 };
-        let ms = |v: u64| v as f64 / 1e6;
         SiteReport {
             name: run.name.clone(),
             location: run.site.location.to_string(),
@@ -399,15 +409,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             offered_mbps: offered_bytes as f64 * 8.0 / secs / 1e6,
             passed_mbps: passed_bytes as f64 * 8.0 / secs / 1e6,
             mean_jitter_ms: if jit.is_empty() { 0.0 } else { jit.iter().sum::<f64>() / jit.len() as f64 },
-            delay_ms: if delays.is_empty() {
-                Delay { p50: 0.0, p99: 0.0, max: 0.0 }
-            } else {
-                Delay {
-                    p50: ms(delays.value_at_quantile(0.5)),
-                    p99: ms(delays.value_at_quantile(0.99)),
-                    max: ms(delays.max()),
-                }
-            },
+            delay_ms: Delay::of(&delays),
             mos_min: if mos.is_empty() { 1.0 } else { mos_min },
             mos_mean,
             calls_below_mos_target: below,
@@ -431,20 +433,7 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
     if sc.control.is_some() {
         let (sites, control, frames) = crate::failover::simulate_control(sc, progress);
         let v = crate::failover::verdict(&sites, &control, sc.loss_target_pct, sc.mos_target);
-        return SimReport {
-            scenario: sc.name.clone(),
-            seed: sc.seed,
-            duration_s: sc.duration_ns as f64 / 1e9,
-            codec: sc.codec.to_string(),
-            ptime_ms: sc.ptime_ms,
-            loss_target_pct: sc.loss_target_pct,
-            mos_target: sc.mos_target,
-            verdict: v,
-            sites,
-            failover: Vec::new(),
-            frames,
-            control: Some(control),
-        };
+        return report(sc, sites, Vec::new(), frames, v, Some(control));
     }
     let mut runs: Vec<Run> = sc
         .sites
@@ -490,6 +479,18 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
     let mut reports: Vec<SiteReport> = results.into_iter().map(|r| r.expect("every run finished")).collect();
     let failover = reports.split_off(n_sites);
     let frames = reports.iter().chain(&failover).map(|r| r.offered_frames).sum();
+    let v = verdict(sc, &reports, &failover);
+    report(sc, reports, failover, frames, v, None)
+}
+
+fn report(
+    sc: &Scenario,
+    sites: Vec<SiteReport>,
+    failover: Vec<SiteReport>,
+    frames: u64,
+    verdict: String,
+    control: Option<crate::failover::ControlReport>,
+) -> SimReport {
     SimReport {
         scenario: sc.name.clone(),
         seed: sc.seed,
@@ -498,11 +499,11 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
         ptime_ms: sc.ptime_ms,
         loss_target_pct: sc.loss_target_pct,
         mos_target: sc.mos_target,
-        verdict: verdict(sc, &reports, &failover),
-        sites: reports,
+        verdict,
+        sites,
         failover,
         frames,
-        control: None,
+        control,
     }
 }
 

@@ -44,6 +44,8 @@ pub struct BestChange {
 #[derive(Debug, Default, Clone)]
 pub struct Rib {
     routes: BTreeMap<Ipv4Net, Vec<Route>>,
+    /// Prefixes held per session, kept with `routes` so max-prefix checks cost O(1).
+    per_session: BTreeMap<u32, usize>,
 }
 
 /// RFC 4271 §9.1.2.2 order: `Less` means `a` is better.
@@ -83,7 +85,11 @@ impl Rib {
     pub fn announce(&mut self, prefix: Ipv4Net, route: Route) -> Option<BestChange> {
         let v = self.routes.entry(prefix).or_default();
         let old = Self::best_session(v);
+        let before = v.len();
         v.retain(|r| r.session != route.session);
+        if v.len() == before {
+            *self.per_session.entry(route.session).or_default() += 1;
+        }
         let at = v.partition_point(|r| compare(r, &route) == Ordering::Less);
         let changed_attrs = at == 0;
         v.insert(at, route);
@@ -104,6 +110,12 @@ impl Rib {
         if v.is_empty() {
             self.routes.remove(&prefix);
         }
+        if let Some(n) = self.per_session.get_mut(&session) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_session.remove(&session);
+            }
+        }
         (old != new).then_some(BestChange { prefix, old, new })
     }
 
@@ -116,7 +128,7 @@ impl Rib {
 
     /// Number of prefixes with a route from `session` (for max-prefix).
     pub fn count_from(&self, session: u32) -> usize {
-        self.routes.values().filter(|v| v.iter().any(|r| r.session == session)).count()
+        self.per_session.get(&session).copied().unwrap_or(0)
     }
 
     /// The best route to exactly `prefix`.
@@ -201,7 +213,12 @@ mod tests {
         rib.announce(q, route(1, None, vec![9], None, 1));
         let a = u32::from(Ipv4Addr::new(45, 64, 1, 1));
         assert_eq!(rib.fib().lookup(a), Some(1));
+        assert_eq!((rib.count_from(1), rib.count_from(2)), (2, 1));
+        // Re-announcing a prefix replaces the route: still one per prefix.
+        rib.announce(q, route(1, None, vec![9, 9], None, 1));
+        assert_eq!(rib.count_from(1), 2);
         let changes = rib.drop_session(1);
+        assert_eq!(rib.count_from(1), 0);
         assert_eq!(
             changes,
             vec![

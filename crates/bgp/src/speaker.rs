@@ -712,16 +712,19 @@ impl Speaker {
         let name = self.peers[i].name.clone();
         let session = i as u32;
         for p in &u.withdrawn {
-            if self.rib.withdraw(session, *p).is_some() || self.rib.best(*p).is_none() {
+            // Reported when this peer had the route, whether or not the best path changed.
+            let had = self.rib.count_from(session);
+            self.rib.withdraw(session, *p);
+            if self.rib.count_from(session) < had {
                 self.events.push(SpeakerEvent::Withdrawn { peer: name.clone(), prefix: p.to_string() });
             }
         }
         for issue in &u.issues {
             self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail));
         }
-        let attrs = Arc::new(u.attrs.clone());
         let tw = u.issues.iter().find(|i| i.action == crate::wire::AttrAction::TreatAsWithdraw);
-        let policy = self.peers[i].spec.policy.clone();
+        let attrs = Arc::new(u.attrs);
+        let policy = &self.peers[i].spec.policy;
         let peer_router_id = self.peers[i].session.peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
         for p in &u.nlri {
             let verdict = match tw {
@@ -730,14 +733,13 @@ impl Speaker {
             };
             match verdict {
                 Ok(()) => {
-                    let change =
-                        self.rib.announce(*p, Route { session, peer_router_id, ebgp: true, attrs: attrs.clone() });
+                    self.rib.announce(*p, Route { session, peer_router_id, ebgp: true, attrs: attrs.clone() });
                     self.events.push(SpeakerEvent::Accepted {
                         peer: name.clone(),
                         prefix: p.to_string(),
                         as_path: attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
                         next_hop: attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
-                        best: change.is_some_and(|c| c.new == Some(session)),
+                        best: self.rib.best(*p).is_some_and(|r| r.session == session),
                     });
                 }
                 Err(reason) => {

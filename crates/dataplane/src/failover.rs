@@ -199,7 +199,6 @@ struct ControlPlane<'a> {
     seq: u64,
     queue: BTreeMap<(u64, u64), Cp>,
     sessions: Vec<[Session; 2]>,
-    link_up: Vec<bool>,
     bfd_phase: Vec<[u64; 2]>,
     provider_rib: Rib,
     /// Provider prefixes learned over each site's customer session.
@@ -207,7 +206,8 @@ struct ControlPlane<'a> {
     onboarding: Vec<Onboarding>,
     established_at: Vec<Option<u64>>,
     slices: Vec<Ipv4Net>,
-    provider_ids: Vec<Ipv4Addr>,
+    /// Whether the RIBs changed since the routes were last chosen.
+    routes_changed: bool,
     timeline: Vec<TimelineRow>,
     /// Per home site: egress site for customer → provider (None: no route).
     egress: Vec<Timeline<Option<usize>>>,
@@ -247,6 +247,10 @@ impl<'a> ControlPlane<'a> {
         self.sc.propagation_ns
     }
 
+    fn link_up(&self, site: usize) -> bool {
+        self.links[site].last().is_some_and(|&(_, up)| up)
+    }
+
     fn event(&mut self, site: usize, side: usize, ev: Event<'_>) {
         let mut out = Vec::new();
         self.sessions[site][side].handle(Nanos(self.now), ev, &mut out);
@@ -263,13 +267,13 @@ impl<'a> ControlPlane<'a> {
                     self.push(t, Cp::Connect { site });
                 }
                 Action::Send(bytes) => {
-                    if self.link_up[site] {
+                    if self.link_up(site) {
                         let t = self.now + self.prop();
                         self.push(t, Cp::Deliver { site, to: other, bytes });
                     }
                 }
                 Action::Disconnect => {
-                    if self.link_up[site] {
+                    if self.link_up(site) {
                         let t = self.now + self.prop();
                         self.push(t, Cp::Fails { site, to: other });
                     }
@@ -344,7 +348,8 @@ impl<'a> ControlPlane<'a> {
         } else {
             ImportPolicy::Customer { provider_prefixes: self.c.provider_prefixes.clone() }
         };
-        let attrs = Arc::new(u.attrs.clone());
+        self.routes_changed = true;
+        let attrs = Arc::new(u.attrs);
         for p in &u.withdrawn {
             if side == PROVIDER {
                 self.provider_rib.withdraw(site as u32, *p);
@@ -368,6 +373,7 @@ impl<'a> ControlPlane<'a> {
     }
 
     fn session_down(&mut self, site: usize, side: usize) {
+        self.routes_changed = true;
         if side == PROVIDER {
             let changes = self.provider_rib.drop_session(site as u32);
             for c in changes {
@@ -380,9 +386,13 @@ impl<'a> ControlPlane<'a> {
         }
     }
 
-    /// Recomputes both directions' choices and records changes.
+    /// Recomputes both directions' choices after the RIBs changed, and records changes.
     fn reroute(&mut self) {
+        if !std::mem::take(&mut self.routes_changed) {
+            return;
+        }
         let n = self.sc.sites.len();
+        let fib = self.provider_rib.fib();
         for h in 0..n {
             // The customer router at h: its own eBGP route, else the iBGP copy from another site
             // (the lower BGP identifier of the provider edge wins a tie).
@@ -391,7 +401,7 @@ impl<'a> ControlPlane<'a> {
                 if self.customer_learned[j] {
                     let r = Route {
                         session: j as u32,
-                        peer_router_id: self.provider_ids[j],
+                        peer_router_id: self.onboarding[j].p2p.expect("addressed").provider,
                         ebgp: j == h,
                         attrs: Arc::new(PathAttributes {
                             origin: Some(Origin::Igp),
@@ -414,7 +424,7 @@ impl<'a> ControlPlane<'a> {
                 }
                 self.egress[h].push((self.now, e));
             }
-            let fib_site = self.provider_rib.fib().lookup(u32::from(self.slices[h].network()) + 1).map(|s| s as usize);
+            let fib_site = fib.lookup(u32::from(self.slices[h].network()) + 1).map(|s| s as usize);
             if self.ret[h].last().map(|x| x.1) != Some(fib_site) {
                 if !self.ret[h].is_empty() {
                     let to = fib_site.map_or("no route".into(), |s| self.name(s));
@@ -436,7 +446,6 @@ impl<'a> ControlPlane<'a> {
         self.log(site, kind.name(), String::new());
         match kind {
             FaultKind::LinkDown => {
-                self.link_up[site] = false;
                 self.links[site].push((self.now, false));
                 if let Detection::Bfd { interval_ns, multiplier } = self.c.detection {
                     for side in [CUSTOMER, PROVIDER] {
@@ -451,7 +460,6 @@ impl<'a> ControlPlane<'a> {
                 }
             }
             FaultKind::LinkUp => {
-                self.link_up[site] = true;
                 self.links[site].push((self.now, true));
             }
             FaultKind::BgpReset => {
@@ -482,12 +490,12 @@ impl<'a> ControlPlane<'a> {
                     self.now = k.0;
                     match ev {
                         Cp::Deliver { site, to, bytes } => {
-                            if self.link_up[site] {
+                            if self.link_up(site) {
                                 self.event(site, to, Event::Data(&bytes));
                             }
                         }
                         Cp::Connect { site } => {
-                            let ok = self.link_up[site] && self.sessions[site][PROVIDER].state() == State::Active;
+                            let ok = self.link_up(site) && self.sessions[site][PROVIDER].state() == State::Active;
                             if ok {
                                 self.event(site, PROVIDER, Event::TcpConnected);
                                 self.event(site, CUSTOMER, Event::TcpConnected);
@@ -496,13 +504,13 @@ impl<'a> ControlPlane<'a> {
                             }
                         }
                         Cp::Fails { site, to } => {
-                            if self.link_up[site] {
+                            if self.link_up(site) {
                                 self.event(site, to, Event::TcpFails);
                             }
                         }
                         Cp::Fault { site, kind } => self.fault(site, kind),
                         Cp::BfdDown { site, side } => {
-                            if !self.link_up[site] && self.sessions[site][side].state() == State::Established {
+                            if !self.link_up(site) && self.sessions[site][side].state() == State::Established {
                                 self.log(
                                     site,
                                     "detected",
@@ -562,7 +570,6 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 [mk(asn, c.provider_asn, p2p.customer, false), mk(c.provider_asn, asn, p2p.provider, true)]
             })
             .collect(),
-        link_up: vec![true; n],
         bfd_phase: (0..n)
             .map(|_| match c.detection {
                 Detection::Bfd { interval_ns, .. } => {
@@ -574,7 +581,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         provider_rib: Rib::new(),
         customer_learned: vec![false; n],
         established_at: vec![None; n],
-        provider_ids: onboarding.iter().map(|o| o.p2p.expect("addressed").provider).collect(),
+        routes_changed: true,
         onboarding,
         slices: slices.clone(),
         timeline: Vec::new(),

@@ -401,27 +401,13 @@ pub fn capacity_text(c: &CapacityReport) -> String {
     );
     let _ = writeln!(s, "\n{:<50} {:>8} {:>10}", "", "calls", "vs sim");
     let _ = writeln!(s, "{:<50} {:>8} {:>10}", "simulated (largest within the loss target)", c.max_calls, "1.000");
-    let _ = writeln!(
-        s,
-        "{:<50} {:>8} {:>10.3}",
-        "arithmetic (tier / frame rate per call)",
-        c.arithmetic_calls,
-        c.arithmetic_calls as f64 / c.max_calls.max(1) as f64
-    );
-    let _ = writeln!(
-        s,
-        "{:<50} {:>8} {:>10.3}",
-        "the 1 Gbps port (wire bytes incl. preamble, gap)",
-        c.port_limit_calls,
-        c.port_limit_calls as f64 / c.max_calls.max(1) as f64
-    );
-    let _ = writeln!(
-        s,
-        "{:<50} {:>8} {:>10.3}",
-        "provider's rule of thumb (10 per Mbps)",
-        c.rule_of_thumb_calls,
-        c.rule_of_thumb_calls as f64 / c.max_calls.max(1) as f64
-    );
+    for (what, calls) in [
+        ("arithmetic (tier / frame rate per call)", c.arithmetic_calls),
+        ("the 1 Gbps port (wire bytes incl. preamble, gap)", c.port_limit_calls),
+        ("provider's rule of thumb (10 per Mbps)", c.rule_of_thumb_calls),
+    ] {
+        let _ = writeln!(s, "{what:<50} {calls:>8} {:>10.3}", calls as f64 / c.max_calls.max(1) as f64);
+    }
     let _ = writeln!(
         s,
         "\nloss at {} calls: {:.4} %; at {}: {:.4} % ({} simulations)",

@@ -471,14 +471,13 @@ mod tests {
         assert_eq!(mos(120.0), 4.5);
     }
 
+    /// A stream from 192.0.2.1 to 192.0.2.2.
+    fn key(src_port: u16, dst_port: u16, ssrc: u32) -> StreamKey {
+        StreamKey { src: "192.0.2.1".parse().unwrap(), src_port, dst: "192.0.2.2".parse().unwrap(), dst_port, ssrc }
+    }
+
     fn feed(a: &mut RtpAnalyzer, seqs: &[u16], gap_ns: u64) -> RtpStreamRow {
-        let key = StreamKey {
-            src: "192.0.2.1".parse().unwrap(),
-            src_port: 10_000,
-            dst: "192.0.2.2".parse().unwrap(),
-            dst_port: 20_000,
-            ssrc: 7,
-        };
+        let key = key(10_000, 20_000, 7);
         for (i, &seq) in seqs.iter().enumerate() {
             let s = RtpSample {
                 arrival_ns: i as u64 * gap_ns,
@@ -518,13 +517,7 @@ mod tests {
     #[test]
     fn one_way_delay_when_send_times_are_known() {
         let mut a = RtpAnalyzer::new(None);
-        let key = StreamKey {
-            src: "192.0.2.1".parse().unwrap(),
-            src_port: 1,
-            dst: "192.0.2.2".parse().unwrap(),
-            dst_port: 2,
-            ssrc: 1,
-        };
+        let key = key(1, 2, 1);
         // 100 packets sent 20 ms apart, each taking 5 ms, but every tenth 45 ms.
         for i in 0..100u64 {
             let sent = i * 20_000_000;
@@ -560,13 +553,7 @@ mod tests {
     #[test]
     fn single_packet_flows_are_not_streams() {
         let mut a = RtpAnalyzer::new(None);
-        let key = StreamKey {
-            src: "192.0.2.1".parse().unwrap(),
-            src_port: 1,
-            dst: "192.0.2.2".parse().unwrap(),
-            dst_port: 2,
-            ssrc: 1,
-        };
+        let key = key(1, 2, 1);
         a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0, sent_ns: None }, false, None);
         assert!(a.rows().is_empty());
         let mut hint = u32::MAX;

@@ -36,7 +36,7 @@ use xconnect_bgp::fsm::{Action, Event, Session, SessionConfig, State};
 use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{AsPath, Notification, Origin, PathAttributes, Update};
-use xconnect_interconnect::onboarding::{AsnPool, Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool};
+use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
 use xconnect_policer::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
@@ -219,9 +219,7 @@ struct ControlPlane<'a> {
     left_established: Vec<[Vec<(u64, String)>; 2]>,
     /// Why the session being handled is about to leave Established.
     last_reason: Option<String>,
-    pool: P2pPool,
-    asns: AsnPool,
-    assigned: Option<u32>,
+    provisioning: Provisioning,
 }
 
 impl<'a> ControlPlane<'a> {
@@ -312,7 +310,7 @@ impl<'a> ControlPlane<'a> {
         if side == CUSTOMER && self.established_at[site].is_none() {
             self.established_at[site] = Some(self.now);
             self.onboarding[site]
-                .handle(OnboardingEvent::BgpEstablished, &mut self.pool, &mut self.asns, &mut self.assigned)
+                .handle(OnboardingEvent::BgpEstablished, &mut self.provisioning)
                 .expect("addressed before BGP");
         }
         let announce: Vec<Ipv4Net> = if side == CUSTOMER {
@@ -534,14 +532,12 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let c = sc.control.as_ref().expect("called for scenarios with [control]");
     let n = sc.sites.len();
     // Onboarding: LOA, link up, addresses and ASN.
-    let mut pool = P2pPool::new(c.p2p_pool, c.p2p_len).expect("scenario checked");
-    let mut asns = AsnPool::default();
-    let mut assigned = None;
+    let mut provisioning = Provisioning::new(P2pPool::new(c.p2p_pool, c.p2p_len).expect("scenario checked"));
     let mut onboarding = Vec::new();
     for (i, s) in sc.sites.iter().enumerate() {
         let mut o = Onboarding::new(&s.name, s.location, c.customer_asn, i as u32);
-        o.handle(OnboardingEvent::Order, &mut pool, &mut asns, &mut assigned).expect("fresh onboarding");
-        o.handle(OnboardingEvent::LinkUp, &mut pool, &mut asns, &mut assigned).expect("pool sized by the check");
+        o.handle(OnboardingEvent::Order, &mut provisioning).expect("fresh onboarding");
+        o.handle(OnboardingEvent::LinkUp, &mut provisioning).expect("pool sized by the check");
         onboarding.push(o);
     }
     let bits = n.next_power_of_two().trailing_zeros() as u8;
@@ -590,9 +586,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         links: vec![vec![(0, true)]; n],
         left_established: vec![[Vec::new(), Vec::new()]; n],
         last_reason: None,
-        pool,
-        asns,
-        assigned,
+        provisioning,
     };
     cp.reroute();
     // Faults inside the simulated time (`--seconds` may have shortened it).

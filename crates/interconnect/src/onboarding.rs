@@ -80,6 +80,32 @@ impl AsnPool {
     }
 }
 
+/// What the provider hands out to one customer's sites: point-to-point subnets, and one private
+/// ASN for all of them when the customer has none.
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    p2p: P2pPool,
+    asns: AsnPool,
+    assigned_asn: Option<u32>,
+}
+
+impl Provisioning {
+    /// Subnets from `p2p`, private ASNs from the provider's range.
+    pub fn new(p2p: P2pPool) -> Self {
+        Provisioning { p2p, asns: AsnPool::default(), assigned_asn: None }
+    }
+
+    /// The customer's private ASN: assigned on first use, the same at every site after.
+    fn private_asn(&mut self) -> Result<u32, String> {
+        if let Some(a) = self.assigned_asn {
+            return Ok(a);
+        }
+        let a = self.asns.allocate().ok_or("the private ASN range is used up")?;
+        self.assigned_asn = Some(a);
+        Ok(a)
+    }
+}
+
 /// The Letter of Authorization the provider issues for one cross-connect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Loa {
@@ -161,15 +187,9 @@ impl Onboarding {
         }
     }
 
-    /// Applies an event. `assigned_asn` is the ASN already assigned to this customer at another
-    /// site (one customer keeps one ASN), drawn from `asns` if none.
-    pub fn handle(
-        &mut self,
-        ev: OnboardingEvent,
-        p2p: &mut P2pPool,
-        asns: &mut AsnPool,
-        assigned_asn: &mut Option<u32>,
-    ) -> Result<Stage, String> {
+    /// Applies an event; addresses and a private ASN come from `prov` (shared by the customer's
+    /// sites).
+    pub fn handle(&mut self, ev: OnboardingEvent, prov: &mut Provisioning) -> Result<Stage, String> {
         match (self.stage, ev) {
             (Stage::Requested, OnboardingEvent::Order) => {
                 let dcs = self.location.data_centers();
@@ -183,17 +203,14 @@ impl Onboarding {
                 self.stage = Stage::LoaIssued;
             }
             (Stage::LoaIssued, OnboardingEvent::LinkUp) => {
-                self.p2p = Some(p2p.allocate().ok_or("the point-to-point pool is exhausted")?);
-                self.customer_asn = match self.own_asn {
-                    Some(a) => Some(a),
+                self.p2p = Some(prov.p2p.allocate().ok_or("the point-to-point pool is exhausted")?);
+                self.customer_asn = Some(match self.own_asn {
+                    Some(a) => a,
                     None => {
-                        if assigned_asn.is_none() {
-                            *assigned_asn = Some(asns.allocate().ok_or("the private ASN range is used up")?);
-                        }
                         self.asn_assigned = true;
-                        *assigned_asn
+                        prov.private_asn()?
                     }
-                };
+                });
                 self.stage = Stage::Addressed;
             }
             (Stage::Addressed, OnboardingEvent::BgpEstablished) => self.stage = Stage::BgpEstablished,
@@ -234,19 +251,14 @@ mod tests {
 
     #[test]
     fn the_four_steps_in_order() {
-        let mut p = P2pPool::new("169.254.200.0/24".parse().unwrap(), 30).unwrap();
-        let mut asns = AsnPool::default();
-        let mut assigned = None;
+        let mut prov = Provisioning::new(P2pPool::new("169.254.200.0/24".parse().unwrap(), 30).unwrap());
         let mut a = Onboarding::new("ashburn", Location::Ashburn, None, 0);
         let mut b = Onboarding::new("san-jose", Location::SanJose, None, 1);
-        assert!(a.handle(OnboardingEvent::LinkUp, &mut p, &mut asns, &mut assigned).is_err());
+        assert!(a.handle(OnboardingEvent::LinkUp, &mut prov).is_err());
         for o in [&mut a, &mut b] {
-            o.handle(OnboardingEvent::Order, &mut p, &mut asns, &mut assigned).unwrap();
-            o.handle(OnboardingEvent::LinkUp, &mut p, &mut asns, &mut assigned).unwrap();
-            assert_eq!(
-                o.handle(OnboardingEvent::BgpEstablished, &mut p, &mut asns, &mut assigned),
-                Ok(Stage::BgpEstablished)
-            );
+            o.handle(OnboardingEvent::Order, &mut prov).unwrap();
+            o.handle(OnboardingEvent::LinkUp, &mut prov).unwrap();
+            assert_eq!(o.handle(OnboardingEvent::BgpEstablished, &mut prov), Ok(Stage::BgpEstablished));
         }
         assert_eq!(a.loa.as_ref().unwrap().data_center, "Equinix DC1");
         assert_ne!(a.p2p.unwrap().subnet, b.p2p.unwrap().subnet);
@@ -254,8 +266,8 @@ mod tests {
         assert_eq!((a.customer_asn, b.customer_asn), (Some(65000), Some(65000)));
         assert!(a.asn_assigned);
         let mut c = Onboarding::new("london", Location::London, Some(3356), 2);
-        c.handle(OnboardingEvent::Order, &mut p, &mut asns, &mut assigned).unwrap();
-        c.handle(OnboardingEvent::LinkUp, &mut p, &mut asns, &mut assigned).unwrap();
+        c.handle(OnboardingEvent::Order, &mut prov).unwrap();
+        c.handle(OnboardingEvent::LinkUp, &mut prov).unwrap();
         assert_eq!((c.customer_asn, c.asn_assigned), (Some(3356), false));
     }
 }

@@ -165,6 +165,16 @@ struct Direction {
     lost: bool,
 }
 
+impl Direction {
+    /// Gives up on the bytes before `seq` (lost to the capture): what was half-read is dropped
+    /// and decoding resumes at the next segment that starts with a marker.
+    fn resume_at(&mut self, seq: u32) {
+        self.reader = MessageReader::default();
+        self.lost = true;
+        self.next_seq = Some(seq);
+    }
+}
+
 #[derive(Debug)]
 struct Conn {
     /// Index into the report's sessions.
@@ -244,20 +254,17 @@ impl BgpTracker {
             // decode it now, as tshark does (a reordered earlier segment arriving later is then
             // trimmed as already seen).
             self.report.gaps += 1;
-            d.next_seq = Some(seq);
+            d.resume_at(seq);
             Self::push(d, seq, payload);
         } else if off > 0 {
-            if d.ooo.len() < MAX_OOO {
-                d.ooo.insert(seq, (frame, payload.to_vec()));
+            d.ooo.insert(seq, (frame, payload.to_vec()));
+            if d.ooo.len() <= MAX_OOO {
                 return;
             }
-            // The gap is not going to fill: skip it and resynchronize.
+            // The gap is not going to fill: skip it and resynchronize at the first held segment.
             self.report.gaps += 1;
-            d.reader = MessageReader::default();
-            d.lost = true;
-            let (s, (_, p)) = d.ooo.pop_first().expect("MAX_OOO > 0");
-            d.ooo.insert(seq, (frame, payload.to_vec()));
-            d.next_seq = Some(s);
+            let (s, (_, p)) = d.ooo.pop_first().expect("more than MAX_OOO held");
+            d.resume_at(s);
             Self::push(d, s, &p);
         } else {
             Self::push(d, seq, payload);
@@ -306,9 +313,7 @@ impl BgpTracker {
                     let d = &mut conn.dirs[dir];
                     if d.next_seq.is_some_and(|n| (s.wrapping_sub(n) as i32) > 0) {
                         self.report.gaps += 1;
-                        d.reader = MessageReader::default();
-                        d.lost = true;
-                        d.next_seq = Some(s);
+                        d.resume_at(s);
                     }
                     Self::push(d, s, &p);
                     decode_ready(&mut self.report, conn, key, dir, frame);
@@ -516,5 +521,25 @@ mod tests {
         assert_eq!(r.messages.get("keepalive"), Some(&1));
         assert_eq!(r.announced_total, 300);
         assert!(r.gaps >= 1, "{r:?}");
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_resynchronizes_once_too_many_segments_wait() {
+        // An OPEN whose second half is lost, then 200 KEEPALIVEs one per segment: they wait
+        // behind the half-read OPEN until more than MAX_OOO are held, then decoding resumes.
+        let open = Message::Open(Open::new(64512, 90, Ipv4Addr::new(10, 0, 0, 1))).encode(true);
+        let ka = Message::Keepalive.encode(true);
+        let mut segs: Vec<(u32, &[u8])> = vec![(0, &open[..30])];
+        let base = open.len() as u32;
+        segs.extend((0..200u32).map(|i| (base + i * 19, ka.as_slice())));
+        let mut t = BgpTracker::default();
+        feed(&mut t, &segs, 179);
+        let before_end = t.report.messages.get("keepalive").copied().unwrap_or(0);
+        assert_eq!(before_end, 200, "all decoded before the capture ends (not held until finish)");
+        assert_eq!(t.report.gaps, 1);
+        let r = t.finish();
+        assert_eq!(r.messages.get("keepalive"), Some(&200));
+        assert_eq!(r.messages.get("open"), None);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
     }
 }

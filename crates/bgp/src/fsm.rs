@@ -130,7 +130,6 @@ pub struct Session {
     hold_at: Option<Nanos>,
     keepalive_at: Option<Nanos>,
     hold_ns: u64,
-    ctx: DecodeCtx,
     peer_open: Option<Open>,
 }
 
@@ -153,7 +152,6 @@ impl Session {
             hold_at: None,
             keepalive_at: None,
             hold_ns: 0,
-            ctx: DecodeCtx::default(),
             peer_open: None,
         }
     }
@@ -178,9 +176,20 @@ impl Session {
         Nanos(self.hold_ns)
     }
 
+    /// How the peer's messages are read: we always offer 4-octet ASNs, so the peer's OPEN
+    /// decides (RFC 6793); before it, the width is not known.
+    fn ctx(&self) -> DecodeCtx {
+        let as_width = match &self.peer_open {
+            Some(o) if o.four_octet() => AsWidth::Four,
+            Some(_) => AsWidth::Two,
+            None => AsWidth::Guess,
+        };
+        DecodeCtx { as_width }
+    }
+
     /// Whether both sides use 4-octet ASNs.
     pub fn four_octet(&self) -> bool {
-        self.ctx.as_width == AsWidth::Four
+        self.ctx().as_width == AsWidth::Four
     }
 
     /// The earliest armed timer.
@@ -207,7 +216,6 @@ impl Session {
         self.keepalive_at = None;
         self.hold_ns = 0;
         self.peer_open = None;
-        self.ctx = DecodeCtx::default();
         self.connect_retry_at = Some(Nanos(now.0 + self.cfg.connect_retry.0));
         self.go(State::Idle, out);
     }
@@ -328,9 +336,10 @@ impl Session {
             if !matches!(self.state, State::OpenSent | State::OpenConfirm | State::Established) {
                 return;
             }
+            let ctx = self.ctx();
             let decoded = match self.reader.next_message() {
                 Ok(None) => return,
-                Ok(Some(raw)) => Message::decode(raw, self.ctx),
+                Ok(Some(raw)) => Message::decode(raw, ctx),
                 Err(e) => Err(e),
             };
             match decoded {
@@ -393,7 +402,6 @@ impl Session {
                 let hold = self.cfg.hold_time.min(o.hold_time);
                 self.hold_ns = u64::from(hold) * SEC;
                 self.hold_at = (hold > 0).then(|| Nanos(now.0 + self.hold_ns));
-                self.ctx.as_width = if o.four_octet() { AsWidth::Four } else { AsWidth::Two };
                 self.peer_open = Some(o.clone());
                 out.push(Action::OpenReceived(o));
                 self.send(&Message::Keepalive, out);

@@ -648,8 +648,17 @@ fn check_control(f: &ScenarioFile, text: &str, problems: &mut Vec<String>) -> Op
         c.provider_prefixes.iter().filter_map(|s| net("provider_prefixes", s, problems)).collect();
     let p2p_pool = net("p2p_pool", &c.p2p_pool, problems);
     if let Some(pool) = p2p_pool {
-        if let Err(e) = xconnect_interconnect::onboarding::P2pPool::new(pool, c.p2p_len) {
-            problems.push(format!("control.p2p_len: {e}"));
+        match xconnect_interconnect::onboarding::P2pPool::new(pool, c.p2p_len) {
+            Err(e) => problems.push(format!("control.p2p_len: {e}")),
+            Ok(mut p) => {
+                if (0..f.sites.len()).any(|_| p.allocate().is_none()) {
+                    problems.push(format!(
+                        "control.p2p_pool = {pool}: holds fewer /{} subnets than the {} sites need",
+                        c.p2p_len,
+                        f.sites.len()
+                    ));
+                }
+            }
         }
     }
     if c.hold_s != 0 && c.hold_s < 3 {
@@ -780,6 +789,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.problems[0].starts_with("line 21:"), "{e}");
+        // A point-to-point pool too small for the sites: refused, not a panic later.
+        let e = Scenario::parse(
+            &include_str!("../../../fixtures/scenarios/failover-hold.toml")
+                .replace("hold_s = 9", "hold_s = 9\np2p_pool = \"169.254.200.0/30\""),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("fewer /30 subnets than the 2 sites need"), "{e}");
         // Events without [control].
         let e = Scenario::parse(
             &format!("{DEFAULT_SCENARIO}\n[[events]]\nat = 1\nsite = \"ashburn\"\nkind = \"link-down\"\n"),

@@ -540,9 +540,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         o.handle(OnboardingEvent::LinkUp, &mut provisioning).expect("pool sized by the check");
         onboarding.push(o);
     }
-    let bits = n.next_power_of_two().trailing_zeros() as u8;
-    let slices: Vec<Ipv4Net> =
-        c.customer_prefix.subnets(c.customer_prefix.prefix_len() + bits).expect("checked").take(n).collect();
+    let slices = c.slices(n);
     let mut rng = StdRng::seed_from_u64(sc.seed ^ 0xbfd0);
     let mut cp = ControlPlane {
         sc,
@@ -612,7 +610,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         sources.push(source(sc, s.calls, slice, sc.seed.wrapping_add(h as u64 * 0x9e37_79b9), start_ns));
         homes.push(h);
     }
-    let stray = Ipv4Net::new(Ipv4Addr::from(u32::from(c.customer_prefix.broadcast()).wrapping_add(1)), 24).expect("24");
+    let stray = c.stray_prefix();
     if c.stray_calls > 0 {
         sources.push(source(sc, c.stray_calls, stray, sc.seed ^ 0x5742, start_ns));
         homes.push(0);

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use ipnet::Ipv4Net;
 use serde::Deserialize;
 use xconnect_interconnect::{Location, Tier};
-use xconnect_trafgen::Codec;
+use xconnect_trafgen::{AddressPlan, Codec};
 
 /// The built-in default scenario (also `fixtures/scenarios/default.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../../fixtures/scenarios/default.toml");
@@ -293,6 +294,26 @@ pub struct Control {
     pub stray_calls: u64,
 }
 
+impl Control {
+    /// Each site's slice of the customer's aggregate (site i's calls come from slice i): the
+    /// aggregate split into the next power of two of `sites` parts.
+    pub fn slices(&self, sites: usize) -> Vec<Ipv4Net> {
+        slices_of(self.customer_prefix, sites).expect("checked: every slice is at most /24")
+    }
+
+    /// The /24 after the aggregate: never announced, the source of `stray_calls`.
+    pub fn stray_prefix(&self) -> Ipv4Net {
+        let next = u32::from(self.customer_prefix.broadcast()).wrapping_add(1);
+        Ipv4Net::new(next.into(), 24).expect("24 <= 32").trunc()
+    }
+}
+
+/// `prefix` split for `sites` sites, if every slice is still at most /24.
+fn slices_of(prefix: Ipv4Net, sites: usize) -> Option<Vec<Ipv4Net>> {
+    let len = prefix.prefix_len() + sites.next_power_of_two().trailing_zeros() as u8;
+    (len <= 24).then(|| prefix.subnets(len).expect("len is within 24").take(sites).collect())
+}
+
 /// A checked scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -500,6 +521,7 @@ impl Scenario {
             }
         }
         let control = check_control(&f, text, &mut problems);
+        check_address_room(&f, &sites, control.as_ref(), &mut problems);
         if !problems.is_empty() {
             let problems = problems
                 .into_iter()
@@ -574,6 +596,45 @@ fn locate(text: &str, problem: &str) -> Option<usize> {
     header_line
 }
 
+/// Every call needs its own address/port pair inside the prefix it is sent from (the default
+/// customer prefix, or the site's slice with `[control]`); a failover run puts every site's
+/// calls on one site's plan.
+fn check_address_room(f: &ScenarioFile, sites: &[Site], control: Option<&Control>, problems: &mut Vec<String>) {
+    let room =
+        |p: Ipv4Net| AddressPlan { customer: (p.network(), p.prefix_len()), ..AddressPlan::default() }.capacity();
+    let default = AddressPlan::default();
+    let default = Ipv4Net::new(default.customer.0, default.customer.1).expect("valid default");
+    let slices = control.map(|c| c.slices(sites.len()));
+    for (i, s) in sites.iter().enumerate() {
+        let prefix = slices.as_ref().map_or(default, |v| v[i]);
+        if s.calls > room(prefix) {
+            problems.push(format!(
+                "sites[{i}] ({}).calls = {}: more than the {} unique address/port pairs of {prefix}",
+                s.name,
+                s.calls,
+                room(prefix)
+            ));
+        }
+    }
+    let total: u64 = sites.iter().map(|s| s.calls).sum();
+    if f.check_failover && control.is_none() && sites.len() > 1 && total > room(default) {
+        problems.push(format!(
+            "check_failover: {total} calls on one site need more than the {} unique address/port pairs of {default}",
+            room(default)
+        ));
+    }
+    if let Some(c) = control {
+        if c.stray_calls > room(c.stray_prefix()) {
+            problems.push(format!(
+                "control.stray_calls = {}: more than the {} address/port pairs of {}",
+                c.stray_calls,
+                room(c.stray_prefix()),
+                c.stray_prefix()
+            ));
+        }
+    }
+}
+
 fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
@@ -631,8 +692,7 @@ fn check_control(f: &ScenarioFile, text: &str, problems: &mut Vec<String>) -> Op
         if let Err(r) = xconnect_bgp::policy::check_prefix(p, 8, 24) {
             problems.push(format!("control.customer_prefix = {p}: {r}"));
         }
-        let slices = f.sites.len().next_power_of_two().trailing_zeros() as u8;
-        if p.prefix_len() + slices > 24 {
+        if slices_of(p, f.sites.len()).is_none() {
             problems.push(format!(
                 "control.customer_prefix = {p}: too small to give each of {} sites its own slice of at most /24",
                 f.sites.len()
@@ -797,6 +857,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("fewer /30 subnets than the 2 sites need"), "{e}");
+        // More calls than a site's slice has address/port pairs: refused, not a panic later.
+        let e = Scenario::parse(
+            &include_str!("../../../fixtures/scenarios/single-site.toml")
+                .replace("customer_prefix = \"45.64.0.0/22\"", "customer_prefix = \"45.64.0.0/24\"")
+                .replace("calls = 500", "calls = 10000000"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("line 18: sites[0] (ashburn).calls = 10000000: more than the"), "{e}");
         // Events without [control].
         let e = Scenario::parse(
             &format!("{DEFAULT_SCENARIO}\n[[events]]\nat = 1\nsite = \"ashburn\"\nkind = \"link-down\"\n"),

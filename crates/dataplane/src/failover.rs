@@ -27,7 +27,6 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hdrhistogram::Histogram;
 use ipnet::Ipv4Net;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -40,9 +39,9 @@ use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLin
 use xconnect_policer::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
-use crate::rtp::sort_rows;
+use crate::rtp::{sort_rows, RtpStreamRow};
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
-use crate::sim::{Delay, Edge, EdgeDrop, Receiver, SiteReport};
+use crate::sim::{CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
 
 /// The MOS under which a call counts as degraded in the failover report.
 pub const MOS_DEGRADED: f64 = 3.6;
@@ -615,16 +614,8 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         sources.push(source(sc, c.stray_calls, stray, sc.seed ^ 0x5742, start_ns));
         homes.push(0);
     }
-    let offsets: Vec<usize> = sources
-        .iter()
-        .scan(0, |acc, s| {
-            let o = *acc;
-            *acc += s.total_streams();
-            Some(o)
-        })
-        .collect();
-    let total_streams: usize = sources.iter().map(|s| s.total_streams()).sum();
-    let mut rx = Receiver::new(total_streams);
+    // One receiver per source: each site's calls (and the stray ones) are analyzed apart.
+    let mut rxs: Vec<Receiver> = sources.iter().map(|s| Receiver::new(s.total_streams())).collect();
     let mut edges: Vec<Edge> = sc.sites.iter().map(|s| Edge::new(sc, s)).collect();
     let src_at = 14 + 4 * usize::from(sc.vlan.is_some()) + 12;
     let mut bufs: Vec<Vec<u8>> = sources.iter().map(|s| vec![0u8; s.frame_len()]).collect();
@@ -646,11 +637,9 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let mut after = vec![[0u64; 2]; n];
     let accepted: Vec<Ipv4Net> = [c.customer_prefix].into_iter().chain(slices.iter().copied()).collect();
     let (mut offered_bytes, mut passed_bytes) = (vec![0u64; n], vec![0u64; n]);
-    let mut delays: Vec<Histogram<u64>> =
-        (0..n).map(|_| Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")).collect();
     while let Some(k) = (0..sources.len()).filter(|&k| next[k].is_some()).min_by_key(|&k| next[k].map(|x| x.0)) {
         let (sent, len) = next[k].expect("chosen");
-        let stream = offsets[k] + sources[k].last_stream();
+        let stream = sources[k].last_stream();
         frames += 1;
         if frames % 65_536 == 0 {
             progress.fetch_add(65_536, Ordering::Relaxed);
@@ -695,14 +684,10 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             Fate::Passed(t_edge) => {
                 counters[1] += mine;
                 let v = if sc.variation_ns > 0 { jitter.random_range(0..=sc.variation_ns) } else { 0 };
-                let arrival = t_edge + sc.propagation_ns + v;
-                if !is_stray {
-                    delays[h].saturating_record((arrival - sent).max(1));
-                }
-                rx.receive(frame, stream, sent, arrival);
+                rxs[k].receive(frame, stream, sent, t_edge + sc.propagation_ns + v);
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
-                Some(f) if !is_stray => lost[f][stream - offsets[h]] += 1,
+                Some(f) if !is_stray => lost[f][stream] += 1,
                 _ => unrouted += 1,
             },
             Fate::Acl => acl_drops += 1,
@@ -713,26 +698,25 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     }
 
     // Reports.
-    let mut rows = rx.rtp.rows();
-    sort_rows(&mut rows);
-    let home_of = |ip: &std::net::IpAddr| match ip {
-        std::net::IpAddr::V4(a) => slices.iter().position(|s| s.contains(a)),
-        _ => None,
-    };
+    // Each source's streams, in the analyzer's order (the stray calls, if any, last).
+    let rows: Vec<Vec<RtpStreamRow>> = rxs
+        .iter()
+        .map(|r| {
+            let mut v = r.rtp.rows();
+            sort_rows(&mut v);
+            v
+        })
+        .collect();
     let secs = sc.duration_ns as f64 / 1e9;
     let sites: Vec<SiteReport> = sc
         .sites
         .iter()
         .enumerate()
         .map(|(h, s)| {
-            let mos: Vec<f64> = rows.iter().filter(|r| home_of(&r.src) == Some(h)).filter_map(|r| r.mos).collect();
-            let jit: Vec<f64> =
-                rows.iter().filter(|r| home_of(&r.src) == Some(h)).filter_map(|r| r.mean_jitter_ms).collect();
+            let q = CallQuality::of(&rows[h], s.calls, sc);
             let [offered, passed, pol, port] = home[h];
             let dropped = offered - passed;
             let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
-            let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64
-                + s.calls.saturating_sub(mos.len() as u64) * u64::from(sc.mean_hold_ns.is_none());
             SiteReport {
                 name: s.name.clone(),
                 location: s.location.to_string(),
@@ -747,12 +731,12 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 loss_pct,
                 offered_mbps: offered_bytes[h] as f64 * 8.0 / secs / 1e6,
                 passed_mbps: passed_bytes[h] as f64 * 8.0 / secs / 1e6,
-                mean_jitter_ms: if jit.is_empty() { 0.0 } else { jit.iter().sum::<f64>() / jit.len() as f64 },
-                delay_ms: Delay::of(&delays[h]),
-                mos_min: mos.iter().copied().fold(f64::INFINITY, f64::min).min(5.0),
-                mos_mean: if mos.is_empty() { 0.0 } else { mos.iter().sum::<f64>() / mos.len() as f64 },
-                calls_below_mos_target: below,
-                ok: loss_pct <= sc.loss_target_pct && below == 0,
+                mean_jitter_ms: q.mean_jitter_ms,
+                delay_ms: Delay::of(&rxs[h].delays),
+                mos_min: q.mos_min,
+                mos_mean: q.mos_mean,
+                calls_below_mos_target: q.below,
+                ok: loss_pct <= sc.loss_target_pct && q.below == 0,
             }
         })
         .collect();
@@ -828,7 +812,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         },
         timeline: std::mem::take(&mut cp.timeline),
         failovers,
-        calls_below_mos_3_6: rows.iter().filter(|r| r.mos.is_some_and(|m| m < MOS_DEGRADED)).count() as u64,
+        calls_below_mos_3_6: rows.iter().flatten().filter(|r| r.mos.is_some_and(|m| m < MOS_DEGRADED)).count() as u64,
         survivors,
         acl_drops,
         traffic_start_s: t(start_ns),

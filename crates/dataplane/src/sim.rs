@@ -44,6 +44,33 @@ impl Delay {
     }
 }
 
+/// What the receiver measured of a group of calls.
+pub(crate) struct CallQuality {
+    /// Mean over streams of their mean jitter, ms.
+    pub(crate) mean_jitter_ms: f64,
+    /// Lowest MOS (1.0 when no call had one).
+    pub(crate) mos_min: f64,
+    /// Mean MOS.
+    pub(crate) mos_mean: f64,
+    /// Calls below the MOS target, counting fixed calls whose stream never arrived.
+    pub(crate) below: u64,
+}
+
+impl CallQuality {
+    pub(crate) fn of(rows: &[crate::rtp::RtpStreamRow], calls: u64, sc: &Scenario) -> Self {
+        let mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
+        let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
+        let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+        let missing = if sc.mean_hold_ns.is_none() { calls.saturating_sub(rows.len() as u64) } else { 0 };
+        CallQuality {
+            mean_jitter_ms: mean(&jit),
+            mos_min: if mos.is_empty() { 1.0 } else { mos.iter().copied().fold(f64::INFINITY, f64::min) },
+            mos_mean: mean(&mos),
+            below: mos.iter().filter(|m| **m < sc.mos_target).count() as u64 + missing,
+        }
+    }
+}
+
 /// One simulated site (or one failover case).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SiteReport {
@@ -383,17 +410,11 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             rows.extend(r.rtp.rows());
         }
         sort_rows(&mut rows);
-        let mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
-        let mos_min = mos.iter().copied().fold(f64::INFINITY, f64::min);
-        let mos_mean = if mos.is_empty() { 0.0 } else { mos.iter().sum::<f64>() / mos.len() as f64 };
-        let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
+        let q = CallQuality::of(&rows, run.calls, sc);
         let secs = sc.duration_ns as f64 / 1e9;
         let dropped = offered - passed;
         let policer_drops = dropped - port_drops;
         let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
-        // Calls whose stream never reached the receiver count as below target too.
-        let below = mos.iter().filter(|m| **m < sc.mos_target).count() as u64
-            + if sc.mean_hold_ns.is_none() { run.calls.saturating_sub(rows.len() as u64) } else { 0 };
         SiteReport {
             name: run.name.clone(),
             location: run.site.location.to_string(),
@@ -408,12 +429,12 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             loss_pct,
             offered_mbps: offered_bytes as f64 * 8.0 / secs / 1e6,
             passed_mbps: passed_bytes as f64 * 8.0 / secs / 1e6,
-            mean_jitter_ms: if jit.is_empty() { 0.0 } else { jit.iter().sum::<f64>() / jit.len() as f64 },
+            mean_jitter_ms: q.mean_jitter_ms,
             delay_ms: Delay::of(&delays),
-            mos_min: if mos.is_empty() { 1.0 } else { mos_min },
-            mos_mean,
-            calls_below_mos_target: below,
-            ok: loss_pct <= sc.loss_target_pct && below == 0,
+            mos_min: q.mos_min,
+            mos_mean: q.mos_mean,
+            calls_below_mos_target: q.below,
+            ok: loss_pct <= sc.loss_target_pct && q.below == 0,
         }
     })
 }

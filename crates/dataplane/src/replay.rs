@@ -353,12 +353,7 @@ impl Replay {
                     match RtpPacket::new_checked(p.payload(pkt.data)) {
                         Ok(rtp) if forced || !rtp.payload_type().is_rtcp_conflict() => {
                             l.rtp += 1;
-                            let addrs = match p.net {
-                                Net::Ipv4(ip) => Some((IpAddr::V4(ip.src), IpAddr::V4(ip.dst))),
-                                Net::Ipv6(ip) => Some((IpAddr::V6(ip.src), IpAddr::V6(ip.dst))),
-                                _ => None,
-                            };
-                            rtp_packet = addrs.map(|(src, dst)| {
+                            rtp_packet = p.addresses().map(|(src, dst)| {
                                 let key = StreamKey { src, src_port, dst, dst_port, ssrc: rtp.ssrc() };
                                 let sample = RtpSample {
                                     arrival_ns: pkt.ts_ns,
@@ -381,14 +376,7 @@ impl Replay {
                 l.tcp += 1;
                 let payload = p.payload(pkt.data);
                 if self.bgp.wants(src_port, dst_port, payload) {
-                    let addrs = match p.net {
-                        Net::Ipv4(ip) => Some((IpAddr::V4(ip.src), IpAddr::V4(ip.dst))),
-                        Net::Ipv6(ip) => Some((IpAddr::V6(ip.src), IpAddr::V6(ip.dst))),
-                        _ => None,
-                    };
-                    let t = usize::from(p.transport_offset);
-                    if let (Some((src, dst)), Some(seq)) = (addrs, pkt.data.get(t + 4..t + 8)) {
-                        let seq = u32::from_be_bytes([seq[0], seq[1], seq[2], seq[3]]);
+                    if let (Some((src, dst)), Some(seq)) = (p.addresses(), p.tcp_seq(pkt.data)) {
                         self.bgp.add(self.frames, src, src_port, dst, dst_port, seq, flags, payload);
                     }
                 }

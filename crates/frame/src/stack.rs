@@ -4,7 +4,7 @@
 //! a [`FlowKey`] without parsing again.
 
 use core::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Layer, LenError, LenSource, ParseError};
 use crate::ethernet::EtherType;
@@ -203,6 +203,24 @@ impl Parsed {
     pub fn payload<'a>(&self, frame: &'a [u8]) -> &'a [u8] {
         let start = usize::from(self.payload_offset);
         frame.get(start..start + usize::from(self.payload_len)).unwrap_or(&[])
+    }
+
+    /// Source and destination addresses, for IPv4 and IPv6.
+    #[inline]
+    pub fn addresses(&self) -> Option<(IpAddr, IpAddr)> {
+        match self.net {
+            Net::Ipv4(ip) => Some((ip.src.into(), ip.dst.into())),
+            Net::Ipv6(ip) => Some((ip.src.into(), ip.dst.into())),
+            _ => None,
+        }
+    }
+
+    /// The TCP sequence number of `frame` (the frame this was parsed from); `None` if not TCP.
+    /// Read on demand so that `Parsed` stays small for the UDP fast path.
+    pub fn tcp_seq(&self, frame: &[u8]) -> Option<u32> {
+        let Transport::Tcp { .. } = self.transport else { return None };
+        let at = usize::from(self.transport_offset) + 4;
+        frame.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// The flow this frame belongs to, for IPv4 frames.
@@ -649,4 +667,34 @@ fn parse_transport<const LAX: bool>(
         other => p.transport = Transport::Other(other),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn frame(tcp: bool) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([45, 64, 0, 1], [168, 86, 128, 1], 64);
+        let mut out = Vec::new();
+        if tcp {
+            b.tcp(40_000, 179, 0xdead_beef, 1024).write(&mut out, &[0xff; 19]).unwrap();
+        } else {
+            b.udp(10_000, 20_000).write(&mut out, &[0; 8]).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn test_tcp_seq_and_addresses() {
+        let f = frame(true);
+        let p = parse_ethernet(&f).unwrap();
+        assert_eq!(p.tcp_seq(&f), Some(0xdead_beef));
+        let a: (IpAddr, IpAddr) = ("45.64.0.1".parse().unwrap(), "168.86.128.1".parse().unwrap());
+        assert_eq!(p.addresses(), Some(a));
+        let f = frame(false);
+        let p = parse_ethernet(&f).unwrap();
+        assert_eq!(p.tcp_seq(&f), None);
+        assert_eq!(p.addresses(), Some(a));
+    }
 }

@@ -423,17 +423,24 @@ impl Speaker {
             );
             return;
         };
-        let name = self.peers[i].name.clone();
         match self.peers[i].session.state() {
             State::Connect | State::Active if self.peers[i].conn.is_none() => self.attach(i, s, false),
-            State::OpenSent | State::OpenConfirm if self.peers[i].pending.is_none() => {
-                self.log(&name, "second connection: collision, decided once an OPEN arrives".into());
-                self.start_pending(i, s, false);
-            }
-            state => {
-                refuse(s, Notification::new(6, 7));
-                self.log(&name, format!("connection refused in {state} (Cease / Connection Collision Resolution)"));
-            }
+            _ => self.second_connection(i, s, false),
+        }
+    }
+
+    /// A connection beside the one in use (theirs, or ours if `outgoing`): while the first
+    /// still waits for the peer's OPEN the two collide and a second session runs on it;
+    /// otherwise it is refused with Cease / Connection Collision Resolution.
+    fn second_connection(&mut self, i: usize, s: TcpStream, outgoing: bool) {
+        let name = self.peers[i].name.clone();
+        let state = self.peers[i].session.state();
+        if self.peers[i].pending.is_none() && matches!(state, State::OpenSent | State::OpenConfirm) {
+            self.log(&name, "second connection: collision, decided once an OPEN arrives".into());
+            self.start_pending(i, s, outgoing);
+        } else {
+            refuse(s, Notification::new(6, 7));
+            self.log(&name, format!("connection refused in {state} (Cease / Connection Collision Resolution)"));
         }
     }
 
@@ -571,19 +578,8 @@ impl Speaker {
             Ok(s) if self.peers[i].conn.is_none() && self.peers[i].session.state() == State::Connect => {
                 self.attach(i, s, true)
             }
-            // The peer's connection arrived first and is in use: ours collides with it.
-            Ok(s)
-                if self.peers[i].conn.is_some()
-                    && self.peers[i].pending.is_none()
-                    && matches!(self.peers[i].session.state(), State::OpenSent | State::OpenConfirm) =>
-            {
-                let name = self.peers[i].name.clone();
-                self.log(
-                    &name,
-                    "our connection arrived after the peer's: collision, decided once an OPEN arrives".into(),
-                );
-                self.start_pending(i, s, true);
-            }
+            // The peer's connection arrived first and is in use.
+            Ok(s) if self.peers[i].conn.is_some() => self.second_connection(i, s, true),
             Ok(s) => drop(s),
             Err(e) => {
                 let name = self.peers[i].name.clone();

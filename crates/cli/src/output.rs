@@ -289,7 +289,7 @@ pub fn sim_text(r: &SimReport) -> String {
     let row = |s: &mut String, x: &SiteReport| {
         let _ = writeln!(
             s,
-            "{:<32} {:>6} {:>6} {:>9.2} {:>9.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5.2} {:>5.2}  {}",
+            "{:<32} {:>6} {:>6} {:>9.2} {:>9.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5} {:>5}  {}",
             x.name,
             x.tier_bps / 1_000_000,
             x.calls,
@@ -300,8 +300,8 @@ pub fn sim_text(r: &SimReport) -> String {
             x.delay_ms.p50,
             x.delay_ms.p99,
             x.delay_ms.max,
-            x.mos_mean,
-            x.mos_min,
+            x.mos_mean.map_or("-".into(), |m| format!("{m:.2}")),
+            x.mos_min.map_or("-".into(), |m| format!("{m:.2}")),
             if x.ok { "ok" } else { "FAILS" }
         );
     };

@@ -39,9 +39,9 @@ use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLin
 use xconnect_policer::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
-use crate::rtp::{sort_rows, RtpStreamRow};
+use crate::rtp::RtpStreamRow;
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
-use crate::sim::{CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
+use crate::sim::{mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
 
 /// The MOS under which a call counts as degraded in the failover report.
 pub const MOS_DEGRADED: f64 = 3.6;
@@ -616,6 +616,8 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     }
     // One receiver per source: each site's calls (and the stray ones) are analyzed apart.
     let mut rxs: Vec<Receiver> = sources.iter().map(|s| Receiver::new(s.total_streams())).collect();
+    // Frames each stream sent, whatever became of them: a call's loss is counted against these.
+    let mut sent_per_stream: Vec<Vec<u32>> = sources.iter().map(|s| vec![0u32; s.total_streams()]).collect();
     let mut edges: Vec<Edge> = sc.sites.iter().map(|s| Edge::new(sc, s)).collect();
     let src_at = 14 + 4 * usize::from(sc.vlan.is_some()) + 12;
     let mut bufs: Vec<Vec<u8>> = sources.iter().map(|s| vec![0u8; s.frame_len()]).collect();
@@ -640,6 +642,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     while let Some(k) = (0..sources.len()).filter(|&k| next[k].is_some()).min_by_key(|&k| next[k].map(|x| x.0)) {
         let (sent, len) = next[k].expect("chosen");
         let stream = sources[k].last_stream();
+        sent_per_stream[k][stream] = sent_per_stream[k][stream].saturating_add(1);
         frames += 1;
         if frames % 65_536 == 0 {
             progress.fetch_add(65_536, Ordering::Relaxed);
@@ -698,14 +701,11 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     }
 
     // Reports.
-    // Each source's streams, in the analyzer's order (the stray calls, if any, last).
-    let rows: Vec<Vec<RtpStreamRow>> = rxs
-        .iter()
-        .map(|r| {
-            let mut v = r.rtp.rows();
-            sort_rows(&mut v);
-            v
-        })
+    // Each source's streams (the stray calls, if any, last), with what each call sent.
+    let rows: Vec<(Vec<RtpStreamRow>, u64)> = rxs
+        .iter_mut()
+        .zip(&sent_per_stream)
+        .map(|(r, sent)| rows_against_sent(std::slice::from_mut(r), sent))
         .collect();
     let secs = sc.duration_ns as f64 / 1e9;
     let sites: Vec<SiteReport> = sc
@@ -713,7 +713,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         .iter()
         .enumerate()
         .map(|(h, s)| {
-            let q = CallQuality::of(&rows[h], s.calls, sc);
+            let q = CallQuality::of(&rows[h].0, rows[h].1, sc);
             let [offered, passed, pol, port] = home[h];
             let dropped = offered - passed;
             let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
@@ -812,7 +812,12 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         },
         timeline: std::mem::take(&mut cp.timeline),
         failovers,
-        calls_below_mos_3_6: rows.iter().flatten().filter(|r| r.mos.is_some_and(|m| m < MOS_DEGRADED)).count() as u64,
+        // The sites' calls (not the stray ones, which the ACL is meant to drop); a call none of
+        // whose frames arrived counts as below.
+        calls_below_mos_3_6: rows[..n]
+            .iter()
+            .map(|(r, missing)| r.iter().filter(|r| r.mos.is_some_and(|m| m < MOS_DEGRADED)).count() as u64 + missing)
+            .sum(),
         survivors,
         acl_drops,
         traffic_start_s: t(start_ns),
@@ -848,7 +853,7 @@ pub fn verdict(sites: &[SiteReport], c: &ControlReport, loss_target_pct: f64, mo
     let bad: Vec<String> = sites
         .iter()
         .filter(|s| !s.ok)
-        .map(|s| format!("{}'s calls lose {:.2} % (lowest MOS {:.2})", s.name, s.loss_pct, s.mos_min))
+        .map(|s| format!("{}'s calls lose {:.2} % (lowest MOS {})", s.name, s.loss_pct, mos_text(s.mos_min)))
         .collect();
     let mut v = if bad.is_empty() {
         format!("OK: every site's calls within {loss_target_pct} % loss and MOS {mos_target} or better")

@@ -65,6 +65,13 @@ pub fn impairment(pt: u8) -> Option<(f64, f64)> {
     }
 }
 
+/// The best MOS a payload type reaches at this packet time: no loss, no jitter, no network
+/// delay (the receiver's delay is then the packetization alone). `None` outside the E-model's
+/// tables.
+pub fn best_mos(pt: u8, ptime_ms: u32) -> Option<f64> {
+    impairment(pt).map(|(ie, bpl)| (mos(r_factor(f64::from(ptime_ms), 0.0, ie, bpl)) * 100.0).round() / 100.0)
+}
+
 /// Identifies a stream: 5-tuple (UDP) and SSRC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamKey {
@@ -161,6 +168,9 @@ struct StreamState {
     delay_min: u64,
     delay_max: u64,
     confirmed: bool,
+    /// Packets the sender sent, when a simulation knows it (0: unknown): loss then counts the
+    /// packets lost after the last one that arrived, which sequence numbers cannot show.
+    sent: u64,
 }
 
 impl StreamState {
@@ -188,6 +198,7 @@ impl StreamState {
             delay_min: u64::MAX,
             delay_max: 0,
             confirmed: false,
+            sent: 0,
         };
         st.mark(st.max_ext);
         st.record_delay(s);
@@ -388,6 +399,14 @@ impl RtpAnalyzer {
         }
     }
 
+    /// Tells the analyzer that the stream in `slot` (a hint from [`RtpAnalyzer::add`]) was sent
+    /// `sent` packets: its loss then also counts packets lost after the last that arrived.
+    pub fn sent(&mut self, slot: u32, sent: u64) {
+        if let Some((_, s)) = self.streams.get_mut(slot as usize) {
+            s.sent = sent;
+        }
+    }
+
     /// The confirmed streams, sorted by (src, src port, dst, dst port, SSRC).
     pub fn rows(&self) -> Vec<RtpStreamRow> {
         let mut rows: Vec<RtpStreamRow> = self
@@ -396,7 +415,7 @@ impl RtpAnalyzer {
             .filter(|(_, s)| s.confirmed)
             .map(|(k, s)| {
                 let k = k.unpack();
-                let expected = s.max_ext - s.base_ext + 1;
+                let expected = (s.max_ext - s.base_ext + 1).max(s.sent);
                 let lost = expected as i64 - s.packets as i64;
                 let jittered = s.packets > 1 && s.rate != 0;
                 let to_ms = |j: f64| j / s.rate as f64 / 1e6;
@@ -409,8 +428,14 @@ impl RtpAnalyzer {
                 });
                 // Mouth-to-ear delay: the packetization (the mean arrival gap), a jitter buffer
                 // of twice the largest jitter, and the mean network delay when known.
-                let mos = impairment(s.payload_type).filter(|_| s.packets > 1).map(|(ie, bpl)| {
-                    let mean_delta = (s.last_arrival - s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64;
+                // A stream of one packet has a MOS only when the sender is known to have sent more:
+                // its loss then speaks for it.
+                let mos = impairment(s.payload_type).filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
+                    let mean_delta = if s.packets > 1 {
+                        (s.last_arrival - s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
+                    } else {
+                        0.0
+                    };
                     let delay = mean_delta + 2.0 * max_jitter_ms + delay_ms.map_or(0.0, |d| d.mean);
                     let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
                     (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0

@@ -1,224 +1,17 @@
-//! Scenario files: TOML deserialized into typed structs. Unknown keys are errors naming the key
-//! and its line; every value is checked, with the field named, before any simulation starts.
+//! Scenario files: TOML read field by field (`xconnect-input`) into typed structs. Every
+//! problem — syntax, type, unknown key, a value outside what it means — is listed at once with
+//! its line and field before any simulation starts.
 
 use std::path::Path;
 
 use ipnet::Ipv4Net;
-use serde::Deserialize;
+use xconnect_input::{Doc, Problem, Problems, Table};
 use xconnect_interconnect::{Location, Tier};
-use xconnect_trafgen::{AddressPlan, Codec};
+use xconnect_policer::Accounting;
+use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec};
 
 /// The built-in default scenario (also `fixtures/scenarios/default.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../../fixtures/scenarios/default.toml");
-
-/// A scenario as written in the file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScenarioFile {
-    /// What the scenario is.
-    pub name: String,
-    /// Seed of every random choice (same seed, same report).
-    #[serde(default = "one")]
-    pub seed: u64,
-    /// Simulated seconds.
-    pub duration_s: f64,
-    /// Also simulate each site alone carrying every site's calls.
-    #[serde(default)]
-    pub check_failover: bool,
-    /// Most loss a site may show and pass, percent.
-    #[serde(default = "default_loss_target")]
-    pub loss_target_pct: f64,
-    /// Lowest MOS any call may show for a site to pass.
-    #[serde(default = "default_mos_target")]
-    pub mos_target: f64,
-    /// The calls.
-    pub traffic: TrafficFile,
-    /// The customer's port and the path to the provider.
-    #[serde(default)]
-    pub link: LinkFile,
-    /// The cross-connects.
-    pub sites: Vec<SiteFile>,
-    /// The control plane: onboarding and BGP per site (optional).
-    pub control: Option<ControlFile>,
-    /// Faults to inject (need `[control]`).
-    #[serde(default)]
-    pub events: Vec<toml::Spanned<EventFile>>,
-}
-
-/// `[control]`: onboarding and eBGP per site, and how failures are detected.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ControlFile {
-    /// The customer's aggregate; every site announces it, and each site also announces its own
-    /// slice of it (site i's calls come from slice i).
-    pub customer_prefix: String,
-    /// The customer's public ASN; absent: a private one is assigned from 65000.
-    pub customer_asn: Option<u32>,
-    /// The provider's ASN.
-    #[serde(default = "default_provider_asn")]
-    pub provider_asn: u32,
-    /// The provider's prefixes announced to the customer.
-    #[serde(default = "default_provider_prefixes")]
-    pub provider_prefixes: Vec<String>,
-    /// Pool for point-to-point subnets.
-    #[serde(default = "default_p2p_pool")]
-    pub p2p_pool: String,
-    /// 30 or 31.
-    #[serde(default = "default_p2p_len")]
-    pub p2p_len: u8,
-    /// BGP hold time, seconds (keepalives every third).
-    #[serde(default = "default_hold")]
-    pub hold_s: u16,
-    /// Seconds between connection attempts and before a restart.
-    #[serde(default = "default_connect_retry")]
-    pub connect_retry_s: u64,
-    /// "hold" (the BGP hold timer) or "bfd".
-    #[serde(default = "default_detection")]
-    pub detection: String,
-    /// BFD transmit interval, ms.
-    #[serde(default = "default_bfd_interval")]
-    pub bfd_interval_ms: u64,
-    /// BFD detect multiplier.
-    #[serde(default = "default_bfd_multiplier")]
-    pub bfd_multiplier: u32,
-    /// Calls at the first site sourced from a prefix the customer never announced: the
-    /// provider's ACL must drop them.
-    #[serde(default)]
-    pub stray_calls: u64,
-}
-
-fn default_provider_asn() -> u32 {
-    64600
-}
-fn default_provider_prefixes() -> Vec<String> {
-    vec!["168.86.128.0/18".into()]
-}
-fn default_p2p_pool() -> String {
-    "169.254.200.0/24".into()
-}
-fn default_p2p_len() -> u8 {
-    30
-}
-fn default_hold() -> u16 {
-    90
-}
-fn default_connect_retry() -> u64 {
-    5
-}
-fn default_detection() -> String {
-    "hold".into()
-}
-fn default_bfd_interval() -> u64 {
-    300
-}
-fn default_bfd_multiplier() -> u32 {
-    3
-}
-
-/// `[[events]]`: a fault at a time.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventFile {
-    /// "30s", "1500ms", or seconds as a number.
-    pub at: toml::Value,
-    /// The site's name.
-    pub site: String,
-    /// "link-down", "link-up" or "bgp-reset".
-    pub kind: String,
-}
-
-fn one() -> u64 {
-    1
-}
-fn default_loss_target() -> f64 {
-    0.1
-}
-fn default_mos_target() -> f64 {
-    4.0
-}
-
-/// `[traffic]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrafficFile {
-    /// Codec name.
-    pub codec: String,
-    /// Packet time, ms.
-    #[serde(default = "default_ptime")]
-    pub ptime_ms: u32,
-    /// "random" or "sync".
-    #[serde(default = "default_phase")]
-    pub phase: String,
-    /// 802.1Q tag on every frame.
-    pub vlan: Option<u16>,
-    /// Silence suppression.
-    #[serde(default)]
-    pub silence_suppression: bool,
-    /// "fixed" (each site's `calls` for the whole run) or "poisson" (calls arrive as a
-    /// Poisson process and last an exponential time: each site's `calls` is then its offered
-    /// traffic in Erlangs).
-    #[serde(default = "default_arrivals")]
-    pub arrivals: String,
-    /// Mean holding time with Poisson arrivals, seconds.
-    pub mean_hold_s: Option<f64>,
-}
-
-fn default_arrivals() -> String {
-    "fixed".into()
-}
-
-fn default_ptime() -> u32 {
-    20
-}
-fn default_phase() -> String {
-    "random".into()
-}
-
-/// `[link]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkFile {
-    /// The customer's physical port, bit/s.
-    #[serde(default = "default_port")]
-    pub port_bps: u64,
-    /// The port's egress buffer, bytes [default: 10 ms at the port's rate, 1,250,000 bytes at
-    /// 1 Gbps]: frames that would wait longer are dropped at the port.
-    pub port_buffer_bytes: Option<u64>,
-    /// One-way propagation delay, ms.
-    #[serde(default)]
-    pub propagation_ms: f64,
-    /// Uniform delay variation added per packet, 0..=this, ms.
-    #[serde(default)]
-    pub delay_variation_ms: f64,
-}
-
-impl Default for LinkFile {
-    fn default() -> Self {
-        LinkFile { port_bps: default_port(), port_buffer_bytes: None, propagation_ms: 0.0, delay_variation_ms: 0.0 }
-    }
-}
-
-fn default_port() -> u64 {
-    1_000_000_000
-}
-
-/// `[[sites]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SiteFile {
-    /// A name for reports.
-    pub name: String,
-    /// Where: ashburn, san-jose, london, singapore.
-    pub location: String,
-    /// 10M, 100M, 500M or 1G.
-    pub tier: String,
-    /// Concurrent calls on this site.
-    pub calls: u64,
-    /// Policer burst, bytes [default: the tier's].
-    pub burst_bytes: Option<u64>,
-    /// What the policer counts: "frame" (MEF, default), "l2", "ip" or "wire".
-    pub accounting: Option<String>,
-}
 
 /// How a failed link is noticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,9 +96,13 @@ impl Control {
 
     /// The /24 after the aggregate: never announced, the source of `stray_calls`.
     pub fn stray_prefix(&self) -> Ipv4Net {
-        let next = u32::from(self.customer_prefix.broadcast()).wrapping_add(1);
-        Ipv4Net::new(next.into(), 24).expect("24 <= 32").trunc()
+        stray_prefix_of(self.customer_prefix)
     }
+}
+
+fn stray_prefix_of(customer_prefix: Ipv4Net) -> Ipv4Net {
+    let next = u32::from(customer_prefix.broadcast()).wrapping_add(1);
+    Ipv4Net::new(next.into(), 24).expect("24 <= 32").trunc()
 }
 
 /// `prefix` split for `sites` sites, if every slice is still at most /24.
@@ -372,33 +169,21 @@ pub struct Site {
     pub accounting: xconnect_policer::Accounting,
 }
 
-/// Everything wrong with a scenario, each naming its field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    /// The file (or "built-in default").
-    pub file: String,
-    /// One line per problem.
-    pub problems: Vec<String>,
-}
+/// Everything wrong with a scenario file: each problem with its line, field and what was
+/// expected.
+pub type ScenarioError = Problems;
 
-impl std::fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} problem(s):", self.file, self.problems.len())?;
-        for p in &self.problems {
-            write!(f, "\n  - {p}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ScenarioError {}
+/// The E-model's scale (ITU-T G.107): MOS runs from 1.0 to 4.5.
+pub const MOS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=4.5;
 
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError { file: file.clone(), problems: vec![format!("cannot read: {e}")] })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Problems {
+            file: file.clone(),
+            problems: vec![Problem { field: "(file)".into(), line: 0, message: format!("cannot read: {e}") }],
+        })?;
         Self::parse(&text, &file)
     }
 
@@ -407,244 +192,277 @@ impl Scenario {
         Self::parse(DEFAULT_SCENARIO, "built-in default scenario").expect("the default scenario is valid")
     }
 
-    /// Parses and checks scenario text; `file` names it in errors.
+    /// Parses and checks scenario text; `file` names it in errors. Every problem is listed at
+    /// once — syntax, type and value — each with its line and field.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        let err = |problems| ScenarioError { file: file.to_string(), problems };
-        let f: ScenarioFile = toml::from_str(text).map_err(|e| {
-            // toml's message names the key and shows the line; keep it on one line per problem.
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            let msg = e.message().to_string();
-            err(vec![match line {
-                Some(l) => format!("line {l}: {msg}"),
-                None => msg,
-            }])
-        })?;
-        let mut problems = Vec::new();
-        if !(f.duration_s > 0.0 && f.duration_s <= 86_400.0) {
-            problems.push(format!("duration_s = {}: expected more than 0 and at most 86400 (one day)", f.duration_s));
-        }
-        let codec = match f.traffic.codec.parse::<Codec>() {
-            Ok(c) => {
-                if let Err(e) = c.check_ptime(f.traffic.ptime_ms) {
-                    problems.push(format!("traffic.ptime_ms: {e}"));
-                }
-                Some(c)
-            }
-            Err(e) => {
-                problems.push(format!("traffic.codec: {e}"));
-                None
-            }
-        };
-        let sync = match f.traffic.phase.as_str() {
-            "random" => false,
-            "sync" => true,
-            other => {
-                problems.push(format!("traffic.phase = {other:?}: expected \"random\" or \"sync\""));
-                false
-            }
-        };
-        let vlan = f.traffic.vlan.and_then(|v| {
-            let id = xconnect_frame::VlanId::try_new(v);
-            if id.is_none() {
-                problems.push(format!("traffic.vlan = {v}: a VLAN id is 0-4095"));
-            }
-            id
-        });
-        let mean_hold_ns = match (f.traffic.arrivals.as_str(), f.traffic.mean_hold_s) {
-            ("fixed", None) => None,
-            ("fixed", Some(_)) => {
-                problems.push("traffic.mean_hold_s: only with arrivals = \"poisson\"".into());
-                None
-            }
-            ("poisson", Some(h)) if h > 0.0 && h <= 86_400.0 => Some((h * 1e9) as u64),
-            ("poisson", Some(h)) => {
-                problems.push(format!("traffic.mean_hold_s = {h}: expected more than 0 and at most 86400"));
-                None
-            }
-            ("poisson", None) => {
-                problems.push("traffic.mean_hold_s: needed with arrivals = \"poisson\" (e.g. 180)".into());
-                None
-            }
-            (other, _) => {
-                problems.push(format!("traffic.arrivals = {other:?}: expected \"fixed\" or \"poisson\""));
-                None
-            }
-        };
-        if f.link.port_bps == 0 {
-            problems.push("link.port_bps: must be above 0".into());
-        }
-        for (k, v) in
-            [("link.propagation_ms", f.link.propagation_ms), ("link.delay_variation_ms", f.link.delay_variation_ms)]
-        {
-            if !(0.0..=10_000.0).contains(&v) {
-                problems.push(format!("{k} = {v}: expected 0 to 10000 ms"));
-            }
-        }
-        if !(0.0..=100.0).contains(&f.loss_target_pct) {
-            problems.push(format!("loss_target_pct = {}: expected 0 to 100", f.loss_target_pct));
-        }
-        if f.sites.is_empty() {
-            problems.push("sites: at least one [[sites]] entry is needed".into());
-        }
-        let mut sites = Vec::new();
-        for (i, s) in f.sites.iter().enumerate() {
-            let at = format!("sites[{i}] ({})", s.name);
-            let location =
-                s.location.parse::<Location>().map_err(|e| problems.push(format!("{at}.location: {e}"))).ok();
-            let tier = s.tier.parse::<Tier>().map_err(|e| problems.push(format!("{at}.tier: {e}"))).ok();
-            if let (Some(l), Some(t)) = (location, tier) {
-                if !l.offers(t) {
-                    problems.push(format!(
-                        "{at}.tier: {l} does not offer {t} (500 Mbps is sold only in London and Singapore)"
-                    ));
-                }
-            }
-            if s.calls == 0 {
-                problems.push(format!("{at}.calls: must be at least 1"));
-            }
-            if s.burst_bytes == Some(0) {
-                problems.push(format!("{at}.burst_bytes: must be at least 1 (and at least the largest frame)"));
-            }
-            if f.sites[..i].iter().any(|o| o.name == s.name) {
-                problems.push(format!("{at}.name: another site has the same name"));
-            }
-            let accounting = match s.accounting.as_deref().unwrap_or("frame").parse::<xconnect_policer::Accounting>() {
-                Ok(a) => a,
-                Err(e) => {
-                    problems.push(format!("{at}.accounting: {e}"));
-                    xconnect_policer::Accounting::Frame
-                }
-            };
-            if let (Some(location), Some(tier)) = (location, tier) {
-                let burst_bytes = s.burst_bytes.unwrap_or(tier.default_burst_bytes());
-                sites.push(Site { name: s.name.clone(), location, tier, calls: s.calls, burst_bytes, accounting });
-            }
-        }
-        let control = check_control(&f, text, &mut problems);
-        check_address_room(&f, &sites, control.as_ref(), &mut problems);
-        if !problems.is_empty() {
-            let problems = problems
-                .into_iter()
-                .map(|p| match locate(text, &p) {
-                    Some(line) if !p.starts_with("line ") => format!("line {line}: {p}"),
-                    _ => p,
-                })
-                .collect();
-            return Err(err(problems));
-        }
-        Ok(Scenario {
-            name: f.name,
-            seed: f.seed,
-            duration_ns: (f.duration_s * 1e9) as u64,
-            check_failover: f.check_failover,
-            loss_target_pct: f.loss_target_pct,
-            mos_target: f.mos_target,
-            codec: codec.expect("checked above"),
-            ptime_ms: f.traffic.ptime_ms,
-            sync,
-            vlan,
-            silence_suppression: f.traffic.silence_suppression,
-            mean_hold_ns,
-            port_bps: f.link.port_bps,
-            port_buffer_bytes: f.link.port_buffer_bytes.unwrap_or(f.link.port_bps / 800),
-            propagation_ns: (f.link.propagation_ms * 1e6) as u64,
-            variation_ns: (f.link.delay_variation_ms * 1e6) as u64,
-            sites,
-            control,
+        let doc = Doc::parse(text);
+        let sc = read(&doc);
+        doc.finish(file)?;
+        sc.ok_or_else(|| Problems {
+            file: file.to_string(),
+            problems: vec![Problem {
+                field: "(scenario)".into(),
+                line: 0,
+                message: "incomplete, with no problem found: please report this".into(),
+            }],
         })
     }
 }
 
-/// The line of the field a problem names ("duration_s = ...", "traffic.codec: ...",
-/// "sites[1] (name).tier: ...", "control.hold_s = ..."): the key's line in its table, else the
-/// table's header line.
-fn locate(text: &str, problem: &str) -> Option<usize> {
-    let path = problem.split([':', ' ']).next()?;
-    let (table, index, key) = if let Some((name, rest)) = path.split_once('[') {
-        // "sites[1] (name).key" or "events[0].key"
-        let (i, _) = rest.split_once(']')?;
-        let after = problem.split_once(']')?.1;
-        let after = if after.starts_with(" (") { after.split_once(").")?.1 } else { after.strip_prefix('.')? };
-        (name, i.parse::<usize>().ok()?, after.split([':', ' ']).next().unwrap_or(""))
-    } else if let Some((t, k)) = path.split_once('.') {
-        (t, 0, k)
-    } else {
-        ("", 0, path)
-    };
-    let (mut current, mut seen) = (String::new(), std::collections::HashMap::<String, usize>::new());
-    let mut header_line = None;
-    for (n, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if let Some(h) = l.strip_prefix("[[").and_then(|h| h.split_once("]]")).map(|(h, _)| h.trim()) {
-            let c = seen.entry(h.to_string()).or_insert(0);
-            current = format!("{h}#{c}");
-            *c += 1;
-        } else if let Some(h) = l.strip_prefix('[').and_then(|h| h.split_once(']')).map(|(h, _)| h.trim()) {
-            current = format!("{h}#0");
-        } else {
-            let here = if table.is_empty() { current.is_empty() } else { current == format!("{table}#{index}") };
-            let k = l.split('=').next().unwrap_or("").trim();
-            if here && !key.is_empty() && k == key && l.contains('=') {
-                return Some(n + 1);
-            }
-            continue;
+fn read(doc: &Doc<'_>) -> Option<Scenario> {
+    let root = doc.root();
+    let name = root.get::<String>("name", "a name for the reports, e.g. \"guide example\"");
+    let seed = root.or("seed", "a whole number (the seed of every random choice)", 1u64);
+    let duration_s = root.get::<f64>("duration_s", "seconds of simulated time, more than 0 and at most 86400");
+    let duration_s = duration_s.filter(|d| {
+        let ok = *d > 0.0 && *d <= 86_400.0;
+        if !ok {
+            root.bad("duration_s", "seconds of simulated time, more than 0 and at most 86400 (one day)", d);
         }
-        if current == format!("{table}#{index}") {
-            header_line = Some(n + 1);
+        ok
+    });
+    let check_failover = root.or("check_failover", "true or false", false);
+    let loss_target_pct =
+        root.in_range("loss_target_pct", 0.0..=100.0, "a percentage of frames from 0 to 100, e.g. 0.1").unwrap_or(0.1);
+    let mos_target = root
+        .in_range("mos_target", MOS_RANGE, "a MOS on the E-model's scale, from 1.0 to 4.5, e.g. 4.0")
+        .unwrap_or(4.0);
+
+    let traffic = root.section("traffic");
+    let codec = traffic
+        .get::<String>("codec", "a codec name: g711u, g711a, g729, g722 or opus")
+        .and_then(|c| c.parse::<Codec>().map_err(|e| traffic.problem("codec", e)).ok());
+    let ptime_ms = traffic.or("ptime_ms", "a packet time in whole milliseconds, e.g. 20", 20u32);
+    if let Some(c) = codec {
+        if let Err(e) = c.check_ptime(ptime_ms) {
+            traffic.problem("ptime_ms", e);
+        }
+        if let Some(best) = crate::rtp::best_mos(c.payload_type(), ptime_ms) {
+            if mos_target > best {
+                root.problem(
+                    "mos_target",
+                    format!(
+                        "{mos_target} is above the best MOS {c} reaches at {ptime_ms} ms with no loss, jitter or \
+                         network delay ({best:.2}): every call would fail; use at most {best:.2}"
+                    ),
+                );
+            }
         }
     }
-    header_line
+    let sync = match traffic.or("phase", "\"random\" or \"sync\"", "random".to_string()).as_str() {
+        "random" => false,
+        "sync" => true,
+        other => {
+            traffic.bad("phase", "\"random\" or \"sync\"", format!("{other:?}"));
+            false
+        }
+    };
+    let vlan = traffic.opt::<u16>("vlan", "an 802.1Q VLAN id, 0 to 4095").and_then(|v| {
+        let id = xconnect_frame::VlanId::try_new(v);
+        if id.is_none() {
+            traffic.bad("vlan", "an 802.1Q VLAN id, 0 to 4095", v);
+        }
+        id
+    });
+    let silence_suppression = traffic.or("silence_suppression", "true or false", false);
+    let arrivals = traffic.or("arrivals", "\"fixed\" or \"poisson\"", "fixed".to_string());
+    let hold = traffic.opt::<f64>("mean_hold_s", "a mean holding time in seconds, more than 0 and at most 86400");
+    let mean_hold_ns = match (arrivals.as_str(), hold) {
+        ("fixed", None) => None,
+        ("fixed", Some(_)) => {
+            traffic.problem("mean_hold_s", "only with arrivals = \"poisson\"");
+            None
+        }
+        ("poisson", Some(h)) if (0.001..=86_400.0).contains(&h) => Some((h * 1e9) as u64),
+        ("poisson", Some(h)) => {
+            traffic.bad("mean_hold_s", "a mean holding time in seconds, at least 0.001 and at most 86400", h);
+            None
+        }
+        ("poisson", None) => {
+            traffic
+                .problem("mean_hold_s", "needed with arrivals = \"poisson\": a mean holding time in seconds, e.g. 180");
+            None
+        }
+        (other, _) => {
+            traffic.bad("arrivals", "\"fixed\" or \"poisson\"", format!("{other:?}"));
+            None
+        }
+    };
+
+    let link = root.section("link");
+    let port_bps = link
+        .in_range("port_bps", 1_000_000..=100_000_000_000, "the port's rate in bit/s, 1e6 to 1e11, e.g. 1000000000")
+        .unwrap_or(1_000_000_000);
+    let port_buffer_bytes =
+        link.in_range("port_buffer_bytes", 0..=1_000_000_000, "the port's buffer in bytes, 0 to 1e9");
+    let propagation_ms =
+        link.in_range("propagation_ms", 0.0..=10_000.0, "a one-way delay in ms, 0 to 10000").unwrap_or(0.0);
+    let variation_ms =
+        link.in_range("delay_variation_ms", 0.0..=10_000.0, "a delay variation in ms, 0 to 10000").unwrap_or(0.0);
+
+    let site_tables = root.tables("sites");
+    if site_tables.is_empty() {
+        root.problem("sites", "missing: at least one [[sites]] table (name, location, tier, calls)");
+    }
+    let mut sites = Vec::new();
+    let mut names = Vec::new();
+    for (i, t) in site_tables.iter().enumerate() {
+        let name = t.get::<String>("name", "a site name, e.g. \"ashburn\"").unwrap_or_default();
+        t.rename(format!("sites[{i}] ({name})"));
+        if names.contains(&name) {
+            t.problem("name", "another site has the same name");
+        }
+        names.push(name.clone());
+        let location = t
+            .get::<String>("location", "a location: ashburn, san-jose, london or singapore")
+            .and_then(|l| l.parse::<Location>().map_err(|e| t.problem("location", e)).ok());
+        let tier = t
+            .get::<String>("tier", "a tier: 10M, 100M, 500M or 1G")
+            .and_then(|s| s.parse::<Tier>().map_err(|e| t.problem("tier", e)).ok());
+        if let (Some(l), Some(tr)) = (location, tier) {
+            if !l.offers(tr) {
+                t.problem("tier", format!("{l} does not offer {tr} (500 Mbps is sold only in London and Singapore)"));
+            }
+        }
+        let calls = t.get::<u64>("calls", "a whole number of concurrent calls, e.g. 1000").filter(|&c| {
+            if c == 0 {
+                t.bad("calls", "a whole number of concurrent calls, at least 1", 0);
+            }
+            c > 0
+        });
+        let accounting = match t.or("accounting", "frame, l2, ip or wire", "frame".to_string()).parse() {
+            Ok(a) => a,
+            Err(e) => {
+                t.problem("accounting", e);
+                xconnect_policer::Accounting::Frame
+            }
+        };
+        let burst = t.in_range(
+            "burst_bytes",
+            1..=xconnect_policer::MAX_BURST_BYTES,
+            "a policer burst in bytes, from the largest frame to 2000000000",
+        );
+        // A burst below the largest frame the calls send: those frames can never conform.
+        if let (Some(b), Some(c)) = (burst, codec) {
+            let frame = u64::from(accounting.bytes(
+                c.packet_bytes(ptime_ms, BandwidthLayer::Frame, vlan.is_some()) - Accounting::FCS,
+                Some(c.packet_bytes(ptime_ms, BandwidthLayer::Ip, false)),
+            ));
+            if b < frame {
+                t.problem(
+                    "burst_bytes",
+                    format!(
+                        "{b} is below the {frame} bytes of one {c} frame as the policer counts it ({}): every frame \
+                         would be dropped; use at least {frame} (the tier's default is 10 ms at its rate)",
+                        accounting.as_str()
+                    ),
+                );
+            }
+        }
+        if let (Some(location), Some(tier), Some(calls)) = (location, tier, calls) {
+            let burst_bytes = burst.unwrap_or(tier.default_burst_bytes());
+            sites.push(Site { name, location, tier, calls, burst_bytes, accounting });
+        }
+    }
+    if sites.len() == site_tables.len() {
+        if let Some(c) = codec {
+            check_load(&site_tables, &sites, c, ptime_ms, vlan.is_some(), port_bps);
+        }
+    }
+    let faults = read_events(&root, &names, duration_s);
+    let control = read_control(&root, site_tables.len(), faults);
+    if sites.len() == site_tables.len() {
+        check_address_room(&root, &site_tables, check_failover, &sites, control.as_ref());
+    }
+    Some(Scenario {
+        name: name?,
+        seed,
+        duration_ns: (duration_s? * 1e9) as u64,
+        check_failover,
+        loss_target_pct,
+        mos_target,
+        codec: codec?,
+        ptime_ms,
+        sync,
+        vlan,
+        silence_suppression,
+        mean_hold_ns,
+        port_bps,
+        port_buffer_bytes: port_buffer_bytes.unwrap_or(port_bps / 800),
+        propagation_ns: (propagation_ms * 1e6) as u64,
+        variation_ns: (variation_ms * 1e6) as u64,
+        sites,
+        control: match root.raw("control") {
+            Some(_) => Some(control?),
+            None => None,
+        },
+    })
+}
+
+/// How many times what the customer's port carries a site may offer: beyond it a run measures
+/// nothing but drops, and costs memory and time for calls that cannot exist.
+pub const MAX_PORT_OVERLOAD: u64 = 10;
+
+/// Each site's calls must fit, ten times over, into what the port carries.
+fn check_load(tables: &[Table<'_, '_>], sites: &[Site], codec: Codec, ptime_ms: u32, vlan: bool, port_bps: u64) {
+    let port_calls = codec.calls_per_rate(port_bps, ptime_ms, BandwidthLayer::Wire, vlan).max(1);
+    for (t, s) in tables.iter().zip(sites) {
+        if s.calls > MAX_PORT_OVERLOAD * port_calls {
+            t.problem(
+                "calls",
+                format!(
+                    "{} calls are more than {MAX_PORT_OVERLOAD} times the {port_calls} {codec} calls the customer's \
+                     {} Mbit/s port carries: such a run measures nothing but drops; use at most {}",
+                    s.calls,
+                    port_bps / 1_000_000,
+                    MAX_PORT_OVERLOAD * port_calls
+                ),
+            );
+        }
+    }
 }
 
 /// Every call needs its own address/port pair inside the prefix it is sent from (the default
 /// customer prefix, or the site's slice with `[control]`); a failover run puts every site's
 /// calls on one site's plan.
-fn check_address_room(f: &ScenarioFile, sites: &[Site], control: Option<&Control>, problems: &mut Vec<String>) {
+fn check_address_room(
+    root: &Table<'_, '_>,
+    tables: &[Table<'_, '_>],
+    check_failover: bool,
+    sites: &[Site],
+    control: Option<&Control>,
+) {
     let room =
         |p: Ipv4Net| AddressPlan { customer: (p.network(), p.prefix_len()), ..AddressPlan::default() }.capacity();
     let default = AddressPlan::default();
     let default = Ipv4Net::new(default.customer.0, default.customer.1).expect("valid default");
     let slices = control.map(|c| c.slices(sites.len()));
-    for (i, s) in sites.iter().enumerate() {
+    for (i, (t, s)) in tables.iter().zip(sites).enumerate() {
         let prefix = slices.as_ref().map_or(default, |v| v[i]);
         if s.calls > room(prefix) {
-            problems.push(format!(
-                "sites[{i}] ({}).calls = {}: more than the {} unique address/port pairs of {prefix}",
-                s.name,
-                s.calls,
-                room(prefix)
-            ));
+            t.problem(
+                "calls",
+                format!("{}: more than the {} unique address/port pairs of {prefix}", s.calls, room(prefix)),
+            );
         }
     }
     let total: u64 = sites.iter().map(|s| s.calls).sum();
-    if f.check_failover && control.is_none() && sites.len() > 1 && total > room(default) {
-        problems.push(format!(
-            "check_failover: {total} calls on one site need more than the {} unique address/port pairs of {default}",
-            room(default)
-        ));
+    if check_failover && control.is_none() && sites.len() > 1 && total > room(default) {
+        root.problem(
+            "check_failover",
+            format!(
+                "{total} calls on one site need more than the {} unique address/port pairs of {default}",
+                room(default)
+            ),
+        );
     }
-    if let Some(c) = control {
-        if c.stray_calls > room(c.stray_prefix()) {
-            problems.push(format!(
-                "control.stray_calls = {}: more than the {} address/port pairs of {}",
-                c.stray_calls,
-                room(c.stray_prefix()),
-                c.stray_prefix()
-            ));
-        }
-    }
-}
-
-fn line_of(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].matches('\n').count() + 1
 }
 
 /// "30s", "1500ms", "2m" or a number of seconds, in ns.
-fn parse_time(v: &toml::Value) -> Option<u64> {
-    let secs = match v {
-        toml::Value::Integer(i) => *i as f64,
-        toml::Value::Float(f) => *f,
-        toml::Value::String(s) => {
+fn parse_time(v: &toml::de::DeValue<'_>) -> Option<u64> {
+    use xconnect_input::Kind;
+    let secs = match v.as_str() {
+        Some(s) => {
             let s = s.trim();
             let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
                 (n, 1e-3)
@@ -657,130 +475,200 @@ fn parse_time(v: &toml::Value) -> Option<u64> {
             };
             num.trim().parse::<f64>().ok()? * mult
         }
-        _ => return None,
+        None => f64::read(v)?,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1e9).round() as u64)
+    (secs.is_finite() && (0.0..=86_400.0).contains(&secs)).then(|| (secs * 1e9).round() as u64)
 }
 
-fn check_control(f: &ScenarioFile, text: &str, problems: &mut Vec<String>) -> Option<Control> {
-    let Some(c) = &f.control else {
-        if let Some(e) = f.events.first() {
-            problems.push(format!(
-                "line {}: events: fault injection needs a [control] section",
-                line_of(text, e.span().start)
-            ));
-        }
-        return None;
-    };
-    let net = |field: &str, s: &str, problems: &mut Vec<String>| match s.parse::<ipnet::Ipv4Net>() {
-        Ok(n) if n.trunc() == n => Some(n),
-        Ok(n) => {
-            problems.push(format!(
-                "control.{field} = {s:?}: bits set after /{}; did you mean {}?",
-                n.prefix_len(),
-                n.trunc()
-            ));
-            None
-        }
-        Err(_) => {
-            problems.push(format!("control.{field} = {s:?}: expected an IPv4 prefix a.b.c.d/len"));
-            None
-        }
-    };
-    let customer_prefix = net("customer_prefix", &c.customer_prefix, problems);
-    if let Some(p) = customer_prefix {
-        if let Err(r) = xconnect_bgp::policy::check_prefix(p, 8, 24) {
-            problems.push(format!("control.customer_prefix = {p}: {r}"));
-        }
-        if slices_of(p, f.sites.len()).is_none() {
-            problems.push(format!(
-                "control.customer_prefix = {p}: too small to give each of {} sites its own slice of at most /24",
-                f.sites.len()
-            ));
-        }
+const TIME: &str = "a time such as \"30s\", \"1500ms\" or a number of seconds";
+
+/// `[[events]]`: faults at times, checked against the sites and the duration.
+fn read_events(root: &Table<'_, '_>, names: &[String], duration_s: Option<f64>) -> Vec<Fault> {
+    let events = root.tables("events");
+    if let (Some(e), None) = (events.first(), root.raw("control")) {
+        e.problem("", "fault injection needs a [control] section");
     }
-    if let Some(a) = c.customer_asn {
-        if let Err(e) = xconnect_interconnect::request::check_asn(i64::from(a)) {
-            problems.push(format!("control.customer_asn: {e}"));
-        }
-    }
-    let provider_prefixes: Vec<_> =
-        c.provider_prefixes.iter().filter_map(|s| net("provider_prefixes", s, problems)).collect();
-    let p2p_pool = net("p2p_pool", &c.p2p_pool, problems);
-    if let Some(pool) = p2p_pool {
-        match xconnect_interconnect::onboarding::P2pPool::new(pool, c.p2p_len) {
-            Err(e) => problems.push(format!("control.p2p_len: {e}")),
-            Ok(mut p) => {
-                if (0..f.sites.len()).any(|_| p.allocate().is_none()) {
-                    problems.push(format!(
-                        "control.p2p_pool = {pool}: holds fewer /{} subnets than the {} sites need",
-                        c.p2p_len,
-                        f.sites.len()
-                    ));
-                }
-            }
-        }
-    }
-    if c.hold_s != 0 && c.hold_s < 3 {
-        problems.push(format!("control.hold_s = {}: expected 0 or at least 3 (RFC 4271)", c.hold_s));
-    }
-    let detection = match c.detection.as_str() {
-        "hold" => Detection::Hold,
-        "bfd" => {
-            if c.bfd_interval_ms == 0 || c.bfd_multiplier == 0 {
-                problems.push("control.bfd_interval_ms and bfd_multiplier: must be at least 1".into());
-            }
-            Detection::Bfd { interval_ns: c.bfd_interval_ms * 1_000_000, multiplier: c.bfd_multiplier }
-        }
-        other => {
-            problems.push(format!("control.detection = {other:?}: expected \"hold\" or \"bfd\""));
-            Detection::Hold
-        }
-    };
-    let duration_ns = (f.duration_s * 1e9) as u64;
+    let duration_ns = duration_s.map(|d| (d * 1e9) as u64);
     let mut faults = Vec::new();
-    for (i, e) in f.events.iter().enumerate() {
-        let ev = e.get_ref();
-        let at = format!("events[{i}]");
-        let at_ns = parse_time(&ev.at);
-        match at_ns {
-            None => problems.push(format!("{at}.at = {}: expected a time such as \"30s\" or \"1500ms\"", ev.at)),
-            Some(t) if t >= duration_ns => {
-                problems.push(format!("{at}.at = {}: after the end of the simulation ({} s)", ev.at, f.duration_s))
-            }
-            Some(_) => {}
-        }
-        let site = f.sites.iter().position(|s| s.name == ev.site);
-        if site.is_none() {
-            let names: Vec<&str> = f.sites.iter().map(|s| s.name.as_str()).collect();
-            problems.push(format!("{at}.site = {:?}: no such site (sites: {})", ev.site, names.join(", ")));
-        }
-        let kind = match ev.kind.as_str() {
-            "link-down" => Some(FaultKind::LinkDown),
-            "link-up" => Some(FaultKind::LinkUp),
-            "bgp-reset" => Some(FaultKind::BgpReset),
-            other => {
-                problems.push(format!("{at}.kind = {other:?}: expected \"link-down\", \"link-up\" or \"bgp-reset\""));
+    for e in &events {
+        let at_ns = match e.raw("at") {
+            None => {
+                e.problem("at", format!("missing: expected {TIME}"));
                 None
             }
+            Some((v, _)) => match parse_time(v) {
+                None => {
+                    e.bad("at", TIME, xconnect_input::describe(v));
+                    None
+                }
+                Some(t) if duration_ns.is_some_and(|d| t >= d) => {
+                    e.problem(
+                        "at",
+                        format!(
+                            "{}: after the end of the simulation ({} s)",
+                            xconnect_input::describe(v),
+                            duration_s.unwrap_or_default()
+                        ),
+                    );
+                    None
+                }
+                Some(t) => Some(t),
+            },
         };
+        let site = e.get::<String>("site", "the name of a site").and_then(|s| {
+            let i = names.iter().position(|n| *n == s);
+            if i.is_none() {
+                e.problem("site", format!("{s:?}: no such site (sites: {})", names.join(", ")));
+            }
+            i
+        });
+        let kind =
+            e.get::<String>("kind", "\"link-down\", \"link-up\" or \"bgp-reset\"").and_then(|k| match k.as_str() {
+                "link-down" => Some(FaultKind::LinkDown),
+                "link-up" => Some(FaultKind::LinkUp),
+                "bgp-reset" => Some(FaultKind::BgpReset),
+                other => {
+                    e.bad("kind", "\"link-down\", \"link-up\" or \"bgp-reset\"", format!("{other:?}"));
+                    None
+                }
+            });
         if let (Some(at_ns), Some(site), Some(kind)) = (at_ns, site, kind) {
             faults.push(Fault { at_ns, site, kind });
         }
     }
     faults.sort_by_key(|f| f.at_ns);
+    faults
+}
+
+/// `[control]`: onboarding and eBGP per site, and how failures are detected.
+fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Option<Control> {
+    let c = root.table("control")?;
+    let net = |key: &str, s: &str, line_key: &dyn Fn(String)| match s.parse::<Ipv4Net>() {
+        Ok(n) if n.trunc() == n => Some(n),
+        Ok(n) => {
+            line_key(format!("{s:?} has bits set after /{}; did you mean {}?", n.prefix_len(), n.trunc()));
+            None
+        }
+        Err(_) => {
+            line_key(format!("expected an IPv4 prefix a.b.c.d/len; found {s:?} ({key})"));
+            None
+        }
+    };
+    let customer_prefix = c
+        .get::<String>("customer_prefix", "the customer's aggregate, an IPv4 prefix such as \"45.64.0.0/22\"")
+        .and_then(|s| net("customer_prefix", &s, &|m| c.problem("customer_prefix", m)));
+    if let Some(p) = customer_prefix {
+        if let Err(r) = xconnect_bgp::policy::check_prefix(p, 8, 24) {
+            c.problem("customer_prefix", format!("{p}: {r}"));
+        }
+        if slices_of(p, n_sites.max(1)).is_none() {
+            c.problem(
+                "customer_prefix",
+                format!("{p} is too small to give each of {n_sites} sites its own slice of at most /24"),
+            );
+        }
+    }
+    let customer_asn = c.opt::<u32>("customer_asn", "the customer's public ASN, 1 to 4294967294");
+    if let Some(a) = customer_asn {
+        if let Err(e) = xconnect_interconnect::request::check_asn(i64::from(a)) {
+            c.problem("customer_asn", e);
+        }
+    }
+    let provider_asn = c.or("provider_asn", "the provider's ASN, 1 to 4294967294", 64600u32);
+    if xconnect_bgp::special::AsnClass::of(provider_asn) == xconnect_bgp::special::AsnClass::Reserved {
+        c.problem(
+            "provider_asn",
+            format!("AS{provider_asn} is reserved (0, 23456, 65535, 4294967295): never a peer's ASN"),
+        );
+    }
+    if customer_asn == Some(provider_asn) {
+        c.problem("customer_asn", "the same as provider_asn: the sessions are eBGP, the ASNs must differ");
+    }
+    let provider_prefixes: Vec<Ipv4Net> =
+        match c.list::<String>("provider_prefixes", "IPv4 prefixes such as \"168.86.128.0/18\"") {
+            None => vec!["168.86.128.0/18".parse().expect("valid")],
+            Some(list) => {
+                if list.is_empty() {
+                    c.problem(
+                        "provider_prefixes",
+                        "empty: the provider announces at least one prefix, e.g. [\"168.86.128.0/18\"]",
+                    );
+                }
+                list.iter()
+                    .filter_map(|(i, s, _)| {
+                        net("provider_prefixes", s, &|m| c.problem(&format!("provider_prefixes[{i}]"), m))
+                    })
+                    .collect()
+            }
+        };
+    let p2p_len = c.or("p2p_len", "30 or 31", 30u8);
+    let p2p_pool = c.or("p2p_pool", "an IPv4 prefix for the point-to-point subnets", "169.254.200.0/24".to_string());
+    let p2p_pool = net("p2p_pool", &p2p_pool, &|m| c.problem("p2p_pool", m));
+    if let Some(pool) = p2p_pool {
+        match xconnect_interconnect::onboarding::P2pPool::new(pool, p2p_len) {
+            Err(e) => c.problem("p2p_len", e),
+            Ok(mut p) => {
+                if (0..n_sites).any(|_| p.allocate().is_none()) {
+                    c.problem(
+                        "p2p_pool",
+                        format!("{pool} holds fewer /{p2p_len} subnets than the {n_sites} sites need"),
+                    );
+                }
+            }
+        }
+    }
+    const HOLD: &str = "a hold time in whole seconds, 0 or 3 to 65535 (RFC 4271), e.g. 90";
+    let hold_s = c.or("hold_s", HOLD, 90u16);
+    if hold_s != 0 && hold_s < 3 {
+        c.bad("hold_s", HOLD, hold_s);
+    }
+    let connect_retry_s =
+        c.in_range("connect_retry_s", 1..=3600u64, "seconds between connection attempts, 1 to 3600").unwrap_or(5);
+    let detection = match c.or("detection", "\"hold\" or \"bfd\"", "hold".to_string()).as_str() {
+        "hold" => {
+            if hold_s == 0 {
+                c.problem(
+                    "detection",
+                    "\"hold\" with hold_s = 0: a zero hold time turns the hold timer off (RFC 4271 §4.2), so a \
+                     failed link would never be detected; set hold_s to 3 or more, or use detection = \"bfd\"",
+                );
+            }
+            Some(Detection::Hold)
+        }
+        "bfd" => {
+            let interval =
+                c.in_range("bfd_interval_ms", 1..=60_000u64, "a BFD interval in ms, 1 to 60000").unwrap_or(300);
+            let multiplier = c.in_range("bfd_multiplier", 1..=255u32, "a BFD detect multiplier, 1 to 255").unwrap_or(3);
+            Some(Detection::Bfd { interval_ns: interval * 1_000_000, multiplier })
+        }
+        other => {
+            c.bad("detection", "\"hold\" or \"bfd\"", format!("{other:?}"));
+            None
+        }
+    };
+    // Asked in either case, so that they are not unknown keys with detection = "hold".
+    let _ = c.opt::<u64>("bfd_interval_ms", "a BFD interval in ms, 1 to 60000");
+    let _ = c.opt::<u32>("bfd_multiplier", "a BFD detect multiplier, 1 to 255");
+    let stray_calls = c.or("stray_calls", "a whole number of calls from an unannounced prefix", 0u64);
+    if let Some(p) = customer_prefix {
+        let stray = stray_prefix_of(p);
+        let room = AddressPlan { customer: (stray.network(), stray.prefix_len()), ..AddressPlan::default() }.capacity();
+        if stray_calls > room {
+            c.problem("stray_calls", format!("{stray_calls}: more than the {room} address/port pairs of {stray}"));
+        }
+    }
     Some(Control {
         customer_prefix: customer_prefix?,
-        customer_asn: c.customer_asn,
-        provider_asn: c.provider_asn,
+        customer_asn,
+        provider_asn,
         provider_prefixes,
         p2p_pool: p2p_pool?,
-        p2p_len: c.p2p_len,
-        hold_s: c.hold_s,
-        connect_retry_ns: c.connect_retry_s.max(1) * 1_000_000_000,
-        detection,
+        p2p_len,
+        hold_s,
+        connect_retry_ns: connect_retry_s * 1_000_000_000,
+        detection: detection?,
         faults,
-        stray_calls: c.stray_calls,
+        stray_calls,
     })
 }
 
@@ -806,6 +694,10 @@ mod tests {
         assert!(msg.contains("x.toml") && msg.contains("sede") && msg.contains(&format!("line {line}:")), "{msg}");
     }
 
+    fn problems(text: &str) -> String {
+        Scenario::parse(text, "t.toml").unwrap_err().to_string()
+    }
+
     #[test]
     fn every_problem_is_listed_with_its_field() {
         let text = DEFAULT_SCENARIO
@@ -813,12 +705,75 @@ mod tests {
             .replace("codec = \"g711u\"", "codec = \"speex\"")
             .replace("tier = \"100M\"\ncalls = 1000\n\n", "tier = \"500M\"\ncalls = 0\n\n");
         let e = Scenario::parse(&text, "x.toml").unwrap_err();
-        let all = e.problems.join("\n");
-        assert!(all.contains("line 7: duration_s = -5"), "{all}");
-        assert!(all.contains("line 15: traffic.codec"), "{all}");
+        let all = e.to_string();
+        assert!(all.contains("line 7: duration_s: expected seconds of simulated time, more than 0 and at most 86400 (one day); found -5"), "{all}");
+        assert!(all.contains("line 15: traffic.codec: unknown codec"), "{all}");
         assert!(all.contains("line 29: sites[0] (ashburn).tier: ashburn does not offer 500M"), "{all}");
-        assert!(all.contains("line 30: sites[0] (ashburn).calls"), "{all}");
+        assert!(
+            all.contains(
+                "line 30: sites[0] (ashburn).calls: expected a whole number of concurrent calls, at least 1; found 0"
+            ),
+            "{all}"
+        );
         assert_eq!(e.problems.len(), 4, "{all}");
+    }
+
+    #[test]
+    fn syntax_type_and_value_problems_all_at_once_in_words() {
+        let text = DEFAULT_SCENARIO
+            .replace("seed = 1", "seed = \"one\"")
+            .replace("duration_s = 30", "duration_s = 30\nmos_target = 7")
+            .replace("codec = \"g711u\"", "codec = \"g711u\"\nptime_ms = 2.5\nvlan = 5000")
+            .replace(
+                "tier = \"100M\"\ncalls = 1000\n\n",
+                "tier = \"100M\"\ncalls = \"lots\"\nburst_bytes = 18446744073709551615\n\n",
+            )
+            + "\nbroken = = line\n";
+        let all = problems(&text);
+        for want in [
+            "seed: expected a whole number (the seed of every random choice); found the text \"one\"",
+            "mos_target: expected a MOS on the E-model's scale, from 1.0 to 4.5, e.g. 4.0; found 7",
+            "traffic.ptime_ms: expected a packet time in whole milliseconds, e.g. 20; found 2.5",
+            "traffic.vlan: expected an 802.1Q VLAN id, 0 to 4095; found 5000",
+            "sites[0] (ashburn).calls: expected a whole number of concurrent calls, e.g. 1000; found the text \"lots\"",
+            "sites[0] (ashburn).burst_bytes: expected a policer burst in bytes, from the largest frame to 2000000000; found 18446744073709551615",
+            "(syntax): not valid TOML",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in\n{all}");
+        }
+    }
+
+    #[test]
+    fn values_are_checked_against_what_they_mean() {
+        // A MOS target above what the codec reaches turns every healthy run into a failure.
+        let all = problems(&DEFAULT_SCENARIO.replace("duration_s = 30", "duration_s = 30\nmos_target = 4.45"));
+        assert!(all.contains("mos_target: 4.45 is above the best MOS g711u reaches at 20 ms"), "{all}");
+        // A burst below one frame: every frame would be dropped.
+        let all = problems(&DEFAULT_SCENARIO.replace("calls = 1000\n", "calls = 1000\nburst_bytes = 100\n"));
+        assert!(all.contains("burst_bytes: 100 is below the 218 bytes of one g711u frame"), "{all}");
+        // Millions of calls on a 1 Gbps port.
+        let all = problems(&DEFAULT_SCENARIO.replace("calls = 1000\n", "calls = 3000000\n"));
+        assert!(all.contains("3000000 calls are more than 10 times the"), "{all}");
+        // Poisson with a holding time of a nanosecond.
+        let all = problems(
+            &DEFAULT_SCENARIO
+                .replace("codec = \"g711u\"", "codec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 1e-9"),
+        );
+        assert!(all.contains("mean_hold_s: expected a mean holding time in seconds, at least 0.001"), "{all}");
+    }
+
+    #[test]
+    fn control_problems_that_reached_the_engine() {
+        let hold = include_str!("../../../fixtures/scenarios/failover-hold.toml");
+        // No provider prefix: an index out of bounds in the engine before.
+        let all = problems(&hold.replace("hold_s = 9", "hold_s = 9\nprovider_prefixes = []"));
+        assert!(all.contains("control.provider_prefixes: empty"), "{all}");
+        // A zero hold time turns the hold timer off: a link failure would never be detected.
+        let all = problems(&hold.replace("hold_s = 9", "hold_s = 0"));
+        assert!(all.contains("control.detection: \"hold\" with hold_s = 0"), "{all}");
+        // The same ASN on both sides.
+        let all = problems(&hold.replace("hold_s = 9", "hold_s = 9\ncustomer_asn = 64600"));
+        assert!(all.contains("control.customer_asn: the same as provider_asn"), "{all}");
     }
 
     #[test]
@@ -834,11 +789,11 @@ mod tests {
         let all = e.to_string();
         assert!(all.starts_with("bad.toml: 5 problem(s):"), "{all}");
         for want in [
-            "line 21: control.hold_s = 2",
-            "line 22: control.detection = \"ping\"",
-            "line 37: events[0].at = \"90s\": after the end of the simulation (60 s)",
-            "line 38: events[0].site = \"paris\": no such site (sites: ashburn, san-jose)",
-            "line 39: events[0].kind = \"meteor\"",
+            "line 21: control.hold_s: expected a hold time in whole seconds, 0 or 3 to 65535 (RFC 4271), e.g. 90; found 2",
+            "line 22: control.detection: expected \"hold\" or \"bfd\"; found \"ping\"",
+            "line 37: events[0].at: the text \"90s\": after the end of the simulation (60 s)",
+            "line 38: events[0].site: \"paris\": no such site (sites: ashburn, san-jose)",
+            "line 39: events[0].kind: expected \"link-down\", \"link-up\" or \"bgp-reset\"; found \"meteor\"",
         ] {
             assert!(all.contains(want), "missing {want:?} in\n{all}");
         }
@@ -848,7 +803,12 @@ mod tests {
             "t.toml",
         )
         .unwrap_err();
-        assert!(e.problems[0].starts_with("line 21:"), "{e}");
+        assert_eq!(
+            e.problems[0].to_string(),
+            "line 21: control.hold_s: expected a hold time in whole seconds, 0 or 3 to 65535 (RFC 4271), e.g. 90; \
+             found the text \"nine\"",
+            "{e}"
+        );
         // A point-to-point pool too small for the sites: refused, not a panic later.
         let e = Scenario::parse(
             &include_str!("../../../fixtures/scenarios/failover-hold.toml")
@@ -865,13 +825,13 @@ mod tests {
             "t.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("line 18: sites[0] (ashburn).calls = 10000000: more than the"), "{e}");
+        assert!(e.to_string().contains("line 18: sites[0] (ashburn).calls: 10000000: more than the"), "{e}");
         // Events without [control].
         let e = Scenario::parse(
             &format!("{DEFAULT_SCENARIO}\n[[events]]\nat = 1\nsite = \"ashburn\"\nkind = \"link-down\"\n"),
             "t.toml",
         )
         .unwrap_err();
-        assert!(e.problems[0].contains("events: fault injection needs a [control] section"), "{e}");
+        assert!(e.problems[0].to_string().contains("events[0]: fault injection needs a [control] section"), "{e}");
     }
 }

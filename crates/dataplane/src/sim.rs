@@ -48,27 +48,61 @@ impl Delay {
 pub(crate) struct CallQuality {
     /// Mean over streams of their mean jitter, ms.
     pub(crate) mean_jitter_ms: f64,
-    /// Lowest MOS (1.0 when no call had one).
-    pub(crate) mos_min: f64,
-    /// Mean MOS.
-    pub(crate) mos_mean: f64,
-    /// Calls below the MOS target, counting fixed calls whose stream never arrived.
+    /// Lowest MOS (`None` when no call has one: a codec outside the E-model, or no calls).
+    pub(crate) mos_min: Option<f64>,
+    /// Mean MOS over the same calls.
+    pub(crate) mos_mean: Option<f64>,
+    /// Calls below the MOS target, counting calls none of whose frames arrived.
     pub(crate) below: u64,
 }
 
 impl CallQuality {
-    pub(crate) fn of(rows: &[crate::rtp::RtpStreamRow], calls: u64, sc: &Scenario) -> Self {
-        let mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
+    /// `rows` from [`rows_against_sent`]; `missing` calls sent frames of which none arrived: on
+    /// the E-model's scale they score its floor, 1.0.
+    pub(crate) fn of(rows: &[crate::rtp::RtpStreamRow], missing: u64, sc: &Scenario) -> Self {
+        let scored = crate::rtp::impairment(sc.codec.payload_type()).is_some();
+        let mut mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
+        if scored {
+            mos.extend(std::iter::repeat_n(1.0, missing as usize));
+        }
         let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
         let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
-        let missing = if sc.mean_hold_ns.is_none() { calls.saturating_sub(rows.len() as u64) } else { 0 };
+        let below_scored = mos.iter().filter(|m| **m < sc.mos_target).count() as u64;
         CallQuality {
             mean_jitter_ms: mean(&jit),
-            mos_min: if mos.is_empty() { 1.0 } else { mos.iter().copied().fold(f64::INFINITY, f64::min) },
-            mos_mean: mean(&mos),
-            below: mos.iter().filter(|m| **m < sc.mos_target).count() as u64 + missing,
+            mos_min: mos.iter().copied().reduce(f64::min),
+            // Rounded as each call's MOS is, so that the mean never prints below the minimum.
+            mos_mean: (!mos.is_empty()).then(|| (mean(&mos) * 100.0).round() / 100.0),
+            below: if scored { below_scored } else { below_scored + missing },
         }
     }
+}
+
+/// Every stream the receivers saw, its loss counted against what its call sent (so frames lost
+/// after its last arrival count too), sorted; and the streams that sent frames of which none
+/// arrived. `sent[stream]` counts every frame the source sent, whatever became of it.
+pub(crate) fn rows_against_sent(receivers: &mut [Receiver], sent: &[u32]) -> (Vec<crate::rtp::RtpStreamRow>, u64) {
+    let mut missing = 0;
+    for (stream, &n) in sent.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        match receivers.iter_mut().find(|r| r.hints[stream] != u32::MAX) {
+            Some(r) => {
+                let slot = r.hints[stream];
+                r.rtp.sent(slot, u64::from(n));
+            }
+            None => missing += 1,
+        }
+    }
+    let mut rows: Vec<_> = receivers.iter().flat_map(|r| r.rtp.rows()).collect();
+    sort_rows(&mut rows);
+    (rows, missing)
+}
+
+/// A MOS for a sentence: two decimals, or "none" when no call had one.
+pub fn mos_text(mos: Option<f64>) -> String {
+    mos.map_or_else(|| "none".to_string(), |m| format!("{m:.2}"))
 }
 
 /// One simulated site (or one failover case).
@@ -104,10 +138,11 @@ pub struct SiteReport {
     pub mean_jitter_ms: f64,
     /// One-way delay from the call's send time to the receiver, over every packet.
     pub delay_ms: Delay,
-    /// Lowest MOS of any call.
-    pub mos_min: f64,
-    /// Mean MOS over calls.
-    pub mos_mean: f64,
+    /// Lowest MOS of any call (`null` when no call has one: a codec outside the E-model's
+    /// tables, or a run too short for any frame). A call none of whose frames arrived scores 1.0.
+    pub mos_min: Option<f64>,
+    /// Mean MOS over the same calls (rounded to 0.01, as each call's MOS).
+    pub mos_mean: Option<f64>,
     /// Calls below the MOS target.
     pub calls_below_mos_target: u64,
     /// Whether the site met the loss and MOS targets.
@@ -334,6 +369,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
         edge.port_free = edge.buffer_ns;
     }
     let mut port_drops = 0u64;
+    let mut sent_per_stream = vec![0u32; streams];
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         let mut sink = if workers == 0 {
@@ -370,6 +406,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
                 progress.fetch_add(65_536, Ordering::Relaxed);
             }
             let stream = source.last_stream();
+            sent_per_stream[stream] = sent_per_stream[stream].saturating_add(1);
             let frame = &buf[..len];
             offered += 1;
             let bytes = edge.accounted(len as u32);
@@ -391,7 +428,7 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
         }
         // Gather the receivers: rows of every stream, sorted as one analyzer sorts them, and the
         // delay histograms added (exactly).
-        let receivers: Vec<Receiver> = match sink {
+        let mut receivers: Vec<Receiver> = match sink {
             Sink::Inline(r) => vec![r],
             Sink::Workers { batches, full, empty } => {
                 for (b, tx) in batches.into_iter().zip(&full) {
@@ -404,13 +441,11 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
             }
         };
         let mut delays = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
-        let mut rows = Vec::new();
-        for r in receivers {
+        for r in &receivers {
             delays.add(&r.delays).expect("same bounds");
-            rows.extend(r.rtp.rows());
         }
-        sort_rows(&mut rows);
-        let q = CallQuality::of(&rows, run.calls, sc);
+        let (rows, missing) = rows_against_sent(&mut receivers, &sent_per_stream);
+        let q = CallQuality::of(&rows, missing, sc);
         let secs = sc.duration_ns as f64 / 1e9;
         let dropped = offered - passed;
         let policer_drops = dropped - port_drops;
@@ -632,7 +667,7 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
     let bad: Vec<String> = sites
         .iter()
         .filter(|s| !s.ok)
-        .map(|s| format!("{} loses {:.2} % (lowest MOS {:.2})", s.name, s.loss_pct, s.mos_min))
+        .map(|s| format!("{} loses {:.2} % (lowest MOS {})", s.name, s.loss_pct, crate::sim::mos_text(s.mos_min)))
         .collect();
     let mut v = if bad.is_empty() {
         format!(
@@ -679,7 +714,7 @@ mod tests {
         assert_eq!(s.offered_frames, 100 * 50 * 3);
         assert_eq!(s.dropped_frames, 0);
         assert!((s.offered_mbps - 8.72).abs() < 1e-9, "{}", s.offered_mbps);
-        assert!(s.ok && s.mos_min > 4.3, "{s:?}");
+        assert!(s.ok && s.mos_min.unwrap() > 4.3, "{s:?}");
         assert!(r.verdict.contains("single point of failure"), "{}", r.verdict);
     }
 

@@ -41,7 +41,7 @@ impl std::error::Error for ConfigError {}
 
 /// Largest burst accepted: 2 GB, so that a full bucket (2e9 × 8e9 = 1.6e19 bit-ns) still fits
 /// a u64 (1.8e19).
-const MAX_BURST: u64 = 2_000_000_000;
+pub const MAX_BURST_BYTES: u64 = 2_000_000_000;
 
 /// One bucket: a level in bit-ns, capped at a size, filled at a rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct Bucket {
 impl Bucket {
     /// A full bucket of `burst_bytes`.
     pub fn full(burst_bytes: u64) -> Result<Bucket, ConfigError> {
-        if burst_bytes > MAX_BURST {
+        if burst_bytes > MAX_BURST_BYTES {
             return Err(ConfigError::BurstTooLarge { bytes: burst_bytes });
         }
         let size = burst_bytes * BIT_NS_PER_BYTE;

@@ -31,7 +31,7 @@ mod srtcm;
 mod trtcm;
 
 pub use accounting::Accounting;
-pub use bucket::{Bucket, ConfigError, TokenBucket, BIT_NS_PER_BYTE};
+pub use bucket::{Bucket, ConfigError, TokenBucket, BIT_NS_PER_BYTE, MAX_BURST_BYTES};
 pub use mef::{CouplingFlag, MefProfile};
 pub use shaper::{Shaper, ShaperOutcome};
 pub use srtcm::SrTcm;

@@ -21,4 +21,4 @@ mod writer;
 
 pub use error::{CaptureError, ErrorKind};
 pub use reader::{CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN};
-pub use writer::PcapWriter;
+pub use writer::{remove_unfinished, PcapWriter};

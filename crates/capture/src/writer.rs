@@ -1,19 +1,83 @@
-//! An atomic pcap writer: nanosecond-resolution pcap written to a temporary file beside the
-//! target and renamed over it by [`PcapWriter::finish`]. If the writer is dropped without
-//! `finish` (an error, a panic, Ctrl-C unwinding), the temporary file is removed, so a
-//! half-written capture never appears under the target name.
+//! A pcap writer that never leaves a half-written file and never replaces anything that is not
+//! a regular file:
+//!
+//! - a new or existing **regular file** is written to a temporary file beside it and renamed
+//!   over it by [`PcapWriter::finish`]; an existing file keeps its permissions, a new one gets
+//!   0666 less the umask, as any program's output;
+//! - `-` is **standard output**;
+//! - an existing **character device or FIFO** (`/dev/null`, a pipe made with `mkfifo`) is
+//!   written in place; a directory or socket is refused; a **symbolic link** is followed, and
+//!   the file it points to is what is replaced (the link stays).
+//!
+//! If the writer is dropped without `finish` (an error, a panic), the temporary file is
+//! removed; on SIGINT/SIGTERM a binary calls [`remove_unfinished`] before it exits.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tempfile::NamedTempFile;
 use xconnect_frame::LinkType;
 
-/// Writes a nanosecond pcap atomically. See the module documentation.
+/// Temporary files being written, for [`remove_unfinished`].
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary file a writer has not finished: for a signal handler that is about
+/// to exit the process (destructors do not run then).
+pub fn remove_unfinished() {
+    let list = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+    for p in list.iter() {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn forget(path: &Path) {
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != path);
+}
+
+/// Where the bytes go.
+enum Sink {
+    /// A temporary file renamed over the target at the end.
+    Atomic(BufWriter<NamedTempFile>),
+    /// Standard output, a device or a FIFO: written as it comes.
+    Direct(BufWriter<Box<dyn Write + Send>>),
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sink::Atomic(_) => "Sink::Atomic",
+            Sink::Direct(_) => "Sink::Direct",
+        })
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Atomic(w) => w.write(buf),
+            Sink::Direct(w) => w.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Atomic(w) => w.write_all(buf),
+            Sink::Direct(w) => w.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Atomic(w) => w.flush(),
+            Sink::Direct(w) => w.flush(),
+        }
+    }
+}
+
+/// Writes a nanosecond pcap. See the module documentation.
 #[derive(Debug)]
 pub struct PcapWriter {
-    out: BufWriter<NamedTempFile>,
+    out: Sink,
     target: PathBuf,
     snaplen: u32,
     packets: u64,
@@ -22,19 +86,69 @@ pub struct PcapWriter {
 }
 
 impl PcapWriter {
-    /// Creates the temporary file in the target's directory (so the rename stays on one file
-    /// system). Fails early if the directory is not writable. The file header, which names the
-    /// link type, is written with the first packet.
+    /// Opens the output (see the module documentation). For a regular file the temporary file
+    /// is created in the target's directory (so the rename stays on one file system), so an
+    /// unwritable directory fails here, before any work. The file header, which names the link
+    /// type, is written with the first packet.
     pub fn create(target: impl AsRef<Path>, snaplen: u32) -> io::Result<PcapWriter> {
-        let target = target.as_ref().to_path_buf();
+        let given = target.as_ref().to_path_buf();
+        let direct = |w: Box<dyn Write + Send>, target: PathBuf| PcapWriter {
+            out: Sink::Direct(BufWriter::with_capacity(1 << 20, w)),
+            target,
+            snaplen,
+            packets: 0,
+            link_type: None,
+        };
+        if given.as_os_str() == "-" {
+            return Ok(direct(Box::new(io::stdout()), given));
+        }
+        // Follow a symbolic link: the file it names is the one replaced.
+        let target = match std::fs::symlink_metadata(&given) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&given).map_err(|e| {
+                io::Error::new(e.kind(), format!("{} is a symbolic link to nothing usable: {e}", given.display()))
+            })?,
+            _ => given,
+        };
+        let existing = match std::fs::metadata(&target) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", target.display()))),
+        };
+        if let Some(m) = &existing {
+            use std::os::unix::fs::FileTypeExt;
+            let t = m.file_type();
+            if t.is_char_device() || t.is_fifo() || t.is_block_device() {
+                let f = std::fs::OpenOptions::new().write(true).open(&target)?;
+                return Ok(direct(Box::new(f), target));
+            }
+            if !t.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} is not a regular file, a device or a FIFO: refusing to replace it", target.display()),
+                ));
+            }
+        }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new().prefix(".xconnect-").suffix(".pcap.tmp").tempfile_in(&dir).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", dir.display()))
-        })?;
-        let out = BufWriter::with_capacity(1 << 20, tmp);
+        use std::os::unix::fs::PermissionsExt;
+        // A new file: 0666 less the umask (applied by open). An existing one: its own mode, set
+        // again after creation since the umask may have cut it.
+        let mode = existing.as_ref().map_or(0o666, |m| m.permissions().mode() & 0o7777);
+        let tmp = tempfile::Builder::new()
+            .prefix(".xconnect-")
+            .suffix(".pcap.tmp")
+            .permissions(std::fs::Permissions::from_mode(mode))
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", dir.display()))
+            })?;
+        if existing.is_some() {
+            tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()).push(tmp.path().to_path_buf());
+        let out = Sink::Atomic(BufWriter::with_capacity(1 << 20, tmp));
         Ok(PcapWriter { out, target, snaplen, packets: 0, link_type: None })
     }
 
@@ -81,23 +195,43 @@ impl PcapWriter {
         Ok(())
     }
 
-    /// Flushes, syncs and renames the file into place. A file with no packets gets an
-    /// Ethernet header.
+    /// Flushes; for a regular file, syncs and renames it into place. A file with no packets
+    /// gets an Ethernet header. Returns the path written (`-` for standard output).
     pub fn finish(mut self) -> io::Result<PathBuf> {
         if self.link_type.is_none() {
             self.write_header(LinkType::Ethernet)?;
         }
-        let tmp = self.out.into_inner().map_err(|e| e.into_error())?;
-        tmp.as_file().sync_all()?;
-        let target = self.target;
-        tmp.persist(&target).map_err(|e| e.error)?;
-        // Make the rename itself durable.
-        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
+        let target = std::mem::take(&mut self.target);
+        match std::mem::replace(&mut self.out, Sink::Direct(BufWriter::new(Box::new(io::sink())))) {
+            Sink::Direct(mut w) => {
+                w.flush()?;
+                Ok(target)
+            }
+            Sink::Atomic(w) => {
+                let tmp = w.into_inner().map_err(|e| e.into_error())?;
+                let tmp_path = tmp.path().to_path_buf();
+                tmp.as_file().sync_all()?;
+                let r = tmp.persist(&target).map_err(|e| e.error);
+                forget(&tmp_path);
+                r?;
+                // Make the rename itself durable.
+                if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    if let Ok(d) = File::open(dir) {
+                        let _ = d.sync_all();
+                    }
+                }
+                Ok(target)
             }
         }
-        Ok(target)
+    }
+}
+
+impl Drop for PcapWriter {
+    fn drop(&mut self) {
+        // NamedTempFile removes its file; the list forgets it.
+        if let Sink::Atomic(w) = &self.out {
+            forget(w.get_ref().path());
+        }
     }
 }
 
@@ -134,6 +268,44 @@ mod tests {
             w.write_packet(0, LinkType::Ethernet, &[0; 64], 64).unwrap();
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn devices_and_fifos_are_written_in_place_and_never_replaced() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        // /dev/null stays a character device.
+        let mut w = PcapWriter::create("/dev/null", 65535).unwrap();
+        w.write_packet(0, LinkType::Ethernet, &[0; 64], 64).unwrap();
+        w.finish().unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        // A FIFO: a reader on the other end gets the capture, and the FIFO stays.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let mut w = PcapWriter::create(&fifo, 65535).unwrap();
+        w.write_packet(0, LinkType::Ethernet, &[9; 64], 64).unwrap();
+        w.finish().unwrap();
+        assert_eq!(reader.join().unwrap().len(), 24 + 16 + 64);
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        // A directory is refused.
+        let e = PcapWriter::create(dir.path(), 65535).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        // An existing file keeps its mode; a symbolic link stays a link to the new capture.
+        let file = dir.path().join("kept.pcap");
+        std::fs::write(&file, b"old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.pcap");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let mut w = PcapWriter::create(&link, 65535).unwrap();
+        w.write_packet(0, LinkType::Ethernet, &[1; 60], 60).unwrap();
+        w.finish().unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read(&file).unwrap().len(), 24 + 16 + 60);
     }
 
     #[test]

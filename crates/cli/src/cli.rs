@@ -34,6 +34,9 @@ pub enum Command {
         /// How many flows to list, busiest by bytes first.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        /// How many RTP streams the text lists (the JSON lists every one).
+        #[arg(long, default_value_t = 100)]
+        rtp_rows: usize,
         /// Treat every UDP packet with a port in LO-HI as RTP (no heuristic), e.g. 10000-60000.
         /// Packets there whose RTP version is not 2 are counted, not analyzed.
         #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
@@ -54,9 +57,14 @@ pub enum Command {
         /// Override the scenario's duration, seconds of simulated time.
         #[arg(long)]
         seconds: Option<f64>,
-        /// Worker threads [default: the number of cores]. The report does not depend on it.
+        /// Worker threads [default: the number of cores; more than the cores are capped to them,
+        /// with a note]. The report does not depend on it.
         #[arg(long)]
         threads: Option<usize>,
+        /// Refuse runs estimated at more frames than this [default: 10000000000, about ten
+        /// minutes]; the estimate is printed with the refusal.
+        #[arg(long)]
+        max_frames: Option<u64>,
     },
     /// Write a capture of synthetic RTP calls: real G.711 audio (a 1004 Hz tone) for g711u and
     /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
@@ -105,12 +113,17 @@ pub enum Command {
         /// Policer burst in bytes [default: 10 ms at the tier's rate].
         #[arg(long)]
         burst: Option<u64>,
-        /// Most loss allowed, percent.
+        /// Most loss allowed, percent: 0 to 20 (beyond 20 % loss the E-model scores a G.711 call
+        /// below MOS 2.6, which no one would call a call).
         #[arg(long, default_value_t = 0.0)]
         loss_target: f64,
         /// Simulated seconds per trial (the bucket starts in its steady state, see the README).
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
+        /// Refuse searches estimated at more frames than this over all trials [default:
+        /// 10000000000].
+        #[arg(long)]
+        max_frames: Option<u64>,
         /// One JSON object.
         #[arg(long)]
         json: bool,
@@ -134,9 +147,15 @@ pub enum Command {
         /// Packet time in ms.
         #[arg(long, default_value_t = 20)]
         ptime: u32,
-        /// Sites (geo-redundant: each carries every call alone).
+        /// Sites, each in a different location, sized so that the others carry every call when
+        /// one fails (2: each carries all; 3: each carries half). 1 is allowed and flagged as a
+        /// single point of failure.
         #[arg(long, default_value_t = 2)]
         sites: usize,
+        /// Where the customer's users are: locations (ashburn, san-jose, london, singapore) or
+        /// regions (us, europe, asia, any), comma-separated. Only these are planned.
+        #[arg(long, default_value = "any")]
+        locations: String,
         /// Print the per-layer bandwidth and calls-per-tier table.
         #[arg(long)]
         table: bool,
@@ -181,9 +200,14 @@ pub struct GenerateArgs {
     /// The customer's public prefix.
     #[arg(long, default_value = "203.0.113.0/24")]
     pub customer_prefix: String,
-    /// Output pcap (nanosecond; written atomically).
+    /// Output pcap (nanosecond). A regular file is written atomically (a temporary file renamed
+    /// over it, keeping an existing file's mode); `-` is standard output; a device or FIFO is
+    /// written in place.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Refuse captures estimated at more frames than this [default: 10000000000].
+    #[arg(long)]
+    pub max_frames: Option<u64>,
 }
 
 /// Phase model.

@@ -11,11 +11,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xconnect_capture::PcapWriter;
+use xconnect_dataplane::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
 use xconnect_dataplane::plan;
 use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_dataplane::scenario::Scenario;
-use xconnect_dataplane::sim::{capacity, expected_frames, simulate};
+use xconnect_dataplane::sim::{capacity, simulate};
 use xconnect_interconnect::Tier;
 
 use xconnect_frame::{LinkType, VlanId};
@@ -37,6 +38,38 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Most loss `capacity` accepts as a target, percent.
+const MAX_LOSS_TARGET_PCT: f64 = 20.0;
+
+/// `--threads`: at least 1, and no more than the cores (more only adds stacks and switches).
+fn threads_for(asked: Option<usize>) -> anyhow::Result<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match asked {
+        None => Ok(cores),
+        Some(0) => anyhow::bail!("--threads 0: expected at least 1"),
+        Some(n) if n > cores => {
+            eprintln!("xconnect: note: --threads {n} capped at the {cores} cores this machine offers");
+            Ok(cores)
+        }
+        Some(n) => Ok(n),
+    }
+}
+
+/// On SIGINT or SIGTERM, removes the temporary files of unfinished outputs and exits (128 +
+/// the signal, as a shell reports it): no half-written hidden file stays behind.
+fn clean_up_on_signal() -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing the signal handler")?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            xconnect_capture::remove_unfinished();
+            std::process::exit(128 + sig);
+        }
+    });
+    Ok(())
 }
 
 fn validate(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
@@ -97,6 +130,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         silence_suppression,
         customer_prefix,
         output,
+        max_frames,
     } = args;
     let (calls, seconds, ptime, vlan, phase, both_directions, seed, silence_suppression) =
         (*calls, *seconds, *ptime, *vlan, *phase, *both_directions, *seed, *silence_suppression);
@@ -132,6 +166,18 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         arrivals: Arrivals::Fixed,
     };
     let mut source = Source::new(&plan)?;
+    let frames_estimate = calls
+        .saturating_mul(plan.duration_ns.div_ceil(u64::from(ptime) * 1_000_000))
+        .saturating_mul(1 + u64::from(both_directions));
+    let limit = max_frames.unwrap_or(DEFAULT_MAX_FRAMES);
+    if frames_estimate > limit {
+        anyhow::bail!(
+            "this capture would hold about {frames_estimate} frames ({:.1} GB), more than the limit of {limit}: use \
+             fewer --calls or --seconds, or raise the limit with --max-frames {frames_estimate}",
+            frames_estimate as f64 * (source.frame_len() + 16) as f64 / 1e9
+        );
+    }
+    clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.
     let mut w = PcapWriter::create(output, 65535).with_context(|| format!("cannot write {}", output.display()))?;
     let mut buf = vec![0u8; source.frame_len()];
@@ -149,6 +195,34 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 fn police_stage(w: &WhatIf) -> anyhow::Result<Option<PoliceStage>> {
     let Some(tier) = &w.tier else { return Ok(None) };
     let tier: Tier = tier.parse().context("--tier")?;
+    // Options that mean nothing for the chosen profile or mode are mistakes, not no-ops.
+    let profile_name = match w.profile {
+        ProfileArg::SingleRate => "single-rate",
+        ProfileArg::Srtcm => "srtcm",
+        ProfileArg::Trtcm => "trtcm",
+        ProfileArg::Mef => "mef",
+    };
+    if w.excess_rate != 0 && matches!(w.profile, ProfileArg::SingleRate | ProfileArg::Srtcm) {
+        anyhow::bail!("--excess-rate applies to --profile trtcm or mef, not {profile_name} (which has one rate)");
+    }
+    if w.excess_burst.is_some() && w.profile == ProfileArg::SingleRate {
+        anyhow::bail!(
+            "--excess-burst applies to --profile srtcm, trtcm or mef, not single-rate (which has one bucket)"
+        );
+    }
+    if w.coupled && w.profile != ProfileArg::Mef {
+        anyhow::bail!("--coupled applies to --profile mef only, not {profile_name}");
+    }
+    if w.buffer.is_some() && w.mode != ModeArg::Shape {
+        anyhow::bail!("--buffer is the shaper's queue: it applies to --mode shape only");
+    }
+    for (flag, v) in [("--burst", w.burst), ("--excess-burst", w.excess_burst), ("--buffer", w.buffer)] {
+        if let Some(b) = v {
+            if b == 0 || b > xconnect_policer::MAX_BURST_BYTES {
+                anyhow::bail!("{flag} {b}: expected 1 to {} bytes", xconnect_policer::MAX_BURST_BYTES);
+            }
+        }
+    }
     let burst = w.burst.unwrap_or(tier.default_burst_bytes());
     let cfg = PolicerConfig {
         rate_bps: tier.rate_bps(),
@@ -192,7 +266,7 @@ fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> Strin
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Simulate { scenario, json, seconds, threads } => {
+        Command::Simulate { scenario, json, seconds, threads, max_frames } => {
             let mut sc = match &scenario {
                 Some(path) => Scenario::load(path)?,
                 None => Scenario::default_scenario(),
@@ -203,9 +277,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 sc.duration_ns = (s * 1e9) as u64;
             }
-            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let work = Work::simulate(&sc);
+            work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
+            let threads = threads_for(threads)?;
             let started = std::time::Instant::now();
-            let report = progress::run_with_progress(!json, expected_frames(&sc), |done| simulate(&sc, threads, done));
+            let report = progress::run_with_progress(!json, work.frames, |done| simulate(&sc, threads, done));
             let elapsed = started.elapsed().as_secs_f64();
             emit(json, &report, || {
                 format!(
@@ -220,7 +296,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate(&args),
         Command::Bgp(args) => bgp::run(args),
         Command::Validate { request, json } => validate(&request, json),
-        Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, table, json } => {
+        Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, locations, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;
             if table {
@@ -241,22 +317,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 _ => anyhow::bail!("give --calls N, or --busy-hour-erlangs E with --blocking B (or --table)"),
             };
-            let p = plan::plan(calls, traffic, codec, ptime, sites);
+            if sites == 0 {
+                anyhow::bail!("--sites 0: expected at least 1 site (2 or more for redundancy)");
+            }
+            if sites > xconnect_interconnect::Location::ALL.len() {
+                anyhow::bail!(
+                    "--sites {sites}: the provider sells cross-connects in {} locations, and each site needs its own",
+                    xconnect_interconnect::Location::ALL.len()
+                );
+            }
+            let acceptable = plan::parse_locations(&locations).map_err(anyhow::Error::msg).context("--locations")?;
+            let p = plan::plan(calls, traffic, codec, ptime, sites, &acceptable);
             emit(json, &p, || output::plan_text(&p))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Capacity { tier, codec, ptime, phase, burst, loss_target, seconds, json } => {
+        Command::Capacity { tier, codec, ptime, phase, burst, loss_target, seconds, max_frames, json } => {
             let tier: Tier = tier.parse().context("--tier")?;
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;
-            if !(0.0..=100.0).contains(&loss_target) {
-                anyhow::bail!("--loss-target {loss_target}: expected 0 to 100 percent");
+            if !(0.0..=MAX_LOSS_TARGET_PCT).contains(&loss_target) {
+                anyhow::bail!(
+                    "--loss-target {loss_target}: expected 0 to {MAX_LOSS_TARGET_PCT} percent (beyond 20 % loss the E-model \
+                     scores a G.711 call below MOS 2.6)"
+                );
             }
             if !(seconds > 0.0 && seconds <= 3600.0) {
                 anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 3600");
             }
-            if burst == Some(0) {
-                anyhow::bail!("--burst must be at least 1 byte (and at least the largest frame)");
+            if let Some(b) = burst {
+                let frame = u64::from(codec.packet_bytes(ptime, xconnect_trafgen::BandwidthLayer::Frame, false));
+                if b < frame || b > xconnect_policer::MAX_BURST_BYTES {
+                    anyhow::bail!(
+                        "--burst {b}: expected from {frame} bytes (one {codec} frame: a smaller burst drops every frame) \
+                         to {} bytes",
+                        xconnect_policer::MAX_BURST_BYTES
+                    );
+                }
             }
             let location = xconnect_interconnect::Location::ALL
                 .into_iter()
@@ -280,20 +376,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 burst_bytes: burst.unwrap_or(tier.default_burst_bytes()),
                 accounting: xconnect_policer::Accounting::Frame,
             }];
-            let report = capacity(&sc);
+            let work = Work::capacity(&sc);
+            work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
+            let report = progress::run_with_progress(!json, work.frames, |done| capacity(&sc, done));
             emit(json, &report, || output::capacity_text(&report))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { file, json, allow_truncated, top, rtp_port_range, whatif } => {
+        Command::Replay { file, json, allow_truncated, top, rtp_rows, rtp_port_range, whatif } => {
             let opts = ReplayOptions { top_flows: top, rtp_port_range, ..ReplayOptions::default() };
             // Everything is checked, and the outputs created, before the first frame is read.
             let police = police_stage(&whatif)?;
+            if whatif.write_passed.is_some() || whatif.write_dropped.is_some() {
+                clean_up_on_signal()?;
+            }
             let outputs = Outputs {
                 passed: create_output(whatif.write_passed.as_deref())?,
                 dropped: create_output(whatif.write_dropped.as_deref())?,
             };
             let (report, outputs) = replay_file(&file, opts, police, outputs)?;
-            emit(json, &report, || output::replay_text(&report))?;
+            emit(json, &report, || output::replay_text(&report, rtp_rows))?;
             let complete = report.error.is_none() || allow_truncated;
             if complete {
                 for w in [outputs.passed, outputs.dropped].into_iter().flatten() {

@@ -8,8 +8,9 @@ use xconnect_dataplane::sim::{CapacityReport, SimReport, SiteReport};
 use xconnect_interconnect::Tier;
 use xconnect_trafgen::{BandwidthLayer, Codec};
 
-/// The human-readable replay report.
-pub fn replay_text(r: &ReplayReport) -> String {
+/// The human-readable replay report; the RTP table lists at most `rtp_rows` streams (all are in
+/// the JSON).
+pub fn replay_text(r: &ReplayReport, rtp_rows: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{} ({}, {})", r.file, r.format, r.link_types.join(", "));
     let _ = writeln!(
@@ -79,7 +80,7 @@ pub fn replay_text(r: &ReplayReport) -> String {
             "source", "destination", "ssrc", "pt", "packets", "lost", "seqerr", "maxΔ ms", "maxJ ms", "meanJ ms", "mos"
         );
         let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
-        for st in &r.rtp_streams {
+        for st in r.rtp_streams.iter().take(rtp_rows) {
             let _ = writeln!(
                 s,
                 "{:<22} {:<22} {:#010x} {:>3} {:>7} {:>6} {:>6} {:>9.3} {:>9} {:>9} {:>5}",
@@ -97,8 +98,27 @@ pub fn replay_text(r: &ReplayReport) -> String {
             );
         }
     }
+    if r.rtp_streams.len() > rtp_rows {
+        let _ = writeln!(
+            s,
+            "... {} more streams (--rtp-rows N shows more; --json has all)",
+            r.rtp_streams.len() - rtp_rows
+        );
+    }
     if !r.bgp.sessions.is_empty() {
         bgp_text(&mut s, &r.bgp);
+    }
+    // Counters that are zero on a clean capture, shown whenever they are not.
+    for (n, what) in [
+        (r.ts_backwards, "frames whose timestamp went backwards (they add no tokens to a policer)"),
+        (r.ts_out_of_range, "timestamps beyond what 64-bit nanoseconds hold (clamped)"),
+        (r.over_snaplen, "records longer than the file's snap length (tolerated)"),
+        (r.untracked_flow_frames, "frames of flows beyond the flow table's bound (counted, not itemized)"),
+        (r.rtp_not_v2_in_range, "packets in --rtp-port-range that are not RTP version 2"),
+    ] {
+        if n > 0 {
+            let _ = writeln!(s, "\n{n} {what}");
+        }
     }
     if r.cut_by_snaplen > 0 {
         let _ = writeln!(s, "\n{} frames cut short by the capture's snap length (not malformed)", r.cut_by_snaplen);
@@ -151,10 +171,18 @@ pub fn replay_text(r: &ReplayReport) -> String {
                 p.tail_drops.unwrap_or(0)
             );
         }
-        let hit: Vec<_> = r.top_flows.iter().filter(|f| f.dropped_frames > 0).collect();
-        if !hit.is_empty() {
-            let _ = writeln!(s, "flows that lost frames (among the top flows):");
-            for f in hit {
+        if r.lossy_flows_total > 0 {
+            let _ = writeln!(
+                s,
+                "flows that lost frames: {} ({}most dropped first)",
+                r.lossy_flows_total,
+                if r.lossy_flows_total > r.lossy_flows.len() as u64 {
+                    format!("the first {} listed, ", r.lossy_flows.len())
+                } else {
+                    String::new()
+                }
+            );
+            for f in &r.lossy_flows {
                 let _ = writeln!(
                     s,
                     "  {}:{} -> {}:{} {}: {} of {} frames dropped",
@@ -399,15 +427,34 @@ pub fn capacity_text(c: &CapacityReport) -> String {
         c.phase,
         c.loss_target_pct
     );
-    let _ = writeln!(s, "\n{:<50} {:>8} {:>10}", "", "calls", "vs sim");
-    let _ = writeln!(s, "{:<50} {:>8} {:>10}", "simulated (largest within the loss target)", c.max_calls, "1.000");
-    for (what, calls) in [
-        ("arithmetic (tier / frame rate per call)", c.arithmetic_calls),
-        ("the 1 Gbps port (wire bytes incl. preamble, gap)", c.port_limit_calls),
-        ("provider's rule of thumb (10 per Mbps)", c.rule_of_thumb_calls),
-    ] {
-        let _ = writeln!(s, "{what:<50} {calls:>8} {:>10.3}", calls as f64 / c.max_calls.max(1) as f64);
-    }
+    // The ratios are the JSON's: simulated / the other figure.
+    let _ = writeln!(s, "\n{:<50} {:>8} {:>12}", "", "calls", "simulated/it");
+    let _ = writeln!(s, "{:<50} {:>8}", "simulated (largest within the loss target)", c.max_calls);
+    let _ = writeln!(
+        s,
+        "{:<50} {:>8} {:>12.3}",
+        "arithmetic (tier / frame rate per call)",
+        c.arithmetic_calls,
+        c.max_calls as f64 / c.arithmetic_calls.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "{:<50} {:>8} {:>12.3}",
+        "the 1 Gbps port (wire bytes incl. preamble, gap)",
+        c.port_limit_calls,
+        c.max_calls as f64 / c.port_limit_calls.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "{:<50} {:>8} {:>12.3}",
+        "provider's rule of thumb (10 per Mbps)", c.rule_of_thumb_calls, c.ratio_to_rule_of_thumb
+    );
+    let _ = writeln!(
+        s,
+        "simulated / the binding arithmetic (the smaller of tier and port, {}): {:.3}",
+        c.arithmetic_calls.min(c.port_limit_calls),
+        c.ratio_to_arithmetic
+    );
     let _ = writeln!(
         s,
         "\nloss at {} calls: {:.4} %; at {}: {:.4} % ({} simulations)",
@@ -445,26 +492,25 @@ pub fn plan_text(p: &Plan) -> String {
         p.bps_per_direction * (1.0 + p.headroom_pct / 100.0) / 1e6,
         p.headroom_pct
     );
-    match p.tier_bps {
-        Some(t) => {
-            let _ = writeln!(
-                s,
-                "tier: {} Mbps at each site (each site alone carries every call); sold in {}",
-                t / 1_000_000,
-                p.locations_offering.join(", ")
-            );
-        }
-        None => {
-            let _ = writeln!(s, "tier: none large enough");
-        }
-    }
-    for site in &p.sites {
+    let _ = writeln!(
+        s,
+        "{} site(s) in {}; each must carry {} calls (all of them over the sites left when one fails)",
+        p.sites_wanted,
+        p.acceptable_locations.join(", "),
+        p.calls_per_site
+    );
+    for (i, o) in p.options.iter().enumerate() {
+        let sites: Vec<String> = o
+            .sites
+            .iter()
+            .map(|x| format!("{} {} Mbps (up to {} calls)", x.location, x.tier_bps / 1_000_000, x.tier_calls))
+            .collect();
         let _ = writeln!(
             s,
-            "  {:<12} {:>5} Mbps, up to {} calls",
-            site.location,
-            site.tier_bps / 1_000_000,
-            site.tier_calls
+            "{} {}: {} Mbps in all",
+            if i == 0 { "recommended:" } else { "alternative:" },
+            sites.join(" + "),
+            o.total_bps / 1_000_000
         );
     }
     for n in &p.notes {

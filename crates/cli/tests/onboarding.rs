@@ -90,7 +90,7 @@ fn simulate_failover_scenario_reports_the_timeline() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml: 2 problem(s)"), "{err}");
-    assert!(err.contains("events[0].at = \"-3s\""), "{err}");
-    assert!(err.contains("events[0].site = \"atlantis\": no such site"), "{err}");
+    assert!(err.contains("line 39: events[0].at: expected a time such as \"30s\", \"1500ms\" or a number of seconds; found the text \"-3s\""), "{err}");
+    assert!(err.contains("line 40: events[0].site: \"atlantis\": no such site"), "{err}");
     assert!(out.stdout.is_empty());
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::util::xconnect;
+use crate::util::{check, xconnect};
 
 fn sim_json(args: &[&str]) -> Value {
     let mut all = vec!["simulate", "--json"];
@@ -65,7 +65,9 @@ fn bad_scenarios_are_refused_before_any_work() {
     assert!(
         err.contains("bad.toml")
             && err.contains("ashburn does not offer 500M")
-            && err.contains("calls: must be at least 1"),
+            && err.contains(
+                "line 9: sites[0] (a).calls: expected a whole number of concurrent calls, at least 1; found 0"
+            ),
         "{err}"
     );
     std::fs::write(&f, "name = \"x\"\nduration_s = 30\ncolour = 1\n").unwrap();
@@ -153,74 +155,6 @@ fn plan_from_calls_and_from_erlangs() {
     let out = xconnect(&["plan"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--calls"));
-}
-
-/// Checks `value` against the subset of JSON Schema the schema file uses: type, required,
-/// additionalProperties: false, properties, items, $ref to #/$defs, enum, minimum, maximum,
-/// exclusiveMinimum. Returns the first violation with its JSON path.
-fn check(schema: &Value, root: &Value, value: &Value, path: &str) -> Result<(), String> {
-    let schema = match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => &root["$defs"][r.trim_start_matches("#/$defs/")],
-        None => schema,
-    };
-    if let Some(t) = schema.get("type").and_then(Value::as_str) {
-        let ok = match t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_u64() || value.is_i64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            other => return Err(format!("{path}: schema type {other} not supported by this checker")),
-        };
-        if !ok {
-            return Err(format!("{path}: expected {t}, found {value}"));
-        }
-    }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-        if !e.contains(value) {
-            return Err(format!("{path}: {value} is not one of {e:?}"));
-        }
-    }
-    if let (Some(x), Some(min)) = (value.as_f64(), schema.get("minimum").and_then(Value::as_f64)) {
-        if x < min {
-            return Err(format!("{path}: {x} < minimum {min}"));
-        }
-    }
-    if let (Some(x), Some(max)) = (value.as_f64(), schema.get("maximum").and_then(Value::as_f64)) {
-        if x > max {
-            return Err(format!("{path}: {x} > maximum {max}"));
-        }
-    }
-    if let (Some(x), Some(min)) = (value.as_f64(), schema.get("exclusiveMinimum").and_then(Value::as_f64)) {
-        if x <= min {
-            return Err(format!("{path}: {x} <= exclusive minimum {min}"));
-        }
-    }
-    if let Some(obj) = value.as_object() {
-        for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            let k = r.as_str().unwrap();
-            if !obj.contains_key(k) {
-                return Err(format!("{path}: missing required {k}"));
-            }
-        }
-        let props = schema.get("properties").and_then(Value::as_object);
-        for (k, v) in obj {
-            match props.and_then(|p| p.get(k)) {
-                Some(s) => check(s, root, v, &format!("{path}.{k}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("{path}: {k} is not in the schema"))
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
-        for (i, v) in arr.iter().enumerate() {
-            check(items, root, v, &format!("{path}[{i}]"))?;
-        }
-    }
-    Ok(())
 }
 
 #[test]

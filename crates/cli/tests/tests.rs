@@ -2,6 +2,7 @@
 
 mod util;
 
+mod bad_input;
 mod bgp;
 mod bgp_replay;
 mod differential;

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use serde_json::Value;
+
 /// The repository's fixtures/pcap directory.
 pub fn pcap_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pcap")
@@ -42,4 +44,78 @@ pub fn require_tool(tool: &str) -> bool {
         eprintln!("SKIPPED: {tool} is not installed; this test did not run (install it, see the README)");
     }
     found
+}
+
+/// Checks `value` against the subset of JSON Schema the schema file uses: type, required,
+/// additionalProperties: false, properties, items, $ref to #/$defs, enum, minimum, maximum,
+/// exclusiveMinimum. Returns the first violation with its JSON path.
+pub fn check(schema: &Value, root: &Value, value: &Value, path: &str) -> Result<(), String> {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => &root["$defs"][r.trim_start_matches("#/$defs/")],
+        None => schema,
+    };
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !types.is_empty() {
+        let one = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => false,
+        };
+        if !types.iter().any(|t| one(t)) {
+            return Err(format!("{path}: expected {}, found {value}", types.join(" or ")));
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        if !e.contains(value) {
+            return Err(format!("{path}: {value} is not one of {e:?}"));
+        }
+    }
+    if let (Some(x), Some(min)) = (value.as_f64(), schema.get("minimum").and_then(Value::as_f64)) {
+        if x < min {
+            return Err(format!("{path}: {x} < minimum {min}"));
+        }
+    }
+    if let (Some(x), Some(max)) = (value.as_f64(), schema.get("maximum").and_then(Value::as_f64)) {
+        if x > max {
+            return Err(format!("{path}: {x} > maximum {max}"));
+        }
+    }
+    if let (Some(x), Some(min)) = (value.as_f64(), schema.get("exclusiveMinimum").and_then(Value::as_f64)) {
+        if x <= min {
+            return Err(format!("{path}: {x} <= exclusive minimum {min}"));
+        }
+    }
+    if let Some(obj) = value.as_object() {
+        for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let k = r.as_str().unwrap();
+            if !obj.contains_key(k) {
+                return Err(format!("{path}: missing required {k}"));
+            }
+        }
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (k, v) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(s, root, v, &format!("{path}.{k}"))?,
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    return Err(format!("{path}: {k} is not in the schema"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in arr.iter().enumerate() {
+            check(items, root, v, &format!("{path}[{i}]"))?;
+        }
+    }
+    Ok(())
 }

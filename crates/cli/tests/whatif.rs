@@ -174,7 +174,7 @@ fn bad_what_if_options_are_refused_before_reading() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("10M, 100M, 500M and 1G"));
     let out = xconnect(&["replay", f.to_str().unwrap(), "--tier", "10M", "--burst", "0"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("burst must be at least 1 byte"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--burst 0: expected 1 to 2000000000 bytes"));
     let out = xconnect(&["replay", f.to_str().unwrap(), "--tier", "10M", "--write-passed", "/nonexistent/p.pcap"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent"));

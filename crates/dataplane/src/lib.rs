@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod bgp;
+pub mod budget;
 pub mod failover;
 pub mod plan;
 pub mod police;

@@ -30,6 +30,46 @@ pub fn trunks_for(erlangs: f64, blocking: f64) -> u64 {
     m
 }
 
+/// The customer's port: a gigabit fiber (its preamble and inter-frame gap count on it, not in
+/// the policer).
+pub const PORT_BPS: u64 = 1_000_000_000;
+
+/// Calls a tier carries: the fewer of what its policer passes (Ethernet frames with FCS, at
+/// the tier's rate) and what the gigabit port carries (wire bytes: frame, preamble and gap).
+/// `capacity`'s arithmetic and `plan` both use this, so they agree on calls per tier.
+pub fn carried_calls(tier: Tier, codec: Codec, ptime_ms: u32, vlan: bool) -> u64 {
+    let policer = codec.calls_per_rate(tier.rate_bps(), ptime_ms, BandwidthLayer::Frame, vlan);
+    let port = codec.calls_per_rate(PORT_BPS, ptime_ms, BandwidthLayer::Wire, vlan);
+    policer.min(port)
+}
+
+/// Where a customer's users are: a location, or a region that names several.
+pub fn parse_locations(list: &str) -> Result<Vec<Location>, String> {
+    let mut out = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let these: Vec<Location> = match item.to_ascii_lowercase().as_str() {
+            "us" | "usa" | "north-america" | "americas" => vec![Location::Ashburn, Location::SanJose],
+            "europe" | "eu" | "emea" => vec![Location::London],
+            "asia" | "apac" => vec![Location::Singapore],
+            "any" | "all" => Location::ALL.to_vec(),
+            other => vec![other.parse::<Location>().map_err(|_| {
+                format!(
+                    "{item:?}: expected a location (ashburn, san-jose, london, singapore) or a region (us, europe, asia, any)"
+                )
+            })?],
+        };
+        for l in these {
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("no location given: name at least one location or region".into());
+    }
+    Ok(out)
+}
+
 /// One site of a plan.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PlanSite {
@@ -37,8 +77,18 @@ pub struct PlanSite {
     pub location: String,
     /// Tier bought there, bit/s.
     pub tier_bps: u64,
-    /// Calls the tier carries at the frame layer.
+    /// Calls the tier carries ([`carried_calls`]).
     pub tier_calls: u64,
+}
+
+/// One way to buy the cross-connects: a site per location, each with the smallest tier it
+/// sells that carries its share with the headroom when another site has failed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlanOption {
+    /// The sites.
+    pub sites: Vec<PlanSite>,
+    /// Bandwidth bought over all sites, bit/s (what the options are ranked by).
+    pub total_bps: u64,
 }
 
 /// The plan (`plan --json`).
@@ -60,53 +110,87 @@ pub struct Plan {
     pub bps_per_direction: f64,
     /// Headroom applied, percent.
     pub headroom_pct: f64,
-    /// The smallest tier with the headroom (per site: each site alone carries every call).
+    /// Sites asked for.
+    pub sites_wanted: usize,
+    /// Calls each site must carry: all of them over `sites_wanted - 1` surviving sites.
+    pub calls_per_site: u64,
+    /// Locations acceptable for the customer's users.
+    pub acceptable_locations: Vec<String>,
+    /// The recommended option's largest tier, bit/s (`null` when nothing carries the load).
     pub tier_bps: Option<u64>,
     /// Every location that sells that tier.
     pub locations_offering: Vec<String>,
-    /// The sites.
+    /// The recommended sites (the first option).
     pub sites: Vec<PlanSite>,
+    /// Every option that carries the load, least bandwidth bought first.
+    pub options: Vec<PlanOption>,
     /// What to know.
     pub notes: Vec<String>,
 }
 
-/// Plans `calls` concurrent calls over `sites` sites, each able to carry all of them alone.
-pub fn plan(calls: u64, erlangs: Option<(f64, f64)>, codec: Codec, ptime_ms: u32, sites: usize) -> Plan {
+/// Plans `calls` concurrent calls over `sites` sites at the `acceptable` locations, each
+/// site able to carry its share when one other site has failed. `sites` is at least 1 (the
+/// caller refuses 0).
+pub fn plan(
+    calls: u64,
+    erlangs: Option<(f64, f64)>,
+    codec: Codec,
+    ptime_ms: u32,
+    sites: usize,
+    acceptable: &[Location],
+) -> Plan {
     let bps = codec.stream_bps(ptime_ms, BandwidthLayer::Frame, false);
-    let need = calls as f64 * bps * (1.0 + HEADROOM_PCT / 100.0);
-    let tier = Tier::ALL.into_iter().find(|t| t.rate_bps() as f64 >= need);
-    let mut notes = Vec::new();
-    // Prefer the US pair, then London and Singapore (the only places selling 500 Mbps).
-    let order = [Location::Ashburn, Location::SanJose, Location::London, Location::Singapore];
-    let chosen: Vec<PlanSite> = match tier {
-        Some(t) => order
-            .into_iter()
-            .filter(|l| l.offers(t))
-            .take(sites)
-            .map(|l| PlanSite {
-                location: l.to_string(),
-                tier_bps: t.rate_bps(),
-                tier_calls: codec.calls_per_rate(t.rate_bps(), ptime_ms, BandwidthLayer::Frame, false),
-            })
-            .collect(),
-        None => {
-            notes.push(format!(
-                "no single tier carries {:.1} Mbit/s with {HEADROOM_PCT} % headroom: split the calls over more cross-connects",
-                need / 1e6
-            ));
-            Vec::new()
-        }
+    let sites = sites.max(1);
+    let survivors = (sites as u64 - 1).max(1);
+    let per_site = calls.div_ceil(survivors);
+    // The smallest tier a location sells that carries `per_site` calls with the headroom.
+    let tier_at = |l: Location| {
+        Tier::ALL.into_iter().filter(|t| l.offers(*t)).find(|t| {
+            carried_calls(*t, codec, ptime_ms, false) as f64 >= per_site as f64 * (1.0 + HEADROOM_PCT / 100.0)
+        })
     };
-    if tier == Some(Tier::M500) {
-        notes.push("500 Mbps is sold only in London and Singapore; elsewhere the next tier is 1 Gbps".into());
-    }
-    if sites < 2 {
+    let site = |l: Location, t: Tier| PlanSite {
+        location: l.to_string(),
+        tier_bps: t.rate_bps(),
+        tier_calls: carried_calls(t, codec, ptime_ms, false),
+    };
+    let usable: Vec<(Location, Tier)> = acceptable.iter().filter_map(|&l| tier_at(l).map(|t| (l, t))).collect();
+    let mut options: Vec<PlanOption> = combinations(usable.len(), sites)
+        .into_iter()
+        .map(|c| {
+            let chosen: Vec<PlanSite> = c.iter().map(|&i| site(usable[i].0, usable[i].1)).collect();
+            PlanOption { total_bps: chosen.iter().map(|s| s.tier_bps).sum(), sites: chosen }
+        })
+        .collect();
+    // Least bandwidth bought first; ties keep the locations' catalog order.
+    options.sort_by_key(|o| o.total_bps);
+    let mut notes = Vec::new();
+    if sites == 1 {
         notes.push(
             "one site is a single point of failure: the provider recommends two geographically separate locations"
                 .into(),
         );
-    } else if chosen.len() < sites && tier.is_some() {
-        notes.push(format!("only {} locations sell that tier", chosen.len()));
+    }
+    if options.is_empty() {
+        if acceptable.len() < sites {
+            notes.push(format!(
+                "{sites} sites need {sites} different locations, and only {} are acceptable ({})",
+                acceptable.len(),
+                names(acceptable).join(", ")
+            ));
+        } else {
+            notes.push(format!(
+                "no tier sold at {} carries {per_site} calls per site ({:.1} Mbit/s with {HEADROOM_PCT} % headroom): \
+                 split the calls over more sites (--sites) or more cross-connects",
+                names(acceptable).join(", "),
+                per_site as f64 * bps * (1.0 + HEADROOM_PCT / 100.0) / 1e6
+            ));
+        }
+    }
+    let best = options.first().cloned();
+    let tier = best.as_ref().and_then(|o| o.sites.iter().map(|s| s.tier_bps).max());
+    if best.as_ref().is_some_and(|o| o.sites.iter().any(|s| s.tier_bps == Tier::M500.rate_bps())) {
+        notes.push("500 Mbps is sold only in London and Singapore; elsewhere the next tier is 1 Gbps".into());
     }
     Plan {
         erlangs: erlangs.map(|e| e.0),
@@ -117,13 +201,35 @@ pub fn plan(calls: u64, erlangs: Option<(f64, f64)>, codec: Codec, ptime_ms: u32
         bps_per_call: bps,
         bps_per_direction: calls as f64 * bps,
         headroom_pct: HEADROOM_PCT,
-        tier_bps: tier.map(Tier::rate_bps),
+        sites_wanted: sites,
+        calls_per_site: per_site,
+        acceptable_locations: names(acceptable),
+        tier_bps: tier,
         locations_offering: tier
+            .and_then(|t| Tier::ALL.into_iter().find(|x| x.rate_bps() == t))
             .map(|t| Location::ALL.into_iter().filter(|l| l.offers(t)).map(|l| l.to_string()).collect())
             .unwrap_or_default(),
-        sites: chosen,
+        sites: best.map(|o| o.sites).unwrap_or_default(),
+        options,
         notes,
     }
+}
+
+fn names(ls: &[Location]) -> Vec<String> {
+    ls.iter().map(|l| l.to_string()).collect()
+}
+
+/// Every `k`-subset of `0..n`, in lexicographic order (n is at most the four locations).
+fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
+    if k > n {
+        return Vec::new();
+    }
+    (0u32..1 << n)
+        .filter(|m| m.count_ones() as usize == k)
+        .map(|m| (0..n).filter(|i| m & (1 << i) != 0).collect::<Vec<usize>>())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,19 +246,50 @@ mod tests {
         assert_eq!(erlang_b(5.0, 0), 1.0);
     }
 
+    fn locations(p: &Plan) -> Vec<&str> {
+        p.sites.iter().map(|s| s.location.as_str()).collect()
+    }
+
     #[test]
     fn smallest_tier_with_headroom_and_a_redundant_pair() {
         // 1000 G.711 calls: 87.2 Mbit/s, 95.9 with 10 % headroom: 100 Mbps, Ashburn + San Jose.
-        let p = plan(1000, None, Codec::G711U, 20, 2);
+        let p = plan(1000, None, Codec::G711U, 20, 2, &Location::ALL);
         assert_eq!(p.tier_bps, Some(100_000_000));
-        assert_eq!(p.sites.iter().map(|s| s.location.as_str()).collect::<Vec<_>>(), ["ashburn", "san-jose"]);
-        // 1100 calls need 105.5 Mbit/s with headroom: 500 Mbps, sold only in London and Singapore.
-        let p = plan(1100, None, Codec::G711U, 20, 2);
+        assert_eq!(locations(&p), ["ashburn", "san-jose"]);
+        // 1100 calls need 105.5 Mbit/s with headroom: 500 Mbps in London and Singapore buys the
+        // least, and the US pair at 1 Gbps is offered beside it.
+        let p = plan(1100, None, Codec::G711U, 20, 2, &Location::ALL);
         assert_eq!(p.tier_bps, Some(500_000_000));
-        assert_eq!(p.sites.iter().map(|s| s.location.as_str()).collect::<Vec<_>>(), ["london", "singapore"]);
-        let p = plan(100, None, Codec::G711U, 20, 1);
+        assert_eq!(locations(&p), ["london", "singapore"]);
+        assert!(p.options.iter().any(|o| o.sites.iter().all(|s| s.tier_bps == 1_000_000_000)
+            && o.sites.iter().map(|s| s.location.as_str()).collect::<Vec<_>>() == ["ashburn", "san-jose"]));
+        // A customer whose users are in the US gets the US pair.
+        let p = plan(1100, None, Codec::G711U, 20, 2, &parse_locations("us").unwrap());
+        assert_eq!((p.tier_bps, locations(&p)), (Some(1_000_000_000), vec!["ashburn", "san-jose"]));
+        let p = plan(100, None, Codec::G711U, 20, 1, &Location::ALL);
         assert!(p.notes[0].contains("single point of failure"));
-        let p = plan(20_000, None, Codec::G711U, 20, 2);
+        let p = plan(20_000, None, Codec::G711U, 20, 2, &Location::ALL);
         assert_eq!(p.tier_bps, None);
+        assert!(p.notes[0].contains("split the calls"), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn three_sites_share_the_load_of_a_failed_one() {
+        // Three sites: when one fails the other two carry 1100 calls, 550 each: 100 Mbps will do.
+        let p = plan(1100, None, Codec::G711U, 20, 3, &Location::ALL);
+        assert_eq!(p.sites.len(), 3);
+        assert_eq!(p.calls_per_site, 550);
+        assert!(p.sites.iter().all(|s| s.tier_bps == 100_000_000 && s.tier_calls >= 550));
+        // Only two locations acceptable: three sites cannot be geographically separate.
+        let p = plan(1100, None, Codec::G711U, 20, 3, &parse_locations("us").unwrap());
+        assert!(p.sites.is_empty() && p.notes[0].contains("3 sites need 3 different locations"), "{:?}", p.notes);
+        assert!(parse_locations("mars").is_err());
+    }
+
+    #[test]
+    fn calls_per_tier_agree_with_the_port() {
+        // 1G: the policer would pass 11467 G.711 calls, the gigabit fiber carries 10504.
+        assert_eq!(carried_calls(Tier::G1, Codec::G711U, 20, false), 10_504);
+        assert_eq!(carried_calls(Tier::M100, Codec::G711U, 20, false), 1146);
     }
 }

@@ -23,6 +23,9 @@ use crate::police::{PoliceStage, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
 
+/// How many flows `lossy_flows` lists at the most (the total is counted apart).
+pub const MAX_LOSSY_FLOWS: usize = 1000;
+
 /// Knobs of a replay.
 #[derive(Debug, Clone, Copy)]
 pub struct ReplayOptions {
@@ -157,6 +160,11 @@ pub struct ReplayReport {
     pub checksum_errors: ChecksumErrors,
     /// Busiest flows by bytes.
     pub top_flows: Vec<FlowRow>,
+    /// With a policer: the flows that lost frames to it, most dropped first (at most
+    /// [`MAX_LOSSY_FLOWS`] listed; `lossy_flows_total` counts them all).
+    pub lossy_flows: Vec<FlowRow>,
+    /// Flows that lost frames to the policer.
+    pub lossy_flows_total: u64,
     /// Distinct flows tracked.
     pub flows: u64,
     /// Frames of flows beyond the tracking limit.
@@ -495,6 +503,10 @@ impl Replay {
         flows.sort_unstable_by(|a, b| (b.1.bytes, b.1.frames, a.0).cmp(&(a.1.bytes, a.1.frames, b.0)));
         let n_flows = flows.len() as u64;
         let top_flows = flows.iter().take(self.opts.top_flows).map(|(k, v)| flow_row(k, *v)).collect();
+        let mut lossy: Vec<&(AnyFlow, FlowCount)> = flows.iter().filter(|(_, v)| v.dropped > 0).collect();
+        let lossy_flows_total = lossy.len() as u64;
+        lossy.sort_by(|a, b| (b.1.dropped, a.0).cmp(&(a.1.dropped, b.0)));
+        let lossy_flows = lossy.into_iter().take(MAX_LOSSY_FLOWS).map(|(k, v)| flow_row(k, *v)).collect();
         let duration_ns = match (self.first_ts, self.last_ts) {
             (Some(a), Some(b)) if b > a => b - a,
             _ => 0,
@@ -523,6 +535,8 @@ impl Replay {
             cut_by_snaplen: self.cut_by_snaplen,
             checksum_errors: self.checksum_errors,
             top_flows,
+            lossy_flows,
+            lossy_flows_total,
             flows: n_flows,
             untracked_flow_frames: self.untracked_flow_frames,
             first_ts_ns: self.first_ts,

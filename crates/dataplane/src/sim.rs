@@ -612,19 +612,21 @@ pub struct CapacityReport {
 /// run drains it; with one call too many at 1 Gbps that takes over 1000 s of simulated time).
 /// What remains for the simulation to decide is the burst structure: synchronized calls
 /// overflow the bucket within every packet time long before their average reaches the tier.
-pub fn capacity(sc: &Scenario) -> CapacityReport {
+///
+/// `progress` counts frames simulated (see [`crate::budget::Work::capacity`] for the total).
+pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     let site = sc.sites[0].clone();
     let rate = site.tier.rate_bps();
     let arithmetic = sc.codec.calls_per_rate(rate, sc.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some());
     let port_limit = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some());
-    let most = AddressPlan::default().capacity();
+    let most = crate::budget::capacity_ceiling(sc);
     let loss_at = |calls: u64| {
         let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
-        simulate_run(sc, &run, &AtomicU64::new(0), 0).loss_pct
+        simulate_run(sc, &run, progress, 0).loss_pct
     };
     // Invariant: loss(lo) <= target < loss(hi); 0 calls lose nothing.
     let mut simulations = 1;
-    let (mut lo, mut hi) = (0u64, (2 * arithmetic).max(2));
+    let (mut lo, mut hi) = (0u64, (2 * arithmetic).clamp(2, most));
     while loss_at(hi) <= sc.loss_target_pct {
         simulations += 1;
         lo = hi;
@@ -667,7 +669,9 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
     let bad: Vec<String> = sites
         .iter()
         .filter(|s| !s.ok)
-        .map(|s| format!("{} loses {:.2} % (lowest MOS {})", s.name, s.loss_pct, crate::sim::mos_text(s.mos_min)))
+        .map(|s| {
+            format!("{} loses {:.2} % (lowest MOS {}): {}", s.name, s.loss_pct, mos_text(s.mos_min), binding(sc, s))
+        })
         .collect();
     let mut v = if bad.is_empty() {
         format!(
@@ -683,7 +687,7 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
         let weak: Vec<String> = failover
             .iter()
             .filter(|f| !f.ok)
-            .map(|f| format!("{} drops {:.1} % of {} calls", f.name, f.loss_pct, f.calls))
+            .map(|f| format!("{} drops {:.1} % of {} calls: {}", f.name, f.loss_pct, f.calls, binding(sc, f)))
             .collect();
         if weak.is_empty() {
             v.push_str(". Redundant: each site alone carries every call");
@@ -692,6 +696,52 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
         }
     }
     v
+}
+
+/// What limits a site that failed its targets, and the smallest change that would pass.
+pub(crate) fn binding(sc: &Scenario, s: &SiteReport) -> String {
+    let vlan = sc.vlan.is_some();
+    if s.port_drops > 0 {
+        let port = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, vlan);
+        return format!(
+            "the customer's {} Mbit/s port is the limit ({} drops there; it carries {port} calls): split the calls over more ports",
+            sc.port_bps / 1_000_000,
+            s.port_drops
+        );
+    }
+    if s.policer_drops > 0 {
+        let frame_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Frame, vlan) * s.calls as f64;
+        if frame_bps > s.tier_bps as f64 {
+            let location = s.location.parse::<xconnect_interconnect::Location>().ok();
+            let next = xconnect_interconnect::Tier::ALL
+                .into_iter()
+                .filter(|t| location.is_none_or(|l| l.offers(*t)))
+                .find(|t| t.rate_bps() as f64 >= frame_bps);
+            return format!(
+                "the policer's rate is the limit ({:.1} Mbit/s offered on {} Mbit/s): {}",
+                frame_bps / 1e6,
+                s.tier_bps / 1_000_000,
+                next.map_or("no tier is large enough; split the calls".into(), |t| format!(
+                    "the smallest tier that passes is {t}"
+                ))
+            );
+        }
+        // Within the rate: the bursts overflow the bucket. One round of every call must fit.
+        let frame = u64::from(sc.codec.packet_bytes(sc.ptime_ms, BandwidthLayer::Frame, vlan));
+        return format!(
+            "the bucket's burst is the limit ({} B): the calls' average fits the rate, their bursts do not; a burst of \
+             {} B (one frame of every call) would pass",
+            s.burst_bytes,
+            frame * s.calls
+        );
+    }
+    if s.dropped_frames == 0 && s.calls_below_mos_target > 0 {
+        return format!(
+            "no frame was dropped at the edge: the delay and jitter of the path put calls below MOS {}",
+            sc.mos_target
+        );
+    }
+    "frames were lost on the way (routing or a failed link)".into()
 }
 
 #[cfg(test)]
@@ -750,7 +800,7 @@ mod tests {
         if let Some(b) = burst {
             sc.sites[0].burst_bytes = b;
         }
-        capacity(&sc)
+        capacity(&sc, &AtomicU64::new(0))
     }
 
     #[test]

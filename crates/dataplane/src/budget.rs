@@ -1,0 +1,174 @@
+//! A run's work, estimated from the scenario before it starts, and the limits it must fit: no
+//! run may eat the machine's memory or run for hours unless the user raised the limit.
+
+use xconnect_trafgen::BandwidthLayer;
+
+use crate::scenario::Scenario;
+
+/// Frames simulated at most unless the user raises the limit (`--max-frames`): about ten
+/// minutes on one core of this project's 2-core machine (15-25 M frames/s).
+pub const DEFAULT_MAX_FRAMES: u64 = 10_000_000_000;
+
+/// Memory a call's stream holds while a run lasts (its source state, RTP analysis and report
+/// row): measured as about 1 KB (3 million calls took 2.9 GB); rounded up.
+pub const BYTES_PER_STREAM: u64 = 1200;
+
+/// What a run will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    /// Frames to simulate (an upper estimate: silence suppression sends fewer).
+    pub frames: u64,
+    /// Call streams held at once at the most.
+    pub streams: u64,
+}
+
+/// The limits a run must fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Frames.
+    pub max_frames: u64,
+    /// Bytes of memory.
+    pub max_memory_bytes: u64,
+}
+
+impl Limits {
+    /// `max_frames`, and three quarters of the memory this machine has available now.
+    pub fn of_machine(max_frames: u64) -> Limits {
+        let available = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemAvailable:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).map(|kb| kb * 1024))
+            })
+            .unwrap_or(4 << 30);
+        Limits { max_frames, max_memory_bytes: available / 4 * 3 }
+    }
+}
+
+/// Why a run was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooBig(pub String);
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TooBig {}
+
+/// Frames and streams of `calls` for the scenario's duration (Poisson: `calls` Erlangs, plus
+/// every call that arrives; each sends at least one frame).
+fn run_work(sc: &Scenario, calls: u64) -> Work {
+    let rounds = sc.duration_ns.div_ceil(u64::from(sc.ptime_ms) * 1_000_000).max(1);
+    match sc.mean_hold_ns {
+        None => Work { frames: calls.saturating_mul(rounds), streams: calls },
+        Some(hold) => {
+            let arrivals = (calls as f64 * sc.duration_ns as f64 / hold as f64).ceil();
+            let arrivals = if arrivals >= u64::MAX as f64 { u64::MAX } else { arrivals as u64 };
+            Work {
+                frames: calls.saturating_mul(rounds).saturating_add(arrivals),
+                streams: calls.saturating_add(arrivals),
+            }
+        }
+    }
+}
+
+impl Work {
+    fn add(self, o: Work) -> Work {
+        Work { frames: self.frames.saturating_add(o.frames), streams: self.streams.saturating_add(o.streams) }
+    }
+
+    /// `simulate`: every site, the failover cases, the stray calls.
+    pub fn simulate(sc: &Scenario) -> Work {
+        let total: u64 = sc.sites.iter().map(|s| s.calls).sum();
+        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0 }, |w, s| w.add(run_work(sc, s.calls)));
+        if sc.check_failover && sc.control.is_none() && sc.sites.len() > 1 {
+            for _ in &sc.sites {
+                w = w.add(run_work(sc, total));
+            }
+        }
+        if let Some(c) = &sc.control {
+            w = w.add(run_work(sc, c.stray_calls));
+        }
+        w
+    }
+
+    /// `capacity`: the bisection's trials, each at most [`capacity_ceiling`] calls.
+    pub fn capacity(sc: &Scenario) -> Work {
+        let most = capacity_ceiling(sc);
+        // Doubling from the start to the ceiling, halving back, and the two final trials.
+        let trials = 2 * u64::from(64 - most.leading_zeros()) + 3;
+        let w = run_work(sc, most);
+        Work { frames: w.frames.saturating_mul(trials), streams: w.streams }
+    }
+
+    /// Refuses a run beyond `limits`, saying the estimate, the limit and what to change.
+    pub fn check(&self, limits: &Limits) -> Result<(), TooBig> {
+        let memory = self.streams.saturating_mul(BYTES_PER_STREAM);
+        if memory > limits.max_memory_bytes {
+            return Err(TooBig(format!(
+                "this run would hold about {} call streams, {:.1} GB of memory, more than the {:.1} GB it may use on \
+                 this machine (three quarters of what is available): use fewer calls, a shorter duration_s or a \
+                 longer mean_hold_s",
+                self.streams,
+                memory as f64 / 1e9,
+                limits.max_memory_bytes as f64 / 1e9
+            )));
+        }
+        if self.frames > limits.max_frames {
+            return Err(TooBig(format!(
+                "this run would simulate about {:.3e} frames, more than the limit of {:.3e} (about {} minutes at 15 M \
+                 frames/s): shorten it (duration_s, --seconds) or raise the limit with --max-frames {}",
+                self.frames as f64,
+                limits.max_frames as f64,
+                limits.max_frames / 15_000_000 / 60,
+                self.frames
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The most calls a capacity bisection tries: four times what the binding limit (the tier at
+/// the frame layer, or the port at the wire layer) carries, and never more than the address
+/// plan holds. Beyond it, loss is above 75 %, far over any loss target capacity accepts.
+pub fn capacity_ceiling(sc: &Scenario) -> u64 {
+    let site = &sc.sites[0];
+    let vlan = sc.vlan.is_some();
+    let tier = sc.codec.calls_per_rate(site.tier.rate_bps(), sc.ptime_ms, BandwidthLayer::Frame, vlan);
+    let port = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, vlan);
+    (4 * tier.min(port)).max(2).min(xconnect_trafgen::AddressPlan::default().capacity())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_and_refusals() {
+        let sc = Scenario::default_scenario();
+        // 1000 calls per site, 30 s of 20 ms packets, the two sites and the two failover cases.
+        let w = Work::simulate(&sc);
+        assert_eq!(w.frames, (1000 + 1000 + 2000 + 2000) * 1500);
+        let limits = Limits { max_frames: DEFAULT_MAX_FRAMES, max_memory_bytes: 1 << 30 };
+        assert_eq!(w.check(&limits), Ok(()));
+        let e = w.check(&Limits { max_frames: 1_000_000, ..limits }).unwrap_err();
+        assert!(e.0.contains("raise the limit with --max-frames 9000000"), "{e}");
+        // Poisson with 1 ms holding times: 1000 Erlangs make 30 million calls in 30 s.
+        let text = crate::scenario::DEFAULT_SCENARIO
+            .replace("codec = \"g711u\"", "codec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 0.001");
+        let p = Scenario::parse(&text, "p").unwrap();
+        let e = Work::simulate(&p).check(&limits).unwrap_err();
+        assert!(e.0.contains("GB of memory"), "{e}");
+        // Capacity at 1G for an hour: refused; for 2 s: fine.
+        let mut c = Scenario::default_scenario();
+        c.sites.truncate(1);
+        c.sites[0].tier = xconnect_interconnect::Tier::G1;
+        c.duration_ns = 3_600_000_000_000;
+        assert!(Work::capacity(&c).check(&limits).is_err());
+        c.duration_ns = 2_000_000_000;
+        assert_eq!(Work::capacity(&c).check(&limits), Ok(()));
+    }
+}

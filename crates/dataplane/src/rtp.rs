@@ -44,14 +44,15 @@ pub fn r_factor(delay_ms: f64, loss_pct: f64, ie: f64, bpl: f64) -> f64 {
     93.2 - id - ie_eff
 }
 
-/// R-factor to MOS (G.107 Annex B).
+/// R-factor to MOS (G.107 Annex B). The cubic dips below 1 for 0 < R < 6.5 (0.99 at R = 5);
+/// MOS is a 1-to-4.5 scale, so it is held at its floor there (found by the report invariants).
 pub fn mos(r: f64) -> f64 {
     if r < 0.0 {
         1.0
     } else if r > 100.0 {
         4.5
     } else {
-        1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6
+        (1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6).max(1.0)
     }
 }
 
@@ -432,7 +433,7 @@ impl RtpAnalyzer {
                 // its loss then speaks for it.
                 let mos = impairment(s.payload_type).filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
                     let mean_delta = if s.packets > 1 {
-                        (s.last_arrival - s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
+                        s.last_arrival.abs_diff(s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
                     } else {
                         0.0
                     };
@@ -494,6 +495,7 @@ mod tests {
         assert!((r_factor(0.0, 1.0, 0.0, 4.3) - (93.2 - 95.0 / 5.3)).abs() < 1e-9);
         assert_eq!(mos(-3.0), 1.0);
         assert_eq!(mos(120.0), 4.5);
+        assert_eq!(mos(5.0), 1.0, "the cubic gives 0.99 here");
     }
 
     /// A stream from 192.0.2.1 to 192.0.2.2.

@@ -557,17 +557,21 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
     let customer_prefix = c
         .get::<String>("customer_prefix", "the customer's aggregate, an IPv4 prefix such as \"45.64.0.0/22\"")
         .and_then(|s| net("customer_prefix", &s, &|m| c.problem("customer_prefix", m)));
-    if let Some(p) = customer_prefix {
+    // A prefix that fails a check is not used further (its slices would not exist).
+    let customer_prefix = customer_prefix.filter(|&p| {
         if let Err(r) = xconnect_bgp::policy::check_prefix(p, 8, 24) {
             c.problem("customer_prefix", format!("{p}: {r}"));
+            return false;
         }
         if slices_of(p, n_sites.max(1)).is_none() {
             c.problem(
                 "customer_prefix",
                 format!("{p} is too small to give each of {n_sites} sites its own slice of at most /24"),
             );
+            return false;
         }
-    }
+        true
+    });
     let customer_asn = c.opt::<u32>("customer_asn", "the customer's public ASN, 1 to 4294967294");
     if let Some(a) = customer_asn {
         if let Err(e) = xconnect_interconnect::request::check_asn(i64::from(a)) {
@@ -760,6 +764,18 @@ mod tests {
                 .replace("codec = \"g711u\"", "codec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 1e-9"),
         );
         assert!(all.contains("mean_hold_s: expected a mean holding time in seconds, at least 0.001"), "{all}");
+    }
+
+    #[test]
+    fn fuzz_crash_a_prefix_too_small_for_its_sites_and_a_duplicate_table() {
+        // From fuzz/artifacts (scenario): a /26 aggregate for two sites, in a file that also
+        // repeats [control]; the slicing reached an expect.
+        let text = include_str!("../../../fixtures/scenarios/failover-bfd.toml")
+            .replace("customer_prefix = \"45.64.0.0/22\"", "customer_prefix = \"45.64.0.0/24\"");
+        let all = problems(&text);
+        assert!(all.contains("45.64.0.0/24 is too small to give each of 2 sites"), "{all}");
+        let all = problems(&format!("{text}\n[control]\ncustomer_prefix = \"45.64.0.0/26\"\n"));
+        assert!(all.contains("(syntax)"), "{all}");
     }
 
     #[test]

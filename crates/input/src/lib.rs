@@ -403,7 +403,9 @@ impl Drop for Table<'_, '_> {
             let known = if asked.is_empty() { "none".to_string() } else { asked.join(", ") };
             let _ = v;
             let line = self.doc.line(k.span().start);
-            self.doc.push(self.field(k.get_ref()), line, format!("unknown key; this table takes: {known}"));
+            // An empty key (`"" = 1`, or `= 1` after recovery) is named so that it shows.
+            let name = if k.get_ref().is_empty() { "\"\"" } else { k.get_ref() };
+            self.doc.push(self.field(name), line, format!("unknown key; this table takes: {known}"));
         }
     }
 }
@@ -458,6 +460,18 @@ mod tests {
         let syntax: Vec<usize> = e.problems.iter().filter(|p| p.field == "(syntax)").map(|p| p.line).collect();
         assert!(syntax.contains(&2) && syntax.contains(&3), "{e}");
         assert!(!e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_key_is_named() {
+        // From fuzz/artifacts (request): a line `= "x"` recovered as an empty key.
+        let doc = Doc::parse("a = 1\n\"\" = 2\n");
+        {
+            let root = doc.root();
+            let _ = root.get::<u64>("a", "n");
+        }
+        let e = doc.finish("f").unwrap_err();
+        assert_eq!(e.problems[0].field, "\"\"", "{e}");
     }
 
     #[test]

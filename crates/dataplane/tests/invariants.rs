@@ -58,7 +58,8 @@ proptest! {
                     prop_assert!((1.0..=4.5).contains(&min) && (1.0..=4.5).contains(&mean), "{:?}", s);
                     prop_assert!(mean >= min, "mean {} under min {}", mean, min);
                 }
-                (None, None) => prop_assert_eq!(s.passed_frames, 0, "no MOS although frames arrived: {:?}", s),
+                // A call that sent one packet has nothing to judge; beyond that every call has one.
+                (None, None) => prop_assert!(s.offered_frames <= s.calls, "no MOS although calls sent more: {:?}", s),
                 other => prop_assert!(false, "{:?}", other),
             }
             // Loss beyond a few percent cannot leave every call above the target.

@@ -17,7 +17,7 @@
 //!     let root = doc.root();
 //!     assert_eq!(root.get::<u64>("calls", "a whole number of calls, e.g. 1000"), None);
 //! }
-//! let e = doc.finish("a.toml").unwrap_err();
+//! let e = doc.finish("a.toml", Some(())).unwrap_err();
 //! assert_eq!(e.problems.len(), 2);
 //! assert_eq!(
 //!     e.problems[0].to_string(),
@@ -117,16 +117,20 @@ impl<'t> Doc<'t> {
         self.problems.borrow_mut().push(Problem { field, line, message });
     }
 
-    /// Whether any problem was found so far.
-    pub fn has_problems(&self) -> bool {
-        !self.problems.borrow().is_empty()
-    }
-
-    /// `Ok` when no problem was found, else every problem in line order.
-    pub fn finish(self, file: &str) -> Result<(), Problems> {
+    /// What a reader built from the file when no problem was found, else every problem in
+    /// line order. A reader returns `None` only when it recorded a problem; if one ever does
+    /// without, that is said too, rather than a half-built value passed on.
+    pub fn finish<T>(self, file: &str, read: Option<T>) -> Result<T, Problems> {
         let mut problems = self.problems.into_inner();
         if problems.is_empty() {
-            return Ok(());
+            if let Some(v) = read {
+                return Ok(v);
+            }
+            problems.push(Problem {
+                field: "(file)".into(),
+                line: 0,
+                message: "incomplete, with no problem found: please report this".into(),
+            });
         }
         problems.sort_by_key(|p| p.line);
         Err(Problems { file: file.to_string(), problems })
@@ -153,7 +157,7 @@ macro_rules! whole {
         }
     )*};
 }
-whole!(u8, u16, u32, u64, i64, usize);
+whole!(u8, u16, u32, u64, i64);
 
 impl Kind for f64 {
     /// A TOML float or integer; infinities and NaN are refused.
@@ -183,11 +187,12 @@ impl Kind for String {
 pub fn describe(v: &DeValue<'_>) -> String {
     match v {
         DeValue::String(s) => {
-            let mut s: String = s.chars().take(40).collect();
-            if s.len() == 40 {
-                s.push('…');
+            // At most 40 characters (not bytes: a multi-byte text must not be cut mid-way).
+            let mut short: String = s.chars().take(40).collect();
+            if s.chars().nth(40).is_some() {
+                short.push('…');
             }
-            format!("the text {s:?}")
+            format!("the text {short:?}")
         }
         DeValue::Integer(i) if i.radix() == 10 => i.as_str().to_string(),
         DeValue::Integer(i) => i.to_string(),
@@ -213,16 +218,6 @@ pub struct Table<'d, 't> {
 impl<'d, 't> Table<'d, 't> {
     fn new(doc: &'d Doc<'t>, map: Option<&'d DeTable<'t>>, path: String, line: usize) -> Self {
         Table { doc, map, path: RefCell::new(path), line, asked: RefCell::new(Vec::new()) }
-    }
-
-    /// Whether the table is in the file.
-    pub fn present(&self) -> bool {
-        self.map.is_some()
-    }
-
-    /// The line of the table's header (or of its first key).
-    pub fn line(&self) -> usize {
-        self.line
     }
 
     /// Names the table in problems from now on, e.g. "sites[1] (san-jose)".
@@ -296,6 +291,25 @@ impl<'d, 't> Table<'d, 't> {
     /// An optional field with a default (also returned, with a problem, when it is not `what`).
     pub fn or<T: Kind>(&self, key: &str, what: &str, default: T) -> T {
         self.opt(key, what).unwrap_or(default)
+    }
+
+    /// A field that names one of `choices` (`default` when absent); a problem listing the
+    /// choices in words when it names none of them. `None` when absent without a default, or bad.
+    pub fn one_of<T: Copy>(&self, key: &str, choices: &[(&str, T)], default: Option<T>) -> Option<T> {
+        let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+        let what = match names.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "nothing".into(),
+        };
+        let Some(name) = (if default.is_some() { self.opt::<String>(key, &what) } else { self.get(key, &what) }) else {
+            return default;
+        };
+        let found = choices.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        if found.is_none() {
+            self.bad(key, &what, format!("{name:?}"));
+        }
+        found
     }
 
     /// A field that must lie in `range` (a problem naming `what` when it does not): `None`
@@ -431,7 +445,7 @@ mod tests {
                 let _ = s.get::<String>("name", "a name");
             }
         }
-        let e = doc.finish("f.toml").unwrap_err();
+        let e = doc.finish("f.toml", Some(())).unwrap_err();
         let lines: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(
             lines,
@@ -456,10 +470,35 @@ mod tests {
             // Missing keys are not reported on top of syntax errors: the broken line may hold them.
             assert_eq!(root.get::<u64>("d", "a whole number"), None);
         }
-        let e = doc.finish("f.toml").unwrap_err();
+        let e = doc.finish("f.toml", Some(())).unwrap_err();
         let syntax: Vec<usize> = e.problems.iter().filter(|p| p.field == "(syntax)").map(|p| p.line).collect();
         assert!(syntax.contains(&2) && syntax.contains(&3), "{e}");
         assert!(!e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn choices_and_long_texts_in_words() {
+        let long = "é".repeat(41);
+        let text = format!("phase = \"both\"\nname = \"{long}\"\nshort = \"{}\"\n", "é".repeat(20));
+        let doc = Doc::parse(&text);
+        {
+            let root = doc.root();
+            let choices = [("random", 0), ("sync", 1), ("burst", 2)];
+            assert_eq!(root.one_of("phase", &choices, Some(0)), None);
+            assert_eq!(root.one_of("absent", &choices, Some(1)), Some(1));
+            assert_eq!(root.one_of("also_absent", &choices, None), None);
+            assert_eq!(root.get::<u64>("name", "n"), None);
+            assert_eq!(root.get::<u64>("short", "n"), None);
+        }
+        let e = doc.finish("f", Some(())).unwrap_err();
+        let all: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(all[0], "line 1: phase: expected \"random\", \"sync\" or \"burst\"; found \"both\"");
+        assert_eq!(all[1], "line 1: also_absent: missing: expected \"random\", \"sync\" or \"burst\"");
+        assert_eq!(all[2], format!("line 2: name: expected n; found the text \"{}…\"", "é".repeat(40)));
+        assert_eq!(all[3], format!("line 3: short: expected n; found the text \"{}\"", "é".repeat(20)));
+        // A reader that built nothing yet recorded nothing is reported, not passed on.
+        let doc = Doc::parse("");
+        assert!(doc.finish::<()>("f", None).unwrap_err().to_string().contains("please report this"));
     }
 
     #[test]
@@ -470,7 +509,7 @@ mod tests {
             let root = doc.root();
             let _ = root.get::<u64>("a", "n");
         }
-        let e = doc.finish("f").unwrap_err();
+        let e = doc.finish("f", Some(())).unwrap_err();
         assert_eq!(e.problems[0].field, "\"\"", "{e}");
     }
 
@@ -486,6 +525,6 @@ mod tests {
             assert_eq!(root.opt::<u16>("e", "n"), None);
             assert_eq!(root.in_range::<u64>("d", 0..=10, "at most 10"), None);
         }
-        assert_eq!(doc.finish("f").unwrap_err().problems.len(), 5);
+        assert_eq!(doc.finish("f", Some(())).unwrap_err().problems.len(), 5);
     }
 }

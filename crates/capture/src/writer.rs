@@ -6,8 +6,9 @@
 //!   0666 less the umask, as any program's output;
 //! - `-` is **standard output**;
 //! - an existing **character device or FIFO** (`/dev/null`, a pipe made with `mkfifo`) is
-//!   written in place; a directory or socket is refused; a **symbolic link** is followed, and
-//!   the file it points to is what is replaced (the link stays).
+//!   written in place; a directory, socket or block device (a disk: writing a capture over it
+//!   would destroy it) is refused; a **symbolic link** is followed, and the file it points to is
+//!   what is replaced (the link stays).
 //!
 //! If the writer is dropped without `finish` (an error, a panic), the temporary file is
 //! removed; on SIGINT/SIGTERM a binary calls [`remove_unfinished`] before it exits.
@@ -117,14 +118,17 @@ impl PcapWriter {
         if let Some(m) = &existing {
             use std::os::unix::fs::FileTypeExt;
             let t = m.file_type();
-            if t.is_char_device() || t.is_fifo() || t.is_block_device() {
+            if t.is_char_device() || t.is_fifo() {
                 let f = std::fs::OpenOptions::new().write(true).open(&target)?;
                 return Ok(direct(Box::new(f), target));
             }
             if !t.is_file() {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{} is not a regular file, a device or a FIFO: refusing to replace it", target.display()),
+                    format!(
+                        "{} is not a regular file, a character device or a FIFO: refusing to write over it",
+                        target.display()
+                    ),
                 ));
             }
         }
@@ -291,9 +295,21 @@ mod tests {
         w.finish().unwrap();
         assert_eq!(reader.join().unwrap().len(), 24 + 16 + 64);
         assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        // A block device (a disk) is refused before it is opened. The node made here names a
+        // loop device that does not exist, so even a broken check could not write to a disk.
+        let blk = dir.path().join("disk");
+        let made = std::process::Command::new("mknod").arg(&blk).args(["b", "7", "250"]).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = PcapWriter::create(&blk, 65535).unwrap_err();
+            assert!(e.to_string().contains("refusing to write over it"), "{e}");
+        } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("mknod failed: CI runs as root and must test the block-device refusal");
+        } else {
+            eprintln!("SKIPPED: the block-device case needs root (mknod)");
+        }
         // A directory is refused.
         let e = PcapWriter::create(dir.path(), 65535).unwrap_err();
-        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(e.to_string().contains("not a regular file, a character device or a FIFO"), "{e}");
         // An existing file keeps its mode; a symbolic link stays a link to the new capture.
         let file = dir.path().join("kept.pcap");
         std::fs::write(&file, b"old").unwrap();

@@ -166,17 +166,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         arrivals: Arrivals::Fixed,
     };
     let mut source = Source::new(&plan)?;
-    let frames_estimate = calls
-        .saturating_mul(plan.duration_ns.div_ceil(u64::from(ptime) * 1_000_000))
-        .saturating_mul(1 + u64::from(both_directions));
-    let limit = max_frames.unwrap_or(DEFAULT_MAX_FRAMES);
-    if frames_estimate > limit {
-        anyhow::bail!(
-            "this capture would hold about {frames_estimate} frames ({:.1} GB), more than the limit of {limit}: use \
-             fewer --calls or --seconds, or raise the limit with --max-frames {frames_estimate}",
-            frames_estimate as f64 * (source.frame_len() + 16) as f64 / 1e9
-        );
-    }
+    Work::generate(calls, plan.duration_ns, ptime, both_directions)
+        .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
     clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.
     let mut w = PcapWriter::create(output, 65535).with_context(|| format!("cannot write {}", output.display()))?;
@@ -196,12 +187,8 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<PoliceStage>> {
     let Some(tier) = &w.tier else { return Ok(None) };
     let tier: Tier = tier.parse().context("--tier")?;
     // Options that mean nothing for the chosen profile or mode are mistakes, not no-ops.
-    let profile_name = match w.profile {
-        ProfileArg::SingleRate => "single-rate",
-        ProfileArg::Srtcm => "srtcm",
-        ProfileArg::Trtcm => "trtcm",
-        ProfileArg::Mef => "mef",
-    };
+    let profile_name =
+        clap::ValueEnum::to_possible_value(&w.profile).map_or(String::new(), |v| v.get_name().to_string());
     if w.excess_rate != 0 && matches!(w.profile, ProfileArg::SingleRate | ProfileArg::Srtcm) {
         anyhow::bail!("--excess-rate applies to --profile trtcm or mef, not {profile_name} (which has one rate)");
     }
@@ -345,7 +332,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 3600");
             }
             if let Some(b) = burst {
-                let frame = u64::from(codec.packet_bytes(ptime, xconnect_trafgen::BandwidthLayer::Frame, false));
+                let frame = xconnect_dataplane::scenario::min_burst_bytes(
+                    codec,
+                    ptime,
+                    false,
+                    xconnect_policer::Accounting::Frame,
+                );
                 if b < frame || b > xconnect_policer::MAX_BURST_BYTES {
                     anyhow::bail!(
                         "--burst {b}: expected from {frame} bytes (one {codec} frame: a smaller burst drops every frame) \

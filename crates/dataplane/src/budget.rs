@@ -1,8 +1,7 @@
 //! A run's work, estimated from the scenario before it starts, and the limits it must fit: no
 //! run may eat the machine's memory or run for hours unless the user raised the limit.
 
-use xconnect_trafgen::BandwidthLayer;
-
+use crate::plan::Carried;
 use crate::scenario::Scenario;
 
 /// Frames simulated at most unless the user raises the limit (`--max-frames`): about ten
@@ -58,10 +57,15 @@ impl std::fmt::Display for TooBig {
 
 impl std::error::Error for TooBig {}
 
+/// Packet times in `duration_ns` (at least one).
+fn rounds(duration_ns: u64, ptime_ms: u32) -> u64 {
+    duration_ns.div_ceil(u64::from(ptime_ms.max(1)) * 1_000_000).max(1)
+}
+
 /// Frames and streams of `calls` for the scenario's duration (Poisson: `calls` Erlangs, plus
 /// every call that arrives; each sends at least one frame).
 fn run_work(sc: &Scenario, calls: u64) -> Work {
-    let rounds = sc.duration_ns.div_ceil(u64::from(sc.ptime_ms) * 1_000_000).max(1);
+    let rounds = rounds(sc.duration_ns, sc.ptime_ms);
     match sc.mean_hold_ns {
         None => Work { frames: calls.saturating_mul(rounds), streams: calls },
         Some(hold) => {
@@ -95,6 +99,12 @@ impl Work {
         w
     }
 
+    /// `generate`: `calls` for `duration_ns`, in one direction or both.
+    pub fn generate(calls: u64, duration_ns: u64, ptime_ms: u32, both_directions: bool) -> Work {
+        let streams = calls.saturating_mul(1 + u64::from(both_directions));
+        Work { frames: streams.saturating_mul(rounds(duration_ns, ptime_ms)), streams }
+    }
+
     /// `capacity`: the bisection's trials, each at most [`capacity_ceiling`] calls.
     pub fn capacity(sc: &Scenario) -> Work {
         let most = capacity_ceiling(sc);
@@ -119,8 +129,8 @@ impl Work {
         }
         if self.frames > limits.max_frames {
             return Err(TooBig(format!(
-                "this run would simulate about {:.3e} frames, more than the limit of {:.3e} (about {} minutes at 15 M \
-                 frames/s): shorten it (duration_s, --seconds) or raise the limit with --max-frames {}",
+                "this run would make about {:.3e} frames, more than the limit of {:.3e} (about {} minutes at 15 M \
+                 frames/s): make it shorter or smaller, or raise the limit with --max-frames {}",
                 self.frames as f64,
                 limits.max_frames as f64,
                 limits.max_frames / 15_000_000 / 60,
@@ -135,11 +145,8 @@ impl Work {
 /// the frame layer, or the port at the wire layer) carries, and never more than the address
 /// plan holds. Beyond it, loss is above 75 %, far over any loss target capacity accepts.
 pub fn capacity_ceiling(sc: &Scenario) -> u64 {
-    let site = &sc.sites[0];
-    let vlan = sc.vlan.is_some();
-    let tier = sc.codec.calls_per_rate(site.tier.rate_bps(), sc.ptime_ms, BandwidthLayer::Frame, vlan);
-    let port = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, vlan);
-    (4 * tier.min(port)).max(2).min(xconnect_trafgen::AddressPlan::default().capacity())
+    let carried = Carried::of(sc.sites[0].tier.rate_bps(), sc.port_bps, sc.codec, sc.ptime_ms, sc.vlan.is_some());
+    (4 * carried.calls()).max(2).min(xconnect_trafgen::AddressPlan::default().capacity())
 }
 
 #[cfg(test)]

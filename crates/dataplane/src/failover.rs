@@ -41,7 +41,7 @@ use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::rtp::RtpStreamRow;
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
-use crate::sim::{mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
+use crate::sim::{calls_below, mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
 
 /// The MOS under which a call counts as degraded in the failover report.
 pub const MOS_DEGRADED: f64 = 3.6;
@@ -814,10 +814,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         failovers,
         // The sites' calls (not the stray ones, which the ACL is meant to drop); a call none of
         // whose frames arrived counts as below.
-        calls_below_mos_3_6: rows[..n]
-            .iter()
-            .map(|(r, missing)| r.iter().filter(|r| r.mos.is_some_and(|m| m < MOS_DEGRADED)).count() as u64 + missing)
-            .sum(),
+        calls_below_mos_3_6: rows[..n].iter().map(|(r, missing)| calls_below(r, *missing, MOS_DEGRADED)).sum(),
         survivors,
         acl_drops,
         traffic_start_s: t(start_ns),

@@ -34,13 +34,34 @@ pub fn trunks_for(erlangs: f64, blocking: f64) -> u64 {
 /// the policer).
 pub const PORT_BPS: u64 = 1_000_000_000;
 
-/// Calls a tier carries: the fewer of what its policer passes (Ethernet frames with FCS, at
-/// the tier's rate) and what the gigabit port carries (wire bytes: frame, preamble and gap).
-/// `capacity`'s arithmetic and `plan` both use this, so they agree on calls per tier.
+/// What a tier on a port carries, by the codec catalog's arithmetic. `capacity`, `plan`, the
+/// scenario checks and the verdict all use this one rule, so they agree on calls per tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carried {
+    /// Calls the tier's policer passes: Ethernet frames with FCS at the tier's rate.
+    pub tier: u64,
+    /// Calls the customer's port carries: wire bytes (frame, preamble and gap) at its rate.
+    pub port: u64,
+}
+
+impl Carried {
+    /// The arithmetic for `tier_bps` behind a `port_bps` port.
+    pub fn of(tier_bps: u64, port_bps: u64, codec: Codec, ptime_ms: u32, vlan: bool) -> Carried {
+        Carried {
+            tier: codec.calls_per_rate(tier_bps, ptime_ms, BandwidthLayer::Frame, vlan),
+            port: codec.calls_per_rate(port_bps, ptime_ms, BandwidthLayer::Wire, vlan),
+        }
+    }
+
+    /// The fewer of the two: what binds.
+    pub fn calls(self) -> u64 {
+        self.tier.min(self.port)
+    }
+}
+
+/// Calls a tier carries behind the customer's gigabit port ([`Carried::calls`]).
 pub fn carried_calls(tier: Tier, codec: Codec, ptime_ms: u32, vlan: bool) -> u64 {
-    let policer = codec.calls_per_rate(tier.rate_bps(), ptime_ms, BandwidthLayer::Frame, vlan);
-    let port = codec.calls_per_rate(PORT_BPS, ptime_ms, BandwidthLayer::Wire, vlan);
-    policer.min(port)
+    Carried::of(tier.rate_bps(), PORT_BPS, codec, ptime_ms, vlan).calls()
 }
 
 /// Where a customer's users are: a location, or a region that names several.
@@ -155,15 +176,16 @@ pub fn plan(
         tier_calls: carried_calls(t, codec, ptime_ms, false),
     };
     let usable: Vec<(Location, Tier)> = acceptable.iter().filter_map(|&l| tier_at(l).map(|t| (l, t))).collect();
-    let mut options: Vec<PlanOption> = combinations(usable.len(), sites)
+    let mut choices = combinations(usable.len(), sites);
+    // Least bandwidth bought first; ties in the locations' catalog order.
+    choices.sort_by_cached_key(|c| (c.iter().map(|&i| usable[i].1.rate_bps()).sum::<u64>(), c.clone()));
+    let options: Vec<PlanOption> = choices
         .into_iter()
         .map(|c| {
             let chosen: Vec<PlanSite> = c.iter().map(|&i| site(usable[i].0, usable[i].1)).collect();
             PlanOption { total_bps: chosen.iter().map(|s| s.tier_bps).sum(), sites: chosen }
         })
         .collect();
-    // Least bandwidth bought first; ties keep the locations' catalog order.
-    options.sort_by_key(|o| o.total_bps);
     let mut notes = Vec::new();
     if sites == 1 {
         notes.push(
@@ -219,16 +241,11 @@ fn names(ls: &[Location]) -> Vec<String> {
     ls.iter().map(|l| l.to_string()).collect()
 }
 
-/// Every `k`-subset of `0..n`, in lexicographic order (n is at most the four locations).
+/// Every `k`-subset of `0..n` as a list of indices (n is at most the four locations).
 fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
-    if k > n {
-        return Vec::new();
-    }
     (0u32..1 << n)
         .filter(|m| m.count_ones() as usize == k)
-        .map(|m| (0..n).filter(|i| m & (1 << i) != 0).collect::<Vec<usize>>())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+        .map(|m| (0..n).filter(|i| m & (1 << i) != 0).collect())
         .collect()
 }
 

@@ -386,8 +386,8 @@ pub const MAX_PORT_OVERLOAD: u64 = 10;
 
 /// Each site's calls must fit, ten times over, into what the port carries.
 fn check_load(tables: &[Table<'_, '_>], sites: &[Site], codec: Codec, ptime_ms: u32, vlan: bool, port_bps: u64) {
-    let port_calls = codec.calls_per_rate(port_bps, ptime_ms, BandwidthLayer::Wire, vlan).max(1);
     for (t, s) in tables.iter().zip(sites) {
+        let port_calls = crate::plan::Carried::of(s.tier.rate_bps(), port_bps, codec, ptime_ms, vlan).port.max(1);
         if s.calls > MAX_PORT_OVERLOAD * port_calls {
             t.problem(
                 "calls",

@@ -19,6 +19,7 @@ use xconnect_frame::{parse_ethernet, Net, RtpPacket, Transport};
 use xconnect_policer::{Accounting, Nanos, TokenBucket};
 use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Phase, Source};
 
+use crate::plan::Carried;
 use crate::rtp::{sort_rows, RtpAnalyzer, RtpSample, StreamKey};
 use crate::scenario::{Scenario, Site};
 
@@ -67,15 +68,20 @@ impl CallQuality {
         }
         let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
         let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
-        let below_scored = mos.iter().filter(|m| **m < sc.mos_target).count() as u64;
         CallQuality {
             mean_jitter_ms: mean(&jit),
             mos_min: mos.iter().copied().reduce(f64::min),
             // Rounded as each call's MOS is, so that the mean never prints below the minimum.
             mos_mean: (!mos.is_empty()).then(|| (mean(&mos) * 100.0).round() / 100.0),
-            below: if scored { below_scored } else { below_scored + missing },
+            below: calls_below(rows, missing, sc.mos_target),
         }
     }
+}
+
+/// Calls with a MOS under `threshold`, and every call none of whose frames arrived (whether or
+/// not its codec has a MOS: it carried nothing).
+pub(crate) fn calls_below(rows: &[crate::rtp::RtpStreamRow], missing: u64, threshold: f64) -> u64 {
+    rows.iter().filter(|r| r.mos.is_some_and(|m| m < threshold)).count() as u64 + missing
 }
 
 /// Every stream the receivers saw, its loss counted against what its call sent (so frames lost
@@ -617,8 +623,8 @@ pub struct CapacityReport {
 pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     let site = sc.sites[0].clone();
     let rate = site.tier.rate_bps();
-    let arithmetic = sc.codec.calls_per_rate(rate, sc.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some());
-    let port_limit = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some());
+    let carried = Carried::of(rate, sc.port_bps, sc.codec, sc.ptime_ms, sc.vlan.is_some());
+    let (arithmetic, port_limit) = (carried.tier, carried.port);
     let most = crate::budget::capacity_ceiling(sc);
     let loss_at = |calls: u64| {
         let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
@@ -659,18 +665,21 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
         arithmetic_calls: arithmetic,
         port_limit_calls: port_limit,
         rule_of_thumb_calls: rule,
-        ratio_to_arithmetic: lo as f64 / arithmetic.min(port_limit) as f64,
+        ratio_to_arithmetic: lo as f64 / carried.calls() as f64,
         ratio_to_rule_of_thumb: lo as f64 / rule as f64,
         simulations,
     }
 }
 
 fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> String {
+    // Reports and failover cases are in the order of the scenario's sites.
     let bad: Vec<String> = sites
         .iter()
-        .filter(|s| !s.ok)
-        .map(|s| {
-            format!("{} loses {:.2} % (lowest MOS {}): {}", s.name, s.loss_pct, mos_text(s.mos_min), binding(sc, s))
+        .zip(&sc.sites)
+        .filter(|(s, _)| !s.ok)
+        .map(|(s, site)| {
+            let why = binding(sc, s, site.accounting);
+            format!("{} loses {:.2} % (lowest MOS {}): {why}", s.name, s.loss_pct, mos_text(s.mos_min))
         })
         .collect();
     let mut v = if bad.is_empty() {
@@ -686,8 +695,17 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
     } else if !failover.is_empty() {
         let weak: Vec<String> = failover
             .iter()
-            .filter(|f| !f.ok)
-            .map(|f| format!("{} drops {:.1} % of {} calls: {}", f.name, f.loss_pct, f.calls, binding(sc, f)))
+            .zip(&sc.sites)
+            .filter(|(f, _)| !f.ok)
+            .map(|(f, site)| {
+                format!(
+                    "{} drops {:.1} % of {} calls: {}",
+                    f.name,
+                    f.loss_pct,
+                    f.calls,
+                    binding(sc, f, site.accounting)
+                )
+            })
             .collect();
         if weak.is_empty() {
             v.push_str(". Redundant: each site alone carries every call");
@@ -699,10 +717,11 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
 }
 
 /// What limits a site that failed its targets, and the smallest change that would pass.
-pub(crate) fn binding(sc: &Scenario, s: &SiteReport) -> String {
+/// `accounting` is the site's: the rates and bursts are compared as its policer counts them.
+pub(crate) fn binding(sc: &Scenario, s: &SiteReport, accounting: Accounting) -> String {
     let vlan = sc.vlan.is_some();
     if s.port_drops > 0 {
-        let port = sc.codec.calls_per_rate(sc.port_bps, sc.ptime_ms, BandwidthLayer::Wire, vlan);
+        let port = Carried::of(s.tier_bps, sc.port_bps, sc.codec, sc.ptime_ms, vlan).port;
         return format!(
             "the customer's {} Mbit/s port is the limit ({} drops there; it carries {port} calls): split the calls over more ports",
             sc.port_bps / 1_000_000,
@@ -710,16 +729,18 @@ pub(crate) fn binding(sc: &Scenario, s: &SiteReport) -> String {
         );
     }
     if s.policer_drops > 0 {
-        let frame_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Frame, vlan) * s.calls as f64;
-        if frame_bps > s.tier_bps as f64 {
+        // The offered rate as the policer counts it (the site's accounting, whatever the
+        // arrivals and silence suppression made of the calls).
+        let offered_bps = s.offered_mbps * 1e6;
+        if offered_bps > s.tier_bps as f64 {
             let location = s.location.parse::<xconnect_interconnect::Location>().ok();
             let next = xconnect_interconnect::Tier::ALL
                 .into_iter()
                 .filter(|t| location.is_none_or(|l| l.offers(*t)))
-                .find(|t| t.rate_bps() as f64 >= frame_bps);
+                .find(|t| t.rate_bps() as f64 >= offered_bps);
             return format!(
                 "the policer's rate is the limit ({:.1} Mbit/s offered on {} Mbit/s): {}",
-                frame_bps / 1e6,
+                offered_bps / 1e6,
                 s.tier_bps / 1_000_000,
                 next.map_or("no tier is large enough; split the calls".into(), |t| format!(
                     "the smallest tier that passes is {t}"
@@ -727,12 +748,12 @@ pub(crate) fn binding(sc: &Scenario, s: &SiteReport) -> String {
             );
         }
         // Within the rate: the bursts overflow the bucket. One round of every call must fit.
-        let frame = u64::from(sc.codec.packet_bytes(sc.ptime_ms, BandwidthLayer::Frame, vlan));
+        let frame = crate::scenario::min_burst_bytes(sc.codec, sc.ptime_ms, vlan, accounting);
         return format!(
             "the bucket's burst is the limit ({} B): the calls' average fits the rate, their bursts do not; a burst of \
              {} B (one frame of every call) would pass",
             s.burst_bytes,
-            frame * s.calls
+            frame.saturating_mul(s.calls)
         );
     }
     if s.dropped_frames == 0 && s.calls_below_mos_target > 0 {

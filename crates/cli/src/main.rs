@@ -295,10 +295,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (Some(c), _, _) => (c, None),
                 (None, Some(e), Some(b)) => {
                     if !(e > 0.0 && e < 1e6) {
-                        anyhow::bail!("--busy-hour-erlangs {e}: expected more than 0 and under 1,000,000");
+                        anyhow::bail!("--busy-hour-erlangs {e:?}: expected more than 0 and under 1,000,000");
                     }
                     if !(b > 0.0 && b < 1.0) {
-                        anyhow::bail!("--blocking {b}: expected a probability between 0 and 1, e.g. 0.01");
+                        anyhow::bail!("--blocking {b:?}: expected a probability between 0 and 1, e.g. 0.01");
                     }
                     (plan::trunks_for(e, b), Some((e, b)))
                 }

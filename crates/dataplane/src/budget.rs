@@ -129,11 +129,11 @@ impl Work {
         }
         if self.frames > limits.max_frames {
             return Err(TooBig(format!(
-                "this run would make about {:.3e} frames, more than the limit of {:.3e} (about {} minutes at 15 M \
+                "this run would make about {:.3e} frames, more than the limit of {:.3e} (about {:.0} s at 15 M \
                  frames/s): make it shorter or smaller, or raise the limit with --max-frames {}",
                 self.frames as f64,
                 limits.max_frames as f64,
-                limits.max_frames / 15_000_000 / 60,
+                limits.max_frames as f64 / 15e6,
                 self.frames
             )));
         }

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use xconnect_capture::PcapWriter;
-use xconnect_dataplane::rtp::{RtpAnalyzer, RtpSample, StreamKey};
+use xconnect_dataplane::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
 use xconnect_frame::LinkType;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
 
@@ -109,6 +109,8 @@ fn analysis(c: &mut Criterion) {
                         seq: k as u16,
                         timestamp: k as u32 * 160,
                         payload_type: 0,
+                        marker: false,
+                        clock: Clock::Hz(8000),
                         sent_ns: None,
                     };
                     a.add(*key, s, false, None);

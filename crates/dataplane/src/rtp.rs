@@ -1,12 +1,21 @@
-//! RTP stream analysis: loss with 16-bit wrap (RFC 3550 A.1), duplicates and reordering,
-//! interarrival jitter (RFC 3550 §6.4.1, A.8), arrival deltas, and the E-model MOS.
+//! RTP stream analysis: loss, duplicates and reordering, interarrival jitter (RFC 3550
+//! §6.4.1), arrival deltas, and the E-model MOS.
 //!
-//! The figures follow Wireshark's RTP stream analysis so that `replay` agrees with
-//! `tshark -z rtp,streams`: jitter is the RFC 3550 estimator `J += (|D| − J) / 16`, with `D`
-//! in milliseconds from nanosecond arrival times and the payload type's clock rate (no
-//! quantization of arrivals to timestamp units); the mean jitter is taken over every packet
-//! but the first; `lost` = expected − received, expected = highest extended sequence number −
-//! first + 1.
+//! The figures are Wireshark's RTP stream analysis, so that `replay` agrees with
+//! `tshark -z rtp,streams` on real calls, not only on constant streams:
+//! - jitter `J = (15 J + |D|) / 16` in ms, `D` the arrival gap minus the timestamp gap over
+//!   the payload type's clock (`rate / 1000` in integers, as Wireshark divides), both taken
+//!   from the last packet whose timestamp did not go back;
+//! - the clock is per packet: the static table, or the call's SDP for a dynamic type;
+//!   telephone events (RFC 4733, which repeat their timestamp) and unknown types leave the
+//!   jitter as it is;
+//! - max, min and mean of delta and jitter count only regular packets: not the first, not a
+//!   marker packet, not comfort noise (PT 13, 19) nor the packet after it, not one whose
+//!   timestamp went back; the means are Wireshark's running means over all packets before;
+//! - `lost` = expected − received with expected from the first sequence number to the last
+//!   packet's across wrap cycles (Wireshark's count; RFC 3550 A.1 would take the highest).
+//!
+//! Duplicates and reordering are counted apart, over a window of extended sequence numbers.
 
 use std::net::IpAddr;
 
@@ -18,19 +27,78 @@ const WINDOW: u64 = 128;
 const WINDOW_WORDS: usize = (WINDOW / 64) as usize;
 
 /// Packets a new stream must show with consecutive sequence numbers before it counts as RTP
-/// (RFC 3550 A.1's MIN_SEQUENTIAL), unless its ports are forced.
+/// (RFC 3550 A.1's MIN_SEQUENTIAL), unless its ports are forced or signalled.
 const MIN_SEQUENTIAL: u32 = 2;
 
-/// The RTP clock rate of a static payload type (RFC 3551 table 4/5); `None` for dynamic ones.
+/// Comfort noise (RFC 3389) and its older number: Wireshark leaves these packets, and the
+/// packet after them, out of the delta and jitter statistics.
+const PT_CN: u8 = 13;
+const PT_CN_OLD: u8 = 19;
+
+/// The RTP clock rate of a static payload type (RFC 3551 tables 4 and 5, as Wireshark's
+/// analysis tabulates them: G.722 at its 8 kHz RTP clock); `None` for dynamic or unassigned ones.
 pub fn clock_rate(pt: u8) -> Option<u32> {
     match pt {
-        0 | 3 | 4 | 5 | 7 | 8 | 9 | 12 | 13 | 15 | 18 => Some(8000),
+        0..=5 | 7 | 8 | 9 | 12 | 13 | 15 | 18 | 19 => Some(8000),
         6 => Some(16_000),
         10 | 11 => Some(44_100),
         16 => Some(11_025),
         17 => Some(22_050),
         14 | 25 | 26 | 28 | 31 | 32 | 33 | 34 => Some(90_000),
         _ => None,
+    }
+}
+
+/// The clock rate of a media subtype named by an SDP `a=rtpmap` without a usable rate
+/// (IANA's registry of the subtypes Wireshark's analysis knows); `None` when unknown.
+pub fn clock_rate_of_name(name: &str) -> Option<u32> {
+    const NAMES: &[(&str, u32)] = &[
+        ("AMR-WB", 16_000),
+        ("AMR", 8000),
+        ("EVRCWB", 16_000),
+        ("EVRC", 8000),
+        ("EVS", 16_000),
+        ("G7221", 16_000),
+        ("G726", 8000),
+        ("G729", 8000),
+        ("GSM-EFR", 8000),
+        ("H263", 90_000),
+        ("H264", 90_000),
+        ("MP4V-ES", 90_000),
+        ("OPUS", 48_000),
+        ("RED", 1000),
+        ("SMV", 8000),
+        ("T140", 1000),
+        ("TELEPHONE-EVENT", 8000),
+    ];
+    let upper = name.to_ascii_uppercase();
+    NAMES.iter().find(|(n, _)| upper.starts_with(n)).map(|&(_, r)| r)
+}
+
+/// How a packet's payload type is clocked, as the analysis needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// A media clock, Hz.
+    Hz(u32),
+    /// RFC 4733 telephone events: an event repeats its timestamp, so it has no jitter.
+    Event,
+    /// Unknown (a dynamic payload type no signalling named): no jitter.
+    Unknown,
+}
+
+impl Clock {
+    /// The clock of a static payload type.
+    pub fn of_static(pt: u8) -> Clock {
+        clock_rate(pt).map_or(Clock::Unknown, Clock::Hz)
+    }
+
+    /// Hz usable for jitter: Wireshark converts timestamp units to ms by dividing by
+    /// `rate / 1000` in integers, so a clock below 1 kHz cannot be analyzed.
+    fn khz(self) -> Option<u32> {
+        match self {
+            Clock::Hz(hz) if hz >= 1000 => Some(hz / 1000),
+            _ => None,
+        }
     }
 }
 
@@ -133,35 +201,60 @@ pub struct RtpSample {
     pub timestamp: u32,
     /// Payload type.
     pub payload_type: u8,
+    /// The marker bit (the start of a talk spurt or of an event): its packet's gap is not
+    /// a network delta.
+    pub marker: bool,
+    /// How the payload type is clocked (the static table, or the call's SDP).
+    pub clock: Clock,
     /// When it was sent, if known (a simulation knows; a capture does not): the stream then
     /// records one-way delay.
     pub sent_ns: Option<u64>,
 }
 
+/// One stream's running figures, kept the way Wireshark's RTP analysis keeps them (see the
+/// module comment): the sequence accounting with its wrap cycles, the delta and jitter of
+/// "regular" packets only, and the last in-order arrival and timestamp as the reference.
 #[derive(Debug, Clone)]
 struct StreamState {
+    /// The first packet's payload type.
     payload_type: u8,
+    /// The last packet's payload type.
+    last_pt: u8,
+    /// Every payload type seen (bit n = payload type n).
+    payload_types: u128,
     packets: u64,
-    base_ext: u64,
+    // Wireshark's sequence accounting: expected = stop + 65536 × cycles − start + 1.
+    start_seq: u16,
+    stop_seq: u16,
+    seq_num: u16,
+    cycles: u64,
+    under: bool,
+    seq_errors: u64,
+    // RFC 3550 duplicate and reordering detection over a window of extended numbers.
     max_ext: u64,
-    last_seq: u16,
     /// Receipt bitmap of the 128 sequence numbers below and at `max_ext` (2.56 s of 20 ms
     /// packets), for telling duplicates from reordered packets.
     window: [u64; WINDOW_WORDS],
     duplicates: u64,
     reordered: u64,
-    seq_errors: u64,
     first_arrival: u64,
     last_arrival: u64,
+    /// Arrival of the last packet in timestamp order (the jitter and delta reference).
+    ref_arrival: u64,
+    /// Extended timestamp of that packet.
+    ref_ts: i64,
+    /// Extended timestamp of the last packet (for unwrapping the next).
+    last_ext_ts: i64,
     last_ts: u32,
-    /// Clock rate of the payload type (0: unknown, no jitter).
-    rate: u64,
-    /// Jitter in ns × clock rate: D = Δarrival_ns × rate − Δts × 10^9 is an exact integer,
-    /// so only the estimator's /16 is floating point, and ms come out only in reports.
+    /// Whether any packet had a clock to measure jitter with.
+    clocked: bool,
     jitter: f64,
     max_jitter: f64,
-    sum_jitter: f64,
-    max_delta_ns: u64,
+    min_jitter: Option<f64>,
+    mean_jitter: f64,
+    max_delta: f64,
+    min_delta: Option<f64>,
+    mean_delta: f64,
     /// One-way delay (ns): packets with a send time, sum, min, max. Percentiles are kept per
     /// site by the caller: a histogram per stream would cost ~0.7 MB each at 10,000 calls.
     delay_n: u64,
@@ -178,22 +271,33 @@ impl StreamState {
     fn new(s: &RtpSample) -> Self {
         let mut st = StreamState {
             payload_type: s.payload_type,
+            last_pt: s.payload_type,
+            payload_types: 1u128 << (s.payload_type & 0x7f),
             packets: 1,
-            base_ext: u64::from(s.seq) + 65_536,
+            start_seq: s.seq,
+            stop_seq: s.seq,
+            seq_num: s.seq,
+            cycles: 0,
+            under: false,
+            seq_errors: 0,
             max_ext: u64::from(s.seq) + 65_536,
-            last_seq: s.seq,
             window: [0; WINDOW_WORDS],
             duplicates: 0,
             reordered: 0,
-            seq_errors: 0,
             first_arrival: s.arrival_ns,
             last_arrival: s.arrival_ns,
+            ref_arrival: s.arrival_ns,
+            ref_ts: i64::from(s.timestamp),
+            last_ext_ts: i64::from(s.timestamp),
             last_ts: s.timestamp,
-            rate: u64::from(clock_rate(s.payload_type).unwrap_or(0)),
+            clocked: false,
             jitter: 0.0,
             max_jitter: 0.0,
-            sum_jitter: 0.0,
-            max_delta_ns: 0,
+            min_jitter: None,
+            mean_jitter: 0.0,
+            max_delta: 0.0,
+            min_delta: None,
+            mean_delta: 0.0,
             delay_n: 0,
             delay_sum: 0,
             delay_min: u64::MAX,
@@ -228,19 +332,11 @@ impl StreamState {
         }
     }
 
-    fn add(&mut self, s: &RtpSample) {
-        self.packets += 1;
-        self.record_delay(s);
-        if s.seq != self.last_seq.wrapping_add(1) {
-            self.seq_errors += 1;
-        }
-        self.last_seq = s.seq;
-        // Extend the 16-bit sequence number (RFC 3550 A.1): within half the number space
-        // ahead of the highest seen it is new (a gap is loss), otherwise it is late. A.1's
-        // re-synchronization after a jump beyond MAX_DROPOUT is left out, as Wireshark leaves
-        // it out: a jump counts as loss, which is what the receiver experienced.
+    /// Duplicates and late packets against the window of extended sequence numbers.
+    #[inline]
+    fn track_order(&mut self, seq: u16) {
         let max16 = self.max_ext as u16;
-        let udelta = s.seq.wrapping_sub(max16);
+        let udelta = seq.wrapping_sub(max16);
         if udelta != 0 && udelta < 0x8000 {
             let new_max = self.max_ext + u64::from(udelta);
             if udelta == 1 {
@@ -254,32 +350,86 @@ impl StreamState {
             self.max_ext = new_max;
             self.mark(new_max);
         } else {
-            // At or behind the highest: a duplicate if already received, else late.
-            let ext = self.max_ext - u64::from(max16.wrapping_sub(s.seq));
+            let ext = self.max_ext - u64::from(max16.wrapping_sub(seq));
             match self.bit(ext) {
                 Some((w, b)) if self.window[w] & b != 0 => self.duplicates += 1,
                 _ => {
                     self.reordered += 1;
-                    self.base_ext = self.base_ext.min(ext);
                     self.mark(ext);
                 }
             }
         }
-        // Arrival delta and jitter (Wireshark's and RFC 3550's estimator).
-        let delta_ns = s.arrival_ns.saturating_sub(self.last_arrival);
-        self.max_delta_ns = self.max_delta_ns.max(delta_ns);
-        if self.rate != 0 {
-            // In i64: |Δarrival| is capped at 10^13 ns (2.8 h) so that × 90,000 (the highest
-            // clock) stays below 9.2 × 10^18 together with |Δts| × 10^9 ≤ 2.1 × 10^18.
-            let ts_delta = i64::from(s.timestamp.wrapping_sub(self.last_ts) as i32);
-            let d = (delta_ns.min(10_000_000_000_000) as i64 * self.rate as i64 - ts_delta * 1_000_000_000)
-                .unsigned_abs() as f64;
-            self.jitter += (d - self.jitter) / 16.0;
-            self.max_jitter = self.max_jitter.max(self.jitter);
-            self.sum_jitter += self.jitter;
-        }
-        self.last_arrival = s.arrival_ns;
+    }
+
+    fn add(&mut self, s: &RtpSample) {
+        // Wireshark's running means divide by the packets counted before this one.
+        let before = self.packets as f64;
+        self.packets += 1;
+        self.payload_types |= 1u128 << (s.payload_type & 0x7f);
+        self.record_delay(s);
+        self.track_order(s.seq);
+
+        let ext_ts = self.last_ext_ts + i64::from(s.timestamp.wrapping_sub(self.last_ts) as i32);
+        self.last_ext_ts = ext_ts;
         self.last_ts = s.timestamp;
+        let in_order = self.ref_ts <= ext_ts;
+
+        // Wrap cycles: a number below the first one starts a new cycle, a number above it
+        // ends the "under" phase (a first number of 0 wraps on 65535 → 0).
+        if in_order && !self.under && (s.seq < self.start_seq || (s.seq == 0 && self.stop_seq == 65_535)) {
+            self.cycles += 1;
+            self.under = true;
+        } else if in_order && self.under && s.seq > self.start_seq {
+            self.under = false;
+        }
+        let next = u32::from(self.seq_num) + 1;
+        let seq = u32::from(s.seq);
+        if in_order && (next == seq || (self.seq_num == 65_535 && s.seq == 0)) {
+            self.seq_num = s.seq;
+        } else if in_order && (next < seq || self.seq_num.wrapping_sub(s.seq) > 0xFF00) {
+            self.seq_num = s.seq;
+            self.seq_errors += 1;
+        } else if next > seq {
+            self.seq_errors += 1;
+        }
+
+        let cn = s.payload_type == PT_CN || s.payload_type == PT_CN_OLD;
+        let after_cn = self.last_pt == PT_CN || self.last_pt == PT_CN_OLD;
+        self.last_pt = s.payload_type;
+
+        // Arrival delta and jitter against the last packet in timestamp order, in ms.
+        let delta = (s.arrival_ns as i64).wrapping_sub(self.ref_arrival as i64) as f64 / 1e6;
+        let khz = s.clock.khz();
+        if let Some(khz) = khz {
+            self.clocked = true;
+            let nominal = (ext_ts - self.ref_ts) as f64 / f64::from(khz);
+            let diff = (delta - nominal).abs();
+            self.jitter = (15.0 * self.jitter + diff) / 16.0;
+        }
+        // Only regular packets count: not a marker, not comfort noise or the packet after it,
+        // not one whose timestamp went back.
+        if !s.marker && !cn && !after_cn && in_order {
+            self.max_delta = self.max_delta.max(delta);
+            self.min_delta = Some(self.min_delta.map_or(delta, |m| m.min(delta)));
+            self.mean_delta = (self.mean_delta * (before - 1.0) + delta) / before;
+            if khz.is_some() {
+                self.max_jitter = self.max_jitter.max(self.jitter);
+                self.min_jitter = Some(self.min_jitter.map_or(self.jitter, |m| m.min(self.jitter)));
+                self.mean_jitter = (self.mean_jitter * (before - 1.0) + self.jitter) / before;
+            }
+        }
+        if in_order {
+            self.ref_arrival = s.arrival_ns;
+            self.ref_ts = ext_ts;
+        }
+        self.stop_seq = s.seq;
+        self.last_arrival = s.arrival_ns;
+    }
+
+    /// Wireshark's expected count: from the first sequence number to the last packet's,
+    /// across the wrap cycles seen.
+    fn expected(&self) -> u64 {
+        (u64::from(self.stop_seq) + 65_536 * self.cycles + 1).saturating_sub(u64::from(self.start_seq))
     }
 }
 
@@ -298,28 +448,42 @@ pub struct RtpStreamRow {
     pub ssrc: u32,
     /// Payload type of the first packet.
     pub payload_type: u8,
+    /// Every payload type the stream carried, in numeric order (comfort noise, telephone
+    /// events and codec changes show here).
+    pub payload_types: Vec<u8>,
     /// Packets received.
     pub packets: u64,
-    /// Expected − received (negative with duplicates, as RFC 3550 allows).
+    /// Expected − received, as Wireshark counts it: expected runs from the first sequence
+    /// number to the last packet's, across wraps (negative with duplicates).
     pub lost: i64,
     /// Expected packets.
     pub expected: u64,
-    /// Packets whose sequence number is not the previous one's + 1.
+    /// Packets whose sequence number is not the previous one's + 1 (Wireshark's
+    /// "wrong sequence").
     pub seq_errors: u64,
     /// Packets seen twice.
     pub duplicates: u64,
     /// Packets that arrived after a higher sequence number.
     pub reordered: u64,
-    /// Largest gap between arrivals, ms.
+    /// Smallest gap between arrivals, ms, over regular packets (`null` when none).
+    pub min_delta_ms: Option<f64>,
+    /// Wireshark's mean gap, ms.
+    pub mean_delta_ms: f64,
+    /// Largest gap between arrivals, ms, over regular packets: not a marker packet, not
+    /// comfort noise or the packet after it, not one whose timestamp went back.
     pub max_delta_ms: f64,
-    /// Largest jitter, ms (`null` for a payload type with no known clock rate).
+    /// Smallest jitter, ms.
+    pub min_jitter_ms: Option<f64>,
+    /// Largest jitter, ms (`null` when no packet had a known clock rate).
     pub max_jitter_ms: Option<f64>,
-    /// Mean jitter over all packets but the first, ms.
+    /// Wireshark's mean jitter, ms.
     pub mean_jitter_ms: Option<f64>,
     /// One-way delay, when send times were known (simulation).
     pub delay_ms: Option<DelayStats>,
     /// E-model MOS (G.711 with PLC, G.729); see the README for the delay it assumes.
     pub mos: Option<f64>,
+    /// What the far end reported of this source over RTCP (captures only).
+    pub rtcp: Option<crate::rtcp::RtcpView>,
     /// First arrival, ns since the epoch.
     pub first_ns: u64,
     /// Last arrival, ns since the epoch.
@@ -363,7 +527,8 @@ impl RtpAnalyzer {
 
     /// Adds one packet that passed the RTP header check. `hint` is a slot the caller keeps per
     /// flow (start it at `u32::MAX`): when it names this stream, no hash lookup is needed, and
-    /// it is updated to this stream's slot.
+    /// it is updated to this stream's slot. A `forced` packet (its port range forced, or its
+    /// endpoint named by SDP) starts a stream without probation.
     #[inline]
     pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool, hint: Option<&mut u32>) {
         let packed = PackedKey::from(&key);
@@ -374,14 +539,15 @@ impl RtpAnalyzer {
             Some(i) => {
                 let st = &mut self.streams[i as usize].1;
                 // A stream on probation must keep its payload type and count up.
-                if !st.confirmed {
-                    if st.payload_type != s.payload_type || s.seq != st.last_seq.wrapping_add(1) {
+                if !st.confirmed && !forced {
+                    if st.payload_type != s.payload_type || s.seq != st.seq_num.wrapping_add(1) {
                         *st = StreamState::new(&s);
                     } else {
                         st.confirmed = st.packets + 1 >= u64::from(MIN_SEQUENTIAL);
                         st.add(&s);
                     }
                 } else {
+                    st.confirmed = true;
                     st.add(&s);
                 }
                 i
@@ -416,22 +582,24 @@ impl RtpAnalyzer {
             .filter(|(_, s)| s.confirmed)
             .map(|(k, s)| {
                 let k = k.unpack();
-                let expected = (s.max_ext - s.base_ext + 1).max(s.sent);
+                let expected = s.expected().max(s.sent);
                 let lost = expected as i64 - s.packets as i64;
-                let jittered = s.packets > 1 && s.rate != 0;
-                let to_ms = |j: f64| j / s.rate as f64 / 1e6;
-                let mean_jitter = jittered.then(|| to_ms(s.sum_jitter) / (s.packets - 1) as f64);
-                let max_jitter_ms = to_ms(s.max_jitter);
+                let jittered = s.packets > 1 && s.clocked;
+                let max_jitter_ms = s.max_jitter;
                 let delay_ms = (s.delay_n > 0).then(|| DelayStats {
                     min: s.delay_min as f64 / 1e6,
                     mean: s.delay_sum as f64 / s.delay_n as f64 / 1e6,
                     max: s.delay_max as f64 / 1e6,
                 });
+                let payload_types: Vec<u8> = (0..128u8).filter(|pt| s.payload_types >> pt & 1 == 1).collect();
+                // The codec the E-model scores: the first payload type its tables know
+                // (a stream that starts with comfort noise is still G.711).
+                let scored = std::iter::once(s.payload_type).chain(payload_types.iter().copied()).find_map(impairment);
                 // Mouth-to-ear delay: the packetization (the mean arrival gap), a jitter buffer
                 // of twice the largest jitter, and the mean network delay when known.
                 // A stream of one packet has a MOS only when the sender is known to have sent more:
                 // its loss then speaks for it.
-                let mos = impairment(s.payload_type).filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
+                let mos = scored.filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
                     let mean_delta = if s.packets > 1 {
                         s.last_arrival.abs_diff(s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
                     } else {
@@ -448,17 +616,22 @@ impl RtpAnalyzer {
                     dst_port: k.dst_port,
                     ssrc: k.ssrc,
                     payload_type: s.payload_type,
+                    payload_types,
                     packets: s.packets,
                     lost,
                     expected,
                     seq_errors: s.seq_errors,
                     duplicates: s.duplicates,
                     reordered: s.reordered,
-                    max_delta_ms: s.max_delta_ns as f64 / 1e6,
+                    min_delta_ms: s.min_delta,
+                    mean_delta_ms: s.mean_delta,
+                    max_delta_ms: s.max_delta,
+                    min_jitter_ms: s.min_jitter.filter(|_| jittered),
                     max_jitter_ms: jittered.then_some(max_jitter_ms),
+                    mean_jitter_ms: jittered.then_some(s.mean_jitter),
                     delay_ms,
-                    mean_jitter_ms: mean_jitter,
                     mos,
+                    rtcp: None,
                     first_ns: s.first_arrival,
                     last_ns: s.last_arrival,
                 }
@@ -509,8 +682,11 @@ mod tests {
             let s = RtpSample {
                 arrival_ns: i as u64 * gap_ns,
                 seq,
-                timestamp: u32::from(seq) * 160,
+                // The sender's clock runs on across the sequence wrap.
+                timestamp: u32::from(seq.wrapping_sub(seqs[0])) * 160,
                 payload_type: 0,
+                marker: false,
+                clock: Clock::Hz(8000),
                 sent_ns: None,
             };
             a.add(key, s, false, None);
@@ -527,8 +703,9 @@ mod tests {
         assert_eq!(r.expected, 8, "65534 ..= 5 across the wrap");
         assert_eq!(r.lost, 0, "one lost (1) and one duplicate (2) cancel, as RFC 3550 counts");
         assert_eq!((r.duplicates, r.reordered), (1, 1));
-        // seq errors: 0->2, 2->2, 2->4, 4->3, 3->5.
-        assert_eq!(r.seq_errors, 5);
+        // Wireshark's wrong-sequence count: 0->2, 2 again, 2->4, 3 late (the reference stays
+        // 4, so 5 is in sequence).
+        assert_eq!(r.seq_errors, 4);
     }
 
     #[test]
@@ -554,6 +731,8 @@ mod tests {
                 seq: i as u16,
                 timestamp: i as u32 * 160,
                 payload_type: 0,
+                marker: false,
+                clock: Clock::Hz(8000),
                 sent_ns: Some(sent),
             };
             a.add(key, s, true, None);
@@ -581,19 +760,48 @@ mod tests {
     fn single_packet_flows_are_not_streams() {
         let mut a = RtpAnalyzer::new(None);
         let key = key(1, 2, 1);
-        a.add(key, RtpSample { arrival_ns: 0, seq: 1, timestamp: 0, payload_type: 0, sent_ns: None }, false, None);
+        a.add(
+            key,
+            RtpSample {
+                arrival_ns: 0,
+                seq: 1,
+                timestamp: 0,
+                payload_type: 0,
+                marker: false,
+                clock: Clock::Hz(8000),
+                sent_ns: None,
+            },
+            false,
+            None,
+        );
         assert!(a.rows().is_empty());
         let mut hint = u32::MAX;
         a.add(
             key,
-            RtpSample { arrival_ns: 1, seq: 2, timestamp: 160, payload_type: 0, sent_ns: None },
+            RtpSample {
+                arrival_ns: 1,
+                seq: 2,
+                timestamp: 160,
+                payload_type: 0,
+                marker: false,
+                clock: Clock::Hz(8000),
+                sent_ns: None,
+            },
             false,
             Some(&mut hint),
         );
         assert_eq!(hint, 0);
         a.add(
             key,
-            RtpSample { arrival_ns: 2, seq: 3, timestamp: 320, payload_type: 0, sent_ns: None },
+            RtpSample {
+                arrival_ns: 2,
+                seq: 3,
+                timestamp: 320,
+                payload_type: 0,
+                marker: false,
+                clock: Clock::Hz(8000),
+                sent_ns: None,
+            },
             false,
             Some(&mut hint),
         );

@@ -20,7 +20,7 @@ use xconnect_policer::{Accounting, Nanos, TokenBucket};
 use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Phase, Source};
 
 use crate::plan::Carried;
-use crate::rtp::{sort_rows, RtpAnalyzer, RtpSample, StreamKey};
+use crate::rtp::{sort_rows, Clock, RtpAnalyzer, RtpSample, StreamKey};
 use crate::scenario::{Scenario, Site};
 
 /// Delay percentiles, ms.
@@ -282,6 +282,8 @@ impl Receiver {
             seq: r.sequence_number(),
             timestamp: r.timestamp(),
             payload_type: r.payload_type().value(),
+            marker: r.marker(),
+            clock: Clock::of_static(r.payload_type().value()),
             sent_ns: Some(sent),
         };
         self.rtp.add(key, sample, true, Some(&mut self.hints[stream]));

@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use xconnect_capture::PcapWriter;
-use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
+use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_frame::LinkType;
 use xconnect_interconnect::Tier;
@@ -70,16 +70,22 @@ fn pipeline(c: &mut Criterion) {
             .unwrap();
     }
     w.finish().unwrap();
+    // Full duplex; every frame classified as the customer's (customer → provider), so each
+    // is classified and policed.
     let police = || {
-        PoliceStage::new(PolicerConfig {
-            rate_bps: Tier::M100.rate_bps(),
-            burst_bytes: Tier::M100.default_burst_bytes(),
-            excess_rate_bps: 0,
-            excess_burst_bytes: 0,
-            profile: Profile::SingleRate,
-            accounting: Accounting::Frame,
-            mode: Mode::Police,
-        })
+        let sides = Sides::Customer(vec!["0.0.0.0/0".parse().unwrap()]);
+        Duplex::new(
+            PolicerConfig {
+                rate_bps: Tier::M100.rate_bps(),
+                burst_bytes: Tier::M100.default_burst_bytes(),
+                excess_rate_bps: 0,
+                excess_burst_bytes: 0,
+                profile: Profile::SingleRate,
+                accounting: Accounting::Frame,
+                mode: Mode::Police,
+            },
+            sides,
+        )
         .unwrap()
     };
     let mut g = c.benchmark_group("policer/replay_1M_frames");

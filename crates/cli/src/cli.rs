@@ -264,6 +264,14 @@ pub struct WhatIf {
     /// wire (frame + preamble + inter-frame gap, + 20).
     #[arg(long, default_value = "frame", requires = "tier")]
     pub accounting: String,
+    /// The provider's prefixes (repeatable): frames to them are policed as customer →
+    /// provider, frames from them as provider → customer, each direction with its own bucket
+    /// (the tier is full duplex) [default: the catalog's provider ranges, 168.86.128.0/18].
+    #[arg(long, requires = "tier", conflicts_with = "customer_prefix")]
+    pub provider_prefix: Vec<String>,
+    /// The customer's prefixes instead (repeatable): frames from them are customer → provider.
+    #[arg(long, requires = "tier")]
+    pub customer_prefix: Vec<String>,
     /// Write the frames that passed to this pcap (nanosecond; written atomically).
     #[arg(long, requires = "tier")]
     pub write_passed: Option<PathBuf>,

@@ -13,7 +13,7 @@ use clap::Parser;
 use xconnect_capture::PcapWriter;
 use xconnect_dataplane::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
 use xconnect_dataplane::plan;
-use xconnect_dataplane::police::{Mode, PoliceStage, PolicerConfig, Profile};
+use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_dataplane::scenario::Scenario;
 use xconnect_dataplane::sim::{capacity, simulate};
@@ -183,7 +183,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn police_stage(w: &WhatIf) -> anyhow::Result<Option<PoliceStage>> {
+fn police_stage(w: &WhatIf) -> anyhow::Result<Option<Duplex>> {
     let Some(tier) = &w.tier else { return Ok(None) };
     let tier: Tier = tier.parse().context("--tier")?;
     // Options that mean nothing for the chosen profile or mode are mistakes, not no-ops.
@@ -231,7 +231,28 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<PoliceStage>> {
     for w in cfg.warnings() {
         eprintln!("xconnect: warning: {w}");
     }
-    Ok(Some(PoliceStage::new(cfg).context("policer configuration")?))
+    let parse = |flag: &str, list: &[String]| -> anyhow::Result<Vec<ipnet::IpNet>> {
+        list.iter()
+            .map(|p| {
+                let net: ipnet::IpNet = p.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("{flag} {p:?}: expected an IPv4 or IPv6 prefix such as 168.86.128.0/18")
+                })?;
+                if net.trunc() != net {
+                    anyhow::bail!("{flag} {p}: host bits are set (did you mean {}?)", net.trunc());
+                }
+                Ok(net)
+            })
+            .collect()
+    };
+    let sides = if !w.customer_prefix.is_empty() {
+        Sides::Customer(parse("--customer-prefix", &w.customer_prefix)?)
+    } else if !w.provider_prefix.is_empty() {
+        Sides::Provider(parse("--provider-prefix", &w.provider_prefix)?)
+    } else {
+        let defaults: Vec<String> = xconnect_interconnect::PROVIDER_PREFIXES.iter().map(|p| p.to_string()).collect();
+        Sides::Provider(parse("the catalog's provider prefix", &defaults)?)
+    };
+    Ok(Some(Duplex::new(cfg, sides).context("policer configuration")?))
 }
 
 fn create_output(path: Option<&std::path::Path>) -> anyhow::Result<Option<PcapWriter>> {

@@ -155,9 +155,30 @@ pub fn replay_text(r: &ReplayReport, rtp_rows: usize) -> String {
                 p.green.frames, p.yellow.frames, p.red.frames
             );
         }
+        if let Some(d) = &p.directions {
+            // The tier is full duplex: each direction has its own bucket.
+            for (name, x) in [("to provider", &d.to_provider), ("to customer", &d.to_customer)] {
+                let _ = writeln!(
+                    s,
+                    "  {name}: offered {} frames, dropped {} ({:.3} %), peak {:.1} % of the tier over 1 ms, {:.1} % over 1 s",
+                    x.offered_frames,
+                    x.dropped_frames,
+                    pct(x.dropped_frames, x.offered_frames),
+                    x.peak_pct_of_tier_1ms,
+                    x.peak_pct_of_tier_1s
+                );
+            }
+        }
+        if let Some(u) = p.unclassified.filter(|u| u.frames > 0) {
+            let _ = writeln!(
+                s,
+                "  unclassified (neither side's prefixes, not policed): {} frames, {} bytes",
+                u.frames, u.bytes
+            );
+        }
         let _ = writeln!(
             s,
-            "peak offered: {:.1} % of the tier over 1 ms, {:.1} % over 1 s",
+            "peak offered: {:.1} % of the tier over 1 ms, {:.1} % over 1 s (the busier direction)",
             p.peak_pct_of_tier_1ms, p.peak_pct_of_tier_1s
         );
         if let Some(d) = &p.delay_ms {

@@ -10,6 +10,7 @@ mod onboarding;
 mod oracle;
 mod replay_cli;
 mod simulate;
+mod sip;
 mod tshark;
 mod voice;
 mod whatif;

@@ -28,13 +28,23 @@ fn count(path: &Path) -> (u64, Vec<u64>) {
 fn sipp_call_fits_10m_and_its_peak_is_a_quarter_of_the_tier() {
     // 236 G.711 A-law frames of 294 captured bytes (240 audio + 54 headers), 30 ms apart. As
     // MEF counts them, with the FCS: 298 bytes. 236 × 298 = 70,328 bytes offered.
-    let v = run_json(&["replay", pcap("sipp-g711a.pcap").to_str().unwrap(), "--tier", "10M", "--json"]);
+    let v = run_json(&[
+        "replay",
+        pcap("sipp-g711a.pcap").to_str().unwrap(),
+        "--tier",
+        "10M",
+        "--customer-prefix",
+        "10.1.3.143/32",
+        "--json",
+    ]);
     let p = &v["policer"];
     assert_eq!(p["tier_bps"], 10_000_000);
     assert_eq!(p["burst_bytes"], 12_500, "default burst: 10 ms at 10 Mbit/s");
     assert_eq!(p["accounting"], "frame");
     assert_eq!((p["offered_frames"].as_u64(), p["offered_bytes"].as_u64()), (Some(236), Some(70_328)));
     assert_eq!(p["dropped_frames"], 0);
+    assert_eq!(p["directions"]["to_provider"]["offered_frames"], 236);
+    assert_eq!(p["directions"]["to_customer"]["offered_frames"], 0);
     // One 298-byte frame in a 1 ms window is 2.384 Mbit/s: 23.84 % of 10 Mbit/s.
     assert!((p["peak_pct_of_tier_1ms"].as_f64().unwrap() - 23.84).abs() < 1e-9, "{p}");
 }
@@ -42,7 +52,17 @@ fn sipp_call_fits_10m_and_its_peak_is_a_quarter_of_the_tier() {
 #[test]
 fn burst_below_the_frame_size_drops_every_frame_and_warns() {
     let f = pcap("sipp-g711a.pcap");
-    let out = xconnect(&["replay", f.to_str().unwrap(), "--tier", "10M", "--burst", "200", "--json"]);
+    let out = xconnect(&[
+        "replay",
+        f.to_str().unwrap(),
+        "--tier",
+        "10M",
+        "--burst",
+        "200",
+        "--customer-prefix",
+        "10.1.3.0/24",
+        "--json",
+    ]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("below the largest Ethernet frame"));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -64,6 +84,10 @@ fn twovlan_tcp_at_the_minimum_burst_loses_only_the_jumbo_frame() {
         "10M",
         "--burst",
         "1522",
+        // Every frame counted as the customer's, so that both directions of the TCP session
+        // share one bucket as the figures above assume.
+        "--customer-prefix",
+        "0.0.0.0/0",
         "--json",
     ]);
     let p = &v["policer"];
@@ -71,10 +95,11 @@ fn twovlan_tcp_at_the_minimum_burst_loses_only_the_jumbo_frame() {
     assert_eq!((p["dropped_frames"].as_u64(), p["dropped_bytes"].as_u64()), (Some(1), Some(4422)));
 }
 
-/// A capture of 1000-byte UDP frames (1004 B with the FCS), one at each of `times` (ns).
+/// A capture of 1000-byte UDP frames (1004 B with the FCS) from a customer to the provider's
+/// range (the default classification: to_provider), one at each of `times` (ns).
 fn frames_at(path: &Path, times: &[u64]) {
     let mut w = PcapWriter::create(path, 65535).unwrap();
-    let t = UdpFrameTemplate::default();
+    let t = UdpFrameTemplate { dst_ip: std::net::Ipv4Addr::new(168, 86, 128, 10), ..UdpFrameTemplate::default() };
     let mut buf = [0u8; 1000];
     let len = t.emit(&mut buf, 1000 - t.header_len(), |p| p.fill(0x55));
     assert_eq!(len, 1000);
@@ -193,4 +218,38 @@ fn timestamps_going_backwards_are_counted_and_add_no_tokens() {
     let v = run_json(&["replay", path.to_str().unwrap(), "--tier", "10M", "--burst", "1500", "--json"]);
     assert_eq!(v["ts_backwards"], 1);
     assert_eq!((v["policer"]["passed_frames"].as_u64(), v["policer"]["dropped_frames"].as_u64()), (Some(2), Some(1)));
+}
+
+#[test]
+fn the_tier_is_full_duplex_one_bucket_per_direction() {
+    // At 100 Mbit/s, 1000 G.711 calls each way are about
+    // 87 Mbit/s per direction. Through one bucket (174 Mbit/s) 42 % would be dropped; a
+    // cross-connect polices each direction on its own, and nothing is dropped.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("both.pcap");
+    let out =
+        xconnect(&["generate", "-o", f.to_str().unwrap(), "--calls", "1000", "--seconds", "2", "--both-directions"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = run_json(&["replay", f.to_str().unwrap(), "--tier", "100M", "--json"]);
+    let p = &v["policer"];
+    let d = &p["directions"];
+    assert_eq!(p["dropped_frames"], 0, "{p}");
+    assert_eq!(d["to_provider"]["offered_frames"], 100_000);
+    assert_eq!(d["to_customer"]["offered_frames"], 100_000);
+    assert_eq!(p["offered_frames"], 200_000, "the totals are the two directions added");
+    assert_eq!(p["unclassified"]["frames"], 0);
+    let peak = d["to_provider"]["peak_pct_of_tier_1s"].as_f64().unwrap();
+    assert!((80.0..95.0).contains(&peak), "{peak}");
+    // The same file at 10 Mbit/s drops in both directions, each counted on its own.
+    let v = run_json(&["replay", f.to_str().unwrap(), "--tier", "10M", "--json"]);
+    let d = &v["policer"]["directions"];
+    let (a, b) =
+        (d["to_provider"]["dropped_frames"].as_u64().unwrap(), d["to_customer"]["dropped_frames"].as_u64().unwrap());
+    assert!(a > 0 && b > 0);
+    assert_eq!(v["policer"]["dropped_frames"].as_u64().unwrap(), a + b);
+    // Classified by the customer's side instead, with a prefix that matches nothing: all
+    // unclassified, nothing policed.
+    let v = run_json(&["replay", f.to_str().unwrap(), "--tier", "10M", "--customer-prefix", "192.0.2.0/24", "--json"]);
+    assert_eq!(v["policer"]["unclassified"]["frames"], 200_000);
+    assert_eq!(v["policer"]["dropped_frames"], 0);
 }

@@ -13,6 +13,8 @@ pub mod plan;
 pub mod police;
 pub mod rate;
 pub mod replay;
+pub mod rtcp;
 pub mod rtp;
 pub mod scenario;
 pub mod sim;
+pub mod sip;

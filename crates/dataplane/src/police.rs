@@ -174,6 +174,131 @@ pub struct PolicerReport {
     pub delay_ms: Option<DelayMs>,
     /// Things the user should know, e.g. a burst below the largest frame.
     pub warnings: Vec<String>,
+    /// Full duplex: each direction through its own bucket (the figures above are the two
+    /// added; peaks and shaper delays are the worse direction's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directions: Option<Box<Directions>>,
+    /// Frames neither to nor from the provider's (or the customer's) prefixes: not policed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unclassified: Option<Count>,
+}
+
+/// The two directions of a cross-connect.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Directions {
+    /// Customer → provider: what the provider polices at its ingress.
+    pub to_provider: PolicerReport,
+    /// Provider → customer: the provider's egress, limited to the same tier.
+    pub to_customer: PolicerReport,
+}
+
+/// Which addresses decide a frame's direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sides {
+    /// The provider's prefixes: to them is `to_provider`, from them `to_customer`.
+    Provider(Vec<ipnet::IpNet>),
+    /// The customer's prefixes: from them is `to_provider`, to them `to_customer`.
+    Customer(Vec<ipnet::IpNet>),
+}
+
+/// A frame's direction on the cross-connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Customer → provider.
+    ToProvider,
+    /// Provider → customer.
+    ToCustomer,
+}
+
+impl Sides {
+    /// The direction of a frame from `src` to `dst`, if either side is known.
+    #[inline]
+    pub fn direction(&self, src: std::net::IpAddr, dst: std::net::IpAddr) -> Option<Direction> {
+        let within = |nets: &[ipnet::IpNet], a| nets.iter().any(|n| n.contains(&a));
+        match self {
+            Sides::Provider(p) if within(p, dst) => Some(Direction::ToProvider),
+            Sides::Provider(p) if within(p, src) => Some(Direction::ToCustomer),
+            Sides::Customer(c) if within(c, src) => Some(Direction::ToProvider),
+            Sides::Customer(c) if within(c, dst) => Some(Direction::ToCustomer),
+            _ => None,
+        }
+    }
+}
+
+/// The tier as a cross-connect enforces it: full duplex, one bucket per direction.
+#[derive(Debug)]
+pub struct Duplex {
+    sides: Sides,
+    to_provider: PoliceStage,
+    to_customer: PoliceStage,
+    unclassified: Count,
+}
+
+impl Duplex {
+    /// Two stages with the same configuration.
+    pub fn new(cfg: PolicerConfig, sides: Sides) -> Result<Self, ConfigError> {
+        Ok(Duplex {
+            sides,
+            to_provider: PoliceStage::new(cfg)?,
+            to_customer: PoliceStage::new(cfg)?,
+            unclassified: Count::default(),
+        })
+    }
+
+    /// Offers a frame between `addresses`; a frame of neither direction (or not IP) passes
+    /// unpoliced and is counted as unclassified.
+    #[inline]
+    pub fn offer(
+        &mut self,
+        ts: Nanos,
+        frame_len: u32,
+        ip_len: Option<u32>,
+        addresses: Option<(std::net::IpAddr, std::net::IpAddr)>,
+    ) -> Verdict {
+        match addresses.and_then(|(s, d)| self.sides.direction(s, d)) {
+            Some(Direction::ToProvider) => self.to_provider.offer(ts, frame_len, ip_len),
+            Some(Direction::ToCustomer) => self.to_customer.offer(ts, frame_len, ip_len),
+            None => {
+                self.unclassified.add(frame_len);
+                Verdict::Pass { color: Color::Green, departs: ts }
+            }
+        }
+    }
+
+    /// Both directions, and their sum at the top.
+    pub fn report(&self) -> PolicerReport {
+        let (a, b) = (self.to_provider.report(), self.to_customer.report());
+        let sum = |x: Count, y: Count| Count { frames: x.frames + y.frames, bytes: x.bytes + y.bytes };
+        let worse_delay = match (a.delay_ms, b.delay_ms) {
+            (Some(x), Some(y)) => Some(if y.p99 > x.p99 { y } else { x }),
+            (x, y) => x.or(y),
+        };
+        let mut warnings = a.warnings.clone();
+        for w in &b.warnings {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        PolicerReport {
+            offered_frames: a.offered_frames + b.offered_frames,
+            offered_bytes: a.offered_bytes + b.offered_bytes,
+            passed_frames: a.passed_frames + b.passed_frames,
+            passed_bytes: a.passed_bytes + b.passed_bytes,
+            dropped_frames: a.dropped_frames + b.dropped_frames,
+            dropped_bytes: a.dropped_bytes + b.dropped_bytes,
+            green: sum(a.green, b.green),
+            yellow: sum(a.yellow, b.yellow),
+            red: sum(a.red, b.red),
+            peak_pct_of_tier_1ms: a.peak_pct_of_tier_1ms.max(b.peak_pct_of_tier_1ms),
+            peak_pct_of_tier_1s: a.peak_pct_of_tier_1s.max(b.peak_pct_of_tier_1s),
+            tail_drops: a.tail_drops.zip(b.tail_drops).map(|(x, y)| x + y),
+            delay_ms: worse_delay,
+            warnings,
+            unclassified: Some(self.unclassified),
+            directions: Some(Box::new(Directions { to_provider: a.clone(), to_customer: b.clone() })),
+            ..a
+        }
+    }
 }
 
 /// The police stage.
@@ -317,6 +442,8 @@ impl PoliceStage {
             tail_drops,
             delay_ms,
             warnings,
+            directions: None,
+            unclassified: None,
         }
     }
 }

@@ -14,14 +14,17 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use xconnect_capture::{CaptureError, CaptureReader, Packet, PcapWriter};
 use xconnect_frame::{
-    parse_lax, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket, Transport,
+    parse_lax, rtcp::looks_like_rtcp, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket,
+    Transport,
 };
 use xconnect_policer::Nanos;
 
 use crate::bgp::{BgpReport, BgpTracker};
-use crate::police::{PoliceStage, PolicerReport, Verdict};
+use crate::police::{Duplex, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
-use crate::rtp::{RtpAnalyzer, RtpSample, StreamKey};
+use crate::rtcp::RtcpTracker;
+use crate::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
+use crate::sip::{MediaVerdict, Origin, SipProblem, SipReport, SipTracker};
 
 /// How many flows `lossy_flows` lists at the most (the total is counted apart).
 pub const MAX_LOSSY_FLOWS: usize = 1000;
@@ -191,6 +194,10 @@ pub struct ReplayReport {
     pub rtp_streams: Vec<crate::rtp::RtpStreamRow>,
     /// UDP packets in `--rtp-port-range` whose RTP version is not 2 (counted, not analyzed).
     pub rtp_not_v2_in_range: u64,
+    /// SIP: tshark's sip,stat figures and the calls.
+    pub sip: SipReport,
+    /// RTCP compound packets read (their reports are in each stream's `rtcp`).
+    pub rtcp_packets: u64,
     /// BGP messages in TCP streams (port 179 or marker-led payloads).
     pub bgp: BgpReport,
     /// The what-if policer, when a tier was given.
@@ -269,9 +276,12 @@ pub struct Replay {
     ts_backwards: u64,
     peak_1ms: PeakWindow,
     peak_1s: PeakWindow,
-    police: Option<PoliceStage>,
+    police: Option<Duplex>,
     rtp: RtpAnalyzer,
     bgp: BgpTracker,
+    sip: SipTracker,
+    rtcp: RtcpTracker,
+    app_problems: Vec<SipProblem>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -285,7 +295,7 @@ struct FlowCount {
 
 impl Replay {
     /// An empty tally; with a police stage, every frame also goes through the tier's policer.
-    pub fn new(opts: ReplayOptions, police: Option<PoliceStage>) -> Self {
+    pub fn new(opts: ReplayOptions, police: Option<Duplex>) -> Self {
         Replay {
             opts,
             frames: 0,
@@ -307,6 +317,9 @@ impl Replay {
             police,
             rtp: RtpAnalyzer::new(opts.rtp_port_range),
             bgp: BgpTracker::default(),
+            sip: SipTracker::default(),
+            rtcp: RtcpTracker::default(),
+            app_problems: Vec::new(),
         }
     }
 
@@ -344,6 +357,10 @@ impl Replay {
         // it does in tshark's protocol hierarchy (an IPv4 header with IHL 4 is still "ip").
         let stopped_in = lax.stop.map(|e| e.layer());
         let mut rtp_packet = None;
+        // Application-layer problems, counted once the borrows of the parse end (the buffer is
+        // reused: no allocation per frame).
+        let mut problems = std::mem::take(&mut self.app_problems);
+        let mut rtcp_problem = None;
         match (p.net, stopped_in) {
             (Net::Ipv4(_), _) | (Net::None, Some(Layer::Ipv4 | Layer::Ipv4Payload)) => l.ipv4 += 1,
             (Net::Ipv6(_), _) | (Net::None, Some(Layer::Ipv6)) => l.ipv6 += 1,
@@ -356,26 +373,50 @@ impl Replay {
         match (p.transport, stopped_in) {
             (Transport::Udp { src_port, dst_port, .. }, _) => {
                 l.udp += 1;
-                let forced = self.rtp.forced(src_port, dst_port);
-                if forced || (src_port > 1023 && dst_port > 1023) {
-                    match RtpPacket::new_checked(p.payload(pkt.data)) {
-                        Ok(rtp) if forced || !rtp.payload_type().is_rtcp_conflict() => {
-                            l.rtp += 1;
-                            rtp_packet = p.addresses().map(|(src, dst)| {
+                let payload = p.payload(pkt.data);
+                let addresses = p.addresses();
+                // A forced RTP port range is the user's word, even over SIP's port.
+                let in_range = self.rtp.forced(src_port, dst_port);
+                if !in_range && SipTracker::wants_udp(src_port, dst_port, payload) {
+                    if let Some((src, dst)) = addresses {
+                        let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
+                        self.sip.datagram(&o, payload, &mut |x| problems.push(x));
+                    }
+                } else if let Some((src, dst)) = addresses {
+                    // SDP's endpoints first (Wireshark's conversations), then the heuristics.
+                    let media = self.sip.media.verdict(src, src_port, dst, dst_port);
+                    let forced = in_range || media != MediaVerdict::Unknown;
+                    if media == MediaVerdict::T38 {
+                        self.sip.t38_packets += 1;
+                    } else if looks_like_rtcp(payload) && (forced || (src_port > 1023 && dst_port > 1023)) {
+                        if let Err(e) = self.rtcp.add(pkt.ts_ns, payload) {
+                            rtcp_problem = Some(e);
+                        }
+                    } else if forced || (src_port > 1023 && dst_port > 1023) {
+                        match RtpPacket::new_checked(payload) {
+                            Ok(rtp) if forced || !rtp.payload_type().is_rtcp_conflict() => {
+                                l.rtp += 1;
+                                let pt = rtp.payload_type().value();
+                                let clock = match media {
+                                    MediaVerdict::Rtp(i) => self.sip.media.clock(i, pt),
+                                    _ => Clock::of_static(pt),
+                                };
                                 let key = StreamKey { src, src_port, dst, dst_port, ssrc: rtp.ssrc() };
                                 let sample = RtpSample {
                                     arrival_ns: pkt.ts_ns,
                                     seq: rtp.sequence_number(),
                                     timestamp: rtp.timestamp(),
-                                    payload_type: rtp.payload_type().value(),
+                                    payload_type: pt,
+                                    marker: rtp.marker(),
+                                    clock,
                                     sent_ns: None,
                                 };
-                                (key, sample, forced)
-                            });
+                                rtp_packet = Some((key, sample, forced));
+                            }
+                            Ok(_) => {}
+                            Err(_) if forced => self.rtp.not_rtp_in_range += 1,
+                            Err(_) => {}
                         }
-                        Ok(_) => {}
-                        Err(_) if forced => self.rtp.not_rtp_in_range += 1,
-                        Err(_) => {}
                     }
                 }
             }
@@ -387,6 +428,11 @@ impl Replay {
                     if let (Some((src, dst)), Some(seq)) = (p.addresses(), p.tcp_seq(pkt.data)) {
                         self.bgp.add(self.frames, src, src_port, dst, dst_port, seq, flags, payload);
                     }
+                } else if self.sip.wants_tcp(src_port, dst_port, payload) {
+                    if let (Some((src, dst)), Some(seq)) = (p.addresses(), p.tcp_seq(pkt.data)) {
+                        let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
+                        self.sip.segment(&o, seq, payload, &mut |x| problems.push(x));
+                    }
                 }
             }
             (Transport::None, Some(Layer::Tcp)) => l.tcp += 1,
@@ -394,6 +440,18 @@ impl Replay {
             _ => {}
         }
 
+        let app_offset = usize::from(p.payload_offset);
+        for x in problems.drain(..) {
+            let reason = match x {
+                SipProblem::Sip(e) => MalformedReason::Sip(e),
+                SipProblem::Sdp(e) => MalformedReason::Sdp(e),
+            };
+            self.count_malformed(reason, || format!("{} at offset {app_offset}: {}", &reason.key()[..3], describe(x)));
+        }
+        self.app_problems = problems;
+        if let Some(e) = rtcp_problem {
+            self.count_malformed(MalformedReason::Rtcp(e), || format!("rtcp at offset {app_offset}: {e}"));
+        }
         match (lax.stop, p.cut) {
             (Some(ParseError::Len(_)), _) if snapped => self.cut_by_snaplen += 1,
             (Some(e), _) => self.count_malformed(e.reason(), || e.to_string()),
@@ -451,7 +509,7 @@ impl Replay {
                 Net::Ipv6(_) => Some(pkt.orig_len.saturating_sub(u32::from(p.net_offset))),
                 _ => None,
             };
-            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len)
+            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, p.addresses())
         });
         let dropped = u64::from(verdict == Some(Verdict::Drop));
         // One flow-table lookup per frame; the flow remembers its RTP stream's slot, so the
@@ -511,6 +569,13 @@ impl Replay {
             (Some(a), Some(b)) if b > a => b - a,
             _ => 0,
         };
+        let mut rtp_streams = self.rtp.rows();
+        for row in &mut rtp_streams {
+            let hz =
+                row.payload_types.iter().find_map(|&pt| crate::rtp::clock_rate(pt).filter(|_| pt != 13 && pt != 19));
+            row.rtcp = self.rtcp.view(row.ssrc, hz);
+        }
+        let sip = self.sip.finish(&rtp_streams, self.last_ts);
         let mut malformed = BTreeMap::new();
         for (r, n) in self.malformed {
             *malformed.entry(r.key()).or_default() += n;
@@ -548,11 +613,20 @@ impl Replay {
             peak_mbps_1s: self.peak_1s.peak_mbps(),
             over_snaplen: reader.stats().over_snaplen,
             ts_out_of_range: reader.stats().ts_out_of_range,
-            policer: self.police.as_ref().map(PoliceStage::report),
-            rtp_streams: self.rtp.rows(),
+            policer: self.police.as_ref().map(Duplex::report),
+            rtp_streams,
+            sip,
+            rtcp_packets: self.rtcp.packets,
             rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
             bgp: self.bgp.finish(),
         }
+    }
+}
+
+fn describe(x: SipProblem) -> String {
+    match x {
+        SipProblem::Sip(e) => e.to_string(),
+        SipProblem::Sdp(e) => e.to_string(),
     }
 }
 
@@ -669,7 +743,7 @@ impl std::error::Error for ReplayError {
 pub fn replay_file(
     path: &Path,
     opts: ReplayOptions,
-    police: Option<PoliceStage>,
+    police: Option<Duplex>,
     mut outputs: Outputs,
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
     let mut reader = CaptureReader::open(path).map_err(ReplayError::Capture)?;

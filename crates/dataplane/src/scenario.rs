@@ -540,7 +540,10 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
     }
     let provider_prefixes: Vec<Ipv4Net> =
         match c.list::<String>("provider_prefixes", "IPv4 prefixes such as \"168.86.128.0/18\"") {
-            None => vec!["168.86.128.0/18".parse().expect("valid")],
+            None => xconnect_interconnect::PROVIDER_PREFIXES
+                .iter()
+                .map(|p| p.parse().expect("the catalog's prefixes are valid"))
+                .collect(),
             Some(list) => {
                 if list.is_empty() {
                     c.problem(

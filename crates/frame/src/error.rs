@@ -236,6 +236,12 @@ pub enum MalformedReason {
     Ipv6Version,
     /// IPv6 extension header malformed.
     Ipv6ExtensionHeader,
+    /// A SIP message is malformed.
+    Sip(crate::sip::SipError),
+    /// The SDP in a SIP message is malformed.
+    Sdp(crate::sdp::SdpError),
+    /// An RTCP compound packet is malformed.
+    Rtcp(crate::rtcp::RtcpError),
 }
 
 impl MalformedReason {
@@ -266,6 +272,9 @@ impl MalformedReason {
             MalformedReason::TcpDataOffset => "tcp.data_offset_below_5",
             MalformedReason::Ipv6Version => "ipv6.version_not_6",
             MalformedReason::Ipv6ExtensionHeader => "ipv6.bad_extension_header",
+            MalformedReason::Sip(e) => e.key(),
+            MalformedReason::Sdp(e) => e.key(),
+            MalformedReason::Rtcp(e) => e.key(),
         }
     }
 }

@@ -9,6 +9,11 @@ use serde::Serialize;
 /// 4 for an 802.1Q tag + 4 FCS (IEEE 802.3 clause 3.2.7, "1522 octets").
 pub const MAX_FRAME_BYTES: u64 = 1522;
 
+/// The provider's media and signalling ranges that a customer reaches over the cross-connect
+/// (the prefixes its edge announces): what a capture's frames are classified against when no
+/// prefix is given.
+pub const PROVIDER_PREFIXES: &[&str] = &["168.86.128.0/18"];
+
 /// The default burst is the tier's rate over this interval: 10 ms. Vendor guidance sizes a
 /// policer's burst to "the rate times a short interval, about 10 ms" (e.g. 125 KB at
 /// 100 Mbps; reference/token-bucket.md, "Burst size guidance"), and never below the largest

@@ -11,4 +11,4 @@ mod catalog;
 pub mod onboarding;
 pub mod request;
 
-pub use catalog::{Location, Tier, TierError, DEFAULT_BURST_INTERVAL_NS, MAX_FRAME_BYTES};
+pub use catalog::{Location, Tier, TierError, DEFAULT_BURST_INTERVAL_NS, MAX_FRAME_BYTES, PROVIDER_PREFIXES};

@@ -251,10 +251,18 @@ struct StreamState {
     jitter: f64,
     max_jitter: f64,
     min_jitter: Option<f64>,
-    mean_jitter: f64,
+    /// Wireshark's running means, kept as numerator × the count they were last divided by
+    /// (`mean = sum / n`): when every packet is regular the update is a plain addition, and a
+    /// division happens only after an irregular packet. Equal to the running mean.
+    jitter_sum: f64,
+    jitter_n: f64,
     max_delta: f64,
     min_delta: Option<f64>,
-    mean_delta: f64,
+    delta_sum: f64,
+    delta_n: f64,
+    /// 1 / (clock kHz) of the last clocked packet, and that kHz.
+    per_khz: f64,
+    khz: u32,
     /// One-way delay (ns): packets with a send time, sum, min, max. Percentiles are kept per
     /// site by the caller: a histogram per stream would cost ~0.7 MB each at 10,000 calls.
     delay_n: u64,
@@ -294,10 +302,14 @@ impl StreamState {
             jitter: 0.0,
             max_jitter: 0.0,
             min_jitter: None,
-            mean_jitter: 0.0,
+            jitter_sum: 0.0,
+            jitter_n: 0.0,
             max_delta: 0.0,
             min_delta: None,
-            mean_delta: 0.0,
+            delta_sum: 0.0,
+            delta_n: 0.0,
+            per_khz: 0.0,
+            khz: 0,
             delay_n: 0,
             delay_sum: 0,
             delay_min: u64::MAX,
@@ -398,11 +410,15 @@ impl StreamState {
         self.last_pt = s.payload_type;
 
         // Arrival delta and jitter against the last packet in timestamp order, in ms.
-        let delta = (s.arrival_ns as i64).wrapping_sub(self.ref_arrival as i64) as f64 / 1e6;
+        let delta = (s.arrival_ns as i64).wrapping_sub(self.ref_arrival as i64) as f64 * 1e-6;
         let khz = s.clock.khz();
         if let Some(khz) = khz {
             self.clocked = true;
-            let nominal = (ext_ts - self.ref_ts) as f64 / f64::from(khz);
+            if khz != self.khz {
+                self.khz = khz;
+                self.per_khz = 1.0 / f64::from(khz);
+            }
+            let nominal = (ext_ts - self.ref_ts) as f64 * self.per_khz;
             let diff = (delta - nominal).abs();
             self.jitter = (15.0 * self.jitter + diff) / 16.0;
         }
@@ -411,11 +427,11 @@ impl StreamState {
         if !s.marker && !cn && !after_cn && in_order {
             self.max_delta = self.max_delta.max(delta);
             self.min_delta = Some(self.min_delta.map_or(delta, |m| m.min(delta)));
-            self.mean_delta = (self.mean_delta * (before - 1.0) + delta) / before;
+            running_mean(&mut self.delta_sum, &mut self.delta_n, before, delta);
             if khz.is_some() {
                 self.max_jitter = self.max_jitter.max(self.jitter);
                 self.min_jitter = Some(self.min_jitter.map_or(self.jitter, |m| m.min(self.jitter)));
-                self.mean_jitter = (self.mean_jitter * (before - 1.0) + self.jitter) / before;
+                running_mean(&mut self.jitter_sum, &mut self.jitter_n, before, self.jitter);
             }
         }
         if in_order {
@@ -424,6 +440,22 @@ impl StreamState {
         }
         self.stop_seq = s.seq;
         self.last_arrival = s.arrival_ns;
+    }
+
+    fn mean_delta(&self) -> f64 {
+        if self.delta_n == 0.0 {
+            0.0
+        } else {
+            self.delta_sum / self.delta_n
+        }
+    }
+
+    fn mean_jitter(&self) -> f64 {
+        if self.jitter_n == 0.0 {
+            0.0
+        } else {
+            self.jitter_sum / self.jitter_n
+        }
     }
 
     /// Wireshark's expected count: from the first sequence number to the last packet's,
@@ -624,11 +656,11 @@ impl RtpAnalyzer {
                     duplicates: s.duplicates,
                     reordered: s.reordered,
                     min_delta_ms: s.min_delta,
-                    mean_delta_ms: s.mean_delta,
+                    mean_delta_ms: s.mean_delta(),
                     max_delta_ms: s.max_delta,
                     min_jitter_ms: s.min_jitter.filter(|_| jittered),
                     max_jitter_ms: jittered.then_some(max_jitter_ms),
-                    mean_jitter_ms: jittered.then_some(s.mean_jitter),
+                    mean_jitter_ms: jittered.then_some(s.mean_jitter()),
                     delay_ms,
                     mos,
                     rtcp: None,
@@ -640,6 +672,17 @@ impl RtpAnalyzer {
         sort_rows(&mut rows);
         rows
     }
+}
+
+/// Wireshark's running mean `m = (m × (n − 1) + x) / n` at the n-th packet, kept as
+/// `sum / count`: consecutive updates add; after a skipped packet the sum is rescaled once.
+#[inline]
+fn running_mean(sum: &mut f64, count: &mut f64, n: f64, x: f64) {
+    if *count != n - 1.0 && *count != 0.0 {
+        *sum *= (n - 1.0) / *count;
+    }
+    *sum += x;
+    *count = n;
 }
 
 /// The report's stream order: (src, src port, dst, dst port, SSRC).

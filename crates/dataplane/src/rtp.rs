@@ -3,9 +3,10 @@
 //!
 //! The figures are Wireshark's RTP stream analysis, so that `replay` agrees with
 //! `tshark -z rtp,streams` on real calls, not only on constant streams:
-//! - jitter `J = (15 J + |D|) / 16` in ms, `D` the arrival gap minus the timestamp gap over
-//!   the payload type's clock (`rate / 1000` in integers, as Wireshark divides), both taken
-//!   from the last packet whose timestamp did not go back;
+//! - jitter `J = (15 J + |D|) / 16` in ms, `D` the arrival gap since the last packet in
+//!   sequence minus the timestamp gap since the last clocked packet, over the payload type's
+//!   clock (`rate / 1000` in integers, as Wireshark divides); a packet is in sequence when its
+//!   timestamp is within 2^31 after the stream's first (tshark 4.0, the oracle here);
 //! - the clock is per packet: the static table, or the call's SDP for a dynamic type;
 //!   telephone events (RFC 4733, which repeat their timestamp) and unknown types leave the
 //!   jitter as it is;
@@ -37,6 +38,7 @@ const PT_CN_OLD: u8 = 19;
 
 /// The RTP clock rate of a static payload type (RFC 3551 tables 4 and 5, as Wireshark's
 /// analysis tabulates them: G.722 at its 8 kHz RTP clock); `None` for dynamic or unassigned ones.
+#[inline]
 pub fn clock_rate(pt: u8) -> Option<u32> {
     match pt {
         0..=5 | 7 | 8 | 9 | 12 | 13 | 15 | 18 | 19 => Some(8000),
@@ -88,6 +90,7 @@ pub enum Clock {
 
 impl Clock {
     /// The clock of a static payload type.
+    #[inline]
     pub fn of_static(pt: u8) -> Clock {
         clock_rate(pt).map_or(Clock::Unknown, Clock::Hz)
     }
@@ -239,27 +242,28 @@ struct StreamState {
     reordered: u64,
     first_arrival: u64,
     last_arrival: u64,
-    /// Arrival of the last packet in timestamp order (the jitter and delta reference).
+    /// Arrival of the last packet in sequence (the delta and jitter reference).
     ref_arrival: u64,
-    /// Extended timestamp of that packet.
-    ref_ts: i64,
-    /// Extended timestamp of the last packet (for unwrapping the next).
-    last_ext_ts: i64,
-    last_ts: u32,
+    /// The first packet's timestamp: sequence and nominal times are measured from it.
+    first_ts: u32,
+    /// Nominal time (ms since the first timestamp) of the last clocked packet in sequence.
+    last_nominal: f64,
     /// Whether any packet had a clock to measure jitter with.
     clocked: bool,
     jitter: f64,
     max_jitter: f64,
-    min_jitter: Option<f64>,
+    /// +∞ until a regular clocked packet.
+    min_jitter: f64,
     /// Wireshark's running means, kept as numerator × the count they were last divided by
     /// (`mean = sum / n`): when every packet is regular the update is a plain addition, and a
     /// division happens only after an irregular packet. Equal to the running mean.
     jitter_sum: f64,
-    jitter_n: f64,
+    jitter_n: u64,
     max_delta: f64,
-    min_delta: Option<f64>,
+    /// +∞ until a regular packet.
+    min_delta: f64,
     delta_sum: f64,
-    delta_n: f64,
+    delta_n: u64,
     /// 1 / (clock kHz) of the last clocked packet, and that kHz.
     per_khz: f64,
     khz: u32,
@@ -295,19 +299,18 @@ impl StreamState {
             first_arrival: s.arrival_ns,
             last_arrival: s.arrival_ns,
             ref_arrival: s.arrival_ns,
-            ref_ts: i64::from(s.timestamp),
-            last_ext_ts: i64::from(s.timestamp),
-            last_ts: s.timestamp,
+            first_ts: s.timestamp,
+            last_nominal: 0.0,
             clocked: false,
             jitter: 0.0,
             max_jitter: 0.0,
-            min_jitter: None,
+            min_jitter: f64::INFINITY,
             jitter_sum: 0.0,
-            jitter_n: 0.0,
+            jitter_n: 0,
             max_delta: 0.0,
-            min_delta: None,
+            min_delta: f64::INFINITY,
             delta_sum: 0.0,
-            delta_n: 0.0,
+            delta_n: 0,
             per_khz: 0.0,
             khz: 0,
             delay_n: 0,
@@ -373,26 +376,38 @@ impl StreamState {
         }
     }
 
+    #[inline]
     fn add(&mut self, s: &RtpSample) {
         // Wireshark's running means divide by the packets counted before this one.
-        let before = self.packets as f64;
+        let before = self.packets;
         self.packets += 1;
-        self.payload_types |= 1u128 << (s.payload_type & 0x7f);
+        if s.payload_type != self.last_pt {
+            self.payload_types |= 1u128 << (s.payload_type & 0x7f);
+        }
         self.record_delay(s);
         self.track_order(s.seq);
 
-        let ext_ts = self.last_ext_ts + i64::from(s.timestamp.wrapping_sub(self.last_ts) as i32);
-        self.last_ext_ts = ext_ts;
-        self.last_ts = s.timestamp;
-        let in_order = self.ref_ts <= ext_ts;
+        // In sequence: the timestamp is within 2^31 after the stream's first (Wireshark 4.0
+        // measures from the first packet, not from the previous one).
+        let first = self.first_ts;
+        let ts = s.timestamp;
+        let in_order = if first <= ts {
+            ts - first < 0x8000_0000
+        } else {
+            u64::from(u32::MAX - first) + u64::from(ts) < 0x8000_0000
+        };
 
         // Wrap cycles: a number below the first one starts a new cycle, a number above it
         // ends the "under" phase (a first number of 0 wraps on 65535 → 0).
-        if in_order && !self.under && (s.seq < self.start_seq || (s.seq == 0 && self.stop_seq == 65_535)) {
-            self.cycles += 1;
-            self.under = true;
-        } else if in_order && self.under && s.seq > self.start_seq {
-            self.under = false;
+        if in_order {
+            if !self.under {
+                if s.seq < self.start_seq || (s.seq == 0 && self.stop_seq == 65_535) {
+                    self.cycles += 1;
+                    self.under = true;
+                }
+            } else if s.seq > self.start_seq {
+                self.under = false;
+            }
         }
         let next = u32::from(self.seq_num) + 1;
         let seq = u32::from(s.seq);
@@ -409,52 +424,68 @@ impl StreamState {
         let after_cn = self.last_pt == PT_CN || self.last_pt == PT_CN_OLD;
         self.last_pt = s.payload_type;
 
-        // Arrival delta and jitter against the last packet in timestamp order, in ms.
-        let delta = (s.arrival_ns as i64).wrapping_sub(self.ref_arrival as i64) as f64 * 1e-6;
+        // Arrival delta and jitter, in ms, for packets in sequence: the arrival against the
+        // last packet in sequence, the timestamp (since the first) against the last clocked
+        // packet's. After an RFC 4733 event, whose packets repeat the event's start
+        // timestamp and are not clocked, the next audio packet is measured against the last
+        // audio packet's timestamp and the event's arrival.
         let khz = s.clock.khz();
-        if let Some(khz) = khz {
-            self.clocked = true;
-            if khz != self.khz {
-                self.khz = khz;
-                self.per_khz = 1.0 / f64::from(khz);
+        let delta = (s.arrival_ns as i64).wrapping_sub(self.ref_arrival as i64) as f64 * 1e-6;
+        if in_order {
+            if let Some(khz) = khz {
+                self.clocked = true;
+                if khz != self.khz {
+                    self.khz = khz;
+                    self.per_khz = 1.0 / f64::from(khz);
+                }
+                let nominal = f64::from(ts.wrapping_sub(first)) * self.per_khz;
+                let diff = (delta - (nominal - self.last_nominal)).abs();
+                self.jitter = (15.0 * self.jitter + diff) / 16.0;
+                self.last_nominal = nominal;
             }
-            let nominal = (ext_ts - self.ref_ts) as f64 * self.per_khz;
-            let diff = (delta - nominal).abs();
-            self.jitter = (15.0 * self.jitter + diff) / 16.0;
         }
         // Only regular packets count: not a marker, not comfort noise or the packet after it,
-        // not one whose timestamp went back.
+        // not one out of sequence.
+        // (Plain comparisons, as Wireshark makes them: no NaN can arise here.)
         if !s.marker && !cn && !after_cn && in_order {
-            self.max_delta = self.max_delta.max(delta);
-            self.min_delta = Some(self.min_delta.map_or(delta, |m| m.min(delta)));
+            if delta > self.max_delta {
+                self.max_delta = delta;
+            }
+            if delta < self.min_delta {
+                self.min_delta = delta;
+            }
             running_mean(&mut self.delta_sum, &mut self.delta_n, before, delta);
             if khz.is_some() {
-                self.max_jitter = self.max_jitter.max(self.jitter);
-                self.min_jitter = Some(self.min_jitter.map_or(self.jitter, |m| m.min(self.jitter)));
-                running_mean(&mut self.jitter_sum, &mut self.jitter_n, before, self.jitter);
+                let j = self.jitter;
+                if j > self.max_jitter {
+                    self.max_jitter = j;
+                }
+                if j < self.min_jitter {
+                    self.min_jitter = j;
+                }
+                running_mean(&mut self.jitter_sum, &mut self.jitter_n, before, j);
             }
         }
         if in_order {
             self.ref_arrival = s.arrival_ns;
-            self.ref_ts = ext_ts;
         }
         self.stop_seq = s.seq;
         self.last_arrival = s.arrival_ns;
     }
 
     fn mean_delta(&self) -> f64 {
-        if self.delta_n == 0.0 {
+        if self.delta_n == 0 {
             0.0
         } else {
-            self.delta_sum / self.delta_n
+            self.delta_sum / self.delta_n as f64
         }
     }
 
     fn mean_jitter(&self) -> f64 {
-        if self.jitter_n == 0.0 {
+        if self.jitter_n == 0 {
             0.0
         } else {
-            self.jitter_sum / self.jitter_n
+            self.jitter_sum / self.jitter_n as f64
         }
     }
 
@@ -623,7 +654,12 @@ impl RtpAnalyzer {
                     mean: s.delay_sum as f64 / s.delay_n as f64 / 1e6,
                     max: s.delay_max as f64 / 1e6,
                 });
-                let payload_types: Vec<u8> = (0..128u8).filter(|pt| s.payload_types >> pt & 1 == 1).collect();
+                let mut payload_types = Vec::with_capacity(s.payload_types.count_ones() as usize);
+                let mut bits = s.payload_types;
+                while bits != 0 {
+                    payload_types.push(bits.trailing_zeros() as u8);
+                    bits &= bits - 1;
+                }
                 // The codec the E-model scores: the first payload type its tables know
                 // (a stream that starts with comfort noise is still G.711).
                 let scored = std::iter::once(s.payload_type).chain(payload_types.iter().copied()).find_map(impairment);
@@ -655,10 +691,10 @@ impl RtpAnalyzer {
                     seq_errors: s.seq_errors,
                     duplicates: s.duplicates,
                     reordered: s.reordered,
-                    min_delta_ms: s.min_delta,
+                    min_delta_ms: s.min_delta.is_finite().then_some(s.min_delta),
                     mean_delta_ms: s.mean_delta(),
                     max_delta_ms: s.max_delta,
-                    min_jitter_ms: s.min_jitter.filter(|_| jittered),
+                    min_jitter_ms: (jittered && s.min_jitter.is_finite()).then_some(s.min_jitter),
                     max_jitter_ms: jittered.then_some(max_jitter_ms),
                     mean_jitter_ms: jittered.then_some(s.mean_jitter()),
                     delay_ms,
@@ -677,9 +713,9 @@ impl RtpAnalyzer {
 /// Wireshark's running mean `m = (m × (n − 1) + x) / n` at the n-th packet, kept as
 /// `sum / count`: consecutive updates add; after a skipped packet the sum is rescaled once.
 #[inline]
-fn running_mean(sum: &mut f64, count: &mut f64, n: f64, x: f64) {
-    if *count != n - 1.0 && *count != 0.0 {
-        *sum *= (n - 1.0) / *count;
+fn running_mean(sum: &mut f64, count: &mut u64, n: u64, x: f64) {
+    if *count + 1 != n && *count != 0 {
+        *sum *= (n - 1) as f64 / *count as f64;
     }
     *sum += x;
     *count = n;

@@ -122,6 +122,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
 }
 
 /// Whether a UDP payload starts like RTCP: version 2 and a packet type 200–207.
+#[inline]
 pub fn looks_like_rtcp(b: &[u8]) -> bool {
     b.len() >= 8 && b[0] >> 6 == 2 && (PT_SR..=PT_XR).contains(&b[1])
 }

@@ -104,6 +104,7 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     }
 
     /// Wraps a buffer after [`check_len`](Self::check_len).
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, RtpError> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
@@ -111,6 +112,7 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     }
 
     /// Checks version 2 and that the CSRC list, the extension and the padding fit.
+    #[inline]
     pub fn check_len(&self) -> Result<(), RtpError> {
         let data = self.buffer.as_ref();
         let len_err = |required| {

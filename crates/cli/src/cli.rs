@@ -200,6 +200,23 @@ pub struct GenerateArgs {
     /// The customer's public prefix.
     #[arg(long, default_value = "203.0.113.0/24")]
     pub customer_prefix: String,
+    /// Each call as a SIP dialog (INVITE with an SDP offer, 100, 180, 200 with the answer,
+    /// ACK; BYE and 200 at the end) between the customer's and the provider's addresses on
+    /// port 5060, RTP both ways, and RTCP sender reports every 5 s (RFC 3550) on port + 1.
+    #[arg(long)]
+    pub sip: bool,
+    /// With --sip and --silence-suppression: each pause starts with a comfort-noise packet
+    /// (RFC 3389, payload type 13).
+    #[arg(long, requires = "sip")]
+    pub comfort_noise: bool,
+    /// With --sip: the share of calls (0 to 1) whose customer sends a DTMF digit as RFC 4733
+    /// events (payload type 101) 1 s into the call.
+    #[arg(long, requires = "sip")]
+    pub dtmf_share: Option<f64>,
+    /// With --sip: the share of calls (0 to 1) that switch to T.38 fax half-way through by a
+    /// re-INVITE on the same ports (RTP stops; UDPTL follows).
+    #[arg(long, requires = "sip")]
+    pub t38_share: Option<f64>,
     /// Output pcap (nanosecond). A regular file is written atomically (a temporary file renamed
     /// over it, keeping an existing file's mode); `-` is standard output; a device or FIFO is
     /// written in place.

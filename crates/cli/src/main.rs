@@ -20,6 +20,7 @@ use xconnect_dataplane::sim::{capacity, simulate};
 use xconnect_interconnect::Tier;
 
 use xconnect_frame::{LinkType, VlanId};
+use xconnect_trafgen::dialog::{DialogPlan, DialogSource};
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
 
 use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
@@ -129,6 +130,10 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         seed,
         silence_suppression,
         customer_prefix,
+        sip,
+        comfort_noise,
+        dtmf_share,
+        t38_share,
         output,
         max_frames,
     } = args;
@@ -165,15 +170,44 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         silence_suppression,
         arrivals: Arrivals::Fixed,
     };
-    let mut source = Source::new(&plan)?;
+    if *comfort_noise && !silence_suppression {
+        anyhow::bail!("--comfort-noise fills the pauses of --silence-suppression: give both");
+    }
+    for (flag, share) in [("--dtmf-share", dtmf_share), ("--t38-share", t38_share)] {
+        if let Some(x) = share {
+            if !(0.0..=1.0).contains(x) {
+                anyhow::bail!("{flag} {x}: expected a share of the calls from 0 to 1, e.g. 0.1");
+            }
+        }
+    }
+    // A SIP call has both legs.
+    let both_directions = both_directions || *sip;
+    let plan = CallPlan { both_directions, ..plan };
+    enum Generator {
+        Plain(Source),
+        Dialogs(Box<DialogSource>),
+    }
+    let mut generator = if *sip {
+        Generator::Dialogs(Box::new(DialogSource::new(&DialogPlan {
+            calls: plan.clone(),
+            comfort_noise: *comfort_noise,
+            dtmf_share: dtmf_share.unwrap_or(0.0),
+            t38_share: t38_share.unwrap_or(0.0),
+        })?))
+    } else {
+        Generator::Plain(Source::new(&plan)?)
+    };
     Work::generate(calls, plan.duration_ns, ptime, both_directions)
         .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
     clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.
     let mut w = PcapWriter::create(output, 65535).with_context(|| format!("cannot write {}", output.display()))?;
-    let mut buf = vec![0u8; source.frame_len()];
+    let mut buf = vec![0u8; xconnect_trafgen::dialog::MAX_FRAME];
     let mut frames = 0u64;
-    while let Some((ts, len)) = source.next_into(&mut buf) {
+    while let Some((ts, len)) = match &mut generator {
+        Generator::Plain(s) => s.next_into(&mut buf),
+        Generator::Dialogs(d) => d.next_into(&mut buf),
+    } {
         w.write_packet(ts, LinkType::Ethernet, &buf[..len], len as u32)
             .with_context(|| format!("writing {}", output.display()))?;
         frames += 1;
@@ -261,7 +295,9 @@ fn create_output(path: Option<&std::path::Path>) -> anyhow::Result<Option<PcapWr
 
 /// Writes one JSON object (one line), or the text, to stdout.
 fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
+    // Buffered: stdout's own line buffering would look for a newline in every small write
+    // serde makes.
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     if json {
         serde_json::to_writer(&mut out, value).context("writing JSON")?;
         writeln!(out)?;

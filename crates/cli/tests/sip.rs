@@ -9,7 +9,8 @@ use xconnect_capture::PcapWriter;
 use xconnect_frame::compose::UdpFrameTemplate;
 use xconnect_frame::LinkType;
 
-use crate::util::{pcap, pcap_dir, xconnect};
+use crate::util::{pcap, pcap_dir, require_tool, xconnect};
+use crate::voice::{assert_streams_agree, parse_tshark_streams};
 
 fn replay(path: &Path) -> Value {
     let out = xconnect(&["replay", path.to_str().unwrap(), "--json"]);
@@ -160,4 +161,92 @@ fn bad_signalling_is_counted_with_a_reason() {
     }
     let listed = v["malformed_frames"].as_array().unwrap();
     assert!(listed.iter().any(|f| f["message"].as_str().unwrap().contains("offset 42")), "{listed:?}");
+}
+
+fn tshark(args: &[&str]) -> String {
+    let out = std::process::Command::new("tshark").arg("-n").args(args).output().unwrap();
+    assert!(out.status.success(), "tshark {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn generated_sip_calls_agree_with_tshark() {
+    if !require_tool("tshark") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("calls.pcap");
+    let path = f.to_str().unwrap();
+    let out = xconnect(&[
+        "generate",
+        "-o",
+        path,
+        "--sip",
+        "--calls",
+        "12",
+        "--seconds",
+        "12",
+        "--silence-suppression",
+        "--comfort-noise",
+        "--dtmf-share",
+        "0.5",
+        "--t38-share",
+        "0.3",
+        "--codec",
+        "g711a",
+        "--vlan",
+        "100",
+        "--seed",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = replay(&f);
+    let s = &v["sip"];
+
+    // sip,stat, exactly.
+    let want = parse_sip_stat(&tshark(&["-r", path, "-q", "-z", "sip,stat"]));
+    assert_eq!((s["messages"].as_u64().unwrap(), s["resent"].as_u64().unwrap()), (want.0, want.1));
+    let mut requests: Vec<(String, u64)> =
+        s["requests"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+    let mut want_req = want.3.clone();
+    requests.sort();
+    want_req.sort();
+    assert_eq!(requests, want_req);
+    let setup = &s["setup_ms"];
+    assert_eq!(
+        (
+            setup["mean"].as_f64().unwrap().floor() as u64,
+            setup["min"].as_u64().unwrap(),
+            setup["max"].as_u64().unwrap()
+        ),
+        want.4
+    );
+
+    // rtp,streams as tshark finds them from the SDP (no heuristics): comfort noise, RFC 4733
+    // events and streams cut short by the switch to T.38 included.
+    let streams = tshark(&["-r", path, "-q", "-z", "rtp,streams"]);
+    assert_eq!(parse_tshark_streams(&streams).len(), 24, "{streams}");
+    assert_streams_agree(&v, &streams, "generated SIP calls");
+
+    // The calls: every one completed, both legs bound; T.38 and RTCP counted as tshark does.
+    let calls = s["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 12);
+    for c in calls {
+        assert_eq!(c["state"], "completed", "{c}");
+        assert_eq!(c["streams"].as_array().unwrap().len(), 2, "{c}");
+        assert!((c["setup_ms"].as_f64().unwrap() - 510.0).abs() < 1e-6);
+    }
+    let faxes = calls.iter().filter(|c| c["media"].as_array().unwrap().iter().any(|m| m["t38"] == true)).count();
+    assert!(faxes > 0 && faxes < 12, "{faxes}");
+    let count = |filter: &str| tshark(&["-r", path, "-Y", filter]).lines().count() as u64;
+    assert_eq!(s["t38_packets"].as_u64().unwrap(), count("t38"));
+    assert_eq!(v["rtcp_packets"].as_u64().unwrap(), count("rtcp"));
+    let with_events = v["rtp_streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["payload_types"].as_array().unwrap().contains(&101.into()));
+    assert_eq!(with_events.count() as u64, count("rtpevent && rtp.marker == 1"));
+    // Each leg reports on the other: a receiver report block and a round trip.
+    assert!(v["rtp_streams"].as_array().unwrap().iter().any(|r| !r["rtcp"]["round_trip_ms"].is_null()));
 }

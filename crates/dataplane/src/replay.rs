@@ -281,7 +281,6 @@ pub struct Replay {
     bgp: BgpTracker,
     sip: SipTracker,
     rtcp: RtcpTracker,
-    app_problems: Vec<SipProblem>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -319,7 +318,6 @@ impl Replay {
             bgp: BgpTracker::default(),
             sip: SipTracker::default(),
             rtcp: RtcpTracker::default(),
-            app_problems: Vec::new(),
         }
     }
 
@@ -353,13 +351,58 @@ impl Replay {
                 self.vlans[usize::from(t.vid.value())] += 1;
             }
         }
+        let key = match p.net {
+            Net::Ipv4(_) => p.flow_key().map(|k| AnyFlow::V4(V4Key::pack(&k))),
+            Net::Ipv6(ip) => {
+                let (src_port, dst_port) = p.transport.ports();
+                let t = p.vlans.as_slice();
+                Some(AnyFlow::V6 {
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    src_port,
+                    dst_port,
+                    vlans: [
+                        t.first().map_or(u16::MAX, |v| v.vid.value()),
+                        t.get(1).map_or(u16::MAX, |v| v.vid.value()),
+                    ],
+                })
+            }
+            _ => None,
+        };
+        let verdict = self.police.as_mut().map(|police| {
+            let ip_len = match p.net {
+                Net::Ipv4(ip) => Some(u32::from(ip.total_len)),
+                Net::Ipv6(_) => Some(pkt.orig_len.saturating_sub(u32::from(p.net_offset))),
+                _ => None,
+            };
+            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, p.addresses())
+        });
+        let dropped = u64::from(verdict == Some(Verdict::Drop));
+        // One flow-table lookup per frame, before the payload analysis: the flow remembers its
+        // RTP stream's slot, so the stream needs no second lookup.
+        let flow = match key {
+            Some(key) if self.flows.len() < self.opts.max_flows => {
+                Some(self.flows.entry(key).or_insert(FlowCount { rtp_slot: u32::MAX, ..FlowCount::default() }))
+            }
+            Some(key) => self.flows.get_mut(&key),
+            None => None,
+        };
+        let mut flow = match flow {
+            Some(v) => {
+                v.frames += 1;
+                v.bytes += wire;
+                v.dropped += dropped;
+                Some(v)
+            }
+            None => {
+                self.untracked_flow_frames += u64::from(key.is_some());
+                None
+            }
+        };
         // A layer whose header was recognised but is invalid still counts for that layer, as
         // it does in tshark's protocol hierarchy (an IPv4 header with IHL 4 is still "ip").
         let stopped_in = lax.stop.map(|e| e.layer());
-        let mut rtp_packet = None;
-        // Application-layer problems, counted once the borrows of the parse end (the buffer is
-        // reused: no allocation per frame).
-        let mut problems = std::mem::take(&mut self.app_problems);
         let mut rtcp_problem = None;
         match (p.net, stopped_in) {
             (Net::Ipv4(_), _) | (Net::None, Some(Layer::Ipv4 | Layer::Ipv4Payload)) => l.ipv4 += 1,
@@ -380,11 +423,15 @@ impl Replay {
                 if !in_range && SipTracker::wants_udp(src_port, dst_port, payload) {
                     if let Some((src, dst)) = addresses {
                         let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
-                        self.sip.datagram(&o, payload, &mut |x| problems.push(x));
+                        self.sip.datagram(&o, payload);
                     }
                 } else if let Some((src, dst)) = addresses {
                     // SDP's endpoints first (Wireshark's conversations), then the heuristics.
-                    let media = self.sip.media.verdict(src, src_port, dst, dst_port);
+                    let media = if self.sip.media.is_empty() {
+                        MediaVerdict::Unknown
+                    } else {
+                        self.sip.media.verdict(src, src_port, dst, dst_port)
+                    };
                     let forced = in_range || media != MediaVerdict::Unknown;
                     if media == MediaVerdict::T38 {
                         self.sip.t38_packets += 1;
@@ -411,7 +458,7 @@ impl Replay {
                                     clock,
                                     sent_ns: None,
                                 };
-                                rtp_packet = Some((key, sample, forced));
+                                self.rtp.add(key, sample, forced, flow.as_mut().map(|f| &mut f.rtp_slot));
                             }
                             Ok(_) => {}
                             Err(_) if forced => self.rtp.not_rtp_in_range += 1,
@@ -431,7 +478,7 @@ impl Replay {
                 } else if self.sip.wants_tcp(src_port, dst_port, payload) {
                     if let (Some((src, dst)), Some(seq)) = (p.addresses(), p.tcp_seq(pkt.data)) {
                         let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
-                        self.sip.segment(&o, seq, payload, &mut |x| problems.push(x));
+                        self.sip.segment(&o, seq, payload);
                     }
                 }
             }
@@ -440,15 +487,22 @@ impl Replay {
             _ => {}
         }
 
+        // Application-layer problems (the tracker's list is reused: no allocation per frame).
         let app_offset = usize::from(p.payload_offset);
-        for x in problems.drain(..) {
-            let reason = match x {
-                SipProblem::Sip(e) => MalformedReason::Sip(e),
-                SipProblem::Sdp(e) => MalformedReason::Sdp(e),
-            };
-            self.count_malformed(reason, || format!("{} at offset {app_offset}: {}", &reason.key()[..3], describe(x)));
+        if !self.sip.problems.is_empty() {
+            let problems = std::mem::take(&mut self.sip.problems);
+            for &x in &problems {
+                let reason = match x {
+                    SipProblem::Sip(e) => MalformedReason::Sip(e),
+                    SipProblem::Sdp(e) => MalformedReason::Sdp(e),
+                };
+                self.count_malformed(reason, || {
+                    format!("{} at offset {app_offset}: {}", &reason.key()[..3], describe(x))
+                });
+            }
+            self.sip.problems = problems;
+            self.sip.problems.clear();
         }
-        self.app_problems = problems;
         if let Some(e) = rtcp_problem {
             self.count_malformed(MalformedReason::Rtcp(e), || format!("rtcp at offset {app_offset}: {e}"));
         }
@@ -484,58 +538,6 @@ impl Replay {
             }
         }
 
-        let key = match p.net {
-            Net::Ipv4(_) => p.flow_key().map(|k| AnyFlow::V4(V4Key::pack(&k))),
-            Net::Ipv6(ip) => {
-                let (src_port, dst_port) = p.transport.ports();
-                let t = p.vlans.as_slice();
-                Some(AnyFlow::V6 {
-                    src: ip.src,
-                    dst: ip.dst,
-                    protocol: ip.protocol,
-                    src_port,
-                    dst_port,
-                    vlans: [
-                        t.first().map_or(u16::MAX, |v| v.vid.value()),
-                        t.get(1).map_or(u16::MAX, |v| v.vid.value()),
-                    ],
-                })
-            }
-            _ => None,
-        };
-        let verdict = self.police.as_mut().map(|police| {
-            let ip_len = match p.net {
-                Net::Ipv4(ip) => Some(u32::from(ip.total_len)),
-                Net::Ipv6(_) => Some(pkt.orig_len.saturating_sub(u32::from(p.net_offset))),
-                _ => None,
-            };
-            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, p.addresses())
-        });
-        let dropped = u64::from(verdict == Some(Verdict::Drop));
-        // One flow-table lookup per frame; the flow remembers its RTP stream's slot, so the
-        // stream needs no second lookup.
-        let flow = match key {
-            Some(key) if self.flows.len() < self.opts.max_flows => {
-                Some(self.flows.entry(key).or_insert(FlowCount { rtp_slot: u32::MAX, ..FlowCount::default() }))
-            }
-            Some(key) => self.flows.get_mut(&key),
-            None => None,
-        };
-        let flow = match flow {
-            Some(v) => {
-                v.frames += 1;
-                v.bytes += wire;
-                v.dropped += dropped;
-                Some(v)
-            }
-            None => {
-                self.untracked_flow_frames += u64::from(key.is_some());
-                None
-            }
-        };
-        if let Some((key, sample, forced)) = rtp_packet {
-            self.rtp.add(key, sample, forced, flow.map(|f| &mut f.rtp_slot));
-        }
         verdict
     }
 

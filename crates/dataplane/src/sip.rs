@@ -41,6 +41,7 @@ const MAX_TCP_STREAMS: usize = 100_000;
 const MAX_ADDRESS: usize = 256;
 
 /// The ports SIP is expected on; elsewhere it is recognised by its first line.
+#[inline(always)]
 pub fn is_sip_port(p: u16) -> bool {
     p == 5060 || p == 5080
 }
@@ -325,6 +326,8 @@ pub struct SipTracker {
     pub media: MediaTable,
     /// UDP packets to or from T.38 endpoints.
     pub t38_packets: u64,
+    /// Problems found in the frame just read (the caller counts them and clears the list).
+    pub problems: Vec<SipProblem>,
 }
 
 /// Where a SIP message came from, for the tracker.
@@ -354,10 +357,16 @@ pub enum SipProblem {
 }
 
 impl SipTracker {
-    /// Whether a UDP payload should be read as SIP.
-    #[inline]
+    /// Whether a UDP payload should be read as SIP. The first byte decides for almost every
+    /// packet: RTP and RTCP start with 0x80–0xBF, SIP with a capital letter.
+    #[inline(always)]
     pub fn wants_udp(src_port: u16, dst_port: u16, payload: &[u8]) -> bool {
-        is_sip_port(src_port) || is_sip_port(dst_port) || looks_like_sip(payload)
+        match payload.first() {
+            Some(c) if c.is_ascii_uppercase() => {
+                is_sip_port(src_port) || is_sip_port(dst_port) || looks_like_sip(payload)
+            }
+            _ => is_sip_port(src_port) || is_sip_port(dst_port),
+        }
     }
 
     /// Whether a TCP segment should be read as SIP.
@@ -368,18 +377,18 @@ impl SipTracker {
     }
 
     /// One UDP datagram. Keep-alives (only line ends) are not messages.
-    pub fn datagram(&mut self, o: &Origin, payload: &[u8], problems: &mut impl FnMut(SipProblem)) {
+    pub fn datagram(&mut self, o: &Origin, payload: &[u8]) {
         if payload.iter().all(|c| c.is_ascii_whitespace()) {
             return;
         }
         match SipMessage::parse(payload, false) {
-            Ok(m) => self.message(o, &m, true, problems),
-            Err(e) => problems(SipProblem::Sip(e)),
+            Ok(m) => self.message(o, &m, true),
+            Err(e) => self.problems.push(SipProblem::Sip(e)),
         }
     }
 
     /// One TCP segment with sequence number `seq`.
-    pub fn segment(&mut self, o: &Origin, seq: u32, payload: &[u8], problems: &mut impl FnMut(SipProblem)) {
+    pub fn segment(&mut self, o: &Origin, seq: u32, payload: &[u8]) {
         let key = (Endpoint::new(o.src, o.src_port), Endpoint::new(o.dst, o.dst_port));
         let held = self.tcp.remove(&key);
         let data: std::borrow::Cow<'_, [u8]> = match held {
@@ -395,7 +404,7 @@ impl SipTracker {
                     }
                 } else {
                     // A gap: the held message cannot be completed.
-                    problems(SipProblem::Sip(SipError::Incomplete));
+                    self.problems.push(SipProblem::Sip(SipError::Incomplete));
                     h.buf.clear();
                     if !looks_like_sip(payload) {
                         return;
@@ -418,26 +427,26 @@ impl SipTracker {
             }
             match SipMessage::parse(rest, true) {
                 Ok(m) => {
-                    self.message(o, &m, false, problems);
+                    self.message(o, &m, false);
                     rest = &rest[m.len..];
                 }
                 Err(SipError::Incomplete) => {
                     if rest.len() > MAX_TCP_BUFFER || self.tcp.len() >= MAX_TCP_STREAMS {
-                        problems(SipProblem::Sip(SipError::Incomplete));
+                        self.problems.push(SipProblem::Sip(SipError::Incomplete));
                     } else {
                         self.tcp.insert(key, TcpBuf { next_seq: end_seq, buf: rest.to_vec() });
                     }
                     return;
                 }
                 Err(e) => {
-                    problems(SipProblem::Sip(e));
+                    self.problems.push(SipProblem::Sip(e));
                     return;
                 }
             }
         }
     }
 
-    fn message(&mut self, o: &Origin, m: &SipMessage<'_>, udp: bool, problems: &mut impl FnMut(SipProblem)) {
+    fn message(&mut self, o: &Origin, m: &SipMessage<'_>, udp: bool) {
         self.messages += 1;
         match m.start {
             StartLine::Request { method } => match self.requests.get_mut(method) {
@@ -449,14 +458,14 @@ impl SipTracker {
             StartLine::Response { code } => *self.responses.entry(code).or_default() += 1,
         }
         let (Some(call_id), Some((cseq, cseq_method))) = (m.call_id(), m.cseq()) else {
-            problems(SipProblem::Sip(SipError::MissingHeader));
+            self.problems.push(SipProblem::Sip(SipError::MissingHeader));
             return;
         };
         let id = hash_str(call_id);
         if udp {
             self.transaction(o, m, id, cseq, cseq_method);
         }
-        self.call(o, m, id, call_id, cseq_method, problems);
+        self.call(o, m, id, call_id, cseq_method);
     }
 
     /// Retransmissions and setup time, as Wireshark tracks them (UDP only).
@@ -519,15 +528,7 @@ impl SipTracker {
         self.resent += u64::from(resent);
     }
 
-    fn call(
-        &mut self,
-        o: &Origin,
-        m: &SipMessage<'_>,
-        id: u64,
-        call_id: &str,
-        cseq_method: &str,
-        problems: &mut impl FnMut(SipProblem),
-    ) {
+    fn call(&mut self, o: &Origin, m: &SipMessage<'_>, id: u64, call_id: &str, cseq_method: &str) {
         let idx = match (self.calls.get(&id), m.start) {
             (Some(&i), _) => i,
             (None, StartLine::Request { method: "INVITE" }) => {
@@ -558,7 +559,7 @@ impl SipTracker {
                 self.call_list.len() - 1
             }
             (None, StartLine::Request { method: "BYE" | "CANCEL" }) => {
-                problems(SipProblem::Sip(SipError::UnknownDialog));
+                self.problems.push(SipProblem::Sip(SipError::UnknownDialog));
                 return;
             }
             (None, _) => return,
@@ -590,14 +591,14 @@ impl SipTracker {
             _ => {}
         }
         if m.has_sdp() {
-            self.sdp(o, m, idx, problems);
+            self.sdp(o, m, idx);
         }
     }
 
-    fn sdp(&mut self, o: &Origin, m: &SipMessage<'_>, idx: usize, problems: &mut impl FnMut(SipProblem)) {
+    fn sdp(&mut self, o: &Origin, m: &SipMessage<'_>, idx: usize) {
         let (session, problem) = sdp::parse(m.body);
         if let Some(p) = problem {
-            problems(SipProblem::Sdp(p));
+            self.problems.push(SipProblem::Sdp(p));
         }
         let offer = matches!(m.start, StartLine::Request { method } if method != "ACK");
         for media in session.media {
@@ -772,19 +773,17 @@ mod tests {
     #[test]
     fn retransmissions_setup_and_call_state() {
         let mut t = SipTracker::default();
-        let mut problems = Vec::new();
-        let mut p = |x| problems.push(x);
         let sdp = "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
         let invite = msg("INVITE sip:b@y SIP/2.0", "1 INVITE", sdp);
-        t.datagram(&origin(1, 1_000_000_000, true), &invite, &mut p);
-        t.datagram(&origin(2, 1_500_000_000, true), &invite, &mut p); // resent
-        t.datagram(&origin(3, 1_600_000_000, false), &msg("SIP/2.0 180 Ringing", "1 INVITE", ""), &mut p);
+        t.datagram(&origin(1, 1_000_000_000, true), &invite);
+        t.datagram(&origin(2, 1_500_000_000, true), &invite); // resent
+        t.datagram(&origin(3, 1_600_000_000, false), &msg("SIP/2.0 180 Ringing", "1 INVITE", ""));
         let ok = msg("SIP/2.0 200 OK", "1 INVITE", "v=0\r\nc=IN IP4 192.0.2.2\r\nm=image 5000 udptl t38\r\n");
-        t.datagram(&origin(4, 2_000_000_000, false), &ok, &mut p);
-        t.datagram(&origin(5, 2_100_000_000, false), &ok, &mut p); // resent
-        t.datagram(&origin(6, 2_250_000_000, true), &msg("ACK sip:b@y SIP/2.0", "1 ACK", ""), &mut p);
-        t.datagram(&origin(7, 9_000_000_000, false), &msg("BYE sip:a@x SIP/2.0", "1 BYE", ""), &mut p);
-        assert!(problems.is_empty(), "{problems:?}");
+        t.datagram(&origin(4, 2_000_000_000, false), &ok);
+        t.datagram(&origin(5, 2_100_000_000, false), &ok); // resent
+        t.datagram(&origin(6, 2_250_000_000, true), &msg("ACK sip:b@y SIP/2.0", "1 ACK", ""));
+        t.datagram(&origin(7, 9_000_000_000, false), &msg("BYE sip:a@x SIP/2.0", "1 BYE", ""));
+        assert!(t.problems.is_empty(), "{:?}", t.problems);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let MediaVerdict::Rtp(i) = t.media.verdict(a, 4000, b, 9) else { panic!() };
@@ -804,18 +803,17 @@ mod tests {
     #[test]
     fn tcp_messages_split_and_joined() {
         let mut t = SipTracker::default();
-        let mut problems = Vec::new();
         let mut all = msg("INVITE sip:b@y SIP/2.0", "1 INVITE", "");
         all.extend(msg("SIP/2.0 100 Trying", "1 INVITE", ""));
         all.extend(msg("SIP/2.0 200 OK", "1 INVITE", ""));
         let o = origin(1, 0, true);
         // In three segments cut inside messages, with a retransmitted one in between.
         let (x, y) = (50, 170);
-        t.segment(&o, 1000, &all[..x], &mut |p| problems.push(p));
-        t.segment(&o, 1000, &all[..x], &mut |p| problems.push(p));
-        t.segment(&o, 1000 + x as u32, &all[x..y], &mut |p| problems.push(p));
-        t.segment(&o, 1000 + y as u32, &all[y..], &mut |p| problems.push(p));
-        assert!(problems.is_empty(), "{problems:?}");
+        t.segment(&o, 1000, &all[..x]);
+        t.segment(&o, 1000, &all[..x]);
+        t.segment(&o, 1000 + x as u32, &all[x..y]);
+        t.segment(&o, 1000 + y as u32, &all[y..]);
+        assert!(t.problems.is_empty(), "{:?}", t.problems);
         let r = t.finish(&[], None);
         assert_eq!(r.messages, 3);
         assert_eq!(r.resent, 0, "TCP has no retransmission count");

@@ -210,17 +210,56 @@ pub enum Direction {
     ToCustomer,
 }
 
-impl Sides {
+/// [`Sides`] as masks, so that classifying a frame is a few integer compares.
+#[derive(Debug, Clone)]
+struct Classifier {
+    /// Whether the prefixes are the provider's (else the customer's).
+    provider: bool,
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl Classifier {
+    fn new(sides: &Sides) -> Self {
+        let (provider, nets) = match sides {
+            Sides::Provider(n) => (true, n),
+            Sides::Customer(n) => (false, n),
+        };
+        let mut c = Classifier { provider, v4: Vec::new(), v6: Vec::new() };
+        for n in nets {
+            match n {
+                ipnet::IpNet::V4(n) => c.v4.push((u32::from(n.network()), u32::from(n.netmask()))),
+                ipnet::IpNet::V6(n) => c.v6.push((u128::from(n.network()), u128::from(n.netmask()))),
+            }
+        }
+        c
+    }
+
+    #[inline]
+    fn within(&self, a: std::net::IpAddr) -> bool {
+        match a {
+            std::net::IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.v4.iter().any(|&(net, mask)| a & mask == net)
+            }
+            std::net::IpAddr::V6(a) => {
+                let a = u128::from(a);
+                self.v6.iter().any(|&(net, mask)| a & mask == net)
+            }
+        }
+    }
+
     /// The direction of a frame from `src` to `dst`, if either side is known.
     #[inline]
-    pub fn direction(&self, src: std::net::IpAddr, dst: std::net::IpAddr) -> Option<Direction> {
-        let within = |nets: &[ipnet::IpNet], a| nets.iter().any(|n| n.contains(&a));
-        match self {
-            Sides::Provider(p) if within(p, dst) => Some(Direction::ToProvider),
-            Sides::Provider(p) if within(p, src) => Some(Direction::ToCustomer),
-            Sides::Customer(c) if within(c, src) => Some(Direction::ToProvider),
-            Sides::Customer(c) if within(c, dst) => Some(Direction::ToCustomer),
-            _ => None,
+    fn direction(&self, src: std::net::IpAddr, dst: std::net::IpAddr) -> Option<Direction> {
+        let (toward, from) = if self.provider { (dst, src) } else { (src, dst) };
+        // Provider's prefixes: to them is customer → provider. Customer's: from them is.
+        if self.within(toward) {
+            Some(Direction::ToProvider)
+        } else if self.within(from) {
+            Some(Direction::ToCustomer)
+        } else {
+            None
         }
     }
 }
@@ -228,7 +267,7 @@ impl Sides {
 /// The tier as a cross-connect enforces it: full duplex, one bucket per direction.
 #[derive(Debug)]
 pub struct Duplex {
-    sides: Sides,
+    sides: Classifier,
     to_provider: PoliceStage,
     to_customer: PoliceStage,
     unclassified: Count,
@@ -238,7 +277,7 @@ impl Duplex {
     /// Two stages with the same configuration.
     pub fn new(cfg: PolicerConfig, sides: Sides) -> Result<Self, ConfigError> {
         Ok(Duplex {
-            sides,
+            sides: Classifier::new(&sides),
             to_provider: PoliceStage::new(cfg)?,
             to_customer: PoliceStage::new(cfg)?,
             unclassified: Count::default(),
@@ -453,5 +492,29 @@ fn color_verdict(c: Color, ts: Nanos) -> Verdict {
     match c {
         Color::Red => Verdict::Drop,
         color => Verdict::Pass { color, departs: ts },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_by_either_side() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let p = Classifier::new(&Sides::Provider(vec![
+            "168.86.128.0/18".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ]));
+        assert_eq!(p.direction(ip("203.0.113.1"), ip("168.86.191.255")), Some(Direction::ToProvider));
+        assert_eq!(p.direction(ip("168.86.128.0"), ip("203.0.113.1")), Some(Direction::ToCustomer));
+        assert_eq!(p.direction(ip("203.0.113.1"), ip("168.86.192.0")), None, "just outside the /18");
+        assert_eq!(p.direction(ip("2001:db9::1"), ip("2001:db8:ffff::1")), Some(Direction::ToProvider));
+        let c = Classifier::new(&Sides::Customer(vec!["203.0.113.0/24".parse().unwrap()]));
+        assert_eq!(c.direction(ip("203.0.113.9"), ip("8.8.8.8")), Some(Direction::ToProvider));
+        assert_eq!(c.direction(ip("8.8.8.8"), ip("203.0.113.9")), Some(Direction::ToCustomer));
+        assert_eq!(c.direction(ip("8.8.8.8"), ip("9.9.9.9")), None);
+        let all = Classifier::new(&Sides::Customer(vec!["0.0.0.0/0".parse().unwrap()]));
+        assert_eq!(all.direction(ip("1.2.3.4"), ip("5.6.7.8")), Some(Direction::ToProvider));
     }
 }

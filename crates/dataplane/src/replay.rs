@@ -290,6 +290,10 @@ struct FlowCount {
     dropped: u64,
     /// The slot of this flow's (latest) RTP stream in the analyzer.
     rtp_slot: u32,
+    /// The SDP media verdict for this flow, valid while the media table's generation is
+    /// `media_generation` (a flow's packets then cost no media lookup).
+    media: Option<MediaVerdict>,
+    media_generation: u32,
 }
 
 impl Replay {
@@ -427,10 +431,19 @@ impl Replay {
                     }
                 } else if let Some((src, dst)) = addresses {
                     // SDP's endpoints first (Wireshark's conversations), then the heuristics.
-                    let media = if self.sip.media.is_empty() {
-                        MediaVerdict::Unknown
-                    } else {
-                        self.sip.media.verdict(src, src_port, dst, dst_port)
+                    let table = &self.sip.media;
+                    let media = match flow.as_deref_mut() {
+                        _ if table.is_empty() => MediaVerdict::Unknown,
+                        Some(f) if f.media_generation == table.generation() && f.media.is_some() => {
+                            f.media.unwrap_or(MediaVerdict::Unknown)
+                        }
+                        Some(f) => {
+                            let v = table.verdict(src, src_port, dst, dst_port);
+                            f.media = Some(v);
+                            f.media_generation = table.generation();
+                            v
+                        }
+                        None => table.verdict(src, src_port, dst, dst_port),
                     };
                     let forced = in_range || media != MediaVerdict::Unknown;
                     if media == MediaVerdict::T38 {

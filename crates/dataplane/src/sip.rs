@@ -93,6 +93,9 @@ pub enum MediaVerdict {
 pub struct MediaTable {
     by_endpoint: FxHashMap<Endpoint, u32>,
     entries: Vec<MediaEntry>,
+    /// Changes whenever an endpoint is set: verdicts cached by callers are valid while it
+    /// stays the same.
+    generation: u32,
     /// Endpoints not remembered because the table was full.
     pub dropped: u64,
 }
@@ -102,6 +105,12 @@ impl MediaTable {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.by_endpoint.is_empty()
+    }
+
+    /// The table's generation (see [`MediaTable::verdict`] caching).
+    #[inline]
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// The verdict for a packet.
@@ -142,6 +151,7 @@ impl MediaTable {
         let i = self.entries.len() as u32;
         self.entries.push(entry);
         self.by_endpoint.insert(at, i);
+        self.generation = self.generation.wrapping_add(1);
     }
 }
 

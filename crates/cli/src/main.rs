@@ -197,7 +197,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     } else {
         Generator::Plain(Source::new(&plan)?)
     };
-    Work::generate(calls, plan.duration_ns, ptime, both_directions)
+    Work::generate(calls, plan.duration_ns, ptime, both_directions, *sip)
         .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
     clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.

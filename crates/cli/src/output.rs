@@ -76,18 +76,18 @@ pub fn replay_text(r: &ReplayReport, rtp_rows: usize) -> String {
         let _ = writeln!(s, "\nRTP streams ({})", r.rtp_streams.len());
         let _ = writeln!(
             s,
-            "{:<22} {:<22} {:>10} {:>3} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>5}",
+            "{:<22} {:<22} {:>10} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>5}",
             "source", "destination", "ssrc", "pt", "packets", "lost", "seqerr", "maxΔ ms", "maxJ ms", "meanJ ms", "mos"
         );
         let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
         for st in r.rtp_streams.iter().take(rtp_rows) {
             let _ = writeln!(
                 s,
-                "{:<22} {:<22} {:#010x} {:>3} {:>7} {:>6} {:>6} {:>9.3} {:>9} {:>9} {:>5}",
+                "{:<22} {:<22} {:#010x} {:>8} {:>7} {:>6} {:>6} {:>9.3} {:>9} {:>9} {:>5}",
                 format!("{}:{}", st.src, st.src_port),
                 format!("{}:{}", st.dst, st.dst_port),
                 st.ssrc,
-                st.payload_type,
+                st.payload_types.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
                 st.packets,
                 st.lost,
                 st.seq_errors,
@@ -103,6 +103,18 @@ pub fn replay_text(r: &ReplayReport, rtp_rows: usize) -> String {
             s,
             "... {} more streams (--rtp-rows N shows more; --json has all)",
             r.rtp_streams.len() - rtp_rows
+        );
+    }
+    if r.sip.messages > 0 {
+        sip_text(&mut s, &r.sip, rtp_rows);
+    }
+    if r.rtcp_packets > 0 {
+        let reported = r.rtp_streams.iter().filter(|st| st.rtcp.is_some()).count();
+        let _ = writeln!(
+            s,
+            "
+RTCP: {} compound packets; {reported} of the streams above have reports (--json: each stream's rtcp)",
+            r.rtcp_packets
         );
     }
     if !r.bgp.sessions.is_empty() {
@@ -583,5 +595,72 @@ fn bgp_text(s: &mut String, b: &xconnect_dataplane::bgp::BgpReport) {
     }
     if b.gaps > 0 {
         let _ = writeln!(s, "  {} sequence gaps (bytes missing from the capture)", b.gaps);
+    }
+}
+
+fn sip_text(s: &mut String, sip: &xconnect_dataplane::sip::SipReport, rows: usize) {
+    let list = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(s, "\nSIP: {} messages, {} resent", sip.messages, sip.resent);
+    let _ = writeln!(s, "  requests: {}", list(&sip.requests));
+    let _ = writeln!(s, "  responses: {}", list(&sip.responses));
+    if let Some(t) = &sip.setup_ms {
+        let _ = writeln!(
+            s,
+            "  setup (INVITE to ACK, UDP): mean {:.1} ms, min {} ms, max {} ms over {}",
+            t.mean, t.min, t.max, t.count
+        );
+    }
+    if sip.calls.is_empty() {
+        return;
+    }
+    let mut states: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for c in &sip.calls {
+        *states.entry(c.state.name()).or_default() += 1;
+    }
+    let states: Vec<String> = states.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(s, "\nCalls ({}): {}", sip.calls.len(), states.join(", "));
+    let _ = writeln!(
+        s,
+        "{:<28} {:<28} {:<28} {:<11} {:>9} {:>10} {:>7} {:>5}",
+        "call-id", "from", "to", "state", "setup ms", "duration s", "streams", "mos"
+    );
+    let cut = |v: &str, n: usize| {
+        if v.chars().count() > n {
+            format!("{}…", v.chars().take(n - 1).collect::<String>())
+        } else {
+            v.to_string()
+        }
+    };
+    for c in sip.calls.iter().take(rows) {
+        let state = match c.code {
+            Some(code) => format!("{} {code}", c.state.name()),
+            None => c.state.name().to_string(),
+        };
+        let fax = if c.media.iter().any(|m| m.t38) { " (T.38)" } else { "" };
+        let _ = writeln!(
+            s,
+            "{:<28} {:<28} {:<28} {:<11} {:>9} {:>10} {:>7} {:>5}{fax}",
+            cut(&c.call_id, 28),
+            cut(&c.from, 28),
+            cut(&c.to, 28),
+            state,
+            c.setup_ms.map_or("-".into(), |v| format!("{v:.1}")),
+            c.duration_s.map_or("-".into(), |v| format!("{v:.2}")),
+            c.streams.len(),
+            c.worst_mos.map_or("-".into(), |v| format!("{v:.2}")),
+        );
+    }
+    if sip.calls.len() > rows {
+        let _ = writeln!(s, "... {} more calls (--rtp-rows N shows more; --json has all)", sip.calls.len() - rows);
+    }
+    if sip.calls_untracked > 0 {
+        let _ = writeln!(
+            s,
+            "{} more INVITE dialogs beyond the {}-call bound (counted, not itemized)",
+            sip.calls_untracked,
+            xconnect_dataplane::sip::MAX_CALLS
+        );
     }
 }

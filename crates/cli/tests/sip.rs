@@ -250,3 +250,28 @@ fn generated_sip_calls_agree_with_tshark() {
     // Each leg reports on the other: a receiver report block and a round trip.
     assert!(v["rtp_streams"].as_array().unwrap().iter().any(|r| !r["rtcp"]["round_trip_ms"].is_null()));
 }
+
+#[test]
+fn rejected_cancelled_and_retried_calls() {
+    // ndpi-sip: a call cancelled before an answer (CANCEL, then 408 to the INVITE), and three
+    // calls challenged for credentials (407) whose retry (a new INVITE, CSeq 2) fails for good.
+    let v = replay(&pcap("ndpi-sip.pcap"));
+    let calls = v["sip"]["calls"].as_array().unwrap();
+    let states: Vec<(String, Option<u64>)> =
+        calls.iter().map(|c| (c["state"].as_str().unwrap().to_string(), c["code"].as_u64())).collect();
+    assert_eq!(
+        states,
+        [
+            ("cancelled".to_string(), None),
+            ("rejected".to_string(), Some(403)),
+            ("rejected".to_string(), Some(403)),
+            ("rejected".to_string(), Some(480))
+        ]
+    );
+    assert!(calls.iter().all(|c| c["answer_ns"].is_null() && c["duration_s"].is_null()));
+    // The one RTP stream (early media after the 183) is bound to the last call.
+    assert_eq!(calls[3]["streams"].as_array().unwrap().len(), 1);
+    let text = String::from_utf8(xconnect(&["replay", pcap("ndpi-sip.pcap").to_str().unwrap()]).stdout).unwrap();
+    assert!(text.contains("Calls (4): 1 cancelled, 3 rejected"), "{text}");
+    assert!(text.contains("rejected 480"), "{text}");
+}

@@ -99,10 +99,19 @@ impl Work {
         w
     }
 
-    /// `generate`: `calls` for `duration_ns`, in one direction or both.
-    pub fn generate(calls: u64, duration_ns: u64, ptime_ms: u32, both_directions: bool) -> Work {
+    /// `generate`: `calls` for `duration_ns`, in one direction or both; with `sip`, each call's
+    /// dialog (at most ten messages) and its RTCP (an SR per leg at least every 2.5 s, after
+    /// the first at 1.25 s at the earliest) too.
+    pub fn generate(calls: u64, duration_ns: u64, ptime_ms: u32, both_directions: bool, sip: bool) -> Work {
         let streams = calls.saturating_mul(1 + u64::from(both_directions));
-        Work { frames: streams.saturating_mul(rounds(duration_ns, ptime_ms)), streams }
+        let media = streams.saturating_mul(rounds(duration_ns, ptime_ms));
+        let signalling = if sip {
+            let rtcp_per_leg = duration_ns / 2_500_000_000 + 1;
+            calls.saturating_mul(10 + 2 * rtcp_per_leg)
+        } else {
+            0
+        };
+        Work { frames: media.saturating_add(signalling), streams }
     }
 
     /// `capacity`: the bisection's trials, each at most [`capacity_ceiling`] calls.
@@ -177,5 +186,48 @@ mod tests {
         assert!(Work::capacity(&c).check(&limits).is_err());
         c.duration_ns = 2_000_000_000;
         assert_eq!(Work::capacity(&c).check(&limits), Ok(()));
+    }
+
+    #[test]
+    fn the_generate_estimate_bounds_what_is_written() {
+        use xconnect_trafgen::dialog::{DialogPlan, DialogSource, MAX_FRAME};
+        use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
+        for (calls, seconds, sip) in [(30u64, 0.1f64, true), (30, 7.0, true), (30, 7.0, false), (1, 0.02, true)] {
+            let plan = CallPlan {
+                calls,
+                codec: Codec::G711U,
+                ptime_ms: 20,
+                vlan: None,
+                phase: Phase::Random,
+                both_directions: true,
+                seed: 2,
+                start_ns: 1_700_000_000_000_000_000,
+                duration_ns: (seconds * 1e9) as u64,
+                addresses: AddressPlan::default(),
+                silence_suppression: false,
+                arrivals: Arrivals::Fixed,
+            };
+            let mut buf = vec![0u8; MAX_FRAME];
+            let mut frames = 0u64;
+            if sip {
+                let plan = DialogPlan { calls: plan.clone(), comfort_noise: false, dtmf_share: 1.0, t38_share: 1.0 };
+                let mut d = DialogSource::new(&plan).unwrap();
+                while d.next_into(&mut buf).is_some() {
+                    frames += 1;
+                }
+            } else {
+                let mut s = Source::new(&plan).unwrap();
+                while s.next_into(&mut buf).is_some() {
+                    frames += 1;
+                }
+            }
+            let w = Work::generate(calls, plan.duration_ns, 20, true, sip);
+            assert!(
+                frames <= w.frames,
+                "{calls} calls, {seconds} s, sip {sip}: wrote {frames}, estimated {}",
+                w.frames
+            );
+            assert!(frames * 2 >= w.frames, "the estimate stays close: {frames} of {}", w.frames);
+        }
     }
 }

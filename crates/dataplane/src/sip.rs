@@ -222,6 +222,20 @@ pub enum CallState {
     Cancelled,
 }
 
+impl CallState {
+    /// The name the JSON uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            CallState::Setup => "setup",
+            CallState::Ringing => "ringing",
+            CallState::InCall => "in_call",
+            CallState::Completed => "completed",
+            CallState::Rejected => "rejected",
+            CallState::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// One call (an INVITE dialog, by Call-ID).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CallRow {
@@ -308,6 +322,8 @@ struct Txn {
 struct CallState0 {
     row: CallRow,
     endpoints: Vec<Endpoint>,
+    /// The CSeq of the INVITE that set the call up (a new one after a rejection retries).
+    invite_cseq: u32,
 }
 
 #[derive(Debug, Default)]
@@ -475,7 +491,7 @@ impl SipTracker {
         if udp {
             self.transaction(o, m, id, cseq, cseq_method);
         }
-        self.call(o, m, id, call_id, cseq_method);
+        self.call(o, m, id, call_id, (cseq, cseq_method));
     }
 
     /// Retransmissions and setup time, as Wireshark tracks them (UDP only).
@@ -538,7 +554,7 @@ impl SipTracker {
         self.resent += u64::from(resent);
     }
 
-    fn call(&mut self, o: &Origin, m: &SipMessage<'_>, id: u64, call_id: &str, cseq_method: &str) {
+    fn call(&mut self, o: &Origin, m: &SipMessage<'_>, id: u64, call_id: &str, (cseq, cseq_method): (u32, &str)) {
         let idx = match (self.calls.get(&id), m.start) {
             (Some(&i), _) => i,
             (None, StartLine::Request { method: "INVITE" }) => {
@@ -564,6 +580,7 @@ impl SipTracker {
                         worst_mos: None,
                     },
                     endpoints: Vec::new(),
+                    invite_cseq: cseq,
                 });
                 self.calls.insert(id, self.call_list.len() - 1);
                 self.call_list.len() - 1
@@ -574,9 +591,19 @@ impl SipTracker {
             }
             (None, _) => return,
         };
-        let c = &mut self.call_list[idx].row;
+        let CallState0 { row: c, invite_cseq, .. } = &mut self.call_list[idx];
         let answered = c.answer_ns.is_some();
         match m.start {
+            // A new INVITE after a failure (an authentication challenge, 401 or 407, most
+            // often) is the caller trying again: the call is set up anew.
+            StartLine::Request { method: "INVITE" }
+                if c.state == CallState::Rejected && !answered && cseq != *invite_cseq =>
+            {
+                c.state = CallState::Setup;
+                c.end_ns = None;
+                c.code = None;
+                *invite_cseq = cseq;
+            }
             StartLine::Request { method: "BYE" } if c.end_ns.is_none() => {
                 c.end_ns = Some(o.ts_ns);
                 c.state = if answered { CallState::Completed } else { CallState::Cancelled };

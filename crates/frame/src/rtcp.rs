@@ -250,6 +250,33 @@ mod tests {
     }
 
     #[test]
+    fn extended_report_voip_metrics() {
+        // XR from SSRC 3: one VoIP metrics block (BT 7, length 8 words) about SSRC 9.
+        let mut p = vec![0x80, 207, 0, 10, 0, 0, 0, 3, 7, 0, 0, 8];
+        let mut block = [0u8; 32];
+        block[0..4].copy_from_slice(&9u32.to_be_bytes());
+        block[4] = 5; // loss rate 5/256
+        block[5] = 2; // discard rate
+        block[12..14].copy_from_slice(&42u16.to_be_bytes()); // round trip, ms
+        block[20] = 88; // R factor
+        block[22] = 41; // MOS-LQ 4.1
+        block[23] = 127; // MOS-CQ unavailable
+        p.extend_from_slice(&block);
+        let mut items = Vec::new();
+        walk(&p, |i| items.push(i)).unwrap();
+        let want = VoipMetrics {
+            ssrc: 9,
+            loss_rate: 5,
+            discard_rate: 2,
+            round_trip_ms: 42,
+            r_factor: 88,
+            mos_lq: 41,
+            mos_cq: 127,
+        };
+        assert_eq!(items, [Item::Voip { reporter: 3, metrics: want }]);
+    }
+
+    #[test]
     fn wrong_lengths_and_versions() {
         assert_eq!(walk(&[0x81, 201, 0, 7, 0, 0, 0, 1], |_| {}), Err(RtcpError::Length));
         assert_eq!(walk(&[0x41, 201, 0, 1, 0, 0, 0, 1], |_| {}), Err(RtcpError::Version));

@@ -239,6 +239,17 @@ fn generated_sip_calls_agree_with_tshark() {
     let faxes = calls.iter().filter(|c| c["media"].as_array().unwrap().iter().any(|m| m["t38"] == true)).count();
     assert!(faxes > 0 && faxes < 12, "{faxes}");
     let count = |filter: &str| tshark(&["-r", path, "-Y", filter]).lines().count() as u64;
+    // Wireshark sees every call: an INVITE dialog per Call-ID, as in our list.
+    let mut ids: Vec<String> =
+        tshark(&["-r", path, "-Y", "sip.Method == \"INVITE\"", "-T", "fields", "-e", "sip.Call-ID"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+    ids.sort();
+    ids.dedup();
+    let mut ours: Vec<String> = calls.iter().map(|c| c["call_id"].as_str().unwrap().to_string()).collect();
+    ours.sort();
+    assert_eq!(ids, ours);
     assert_eq!(s["t38_packets"].as_u64().unwrap(), count("t38"));
     assert_eq!(v["rtcp_packets"].as_u64().unwrap(), count("rtcp"));
     let with_events = v["rtp_streams"]

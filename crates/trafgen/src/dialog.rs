@@ -448,17 +448,22 @@ impl DialogSource {
         let mut pkt = [0u8; 128];
         let mut n = 0;
         let rc = u8::from(other.sent > 0);
-        // SR: header, sender info, and a block on the other leg.
-        let sr_len = 28 + 24 * usize::from(rc);
+        // An SR (header, sender info) from a leg that has sent, else an RR (header and SSRC),
+        // with a block on the other leg once it has sent (RFC 3550 §6.4).
+        let sender = me.sent > 0;
+        let head = if sender { 28 } else { 8 };
+        let len = head + 24 * usize::from(rc);
         pkt[0] = 0x80 | rc;
-        pkt[1] = 200;
-        pkt[2..4].copy_from_slice(&((sr_len / 4 - 1) as u16).to_be_bytes());
+        pkt[1] = if sender { 200 } else { 201 };
+        pkt[2..4].copy_from_slice(&((len / 4 - 1) as u16).to_be_bytes());
         pkt[4..8].copy_from_slice(&me.ssrc.to_be_bytes());
-        pkt[8..16].copy_from_slice(&ntp.to_be_bytes());
-        pkt[16..20].copy_from_slice(&rtp_ts.to_be_bytes());
-        pkt[20..24].copy_from_slice(&(me.sent as u32).to_be_bytes());
-        pkt[24..28].copy_from_slice(&(me.octets as u32).to_be_bytes());
-        n += 28;
+        if sender {
+            pkt[8..16].copy_from_slice(&ntp.to_be_bytes());
+            pkt[16..20].copy_from_slice(&rtp_ts.to_be_bytes());
+            pkt[20..24].copy_from_slice(&(me.sent as u32).to_be_bytes());
+            pkt[24..28].copy_from_slice(&(me.octets as u32).to_be_bytes());
+        }
+        n += head;
         if rc == 1 {
             let highest = u32::from(other.seq.wrapping_sub(1));
             let (lsr, dlsr) = other.last_sr.map_or((0, 0), |(mid, at)| (mid, ((t - at) << 16) / 1_000_000_000));
@@ -491,7 +496,9 @@ impl DialogSource {
         }
         let words = ((n - sdes_start) / 4 - 1) as u16;
         pkt[sdes_start + 2..sdes_start + 4].copy_from_slice(&words.to_be_bytes());
-        me.last_sr = Some(((ntp >> 16) as u32, t));
+        if sender {
+            me.last_sr = Some(((ntp >> 16) as u32, t));
+        }
         let len = me.rtcp.emit(buf, n, |b| b.copy_from_slice(&pkt[..n]));
         let mut r = me.rng;
         let next = t + (RTCP_NS * (0.5 + xorshift(&mut r))) as u64;
@@ -630,7 +637,7 @@ mod tests {
                 sip += 1;
             } else if src_port % 2 == 1 {
                 rtcp += 1;
-                assert_eq!(payload[1], 200);
+                assert!(payload[1] == 200 || payload[1] == 201);
             } else if payload[0] == 0x80 && payload[1] & 0x7f == PT_EVENT {
                 events += 1;
             } else if payload[0] == 0x80 && payload[1] & 0x7f == PT_CN {

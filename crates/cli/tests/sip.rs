@@ -10,7 +10,7 @@ use xconnect_frame::compose::UdpFrameTemplate;
 use xconnect_frame::LinkType;
 
 use crate::util::{pcap, pcap_dir, require_tool, xconnect};
-use crate::voice::{assert_streams_agree, parse_tshark_streams};
+use crate::voice::{assert_streams_agree, parse_tshark_streams, rewrite};
 
 fn replay(path: &Path) -> Value {
     let out = xconnect(&["replay", path.to_str().unwrap(), "--json"]);
@@ -285,4 +285,39 @@ fn rejected_cancelled_and_retried_calls() {
     let text = String::from_utf8(xconnect(&["replay", pcap("ndpi-sip.pcap").to_str().unwrap()]).stdout).unwrap();
     assert!(text.contains("Calls (4): 1 cancelled, 3 rejected"), "{text}");
     assert!(text.contains("rejected 480"), "{text}");
+}
+
+#[test]
+fn a_dynamic_payload_type_is_clocked_by_its_rtpmap() {
+    // Opus on payload type 111 at 48 kHz: only the SDP's a=rtpmap says so. With some arrival
+    // jitter added, the jitter must be computed at 48 kHz, as tshark computes it.
+    if !require_tool("tshark") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("opus.pcap");
+    let out = xconnect(&[
+        "generate",
+        "-o",
+        f.to_str().unwrap(),
+        "--sip",
+        "--codec",
+        "opus",
+        "--calls",
+        "3",
+        "--seconds",
+        "4",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let jittery = dir.path().join("opus-jitter.pcap");
+    rewrite(&f, &jittery, |i, ts, b| vec![(ts + (i * 7919 % 17) * 50_000, b.to_vec())]);
+    let path = jittery.to_str().unwrap();
+    let v = replay(&jittery);
+    let streams = tshark(&["-r", path, "-q", "-z", "rtp,streams"]);
+    assert_eq!(parse_tshark_streams(&streams).len(), 6, "{streams}");
+    assert_streams_agree(&v, &streams, "opus");
+    for s in v["rtp_streams"].as_array().unwrap() {
+        assert_eq!(s["payload_type"], 111);
+        assert!(s["max_jitter_ms"].as_f64().unwrap() > 0.0, "jitter measured with the rtpmap's clock");
+    }
 }

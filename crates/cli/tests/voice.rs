@@ -160,7 +160,7 @@ fn generated_calls_have_no_loss_and_no_jitter() {
 
 /// Rewrites a capture through `edit`, which sees (index, timestamp, bytes) and returns the
 /// frames to write in their place.
-fn rewrite(src: &Path, dst: &Path, mut edit: impl FnMut(u64, u64, &[u8]) -> Vec<(u64, Vec<u8>)>) {
+pub(crate) fn rewrite(src: &Path, dst: &Path, mut edit: impl FnMut(u64, u64, &[u8]) -> Vec<(u64, Vec<u8>)>) {
     let mut r = CaptureReader::open(src).unwrap();
     let mut w = PcapWriter::create(dst, 65535).unwrap();
     let mut i = 0;

@@ -37,7 +37,7 @@ use xconnect_frame::compose::UdpFrameTemplate;
 use xconnect_frame::MacAddr;
 
 use crate::codec::Codec;
-use crate::source::{schedule, CallPlan, Phase, PlanError};
+use crate::source::{draw_rounds, schedule, xorshift_unit, CallPlan, Phase, PlanError, PAUSE_NS, TALKSPURT_NS};
 
 /// The RFC 4733 payload type offered.
 pub const PT_EVENT: u8 = 101;
@@ -47,9 +47,6 @@ pub const PT_CN: u8 = 13;
 const SIP_PORT: u16 = 5060;
 /// Seconds from 1900 (NTP) to 1970 (Unix).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
-/// ITU-T P.59 mean talkspurt and pause, ns.
-const TALKSPURT_NS: f64 = 1.004e9;
-const PAUSE_NS: f64 = 1.587e9;
 /// RTCP's nominal interval (RFC 3550 §6.2 minimum), ns.
 const RTCP_NS: f64 = 5e9;
 /// Rounds an RFC 4733 event lasts, then the repeats of its end packet.
@@ -150,19 +147,6 @@ pub struct DialogSource {
     sdp: String,
 }
 
-fn xorshift(state: &mut u64) -> f64 {
-    let mut x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-}
-
-fn rounds(state: &mut u64, mean_ns: f64, period_ns: u64) -> u64 {
-    ((-xorshift(state).ln() * mean_ns / period_ns as f64).round() as u64).max(1)
-}
-
 /// The SDP name and clock of a codec.
 fn rtpmap(codec: Codec) -> &'static str {
     match codec {
@@ -178,18 +162,11 @@ impl DialogSource {
     /// Builds every call of the plan.
     pub fn new(plan: &DialogPlan) -> Result<Self, PlanError> {
         let p = &plan.calls;
-        if p.calls == 0 {
-            return Err(PlanError::NoCalls);
-        }
-        if p.duration_ns == 0 {
-            return Err(PlanError::NoDuration);
-        }
-        p.codec.check_ptime(p.ptime_ms).map_err(PlanError::Codec)?;
-        let max = p.addresses.capacity();
+        let max = p.check()?;
         let mut rng = StdRng::seed_from_u64(p.seed);
         let windows = schedule(p, &mut rng);
-        if windows.len() as u64 > max || p.calls > max {
-            return Err(PlanError::TooManyCalls { calls: (windows.len() as u64).max(p.calls), max });
+        if windows.len() as u64 > max {
+            return Err(PlanError::TooManyCalls { calls: windows.len() as u64, max });
         }
         let period_ns = u64::from(p.ptime_ms) * 1_000_000;
         let customer_mac = MacAddr([0x02, 0, 0, 0, 0, 0x01]);
@@ -267,7 +244,7 @@ impl DialogSource {
                     next_udptl: t38_from.map_or(u64::MAX, |t| t + phase_ns),
                 };
                 if p.silence_suppression {
-                    l.switch_round = rounds(&mut l.rng, TALKSPURT_NS, period_ns);
+                    l.switch_round = draw_rounds(&mut l.rng, TALKSPURT_NS, period_ns);
                 }
                 l
             };
@@ -384,7 +361,7 @@ impl DialogSource {
                         spurt |= l.talking;
                         l.cn_due |= !l.talking;
                         let mean = if l.talking { TALKSPURT_NS } else { PAUSE_NS };
-                        l.switch_round += rounds(&mut l.rng, mean, period);
+                        l.switch_round += draw_rounds(&mut l.rng, mean, period);
                     }
                 }
                 if !l.talking {
@@ -501,7 +478,7 @@ impl DialogSource {
         }
         let len = me.rtcp.emit(buf, n, |b| b.copy_from_slice(&pkt[..n]));
         let mut r = me.rng;
-        let next = t + (RTCP_NS * (0.5 + xorshift(&mut r))) as u64;
+        let next = t + (RTCP_NS * (0.5 + xorshift_unit(&mut r))) as u64;
         me.rng = r;
         (len, (next < c.media_stop).then_some(next))
     }

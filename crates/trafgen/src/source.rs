@@ -142,8 +142,44 @@ pub enum Arrivals {
 impl Eq for Arrivals {}
 
 /// ITU-T P.59 mean talkspurt and pause, ns.
-const TALKSPURT_NS: f64 = 1.004e9;
-const PAUSE_NS: f64 = 1.587e9;
+pub(crate) const TALKSPURT_NS: f64 = 1.004e9;
+pub(crate) const PAUSE_NS: f64 = 1.587e9;
+
+/// A uniform draw in (0, 1) from a per-stream xorshift64 state (deterministic, no shared RNG
+/// in the packet loop).
+pub(crate) fn xorshift_unit(state: &mut u64) -> f64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+}
+
+/// Rounds until the next switch between talking and pausing: an exponential duration of mean
+/// `mean_ns`, at least one round.
+pub(crate) fn draw_rounds(state: &mut u64, mean_ns: f64, period_ns: u64) -> u64 {
+    ((-xorshift_unit(state).ln() * mean_ns / period_ns as f64).round() as u64).max(1)
+}
+
+impl CallPlan {
+    /// Checks what every generator needs before building anything: calls and a duration, a
+    /// packet time the codec allows, and enough address/port pairs. Returns that capacity.
+    pub fn check(&self) -> Result<u64, PlanError> {
+        if self.calls == 0 {
+            return Err(PlanError::NoCalls);
+        }
+        if self.duration_ns == 0 {
+            return Err(PlanError::NoDuration);
+        }
+        self.codec.check_ptime(self.ptime_ms).map_err(PlanError::Codec)?;
+        let max = self.addresses.capacity();
+        if self.calls > max {
+            return Err(PlanError::TooManyCalls { calls: self.calls, max });
+        }
+        Ok(max)
+    }
+}
 
 /// A plan that cannot be generated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,17 +341,7 @@ pub fn schedule(plan: &CallPlan, rng: &mut StdRng) -> Vec<(u64, u64)> {
 impl Source {
     /// Builds every stream of the plan.
     pub fn new(plan: &CallPlan) -> Result<Source, PlanError> {
-        if plan.calls == 0 {
-            return Err(PlanError::NoCalls);
-        }
-        if plan.duration_ns == 0 {
-            return Err(PlanError::NoDuration);
-        }
-        plan.codec.check_ptime(plan.ptime_ms).map_err(PlanError::Codec)?;
-        let max = plan.addresses.capacity();
-        if plan.calls > max {
-            return Err(PlanError::TooManyCalls { calls: plan.calls, max });
-        }
+        let max = plan.check()?;
         let payload_len = plan.codec.payload_bytes(plan.ptime_ms) as usize;
         let period_ns = u64::from(plan.ptime_ms) * 1_000_000;
         let audio = audio(plan.codec, payload_len, plan.seed);
@@ -383,7 +409,7 @@ impl Source {
                 stream.start_round = start_round;
                 stream.end_ns = call_end.min(end_ns);
                 if plan.silence_suppression {
-                    stream.switch_round = start_round + Self::draw_rounds(&mut stream.rng, TALKSPURT_NS, period_ns);
+                    stream.switch_round = start_round + draw_rounds(&mut stream.rng, TALKSPURT_NS, period_ns);
                 }
                 streams.push(stream);
             }
@@ -492,18 +518,6 @@ impl Source {
         Some(())
     }
 
-    /// Rounds until the next switch: an exponential duration of mean `mean_ns`, at least one
-    /// round (xorshift64 per stream: deterministic, no shared RNG in the packet loop).
-    fn draw_rounds(state: &mut u64, mean_ns: f64, period_ns: u64) -> u64 {
-        let mut x = *state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *state = x;
-        let u = ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        ((-u.ln() * mean_ns / period_ns as f64).round() as u64).max(1)
-    }
-
     /// The creation number ([`Stream::id`]) of the stream that wrote the last frame:
     /// 0..[`total_streams`](Self::total_streams), stable while calls come and go.
     pub fn last_stream(&self) -> usize {
@@ -556,7 +570,7 @@ impl Source {
                 s.talking = !s.talking;
                 spurt_start |= s.talking;
                 let mean = if s.talking { TALKSPURT_NS } else { PAUSE_NS };
-                s.switch_round += Self::draw_rounds(&mut s.rng, mean, period_ns);
+                s.switch_round += draw_rounds(&mut s.rng, mean, period_ns);
             }
             if s.talking {
                 break (t, spurt_start);

@@ -11,23 +11,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use xconnect_capture::PcapWriter;
 use xconnect_dataplane::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
 use xconnect_frame::LinkType;
-use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
+use xconnect_trafgen::{CallPlan, Source};
 
 fn plan(calls: u64, seconds: u64) -> CallPlan {
-    CallPlan {
-        calls,
-        codec: Codec::G711U,
-        ptime_ms: 20,
-        vlan: None,
-        phase: Phase::Random,
-        both_directions: true,
-        seed: 1,
-        start_ns: 0,
-        duration_ns: seconds * 1_000_000_000,
-        addresses: AddressPlan::default(),
-        silence_suppression: false,
-        arrivals: Arrivals::Fixed,
-    }
+    CallPlan::g711(calls, 0, seconds * 1_000_000_000)
 }
 
 fn generation(c: &mut Criterion) {

@@ -191,22 +191,9 @@ mod tests {
     #[test]
     fn the_generate_estimate_bounds_what_is_written() {
         use xconnect_trafgen::dialog::{DialogPlan, DialogSource, MAX_FRAME};
-        use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
+        use xconnect_trafgen::{CallPlan, Source};
         for (calls, seconds, sip) in [(30u64, 0.1f64, true), (30, 7.0, true), (30, 7.0, false), (1, 0.02, true)] {
-            let plan = CallPlan {
-                calls,
-                codec: Codec::G711U,
-                ptime_ms: 20,
-                vlan: None,
-                phase: Phase::Random,
-                both_directions: true,
-                seed: 2,
-                start_ns: 1_700_000_000_000_000_000,
-                duration_ns: (seconds * 1e9) as u64,
-                addresses: AddressPlan::default(),
-                silence_suppression: false,
-                arrivals: Arrivals::Fixed,
-            };
+            let plan = CallPlan { seed: 2, ..CallPlan::g711(calls, 1_700_000_000_000_000_000, (seconds * 1e9) as u64) };
             let mut buf = vec![0u8; MAX_FRAME];
             let mut frames = 0u64;
             if sip {

@@ -573,24 +573,14 @@ impl DialogSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{AddressPlan, Arrivals};
     use xconnect_frame::{parse_ethernet, Transport};
 
     fn plan(calls: u64, seconds: u64, dtmf: f64, t38: f64) -> DialogPlan {
         DialogPlan {
             calls: CallPlan {
-                calls,
-                codec: Codec::G711U,
-                ptime_ms: 20,
-                vlan: None,
-                phase: Phase::Random,
-                both_directions: true,
                 seed: 3,
-                start_ns: 1_700_000_000_000_000_000,
-                duration_ns: seconds * 1_000_000_000,
-                addresses: AddressPlan::default(),
                 silence_suppression: true,
-                arrivals: Arrivals::Fixed,
+                ..CallPlan::g711(calls, 1_700_000_000_000_000_000, seconds * 1_000_000_000)
             },
             comfort_noise: true,
             dtmf_share: dtmf,

@@ -163,6 +163,26 @@ pub(crate) fn draw_rounds(state: &mut u64, mean_ns: f64, period_ns: u64) -> u64 
 }
 
 impl CallPlan {
+    /// G.711 μ-law calls at 20 ms, both directions, random phases, seed 1, the default
+    /// addresses, no silence suppression, all calls for the whole run: change the rest with
+    /// struct update syntax.
+    pub fn g711(calls: u64, start_ns: u64, duration_ns: u64) -> CallPlan {
+        CallPlan {
+            calls,
+            codec: Codec::G711U,
+            ptime_ms: 20,
+            vlan: None,
+            phase: Phase::Random,
+            both_directions: true,
+            seed: 1,
+            start_ns,
+            duration_ns,
+            addresses: AddressPlan::default(),
+            silence_suppression: false,
+            arrivals: Arrivals::Fixed,
+        }
+    }
+
     /// Checks what every generator needs before building anything: calls and a duration, a
     /// packet time the codec allows, and enough address/port pairs. Returns that capacity.
     pub fn check(&self) -> Result<u64, PlanError> {
@@ -622,20 +642,7 @@ mod tests {
     use xconnect_frame::{parse_ethernet, RtpPacket, Transport};
 
     fn plan(calls: u64) -> CallPlan {
-        CallPlan {
-            calls,
-            codec: Codec::G711U,
-            ptime_ms: 20,
-            vlan: None,
-            phase: Phase::Random,
-            both_directions: true,
-            seed: 1,
-            start_ns: 1_000_000_000,
-            duration_ns: 1_000_000_000,
-            addresses: AddressPlan::default(),
-            silence_suppression: false,
-            arrivals: Arrivals::Fixed,
-        }
+        CallPlan::g711(calls, 1_000_000_000, 1_000_000_000)
     }
 
     #[test]

@@ -11,8 +11,8 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use xconnect_frame::rtcp::{walk, Item, RtcpError, VoipMetrics};
 
-/// RTP sources remembered at the most.
-const MAX_SOURCES: usize = 1_000_000;
+/// RTP sources remembered at the most (about 200 bytes each: 40 MB).
+const MAX_SOURCES: usize = 200_000;
 /// Sender reports remembered per source for matching LSR.
 const SR_RING: usize = 8;
 

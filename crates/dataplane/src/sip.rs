@@ -27,18 +27,24 @@ use crate::rtp::{clock_rate_of_name, Clock, RtpStreamRow};
 
 /// Calls tracked at the most; further INVITE dialogs are counted in `calls_untracked`.
 pub const MAX_CALLS: usize = 100_000;
-/// Media endpoints remembered at the most.
-const MAX_ENDPOINTS: usize = 1_000_000;
+/// Media endpoints remembered at the most (about 300 bytes each).
+const MAX_ENDPOINTS: usize = 200_000;
 /// Media descriptions kept per call.
-const MAX_MEDIA_PER_CALL: usize = 16;
-/// Transactions remembered for retransmission detection.
-const MAX_TRANSACTIONS: usize = 1_000_000;
+const MAX_MEDIA_PER_CALL: usize = 8;
+/// Payload types listed per media description.
+const MAX_PAYLOAD_ROWS: usize = 16;
+/// Transactions remembered for retransmission detection (about 64 bytes each).
+const MAX_TRANSACTIONS: usize = 500_000;
 /// Bytes held per TCP direction while a message is incomplete.
 const MAX_TCP_BUFFER: usize = 65_536;
-/// TCP directions reassembled at once.
-const MAX_TCP_STREAMS: usize = 100_000;
-/// Characters kept of a From or To address.
-const MAX_ADDRESS: usize = 256;
+/// Bytes held over all TCP directions at once.
+const MAX_TCP_HELD: usize = 32 << 20;
+/// Characters kept of a Call-ID, From or To.
+const MAX_ADDRESS: usize = 128;
+/// Bytes the calls list may keep (its strings and media rows): beyond it, further calls are
+/// counted in `calls_untracked` and further media rows are not listed. With the bounds above,
+/// SIP analysis keeps at most about 64 + 60 + 32 + 32 MiB whatever the capture.
+const MAX_CALL_BYTES: usize = 64 << 20;
 
 /// The ports SIP is expected on; elsewhere it is recognised by its first line.
 #[inline(always)]
@@ -348,6 +354,10 @@ pub struct SipTracker {
     call_list: Vec<CallState0>,
     calls_untracked: u64,
     tcp: FxHashMap<(Endpoint, Endpoint), TcpBuf>,
+    /// Bytes in `tcp`'s buffers.
+    tcp_held: usize,
+    /// Bytes the calls list keeps (estimated).
+    call_bytes: usize,
     /// Media endpoints from SDP.
     pub media: MediaTable,
     /// UDP packets to or from T.38 endpoints.
@@ -419,6 +429,7 @@ impl SipTracker {
         let held = self.tcp.remove(&key);
         let data: std::borrow::Cow<'_, [u8]> = match held {
             Some(mut h) => {
+                self.tcp_held -= h.buf.len();
                 let ahead = seq.wrapping_sub(h.next_seq);
                 if ahead == 0 {
                     h.buf.extend_from_slice(payload);
@@ -457,9 +468,10 @@ impl SipTracker {
                     rest = &rest[m.len..];
                 }
                 Err(SipError::Incomplete) => {
-                    if rest.len() > MAX_TCP_BUFFER || self.tcp.len() >= MAX_TCP_STREAMS {
+                    if rest.len() > MAX_TCP_BUFFER || self.tcp_held + rest.len() > MAX_TCP_HELD {
                         self.problems.push(SipProblem::Sip(SipError::Incomplete));
                     } else {
+                        self.tcp_held += rest.len();
                         self.tcp.insert(key, TcpBuf { next_seq: end_seq, buf: rest.to_vec() });
                     }
                     return;
@@ -558,7 +570,7 @@ impl SipTracker {
         let idx = match (self.calls.get(&id), m.start) {
             (Some(&i), _) => i,
             (None, StartLine::Request { method: "INVITE" }) => {
-                if self.call_list.len() >= MAX_CALLS {
+                if self.call_list.len() >= MAX_CALLS || self.call_bytes >= MAX_CALL_BYTES {
                     self.calls_untracked += 1;
                     return;
                 }
@@ -582,6 +594,9 @@ impl SipTracker {
                     endpoints: Vec::new(),
                     invite_cseq: cseq,
                 });
+                let row = &self.call_list[self.call_list.len() - 1].row;
+                self.call_bytes +=
+                    std::mem::size_of::<CallState0>() + row.call_id.len() + row.from.len() + row.to.len() + 64;
                 self.calls.insert(id, self.call_list.len() - 1);
                 self.call_list.len() - 1
             }
@@ -659,14 +674,17 @@ impl SipTracker {
                 self.media.set(at, MediaEntry::Rtp(map));
             }
             let call = &mut self.call_list[idx];
-            if !call.endpoints.contains(&at) {
+            // (A call names a few endpoints; a capture that renegotiates without end keeps
+            // its first ones.)
+            if call.endpoints.len() < 2 * MAX_MEDIA_PER_CALL && !call.endpoints.contains(&at) {
                 call.endpoints.push(at);
             }
-            if call.row.media.len() < MAX_MEDIA_PER_CALL {
-                let payload_types = media
+            if call.row.media.len() < MAX_MEDIA_PER_CALL && self.call_bytes < MAX_CALL_BYTES {
+                let payload_types: Vec<PayloadRow> = media
                     .formats
                     .iter()
                     .filter_map(|f| f.parse::<u8>().ok().filter(|p| *p < 128))
+                    .take(MAX_PAYLOAD_ROWS)
                     .map(|pt| {
                         let map = media.rtpmap.iter().find(|r| r.pt == pt);
                         PayloadRow {
@@ -679,6 +697,13 @@ impl SipTracker {
                         }
                     })
                     .collect();
+                self.call_bytes += std::mem::size_of::<MediaRow>()
+                    + media.kind.len()
+                    + media.proto.len()
+                    + payload_types
+                        .iter()
+                        .map(|p| std::mem::size_of::<PayloadRow>() + p.name.as_ref().map_or(0, String::len))
+                        .sum::<usize>();
                 call.row.media.push(MediaRow {
                     sdp: if offer { "offer" } else { "answer" },
                     frame: o.frame,
@@ -855,6 +880,23 @@ mod tests {
         assert_eq!(r.messages, 3);
         assert_eq!(r.resent, 0, "TCP has no retransmission count");
         assert_eq!(r.calls[0].state, CallState::InCall);
+    }
+
+    #[test]
+    fn held_tcp_bytes_are_bounded() {
+        // Connections that each leave 60 KB of an unfinished message: the tracker holds at
+        // most MAX_TCP_HELD over all of them and counts the rest as incomplete.
+        let mut t = SipTracker::default();
+        let mut partial =
+            b"INVITE sip:b@y SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 70000\r\n\r\n".to_vec();
+        partial.resize(60_000, b'a');
+        let n = MAX_TCP_HELD / 60_000 + 20;
+        for i in 0..n {
+            let o = Origin { src_port: 10_000 + i as u16, ..origin(1, 0, true) };
+            t.segment(&o, 1, &partial);
+        }
+        assert!(t.tcp_held <= MAX_TCP_HELD, "{}", t.tcp_held);
+        assert_eq!(t.problems.len(), 20, "the connections beyond the bound are counted");
     }
 
     #[test]

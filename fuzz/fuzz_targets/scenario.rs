@@ -6,9 +6,9 @@
 use std::sync::atomic::AtomicU64;
 
 use libfuzzer_sys::fuzz_target;
-use xconnect_dataplane::budget::{Limits, Work};
-use xconnect_dataplane::scenario::Scenario;
-use xconnect_dataplane::sim::simulate;
+use xconnect_sim::budget::{Limits, Work};
+use xconnect_sim::scenario::Scenario;
+use xconnect_sim::sim::simulate;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -11,13 +11,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xconnect_capture::PcapWriter;
-use xconnect_dataplane::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
-use xconnect_dataplane::plan;
 use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
-use xconnect_dataplane::scenario::Scenario;
-use xconnect_dataplane::sim::{capacity, simulate};
 use xconnect_interconnect::Tier;
+use xconnect_sim::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
+use xconnect_sim::plan;
+use xconnect_sim::scenario::Scenario;
+use xconnect_sim::sim::{capacity, simulate};
 
 use xconnect_frame::{LinkType, VlanId};
 use xconnect_trafgen::dialog::{DialogPlan, DialogSource};
@@ -389,12 +389,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 3600");
             }
             if let Some(b) = burst {
-                let frame = xconnect_dataplane::scenario::min_burst_bytes(
-                    codec,
-                    ptime,
-                    false,
-                    xconnect_policer::Accounting::Frame,
-                );
+                let frame =
+                    xconnect_sim::scenario::min_burst_bytes(codec, ptime, false, xconnect_policer::Accounting::Frame);
                 if b < frame || b > xconnect_policer::MAX_BURST_BYTES {
                     anyhow::bail!(
                         "--burst {b}: expected from {frame} bytes (one {codec} frame: a smaller burst drops every frame) \
@@ -417,7 +413,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sc.check_failover = false;
             sc.propagation_ns = 0;
             sc.variation_ns = 0;
-            sc.sites = vec![xconnect_dataplane::scenario::Site {
+            sc.sites = vec![xconnect_sim::scenario::Site {
                 name: tier.to_string(),
                 location,
                 tier,

@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use xconnect_dataplane::plan::Plan;
 use xconnect_dataplane::replay::ReplayReport;
-use xconnect_dataplane::sim::{CapacityReport, SimReport, SiteReport};
 use xconnect_interconnect::Tier;
+use xconnect_sim::plan::Plan;
+use xconnect_sim::sim::{CapacityReport, SimReport, SiteReport};
 use xconnect_trafgen::{BandwidthLayer, Codec};
 
 /// The human-readable replay report; the RTP table lists at most `rtp_rows` streams (all are in
@@ -383,7 +383,7 @@ pub fn sim_text(r: &SimReport) -> String {
     s
 }
 
-fn control_text(s: &mut String, c: &xconnect_dataplane::failover::ControlReport) {
+fn control_text(s: &mut String, c: &xconnect_sim::failover::ControlReport) {
     let _ = writeln!(s, "\nonboarding and BGP (detection: {}; calls start at {:.3} s)", c.detection, c.traffic_start_s);
     for o in &c.onboarding {
         let loa = o

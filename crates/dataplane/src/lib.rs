@@ -7,14 +7,9 @@
 #![deny(missing_docs)]
 
 pub mod bgp;
-pub mod budget;
-pub mod failover;
-pub mod plan;
 pub mod police;
 pub mod rate;
 pub mod replay;
 pub mod rtcp;
 pub mod rtp;
-pub mod scenario;
-pub mod sim;
 pub mod sip;

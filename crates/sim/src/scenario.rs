@@ -229,7 +229,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         if let Err(e) = c.check_ptime(ptime_ms) {
             traffic.problem("ptime_ms", e);
         }
-        if let Some(best) = crate::rtp::best_mos(c.payload_type(), ptime_ms) {
+        if let Some(best) = xconnect_dataplane::rtp::best_mos(c.payload_type(), ptime_ms) {
             if mos_target > best {
                 root.problem(
                     "mos_target",

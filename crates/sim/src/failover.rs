@@ -39,9 +39,9 @@ use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLin
 use xconnect_policer::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
-use crate::rtp::RtpStreamRow;
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
 use crate::sim::{calls_below, mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
+use xconnect_dataplane::rtp::RtpStreamRow;
 
 /// The MOS under which a call counts as degraded in the failover report.
 pub const MOS_DEGRADED: f64 = 3.6;

@@ -6,9 +6,9 @@
 use std::sync::atomic::AtomicU64;
 
 use proptest::prelude::*;
-use xconnect_dataplane::budget::Work;
-use xconnect_dataplane::scenario::Scenario;
-use xconnect_dataplane::sim::simulate;
+use xconnect_sim::budget::Work;
+use xconnect_sim::scenario::Scenario;
+use xconnect_sim::sim::simulate;
 
 fn scenario(
     calls: u64,

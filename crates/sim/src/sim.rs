@@ -20,8 +20,8 @@ use xconnect_policer::{Accounting, Nanos, TokenBucket};
 use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Phase, Source};
 
 use crate::plan::Carried;
-use crate::rtp::{sort_rows, Clock, RtpAnalyzer, RtpSample, StreamKey};
 use crate::scenario::{Scenario, Site};
+use xconnect_dataplane::rtp::{sort_rows, Clock, RtpAnalyzer, RtpSample, StreamKey};
 
 /// Delay percentiles, ms.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -60,8 +60,8 @@ pub(crate) struct CallQuality {
 impl CallQuality {
     /// `rows` from [`rows_against_sent`]; `missing` calls sent frames of which none arrived: on
     /// the E-model's scale they score its floor, 1.0.
-    pub(crate) fn of(rows: &[crate::rtp::RtpStreamRow], missing: u64, sc: &Scenario) -> Self {
-        let scored = crate::rtp::impairment(sc.codec.payload_type()).is_some();
+    pub(crate) fn of(rows: &[xconnect_dataplane::rtp::RtpStreamRow], missing: u64, sc: &Scenario) -> Self {
+        let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
         let mut mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
         if scored {
             mos.extend(std::iter::repeat_n(1.0, missing as usize));
@@ -80,14 +80,17 @@ impl CallQuality {
 
 /// Calls with a MOS under `threshold`, and every call none of whose frames arrived (whether or
 /// not its codec has a MOS: it carried nothing).
-pub(crate) fn calls_below(rows: &[crate::rtp::RtpStreamRow], missing: u64, threshold: f64) -> u64 {
+pub(crate) fn calls_below(rows: &[xconnect_dataplane::rtp::RtpStreamRow], missing: u64, threshold: f64) -> u64 {
     rows.iter().filter(|r| r.mos.is_some_and(|m| m < threshold)).count() as u64 + missing
 }
 
 /// Every stream the receivers saw, its loss counted against what its call sent (so frames lost
 /// after its last arrival count too), sorted; and the streams that sent frames of which none
 /// arrived. `sent[stream]` counts every frame the source sent, whatever became of it.
-pub(crate) fn rows_against_sent(receivers: &mut [Receiver], sent: &[u32]) -> (Vec<crate::rtp::RtpStreamRow>, u64) {
+pub(crate) fn rows_against_sent(
+    receivers: &mut [Receiver],
+    sent: &[u32],
+) -> (Vec<xconnect_dataplane::rtp::RtpStreamRow>, u64) {
     let mut missing = 0;
     for (stream, &n) in sent.iter().enumerate() {
         if n == 0 {

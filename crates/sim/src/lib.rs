@@ -1,0 +1,17 @@
+//! The simulator, above the dataplane's stages: what a capacity planner runs.
+//!
+//! Module map:
+//! - [`scenario`]: scenario files read and checked field by field (`xconnect-input`).
+//! - [`sim`]: the virtual-time engine: calls generated, policed at each site's edge, carried
+//!   over its port, analyzed per stream; capacity by bisection.
+//! - [`failover`]: the control plane in virtual time (onboarding, BGP sessions, detection,
+//!   withdrawal) and the failover cases.
+//! - [`plan`]: calls per tier (`Carried`), Erlang B trunks, which tier and which sites.
+//! - [`budget`]: the work a run will do, estimated and bounded before it starts.
+#![deny(missing_docs)]
+
+pub mod budget;
+pub mod failover;
+pub mod plan;
+pub mod scenario;
+pub mod sim;

@@ -5,7 +5,8 @@ use std::fmt::Write;
 use xconnect_dataplane::replay::ReplayReport;
 use xconnect_interconnect::Tier;
 use xconnect_sim::plan::Plan;
-use xconnect_sim::sim::{CapacityReport, SimReport, SiteReport};
+use xconnect_sim::sim::{CapacityReport, SimReport};
+use xconnect_sim::site::SiteReport;
 use xconnect_trafgen::{BandwidthLayer, Codec};
 
 /// The human-readable replay report; the RTP table lists at most `rtp_rows` streams (all are in

@@ -40,7 +40,7 @@ use xconnect_policer::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
-use crate::sim::{calls_below, mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
+use crate::site::{calls_below, mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
 use xconnect_dataplane::rtp::RtpStreamRow;
 
 /// The MOS under which a call counts as degraded in the failover report.

@@ -4,6 +4,8 @@
 //! - [`scenario`]: scenario files read and checked field by field (`xconnect-input`).
 //! - [`sim`]: the virtual-time engine: calls generated, policed at each site's edge, carried
 //!   over its port, analyzed per stream; capacity by bisection.
+//! - [`site`]: one site's data path (edge, receiver) and what its report says of its calls,
+//!   shared by the engine and the failover cases.
 //! - [`failover`]: the control plane in virtual time (onboarding, BGP sessions, detection,
 //!   withdrawal) and the failover cases.
 //! - [`plan`]: calls per tier (`Carried`), Erlang B trunks, which tier and which sites.
@@ -15,3 +17,4 @@ pub mod failover;
 pub mod plan;
 pub mod scenario;
 pub mod sim;
+pub mod site;

@@ -11,7 +11,8 @@ use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
 use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
 use xconnect_frame::LinkType;
 use xconnect_interconnect::Tier;
-use xconnect_policer::{Accounting, Color, CouplingFlag, MefProfile, Meter, Nanos, SrTcm, TokenBucket, TrTcm};
+use xconnect_policer::{Accounting, Color, CouplingFlag, MefProfile, Meter, SrTcm, TokenBucket, TrTcm};
+use xconnect_time::Nanos;
 
 /// 65,536 arrivals: G.711 frames (218 B) from 1200 calls on a 100 Mbit/s tier, 20 ms apart per
 /// call with random phase (about 105 Mbit/s offered, so the bucket hovers near empty and both

@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use xconnect_bgp::fsm::{Event, Session, SessionConfig};
 use xconnect_bgp::wire::{AsWidth, DecodeCtx, Message, MessageReader, Open};
-use xconnect_policer::Nanos;
+use xconnect_time::Nanos;
 
 fuzz_target!(|data: &[u8]| {
     let (ctx_byte, bytes) = data.split_first().unwrap_or((&0, &[]));

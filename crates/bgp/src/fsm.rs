@@ -15,7 +15,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use xconnect_policer::Nanos;
+use xconnect_time::{Nanos, Span};
 
 use crate::special::AsnClass;
 use crate::wire::{AsWidth, DecodeCtx, DecodeError, Message, MessageReader, Notification, Open, Update};
@@ -55,7 +55,7 @@ pub struct SessionConfig {
     /// Proposed hold time in seconds (0 or at least 3).
     pub hold_time: u16,
     /// ConnectRetry time, also the wait in Idle before an automatic restart.
-    pub connect_retry: Nanos,
+    pub connect_retry: Span,
     /// Wait for the peer to connect instead of connecting (RFC 4271 PassiveTcpEstablishment).
     pub passive: bool,
 }
@@ -69,7 +69,7 @@ impl SessionConfig {
             peer_asn,
             router_id,
             hold_time: 90,
-            connect_retry: Nanos(5_000_000_000),
+            connect_retry: Span::from_secs(5),
             passive: false,
         }
     }
@@ -129,11 +129,10 @@ pub struct Session {
     connect_retry_at: Option<Nanos>,
     hold_at: Option<Nanos>,
     keepalive_at: Option<Nanos>,
-    hold_ns: u64,
+    /// The negotiated hold time (zero: no hold timer, no keepalives).
+    hold: Span,
     peer_open: Option<Open>,
 }
-
-const SEC: u64 = 1_000_000_000;
 
 /// RFC 4271 §6.8: of two connections between the same speakers, keep the one initiated by the
 /// speaker with the higher BGP identifier. Returns whether the connection `we_initiated` is kept.
@@ -151,7 +150,7 @@ impl Session {
             connect_retry_at: None,
             hold_at: None,
             keepalive_at: None,
-            hold_ns: 0,
+            hold: Span::ZERO,
             peer_open: None,
         }
     }
@@ -172,8 +171,8 @@ impl Session {
     }
 
     /// Negotiated hold time (0 until OpenConfirm, or when both sides asked for none).
-    pub fn hold_time(&self) -> Nanos {
-        Nanos(self.hold_ns)
+    pub fn hold_time(&self) -> Span {
+        self.hold
     }
 
     /// How the peer's messages are read: we always offer 4-octet ASNs, so the peer's OPEN
@@ -214,9 +213,9 @@ impl Session {
         self.reader = MessageReader::default();
         self.hold_at = None;
         self.keepalive_at = None;
-        self.hold_ns = 0;
+        self.hold = Span::ZERO;
         self.peer_open = None;
-        self.connect_retry_at = Some(Nanos(now.0 + self.cfg.connect_retry.0));
+        self.connect_retry_at = Some(now + self.cfg.connect_retry);
         self.go(State::Idle, out);
     }
 
@@ -242,13 +241,13 @@ impl Session {
     }
 
     fn restart_keepalive(&mut self, now: Nanos) {
-        if self.hold_ns > 0 && self.state == State::Established {
-            self.keepalive_at = Some(Nanos(now.0 + self.hold_ns / 3));
+        if self.hold > Span::ZERO && self.state == State::Established {
+            self.keepalive_at = Some(now + self.hold / 3);
         }
     }
 
     fn start_connecting(&mut self, now: Nanos, out: &mut Vec<Action>) {
-        self.connect_retry_at = Some(Nanos(now.0 + self.cfg.connect_retry.0));
+        self.connect_retry_at = Some(now + self.cfg.connect_retry);
         if self.cfg.passive {
             self.go(State::Active, out);
         } else {
@@ -278,7 +277,7 @@ impl Session {
                         out,
                     );
                     let open_hold = if self.cfg.hold_time > 0 { u64::from(self.cfg.hold_time) } else { 240 };
-                    self.hold_at = Some(Nanos(now.0 + open_hold * SEC));
+                    self.hold_at = Some(now + Span::from_secs(open_hold));
                     self.go(State::OpenSent, out);
                 }
                 // Event 16/17 in any other state is an FSM error for that connection: refuse it.
@@ -286,13 +285,13 @@ impl Session {
             },
             Event::TcpFails => match self.state {
                 State::Connect => {
-                    self.connect_retry_at = Some(Nanos(now.0 + self.cfg.connect_retry.0));
+                    self.connect_retry_at = Some(now + self.cfg.connect_retry);
                     self.go(State::Active, out);
                 }
                 State::OpenSent => {
                     self.reader = MessageReader::default();
                     self.hold_at = None;
-                    self.connect_retry_at = Some(Nanos(now.0 + self.cfg.connect_retry.0));
+                    self.connect_retry_at = Some(now + self.cfg.connect_retry);
                     self.go(State::Active, out);
                 }
                 State::OpenConfirm | State::Established => self.reset(now, out),
@@ -315,7 +314,7 @@ impl Session {
         }
         if self.keepalive_at.is_some_and(|t| t <= now) {
             self.send(&Message::Keepalive, out);
-            self.keepalive_at = Some(Nanos(now.0 + self.hold_ns / 3));
+            self.keepalive_at = Some(now + self.hold / 3);
         }
         if self.connect_retry_at.is_some_and(|t| t <= now) {
             self.connect_retry_at = None;
@@ -384,8 +383,8 @@ impl Session {
 
     fn on_message(&mut self, now: Nanos, m: Message, out: &mut Vec<Action>) {
         // Any message restarts the hold timer (RFC 4271 §8.2.2, Events 26/27).
-        if self.hold_ns > 0 {
-            self.hold_at = Some(Nanos(now.0 + self.hold_ns));
+        if self.hold > Span::ZERO {
+            self.hold_at = Some(now + self.hold);
         }
         if let Message::Notification(n) = m {
             out.push(Action::NotificationReceived(n));
@@ -400,14 +399,14 @@ impl Session {
                     return;
                 }
                 let hold = self.cfg.hold_time.min(o.hold_time);
-                self.hold_ns = u64::from(hold) * SEC;
-                self.hold_at = (hold > 0).then(|| Nanos(now.0 + self.hold_ns));
+                self.hold = Span::from_secs(u64::from(hold));
+                self.hold_at = (hold > 0).then(|| now + self.hold);
                 self.peer_open = Some(o.clone());
                 out.push(Action::OpenReceived(o));
                 self.send(&Message::Keepalive, out);
                 self.go(State::OpenConfirm, out);
-                if self.hold_ns > 0 {
-                    self.keepalive_at = Some(Nanos(now.0 + self.hold_ns / 3));
+                if self.hold > Span::ZERO {
+                    self.keepalive_at = Some(now + self.hold / 3);
                 }
             }
             (State::OpenConfirm, Message::Keepalive) => {
@@ -426,6 +425,8 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SEC: u64 = 1_000_000_000;
 
     fn cfg(asn: u32, peer: u32, id: u8, passive: bool) -> SessionConfig {
         SessionConfig { hold_time: 9, passive, ..SessionConfig::new(asn, peer, Ipv4Addr::new(10, 0, 0, id)) }
@@ -512,7 +513,7 @@ mod tests {
         assert_eq!(p.b.state(), State::Active);
         p.step('a', Event::ManualStart);
         assert_eq!((p.a.state(), p.b.state()), (State::Established, State::Established));
-        assert_eq!(p.a.hold_time(), Nanos(9 * SEC));
+        assert_eq!(p.a.hold_time(), Span::from_secs(9));
         assert!(p.a.four_octet());
         // Keepalives every 3 s keep it up for a minute.
         p.advance_to(60 * SEC);
@@ -539,7 +540,7 @@ mod tests {
         a.handle(Nanos(SEC), Event::Data(&open), &mut out);
         a.handle(Nanos(SEC), Event::Data(&Message::Keepalive.encode(true)), &mut out);
         assert_eq!(a.state(), State::Established);
-        assert_eq!(a.hold_time(), Nanos(9 * SEC), "min(9, 30)");
+        assert_eq!(a.hold_time(), Span::from_secs(9), "min(9, 30)");
         out.clear();
         a.handle(Nanos(10 * SEC - 1), Event::Tick, &mut out);
         assert_eq!(a.state(), State::Established);

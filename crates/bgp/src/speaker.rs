@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
-use xconnect_policer::Nanos;
+use xconnect_time::Nanos;
 
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::policy::{ImportPolicy, RejectReason};

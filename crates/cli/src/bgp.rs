@@ -13,7 +13,7 @@ use ipnet::Ipv4Net;
 use xconnect_bgp::fsm::SessionConfig;
 use xconnect_bgp::policy::{check_prefix, ImportPolicy};
 use xconnect_bgp::speaker::{self, Command, PeerSpec, SpeakerConfig, SpeakerEvent};
-use xconnect_policer::Nanos;
+use xconnect_time::Span;
 
 use crate::cli::{BgpArgs, RoleArg};
 
@@ -70,7 +70,7 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
                 addr: *addr,
                 session: SessionConfig {
                     hold_time: a.hold,
-                    connect_retry: Nanos(a.connect_retry.max(1) * 1_000_000_000),
+                    connect_retry: Span::from_secs(a.connect_retry.max(1)),
                     passive: a.passive,
                     ..SessionConfig::new(a.asn, peer_asn, router_id)
                 },

@@ -4,8 +4,9 @@
 use serde::Serialize;
 use xconnect_interconnect::MAX_FRAME_BYTES;
 use xconnect_policer::{
-    Accounting, Color, ConfigError, CouplingFlag, MefProfile, Nanos, Shaper, ShaperOutcome, SrTcm, TokenBucket, TrTcm,
+    Accounting, Color, ConfigError, CouplingFlag, MefProfile, Shaper, ShaperOutcome, SrTcm, TokenBucket, TrTcm,
 };
+use xconnect_time::Nanos;
 
 /// Which algorithm colors the frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use xconnect_frame::{
     parse_lax, rtcp::looks_like_rtcp, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket,
     Transport,
 };
-use xconnect_policer::Nanos;
+use xconnect_time::Nanos;
 
 use crate::bgp::{BgpReport, BgpTracker};
 use crate::police::{Duplex, PolicerReport, Verdict};

@@ -3,7 +3,9 @@
 
 use core::fmt;
 
-use crate::{Color, Nanos};
+use xconnect_time::Nanos;
+
+use crate::Color;
 
 /// Bit-nanoseconds in one byte: 8 bits × 10^9 ns per second.
 pub const BIT_NS_PER_BYTE: u64 = 8_000_000_000;

@@ -15,7 +15,8 @@
 //! - [`Accounting`]: which bytes of a frame count against the rate.
 //!
 //! ```
-//! use xconnect_policer::{Color, Nanos, TokenBucket};
+//! use xconnect_policer::{Color, TokenBucket};
+//! use xconnect_time::Nanos;
 //!
 //! // 100 Mbit/s with a 125,000-byte burst (10 ms at the rate).
 //! let mut tb = TokenBucket::new(100_000_000, 125_000).unwrap();
@@ -37,17 +38,7 @@ pub use shaper::{Shaper, ShaperOutcome};
 pub use srtcm::SrTcm;
 pub use trtcm::TrTcm;
 
-use core::fmt;
-
-/// A point in time or a duration, in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Nanos(pub u64);
-
-impl fmt::Display for Nanos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ns", self.0)
-    }
-}
+use xconnect_time::Nanos;
 
 /// A frame's color: green conforms to the committed rate, yellow to the excess rate, red to
 /// neither (dropped by a policer).

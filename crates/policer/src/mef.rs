@@ -1,7 +1,9 @@
 //! The MEF 10.3 bandwidth profile (§12), as RFC 4115 also describes it.
 
 use crate::bucket::{elapsed, tokens, Bucket, ConfigError};
-use crate::{Color, Nanos};
+use xconnect_time::Nanos;
+
+use crate::Color;
 
 /// The coupling flag: whether tokens overflowing the green bucket feed the yellow one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use hdrhistogram::Histogram;
 
 use crate::bucket::{ConfigError, BIT_NS_PER_BYTE};
-use crate::Nanos;
+use xconnect_time::Nanos;
 
 /// What the shaper did with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,9 @@
 //! RFC 2697 single-rate three-color marker.
 
 use crate::bucket::{elapsed, tokens, Bucket, ConfigError};
-use crate::{Color, Nanos};
+use xconnect_time::Nanos;
+
+use crate::Color;
 
 /// srTCM (RFC 2697): one rate (CIR) fills bucket C up to CBS, and what overflows C fills
 /// bucket E up to EBS. Both start full.

@@ -1,7 +1,9 @@
 //! RFC 2698 two-rate three-color marker.
 
 use crate::bucket::{elapsed, tokens, Bucket, ConfigError};
-use crate::{Color, Nanos};
+use xconnect_time::Nanos;
+
+use crate::Color;
 
 /// trTCM (RFC 2698): bucket P (PBS) fills at PIR, bucket C (CBS) at CIR; both start full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! long saturation run.
 
 use proptest::prelude::*;
-use xconnect_policer::{Color, CouplingFlag, MefProfile, Meter, Nanos, SrTcm, TokenBucket, TrTcm, BIT_NS_PER_BYTE};
+use xconnect_policer::{Color, CouplingFlag, MefProfile, Meter, SrTcm, TokenBucket, TrTcm, BIT_NS_PER_BYTE};
+use xconnect_time::Nanos;
 
 /// Arrival sequences: up to 300 frames of 64..=1518 bytes with gaps of 0..200 µs.
 fn arrivals() -> impl Strategy<Value = Vec<(u64, u32)>> {

@@ -36,7 +36,7 @@ use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{AsPath, Notification, Origin, PathAttributes, Update};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
-use xconnect_policer::Nanos;
+use xconnect_time::{Nanos, Span};
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
@@ -555,7 +555,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 let mk = |local, peer, id, passive| {
                     Session::new(SessionConfig {
                         hold_time: c.hold_s,
-                        connect_retry: Nanos(c.connect_retry_ns),
+                        connect_retry: Span(c.connect_retry_ns),
                         passive,
                         ..SessionConfig::new(local, peer, id)
                     })

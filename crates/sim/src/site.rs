@@ -6,7 +6,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use xconnect_dataplane::rtp::{sort_rows, Clock, RtpAnalyzer, RtpSample, StreamKey};
 use xconnect_frame::{parse_ethernet, Net, RtpPacket, Transport};
-use xconnect_policer::{Accounting, Nanos, TokenBucket};
+use xconnect_policer::{Accounting, TokenBucket};
+use xconnect_time::Nanos;
 
 use crate::scenario::{Scenario, Site};
 

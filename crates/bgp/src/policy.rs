@@ -112,10 +112,24 @@ pub enum ImportPolicy {
     },
 }
 
+/// The shortest prefix the provider accepts from a customer.
+pub const PROVIDER_MIN_LEN: u8 = 8;
+/// The longest prefix the provider accepts from a customer (the usual limit of the
+/// Internet's default-free zone).
+pub const PROVIDER_MAX_LEN: u8 = 24;
+/// Accepted prefixes after which the provider closes a customer's session.
+pub const PROVIDER_MAX_PREFIXES: usize = 1000;
+
 impl ImportPolicy {
-    /// The provider's policy with the usual limits (/8-/24, 1000 prefixes).
+    /// The provider's policy with the usual limits ([`PROVIDER_MIN_LEN`] to
+    /// [`PROVIDER_MAX_LEN`], [`PROVIDER_MAX_PREFIXES`] prefixes).
     pub fn provider(peer_asn: u32) -> Self {
-        ImportPolicy::Provider { peer_asn, min_len: 8, max_len: 24, max_prefixes: 1000 }
+        ImportPolicy::Provider {
+            peer_asn,
+            min_len: PROVIDER_MIN_LEN,
+            max_len: PROVIDER_MAX_LEN,
+            max_prefixes: PROVIDER_MAX_PREFIXES,
+        }
     }
 
     /// Checks one announced prefix with its attributes.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use ipnet::Ipv4Net;
 use xconnect_bgp::fsm::SessionConfig;
-use xconnect_bgp::policy::{check_prefix, ImportPolicy};
+use xconnect_bgp::policy::{check_prefix, ImportPolicy, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
 use xconnect_bgp::speaker::{self, Command, PeerSpec, SpeakerConfig, SpeakerEvent};
 use xconnect_time::Span;
 
@@ -47,7 +47,7 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         let _ = out.flush();
     };
     for p in &a.announce {
-        if let Err(r) = check_prefix(*p, 8, 24) {
+        if let Err(r) = check_prefix(*p, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN) {
             print(&SpeakerEvent::Log {
                 peer: "local".into(),
                 message: format!("announcing {p}, which a provider would reject: {r}"),
@@ -61,9 +61,12 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         .map(|(i, addr)| {
             let peer_asn = a.peer_asn[if a.peer_asn.len() == 1 { 0 } else { i }];
             let policy = match a.role {
-                RoleArg::Provider => {
-                    ImportPolicy::Provider { peer_asn, min_len: 8, max_len: 24, max_prefixes: a.max_prefixes }
-                }
+                RoleArg::Provider => ImportPolicy::Provider {
+                    peer_asn,
+                    min_len: PROVIDER_MIN_LEN,
+                    max_len: PROVIDER_MAX_LEN,
+                    max_prefixes: a.max_prefixes,
+                },
                 RoleArg::Customer => ImportPolicy::Customer { provider_prefixes: a.accept.clone() },
             };
             PeerSpec {

@@ -327,7 +327,7 @@ pub struct BgpArgs {
     pub accept: Vec<ipnet::Ipv4Net>,
     /// provider role: accepted prefixes per session after which the session is closed with
     /// Cease / Maximum Number of Prefixes Reached.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = xconnect_bgp::policy::PROVIDER_MAX_PREFIXES)]
     pub max_prefixes: usize,
     /// Hold time to propose, seconds (0, or at least 3). Keepalives go every third of the
     /// negotiated hold time.

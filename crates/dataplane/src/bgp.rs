@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use xconnect_bgp::policy::{check_path, check_prefix};
+use xconnect_bgp::policy::{check_prefix, ImportPolicy, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
 use xconnect_bgp::wire::{AsWidth, DecodeCtx, Message, MessageReader, MARKER};
 
 /// Rows kept per list; totals are counted beyond it.
@@ -360,10 +360,12 @@ fn record(r: &mut BgpReport, frame: u64, session: usize, from: End, sender_asn: 
                     &mut r.announced,
                     AnnouncedRow { prefix: p.to_string(), as_path: as_path.clone(), next_hop: next_hop.clone(), frame },
                 );
-                let verdict = check_prefix(*p, 8, 24).and_then(|()| match sender_asn {
-                    Some(asn) => check_path(asn, &u.attrs),
-                    None => Ok(()),
-                });
+                // The provider's import rules (one copy, in the BGP crate); without the
+                // sender's OPEN its ASN is unknown and only the prefix can be judged.
+                let verdict = match sender_asn {
+                    Some(asn) => ImportPolicy::provider(asn).check(*p, &u.attrs),
+                    None => check_prefix(*p, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN),
+                };
                 if let Err(reason) = verdict {
                     push_row(
                         &mut r.policy_violations,

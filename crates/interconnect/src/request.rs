@@ -6,7 +6,7 @@ use std::fmt;
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
-use xconnect_bgp::policy::{check_prefix, RejectReason};
+use xconnect_bgp::policy::{check_prefix, RejectReason, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
 use xconnect_bgp::special::AsnClass;
 use xconnect_input::Doc;
 
@@ -131,7 +131,7 @@ pub fn parse_cidr(s: &str) -> Result<Ipv4Net, RuleError> {
 /// Rule: a valid, public, routable IPv4 CIDR (/8 to /24, outside every special-purpose block).
 pub fn check_route(s: &str) -> Result<Ipv4Net, RuleError> {
     let net = parse_cidr(s)?;
-    check_prefix(net, 8, 24).map_err(|r| RuleError::Unroutable(net, r))?;
+    check_prefix(net, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN).map_err(|r| RuleError::Unroutable(net, r))?;
     Ok(net)
 }
 

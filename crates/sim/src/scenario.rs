@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use ipnet::Ipv4Net;
+use xconnect_bgp::policy::PROVIDER_MAX_LEN;
 use xconnect_input::{Doc, Problem, Problems, Table};
 use xconnect_interconnect::{Location, Tier};
 use xconnect_policer::Accounting;
@@ -91,7 +92,7 @@ impl Control {
     /// Each site's slice of the customer's aggregate (site i's calls come from slice i): the
     /// aggregate split into the next power of two of `sites` parts.
     pub fn slices(&self, sites: usize) -> Vec<Ipv4Net> {
-        slices_of(self.customer_prefix, sites).expect("checked: every slice is at most /24")
+        slices_of(self.customer_prefix, sites).expect("checked: every slice is within the provider's longest prefix")
     }
 
     /// The /24 after the aggregate: never announced, the source of `stray_calls`.
@@ -102,13 +103,14 @@ impl Control {
 
 fn stray_prefix_of(customer_prefix: Ipv4Net) -> Ipv4Net {
     let next = u32::from(customer_prefix.broadcast()).wrapping_add(1);
-    Ipv4Net::new(next.into(), 24).expect("24 <= 32").trunc()
+    Ipv4Net::new(next.into(), PROVIDER_MAX_LEN).expect("24 <= 32").trunc()
 }
 
-/// `prefix` split for `sites` sites, if every slice is still at most /24.
+/// `prefix` split for `sites` sites, if every slice is still one the provider accepts (at
+/// most /24: each site announces its own slice).
 fn slices_of(prefix: Ipv4Net, sites: usize) -> Option<Vec<Ipv4Net>> {
     let len = prefix.prefix_len() + sites.next_power_of_two().trailing_zeros() as u8;
-    (len <= 24).then(|| prefix.subnets(len).expect("len is within 24").take(sites).collect())
+    (len <= PROVIDER_MAX_LEN).then(|| prefix.subnets(len).expect("len is at most 24").take(sites).collect())
 }
 
 /// A checked scenario.

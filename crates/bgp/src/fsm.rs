@@ -18,7 +18,9 @@ use std::net::Ipv4Addr;
 use xconnect_time::{Nanos, Span};
 
 use crate::special::AsnClass;
-use crate::wire::{AsWidth, DecodeCtx, DecodeError, Message, MessageReader, Notification, Open, Update};
+use crate::wire::{
+    error_code, AsWidth, Cease, DecodeCtx, DecodeError, Message, MessageReader, Notification, Open, Update,
+};
 
 /// RFC 4271 §8.2.2 states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -266,7 +268,12 @@ impl Session {
                 }
             }
             Event::ManualStop => {
-                self.notify_and_reset(now, Notification::new(6, 2), "administrative shutdown".into(), out);
+                self.notify_and_reset(
+                    now,
+                    Notification::cease(Cease::AdminShutdown),
+                    "administrative shutdown".into(),
+                    out,
+                );
                 self.connect_retry_at = None;
             }
             Event::TcpConnected => match self.state {
@@ -310,7 +317,7 @@ impl Session {
     fn fire_timers(&mut self, now: Nanos, out: &mut Vec<Action>) {
         if self.hold_at.is_some_and(|t| t <= now) {
             self.hold_at = None;
-            self.notify_and_reset(now, Notification::new(4, 0), "hold timer expired".into(), out);
+            self.notify_and_reset(now, Notification::hold_timer_expired(), "hold timer expired".into(), out);
         }
         if self.keepalive_at.is_some_and(|t| t <= now) {
             self.send(&Message::Keepalive, out);
@@ -359,7 +366,7 @@ impl Session {
             _ => 3,
         };
         let reason = format!("{} received in {}", m.kind().name(), self.state);
-        self.notify_and_reset(now, Notification::new(5, sub), reason, out);
+        self.notify_and_reset(now, Notification::new(error_code::FSM, sub), reason, out);
     }
 
     fn check_open(&self, o: &Open) -> Result<(), DecodeError> {
@@ -527,7 +534,10 @@ mod tests {
         p.log.clear();
         p.advance_to(last_from_b + 9 * SEC);
         assert_eq!(p.a.state(), State::Idle);
-        assert!(p.log.iter().any(|(w, a)| *w == 'a' && matches!(a, Action::NotificationSent(n, _) if n.code == 4)));
+        assert!(p
+            .log
+            .iter()
+            .any(|(w, a)| *w == 'a' && matches!(a, Action::NotificationSent(n, _) if n.is_hold_timer_expired())));
     }
 
     #[test]
@@ -546,7 +556,9 @@ mod tests {
         assert_eq!(a.state(), State::Established);
         a.handle(Nanos(10 * SEC), Event::Tick, &mut out);
         assert_eq!(a.state(), State::Idle);
-        assert!(out.iter().any(|x| matches!(x, Action::NotificationSent(n, _) if *n == Notification::new(4, 0))));
+        assert!(out
+            .iter()
+            .any(|x| matches!(x, Action::NotificationSent(n, _) if *n == Notification::hold_timer_expired())));
     }
 
     fn open_sent() -> (Session, Vec<Action>) {
@@ -590,7 +602,7 @@ mod tests {
         let (mut a, mut out) = open_sent();
         assert_eq!(a.next_deadline(), Some(Nanos(9 * SEC)));
         a.handle(Nanos(9 * SEC), Event::Tick, &mut out);
-        assert_eq!(sent_notification(&out), Some(Notification::new(4, 0)));
+        assert_eq!(sent_notification(&out), Some(Notification::hold_timer_expired()));
         // After the reset it restarts by itself after ConnectRetry.
         out.clear();
         a.handle(Nanos(9 * SEC + 5 * SEC), Event::Tick, &mut out);

@@ -22,7 +22,7 @@ use xconnect_time::Nanos;
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::policy::{ImportPolicy, RejectReason};
 use crate::rib::{Rib, Route};
-use crate::wire::{AsPath, Message, MessageReader, Notification, Origin, PathAttributes, Update};
+use crate::wire::{AsPath, Cease, Message, MessageReader, Notification, Origin, PathAttributes, Update};
 
 /// One configured neighbor.
 #[derive(Debug, Clone)]
@@ -416,7 +416,7 @@ impl Speaker {
 
     fn incoming(&mut self, s: TcpStream, from: SocketAddr) {
         let Some(i) = self.peers.iter().position(|p| p.spec.addr.ip() == from.ip()) else {
-            refuse(s, Notification::new(6, 5));
+            refuse(s, Notification::cease(Cease::ConnectionRejected));
             self.log(
                 &from.to_string(),
                 "connection from an unconfigured address refused (Cease / Connection Rejected)".into(),
@@ -439,7 +439,7 @@ impl Speaker {
             self.log(&name, "second connection: collision, decided once an OPEN arrives".into());
             self.start_pending(i, s, outgoing);
         } else {
-            refuse(s, Notification::new(6, 7));
+            refuse(s, Notification::cease(Cease::ConnectionCollision));
             self.log(&name, format!("connection refused in {state} (Cease / Connection Collision Resolution)"));
         }
     }
@@ -522,7 +522,12 @@ impl Speaker {
         if keep_connection_initiated_by_higher_id(local_id, remote_id, conn.outgoing) {
             let mut pending = self.peers[i].pending.take().expect("checked");
             let mut out = Vec::new();
-            pending.session.notify_and_reset(now, Notification::new(6, 7), "connection collision".into(), &mut out);
+            pending.session.notify_and_reset(
+                now,
+                Notification::cease(Cease::ConnectionCollision),
+                "connection collision".into(),
+                &mut out,
+            );
             for a in out {
                 if let Action::Send(bytes) = a {
                     let _ = write_all_nonblocking(&mut pending.conn.stream, &bytes);
@@ -538,7 +543,12 @@ impl Speaker {
             let mut old = std::mem::replace(&mut self.peers[i].session, pending.session);
             let mut old_conn = self.peers[i].conn.replace(pending.conn).expect("checked");
             let mut out = Vec::new();
-            old.notify_and_reset(now, Notification::new(6, 7), "connection collision".into(), &mut out);
+            old.notify_and_reset(
+                now,
+                Notification::cease(Cease::ConnectionCollision),
+                "connection collision".into(),
+                &mut out,
+            );
             for a in out {
                 if let Action::Send(bytes) = a {
                     let _ = write_all_nonblocking(&mut old_conn.stream, &bytes);
@@ -753,7 +763,7 @@ impl Speaker {
         if let Some(max) = policy.max_prefixes() {
             let from_peer = self.rib.count_from(session);
             if from_peer > max {
-                let mut n = Notification::new(6, 1);
+                let mut n = Notification::cease(Cease::MaxPrefixes);
                 n.data = vec![0, 1, 1];
                 n.data.extend_from_slice(&(max as u32).to_be_bytes());
                 let now = self.now();

@@ -417,10 +417,71 @@ pub struct Notification {
     pub data: Vec<u8>,
 }
 
+/// NOTIFICATION error codes (RFC 4271 §4.5).
+pub mod error_code {
+    /// Message Header Error.
+    pub const MESSAGE_HEADER: u8 = 1;
+    /// OPEN Message Error.
+    pub const OPEN: u8 = 2;
+    /// UPDATE Message Error.
+    pub const UPDATE: u8 = 3;
+    /// Hold Timer Expired.
+    pub const HOLD_TIMER_EXPIRED: u8 = 4;
+    /// Finite State Machine Error.
+    pub const FSM: u8 = 5;
+    /// Cease.
+    pub const CEASE: u8 = 6;
+}
+
+/// Why a session is closed with Cease: the subcodes of RFC 4486, 8538 and 9384 (BFD Down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cease {
+    /// Maximum Number of Prefixes Reached.
+    MaxPrefixes = 1,
+    /// Administrative Shutdown.
+    AdminShutdown = 2,
+    /// Peer De-configured.
+    PeerDeconfigured = 3,
+    /// Administrative Reset.
+    AdminReset = 4,
+    /// Connection Rejected.
+    ConnectionRejected = 5,
+    /// Other Configuration Change.
+    OtherConfigChange = 6,
+    /// Connection Collision Resolution.
+    ConnectionCollision = 7,
+    /// Out of Resources.
+    OutOfResources = 8,
+    /// Hard Reset.
+    HardReset = 9,
+    /// BFD Down.
+    BfdDown = 10,
+}
+
 impl Notification {
     /// A notification without data.
     pub fn new(code: u8, subcode: u8) -> Self {
         Notification { code, subcode, data: Vec::new() }
+    }
+
+    /// Cease with a reason.
+    pub fn cease(why: Cease) -> Self {
+        Notification::new(error_code::CEASE, why as u8)
+    }
+
+    /// Hold Timer Expired.
+    pub fn hold_timer_expired() -> Self {
+        Notification::new(error_code::HOLD_TIMER_EXPIRED, 0)
+    }
+
+    /// Whether this is Hold Timer Expired.
+    pub fn is_hold_timer_expired(&self) -> bool {
+        self.code == error_code::HOLD_TIMER_EXPIRED
+    }
+
+    /// Whether this is Cease for this reason.
+    pub fn is_cease(&self, why: Cease) -> bool {
+        self.code == error_code::CEASE && self.subcode == why as u8
     }
     /// "Cease / Administrative Shutdown" and the like.
     pub fn meaning(&self) -> String {

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use xconnect_dataplane::replay::ReplayReport;
 use xconnect_interconnect::Tier;
+use xconnect_sim::failover::TimelineEvent;
 use xconnect_sim::plan::Plan;
 use xconnect_sim::sim::{CapacityReport, SimReport};
 use xconnect_sim::site::SiteReport;
@@ -405,13 +406,12 @@ fn control_text(s: &mut String, c: &xconnect_sim::failover::ControlReport) {
             o.announces.join(" ")
         );
     }
-    let interesting = |e: &str| !matches!(e, "state");
     let shown: Vec<_> =
-        c.timeline.iter().filter(|t| interesting(&t.event) || t.detail.contains("Established")).collect();
+        c.timeline.iter().filter(|t| t.event != TimelineEvent::State || t.detail.contains("Established")).collect();
     let _ =
         writeln!(s, "\ntimeline ({} events; state changes other than to/from Established in --json)", c.timeline.len());
     for t in shown.iter().take(60) {
-        let _ = writeln!(s, "  {:>10.3} s  {:<10} {:<22} {}", t.t_s, t.site, t.event, t.detail);
+        let _ = writeln!(s, "  {:>10.3} s  {:<10} {:<22} {}", t.t_s, t.site, t.event.name(), t.detail);
     }
     for f in &c.failovers {
         let _ = writeln!(

@@ -34,7 +34,7 @@ use serde::Serialize;
 use xconnect_bgp::fsm::{Action, Event, Session, SessionConfig, State};
 use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::rib::{Rib, Route};
-use xconnect_bgp::wire::{AsPath, Notification, Origin, PathAttributes, Update};
+use xconnect_bgp::wire::{AsPath, Cease, Notification, Origin, PathAttributes, Update};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
 use xconnect_time::{Nanos, Span};
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
@@ -72,11 +72,105 @@ pub struct TimelineRow {
     pub t_s: f64,
     /// Site.
     pub site: String,
-    /// What: "link-down", "link-up", "bgp-reset", "state", "notification-sent",
-    /// "notification-received", "detected", "withdraw", "best-path".
-    pub event: String,
+    /// What happened.
+    pub event: TimelineEvent,
     /// Details.
     pub detail: String,
+}
+
+/// What a timeline line records (in the JSON by [`TimelineEvent::name`]: "link-down", …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineEvent {
+    /// A scheduled fault: the link went down.
+    LinkDown,
+    /// The link came back.
+    LinkUp,
+    /// A scheduled BGP reset.
+    BgpReset,
+    /// A session's state changed.
+    State,
+    /// A NOTIFICATION was sent.
+    NotificationSent,
+    /// A NOTIFICATION was received.
+    NotificationReceived,
+    /// A failure was detected (BFD).
+    Detected,
+    /// An announced route was rejected by the import policy.
+    Rejected,
+    /// Routes were withdrawn from a RIB.
+    Withdraw,
+    /// The best path of a site's traffic changed.
+    BestPath,
+}
+
+impl TimelineEvent {
+    /// The name the JSON uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimelineEvent::LinkDown => "link-down",
+            TimelineEvent::LinkUp => "link-up",
+            TimelineEvent::BgpReset => "bgp-reset",
+            TimelineEvent::State => "state",
+            TimelineEvent::NotificationSent => "notification-sent",
+            TimelineEvent::NotificationReceived => "notification-received",
+            TimelineEvent::Detected => "detected",
+            TimelineEvent::Rejected => "rejected",
+            TimelineEvent::Withdraw => "withdraw",
+            TimelineEvent::BestPath => "best-path",
+        }
+    }
+}
+
+impl Serialize for TimelineEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl From<FaultKind> for TimelineEvent {
+    fn from(k: FaultKind) -> Self {
+        match k {
+            FaultKind::LinkDown => TimelineEvent::LinkDown,
+            FaultKind::LinkUp => TimelineEvent::LinkUp,
+            FaultKind::BgpReset => TimelineEvent::BgpReset,
+        }
+    }
+}
+
+/// How a session learnt that its peer was gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetectedBy {
+    /// Its hold timer expired.
+    HoldTimer,
+    /// BFD declared the path down.
+    Bfd,
+    /// It sent a NOTIFICATION for another reason (its meaning).
+    SentNotification(String),
+    /// The peer's NOTIFICATION.
+    ReceivedNotification(Notification),
+    /// The transport closed.
+    ConnectionClosed,
+    /// Not detected within the run.
+    NotDetected,
+}
+
+impl std::fmt::Display for DetectedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DetectedBy::HoldTimer => f.write_str("hold timer"),
+            DetectedBy::Bfd => f.write_str("BFD"),
+            DetectedBy::SentNotification(m) => f.write_str(m),
+            DetectedBy::ReceivedNotification(n) => write!(f, "notification {n}"),
+            DetectedBy::ConnectionClosed => f.write_str("connection closed"),
+            DetectedBy::NotDetected => f.write_str("not detected"),
+        }
+    }
+}
+
+impl Serialize for DetectedBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One failure and the recovery from it.
@@ -90,8 +184,8 @@ pub struct FailoverRow {
     pub provider_detected_s: Option<f64>,
     /// The customer router noticed, s.
     pub customer_detected_s: Option<f64>,
-    /// How: "hold timer" or "BFD".
-    pub detected_by: String,
+    /// How: "hold timer", "BFD", …
+    pub detected_by: DetectedBy,
     /// Customer → provider traffic of the site's calls left the failed link, s.
     pub traffic_moved_s: Option<f64>,
     /// Provider → customer traffic to the site's slice moved (provider RIB best path), s.
@@ -215,9 +309,8 @@ struct ControlPlane<'a> {
     /// Per site: link state.
     links: Vec<Timeline<bool>>,
     /// When each side left Established, and why.
-    left_established: Vec<[Vec<(u64, String)>; 2]>,
+    left_established: Vec<[Vec<(u64, DetectedBy)>; 2]>,
     /// Why the session being handled is about to leave Established.
-    last_reason: Option<String>,
     provisioning: Provisioning,
 }
 
@@ -226,13 +319,8 @@ impl<'a> ControlPlane<'a> {
         self.sc.sites[i].name.clone()
     }
 
-    fn log(&mut self, site: usize, event: &str, detail: String) {
-        self.timeline.push(TimelineRow {
-            t_s: self.now as f64 / 1e9,
-            site: self.name(site),
-            event: event.into(),
-            detail,
-        });
+    fn log(&mut self, site: usize, event: TimelineEvent, detail: String) {
+        self.timeline.push(TimelineRow { t_s: self.now as f64 / 1e9, site: self.name(site), event, detail });
     }
 
     fn push(&mut self, t: u64, ev: Cp) {
@@ -257,6 +345,8 @@ impl<'a> ControlPlane<'a> {
     fn apply(&mut self, site: usize, side: usize, out: Vec<Action>) {
         let who = if side == CUSTOMER { "customer" } else { "provider" };
         let other = 1 - side;
+        // A NOTIFICATION comes in the same batch of actions as the state change it causes.
+        let mut cause = None;
         for a in out {
             match a {
                 Action::Connect => {
@@ -276,12 +366,12 @@ impl<'a> ControlPlane<'a> {
                     }
                 }
                 Action::StateChange { from, to } => {
-                    self.log(site, "state", format!("{who} {from} -> {to}"));
+                    self.log(site, TimelineEvent::State, format!("{who} {from} -> {to}"));
                     if to == State::Established {
                         self.established(site, side);
                     }
                     if from == State::Established {
-                        let how = self.last_reason.take().unwrap_or_else(|| "connection closed".into());
+                        let how = cause.take().unwrap_or(DetectedBy::ConnectionClosed);
                         self.left_established[site][side].push((self.now, how));
                         self.session_down(site, side);
                     }
@@ -289,16 +379,18 @@ impl<'a> ControlPlane<'a> {
                 Action::OpenReceived(_) | Action::RouteRefresh => {}
                 Action::Update(u) => self.update(site, side, u),
                 Action::NotificationSent(n, reason) => {
-                    self.log(site, "notification-sent", format!("{who}: {} ({reason})", n));
-                    self.last_reason = Some(match n.code {
-                        4 => "hold timer".into(),
-                        6 if n.subcode == 10 => "BFD".into(),
-                        _ => n.meaning(),
+                    self.log(site, TimelineEvent::NotificationSent, format!("{who}: {} ({reason})", n));
+                    cause = Some(if n.is_hold_timer_expired() {
+                        DetectedBy::HoldTimer
+                    } else if n.is_cease(Cease::BfdDown) {
+                        DetectedBy::Bfd
+                    } else {
+                        DetectedBy::SentNotification(n.meaning())
                     });
                 }
                 Action::NotificationReceived(n) => {
-                    self.log(site, "notification-received", format!("{who}: {n}"));
-                    self.last_reason = Some(format!("notification {n}"));
+                    self.log(site, TimelineEvent::NotificationReceived, format!("{who}: {n}"));
+                    cause = Some(DetectedBy::ReceivedNotification(n));
                 }
             }
         }
@@ -364,7 +456,7 @@ impl<'a> ControlPlane<'a> {
                     self.provider_rib.announce(*p, route);
                 }
                 Ok(()) => self.customer_learned[site] = true,
-                Err(r) => self.log(site, "rejected", format!("{p}: {r}")),
+                Err(r) => self.log(site, TimelineEvent::Rejected, format!("{p}: {r}")),
             }
         }
     }
@@ -375,11 +467,15 @@ impl<'a> ControlPlane<'a> {
             let changes = self.provider_rib.drop_session(site as u32);
             for c in changes {
                 let to = c.new.map_or("nowhere".to_string(), |s| self.name(s as usize));
-                self.log(site, "withdraw", format!("provider RIB: {} now via {to}", c.prefix));
+                self.log(site, TimelineEvent::Withdraw, format!("provider RIB: {} now via {to}", c.prefix));
             }
         } else {
             self.customer_learned[site] = false;
-            self.log(site, "withdraw", format!("customer router at {}: provider routes gone", self.name(site)));
+            self.log(
+                site,
+                TimelineEvent::Withdraw,
+                format!("customer router at {}: provider routes gone", self.name(site)),
+            );
         }
     }
 
@@ -415,7 +511,7 @@ impl<'a> ControlPlane<'a> {
                     let to = e.map_or("no route".into(), |s| self.name(s));
                     self.log(
                         h,
-                        "best-path",
+                        TimelineEvent::BestPath,
                         format!("customer -> provider traffic of {} calls now via {to}", self.name(h)),
                     );
                 }
@@ -425,7 +521,7 @@ impl<'a> ControlPlane<'a> {
             if self.ret[h].last().map(|x| x.1) != Some(fib_site) {
                 if !self.ret[h].is_empty() {
                     let to = fib_site.map_or("no route".into(), |s| self.name(s));
-                    self.log(h, "best-path", format!("provider -> {} now via {to}", self.slices[h]));
+                    self.log(h, TimelineEvent::BestPath, format!("provider -> {} now via {to}", self.slices[h]));
                 }
                 self.ret[h].push((self.now, fib_site));
             }
@@ -440,7 +536,7 @@ impl<'a> ControlPlane<'a> {
     }
 
     fn fault(&mut self, site: usize, kind: FaultKind) {
-        self.log(site, kind.name(), String::new());
+        self.log(site, kind.into(), String::new());
         match kind {
             FaultKind::LinkDown => {
                 self.links[site].push((self.now, false));
@@ -460,7 +556,7 @@ impl<'a> ControlPlane<'a> {
                 self.links[site].push((self.now, true));
             }
             FaultKind::BgpReset => {
-                self.tear_down(site, PROVIDER, Notification::new(6, 4), "administrative reset");
+                self.tear_down(site, PROVIDER, Notification::cease(Cease::AdminReset), "administrative reset");
                 self.event(site, PROVIDER, Event::ManualStart);
             }
         }
@@ -510,10 +606,10 @@ impl<'a> ControlPlane<'a> {
                             if !self.link_up(site) && self.sessions[site][side].state() == State::Established {
                                 self.log(
                                     site,
-                                    "detected",
+                                    TimelineEvent::Detected,
                                     format!("{} side: BFD down", if side == 0 { "customer" } else { "provider" }),
                                 );
-                                self.tear_down(site, side, Notification::new(6, 10), "BFD down");
+                                self.tear_down(site, side, Notification::cease(Cease::BfdDown), "BFD down");
                             }
                         }
                     }
@@ -582,7 +678,6 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         ret: vec![Vec::new(); n],
         links: vec![vec![(0, true)]; n],
         left_established: vec![[Vec::new(), Vec::new()]; n],
-        last_reason: None,
         provisioning,
     };
     cp.reroute();
@@ -756,7 +851,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             down_s: t(f.at_ns),
             provider_detected_s: detected(PROVIDER).map(|d| t(d.0)),
             customer_detected_s: detected(CUSTOMER).map(|d| t(d.0)),
-            detected_by: detected(PROVIDER).or(detected(CUSTOMER)).map_or("not detected".into(), |d| d.1),
+            detected_by: detected(PROVIDER).or(detected(CUSTOMER)).map_or(DetectedBy::NotDetected, |d| d.1),
             traffic_moved_s: moved.map(|m| t(m.0)),
             return_traffic_moved_s: ret_moved.map(|m| t(m.0)),
             moved_to: moved.and_then(|m| m.1).map(|s| sc.sites[s].name.clone()),
@@ -919,7 +1014,7 @@ mod tests {
             let (sc, _, c) =
                 run(HOLD, &[("hold_s = 9", &format!("hold_s = {hold}")), ("duration_s = 60", "duration_s = 150")]);
             let f = &c.failovers[0];
-            assert_eq!(f.detected_by, "hold timer");
+            assert_eq!(f.detected_by, DetectedBy::HoldTimer);
             let keepalive = f64::from(hold) / 3.0;
             let prop = sc.propagation_ns as f64 / 1e9;
             for d in [f.provider_detected_s.unwrap(), f.customer_detected_s.unwrap()] {
@@ -946,7 +1041,7 @@ mod tests {
                 ],
             );
             let f = &c.failovers[0];
-            assert_eq!(f.detected_by, "BFD");
+            assert_eq!(f.detected_by, DetectedBy::Bfd);
             let i = interval as f64 / 1e3;
             let prop = sc.propagation_ns as f64 / 1e9;
             for d in [f.provider_detected_s.unwrap(), f.customer_detected_s.unwrap()] {
@@ -1002,7 +1097,7 @@ mod tests {
         let ups: Vec<&TimelineRow> = c
             .timeline
             .iter()
-            .filter(|t| t.event == "state" && t.detail.ends_with("-> Established") && t.t_s > 1.0)
+            .filter(|t| t.event == TimelineEvent::State && t.detail.ends_with("-> Established") && t.t_s > 1.0)
             .collect();
         // Ashburn's pair comes back after the link does (within ConnectRetry), san-jose's after the reset.
         assert!(ups.iter().any(|t| t.site == "ashburn" && t.t_s > 35.0 && t.t_s < 35.0 + 5.0 + 0.1), "{ups:?}");
@@ -1010,12 +1105,13 @@ mod tests {
         assert!(c
             .timeline
             .iter()
-            .any(|t| t.event == "notification-received" && t.detail.contains("Administrative Reset")));
+            .any(|t| t.event == TimelineEvent::NotificationReceived && t.detail.contains("Administrative Reset")));
         let back = c
             .timeline
             .iter()
             .filter(|t| {
-                t.event == "best-path" && t.detail == "customer -> provider traffic of ashburn calls now via ashburn"
+                t.event == TimelineEvent::BestPath
+                    && t.detail == "customer -> provider traffic of ashburn calls now via ashburn"
             })
             .count();
         assert_eq!(back, 2, "at start and after the link came back: {:#?}", c.timeline);

@@ -252,4 +252,6 @@ fn the_tier_is_full_duplex_one_bucket_per_direction() {
     let v = run_json(&["replay", f.to_str().unwrap(), "--tier", "10M", "--customer-prefix", "192.0.2.0/24", "--json"]);
     assert_eq!(v["policer"]["unclassified"]["frames"], 200_000);
     assert_eq!(v["policer"]["dropped_frames"], 0);
+    let warnings = v["policer"]["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("nothing was policed")), "{warnings:?}");
 }

@@ -319,6 +319,13 @@ impl Duplex {
                 warnings.push(w.clone());
             }
         }
+        if self.unclassified.frames > 0 && a.offered_frames + b.offered_frames == 0 {
+            warnings.push(format!(
+                "none of the {} frames is to or from the {} prefixes: nothing was policed (the provider's are the catalog's unless --provider-prefix names them; --customer-prefix names the customer's instead)",
+                self.unclassified.frames,
+                if self.sides.provider { "provider's" } else { "customer's" }
+            ));
+        }
         PolicerReport {
             offered_frames: a.offered_frames + b.offered_frames,
             offered_bytes: a.offered_bytes + b.offered_bytes,

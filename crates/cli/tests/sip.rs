@@ -318,6 +318,47 @@ fn a_dynamic_payload_type_is_clocked_by_its_rtpmap() {
     assert_streams_agree(&v, &streams, "opus");
     for s in v["rtp_streams"].as_array().unwrap() {
         assert_eq!(s["payload_type"], 111);
+        assert_eq!(s["clock_rate"], 48_000, "the rtpmap's clock, which RTCP's jitter is counted in too");
         assert!(s["max_jitter_ms"].as_f64().unwrap() > 0.0, "jitter measured with the rtpmap's clock");
     }
+}
+
+#[test]
+fn rtcp_round_trip_agrees_with_tshark_on_a_real_capture() {
+    // heplify's call: one receiver report names a captured sender report. tshark computes the
+    // round trip as whole ms of the gap minus whole ms of DLSR (each truncated); replay keeps
+    // the nanoseconds, so the two differ by less than 1 ms either way.
+    if !require_tool("tshark") {
+        return;
+    }
+    let path = pcap("heplify-sip_ipv4_tcp.pcap");
+    let out = tshark(&[
+        "-o",
+        "rtcp.show_roundtrip_calculation:TRUE",
+        "-o",
+        "rtcp.roundtrip_min_threshhold:0",
+        "-r",
+        path.to_str().unwrap(),
+        "-Y",
+        "rtcp.roundtrip-delay",
+        "-T",
+        "fields",
+        "-e",
+        "rtcp.ssrc.identifier",
+        "-e",
+        "rtcp.roundtrip-delay",
+    ]);
+    let theirs: Vec<(u64, f64)> = out
+        .lines()
+        .map(|l| {
+            let (ssrc, ms) = l.split_once('\t').unwrap();
+            let ssrc = ssrc.split(',').next().unwrap();
+            (u64::from_str_radix(ssrc.trim_start_matches("0x"), 16).unwrap(), ms.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(theirs.len(), 1, "{out}");
+    let v = replay(&path);
+    let stream = v["rtp_streams"].as_array().unwrap().iter().find(|s| s["ssrc"] == theirs[0].0).unwrap();
+    let ours = stream["rtcp"]["round_trip_ms"]["last"].as_f64().unwrap();
+    assert!((ours - theirs[0].1).abs() < 1.0, "ours {ours} ms, tshark {} ms", theirs[0].1);
 }

@@ -24,7 +24,7 @@ use crate::police::{Duplex, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 use crate::rtcp::RtcpTracker;
 use crate::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
-use crate::sip::{MediaVerdict, Origin, SipProblem, SipReport, SipTracker};
+use crate::sip::{MediaVerdict, Origin, SipReport, SipTracker};
 
 /// How many flows `lossy_flows` lists at the most (the total is counted apart).
 pub const MAX_LOSSY_FLOWS: usize = 1000;
@@ -505,13 +505,7 @@ impl Replay {
         if !self.sip.problems.is_empty() {
             let problems = std::mem::take(&mut self.sip.problems);
             for &x in &problems {
-                let reason = match x {
-                    SipProblem::Sip(e) => MalformedReason::Sip(e),
-                    SipProblem::Sdp(e) => MalformedReason::Sdp(e),
-                };
-                self.count_malformed(reason, || {
-                    format!("{} at offset {app_offset}: {}", &reason.key()[..3], describe(x))
-                });
+                self.count_malformed(x.reason(), || format!("{} at offset {app_offset}: {x}", x.layer()));
             }
             self.sip.problems = problems;
             self.sip.problems.clear();
@@ -586,9 +580,9 @@ impl Replay {
         };
         let mut rtp_streams = self.rtp.rows();
         for row in &mut rtp_streams {
-            let hz =
-                row.payload_types.iter().find_map(|&pt| crate::rtp::clock_rate(pt).filter(|_| pt != 13 && pt != 19));
-            row.rtcp = self.rtcp.view(row.ssrc, hz);
+            // RTCP's jitter is in the units of the stream's own clock (an SDP's for a dynamic
+            // payload type).
+            row.rtcp = self.rtcp.view(row.ssrc, row.clock_rate);
         }
         let sip = self.sip.finish(&rtp_streams, self.last_ts);
         let mut malformed = BTreeMap::new();
@@ -635,13 +629,6 @@ impl Replay {
             rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
             bgp: self.bgp.finish(),
         }
-    }
-}
-
-fn describe(x: SipProblem) -> String {
-    match x {
-        SipProblem::Sip(e) => e.to_string(),
-        SipProblem::Sdp(e) => e.to_string(),
     }
 }
 

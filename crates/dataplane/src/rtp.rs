@@ -51,32 +51,6 @@ pub fn clock_rate(pt: u8) -> Option<u32> {
     }
 }
 
-/// The clock rate of a media subtype named by an SDP `a=rtpmap` without a usable rate
-/// (IANA's registry of the subtypes Wireshark's analysis knows); `None` when unknown.
-pub fn clock_rate_of_name(name: &str) -> Option<u32> {
-    const NAMES: &[(&str, u32)] = &[
-        ("AMR-WB", 16_000),
-        ("AMR", 8000),
-        ("EVRCWB", 16_000),
-        ("EVRC", 8000),
-        ("EVS", 16_000),
-        ("G7221", 16_000),
-        ("G726", 8000),
-        ("G729", 8000),
-        ("GSM-EFR", 8000),
-        ("H263", 90_000),
-        ("H264", 90_000),
-        ("MP4V-ES", 90_000),
-        ("OPUS", 48_000),
-        ("RED", 1000),
-        ("SMV", 8000),
-        ("T140", 1000),
-        ("TELEPHONE-EVENT", 8000),
-    ];
-    let upper = name.to_ascii_uppercase();
-    NAMES.iter().find(|(n, _)| upper.starts_with(n)).map(|&(_, r)| r)
-}
-
 /// How a packet's payload type is clocked, as the analysis needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
@@ -267,6 +241,8 @@ struct StreamState {
     /// 1 / (clock kHz) of the last clocked packet, and that kHz.
     per_khz: f64,
     khz: u32,
+    /// The clock of the last clocked packet, Hz (0: none yet).
+    clock_hz: u32,
     /// One-way delay (ns): packets with a send time, sum, min, max. Percentiles are kept per
     /// site by the caller: a histogram per stream would cost ~0.7 MB each at 10,000 calls.
     delay_n: u64,
@@ -313,6 +289,7 @@ impl StreamState {
             delta_n: 0,
             per_khz: 0.0,
             khz: 0,
+            clock_hz: 0,
             delay_n: 0,
             delay_sum: 0,
             delay_min: u64::MAX,
@@ -437,6 +414,9 @@ impl StreamState {
                 if khz != self.khz {
                     self.khz = khz;
                     self.per_khz = 1.0 / f64::from(khz);
+                    if let Clock::Hz(hz) = s.clock {
+                        self.clock_hz = hz;
+                    }
                 }
                 let nominal = f64::from(ts.wrapping_sub(first)) * self.per_khz;
                 let diff = (delta - (nominal - self.last_nominal)).abs();
@@ -514,6 +494,9 @@ pub struct RtpStreamRow {
     /// Every payload type the stream carried, in numeric order (comfort noise, telephone
     /// events and codec changes show here).
     pub payload_types: Vec<u8>,
+    /// The media clock its jitter was measured with, Hz (the static table or the call's
+    /// SDP; `null` when no packet had a known clock).
+    pub clock_rate: Option<u32>,
     /// Packets received.
     pub packets: u64,
     /// Expected − received, as Wireshark counts it: expected runs from the first sequence
@@ -685,6 +668,7 @@ impl RtpAnalyzer {
                     ssrc: k.ssrc,
                     payload_type: s.payload_type,
                     payload_types,
+                    clock_rate: (s.clock_hz != 0).then_some(s.clock_hz),
                     packets: s.packets,
                     lost,
                     expected,

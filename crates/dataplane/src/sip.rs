@@ -23,7 +23,7 @@ use serde::Serialize;
 use xconnect_frame::sdp::{self, SdpError};
 use xconnect_frame::sip::{looks_like_sip, SipError, SipMessage, StartLine};
 
-use crate::rtp::{clock_rate_of_name, Clock, RtpStreamRow};
+use crate::rtp::{Clock, RtpStreamRow};
 
 /// Calls tracked at the most; further INVITE dialogs are counted in `calls_untracked`.
 pub const MAX_CALLS: usize = 100_000;
@@ -150,13 +150,19 @@ impl MediaTable {
     }
 
     fn set(&mut self, at: Endpoint, entry: MediaEntry) {
-        if self.by_endpoint.len() >= MAX_ENDPOINTS && !self.by_endpoint.contains_key(&at) {
-            self.dropped += 1;
-            return;
+        // A renegotiated endpoint (a re-INVITE) takes its slot again: the table grows only
+        // with endpoints, never with SDP bodies.
+        match self.by_endpoint.get(&at) {
+            Some(&i) => self.entries[i as usize] = entry,
+            None if self.by_endpoint.len() >= MAX_ENDPOINTS => {
+                self.dropped += 1;
+                return;
+            }
+            None => {
+                self.by_endpoint.insert(at, self.entries.len() as u32);
+                self.entries.push(entry);
+            }
         }
-        let i = self.entries.len() as u32;
-        self.entries.push(entry);
-        self.by_endpoint.insert(at, i);
         self.generation = self.generation.wrapping_add(1);
     }
 }
@@ -390,6 +396,35 @@ pub enum SipProblem {
     Sip(SipError),
     /// Its SDP.
     Sdp(SdpError),
+}
+
+impl SipProblem {
+    /// The tally key's reason.
+    pub fn reason(self) -> xconnect_frame::MalformedReason {
+        match self {
+            SipProblem::Sip(e) => xconnect_frame::MalformedReason::Sip(e),
+            SipProblem::Sdp(e) => xconnect_frame::MalformedReason::Sdp(e),
+        }
+    }
+}
+
+impl SipProblem {
+    /// "sip" or "sdp", for messages that name the layer.
+    pub fn layer(self) -> &'static str {
+        match self {
+            SipProblem::Sip(_) => "sip",
+            SipProblem::Sdp(_) => "sdp",
+        }
+    }
+}
+
+impl std::fmt::Display for SipProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SipProblem::Sip(e) => e.fmt(f),
+            SipProblem::Sdp(e) => e.fmt(f),
+        }
+    }
 }
 
 impl SipTracker {
@@ -690,10 +725,8 @@ impl SipTracker {
                         PayloadRow {
                             pt,
                             name: map.map(|r| r.name.clone()).or_else(|| static_name(pt).map(str::to_string)),
-                            clock_rate: map
-                                .map(|r| r.rate)
-                                .or_else(|| crate::rtp::clock_rate(pt))
-                                .or_else(|| map.and_then(|r| clock_rate_of_name(&r.name))),
+                            // (An rtpmap always has its rate: the SDP parser requires it.)
+                            clock_rate: map.map(|r| r.rate).or_else(|| crate::rtp::clock_rate(pt)),
                         }
                     })
                     .collect();
@@ -880,6 +913,21 @@ mod tests {
         assert_eq!(r.messages, 3);
         assert_eq!(r.resent, 0, "TCP has no retransmission count");
         assert_eq!(r.calls[0].state, CallState::InCall);
+    }
+
+    #[test]
+    fn a_renegotiated_endpoint_keeps_its_slot() {
+        // A call that re-INVITEs a thousand times on the same ports: one endpoint, one entry.
+        let mut t = MediaTable::default();
+        let at = Endpoint::new("192.0.2.1".parse().unwrap(), 4000);
+        for i in 0..1000 {
+            t.set(at, if i % 2 == 0 { MediaEntry::T38 } else { MediaEntry::Rtp(Box::new([Clock::Unknown; 32])) });
+        }
+        assert_eq!((t.by_endpoint.len(), t.entries.len()), (1, 1));
+        assert_eq!(
+            t.verdict("192.0.2.1".parse().unwrap(), 4000, "192.0.2.2".parse().unwrap(), 9),
+            MediaVerdict::Rtp(0)
+        );
     }
 
     #[test]

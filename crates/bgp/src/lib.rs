@@ -2,6 +2,8 @@
 //!
 //! - [`wire`]: messages, capabilities and path attributes; decode with RFC 7606 outcomes, encode.
 //! - [`fsm`]: the session state machine (RFC 4271 §8), sans-IO: events and time in, actions out.
+//! - [`peer`]: one neighbor above the FSM: import policy, Adj-RIB-In (RFC 7606, max-prefix),
+//!   Adj-RIB-Out; the speaker and the simulator both drive it.
 //! - [`speaker`]: a TCP driver that runs sessions against real routers.
 //! - [`policy`]: the provider's and the customer's import policies, with typed reject reasons.
 //! - [`special`]: special-purpose IPv4 blocks and AS number classes.
@@ -17,6 +19,7 @@
 
 pub mod fsm;
 pub mod lpm;
+pub mod peer;
 pub mod policy;
 pub mod rib;
 pub mod speaker;

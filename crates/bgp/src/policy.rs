@@ -6,6 +6,8 @@
 //!   accepted prefixes ends the session with Cease / Maximum Number of Prefixes Reached.
 //! - The customer accepts only the provider's own prefixes (for example the media range
 //!   168.86.128.0/18) and their subnets.
+//! - Inside one AS (iBGP between a customer's sites) everything is accepted: the eBGP edge
+//!   where the route entered has filtered it.
 
 use std::fmt;
 
@@ -110,6 +112,8 @@ pub enum ImportPolicy {
         /// The provider's prefixes.
         provider_prefixes: Vec<Ipv4Net>,
     },
+    /// An iBGP neighbor inside one's own AS: everything (the eBGP edge already filtered it).
+    Internal,
 }
 
 /// The shortest prefix the provider accepts from a customer.
@@ -124,12 +128,13 @@ impl ImportPolicy {
     /// The provider's policy with the usual limits ([`PROVIDER_MIN_LEN`] to
     /// [`PROVIDER_MAX_LEN`], [`PROVIDER_MAX_PREFIXES`] prefixes).
     pub fn provider(peer_asn: u32) -> Self {
-        ImportPolicy::Provider {
-            peer_asn,
-            min_len: PROVIDER_MIN_LEN,
-            max_len: PROVIDER_MAX_LEN,
-            max_prefixes: PROVIDER_MAX_PREFIXES,
-        }
+        Self::provider_with_limit(peer_asn, PROVIDER_MAX_PREFIXES)
+    }
+
+    /// The provider's policy with another max-prefix limit (`--max-prefixes`, a scenario's
+    /// `[control] max_prefixes`).
+    pub fn provider_with_limit(peer_asn: u32, max_prefixes: usize) -> Self {
+        ImportPolicy::Provider { peer_asn, min_len: PROVIDER_MIN_LEN, max_len: PROVIDER_MAX_LEN, max_prefixes }
     }
 
     /// Checks one announced prefix with its attributes.
@@ -146,6 +151,7 @@ impl ImportPolicy {
                     Err(RejectReason::NotProviderPrefix)
                 }
             }
+            ImportPolicy::Internal => Ok(()),
         }
     }
 
@@ -153,7 +159,7 @@ impl ImportPolicy {
     pub fn max_prefixes(&self) -> Option<usize> {
         match self {
             ImportPolicy::Provider { max_prefixes, .. } => Some(*max_prefixes),
-            ImportPolicy::Customer { .. } => None,
+            ImportPolicy::Customer { .. } | ImportPolicy::Internal => None,
         }
     }
 }

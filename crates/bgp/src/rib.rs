@@ -136,6 +136,15 @@ impl Rib {
         self.routes.get(&prefix).and_then(|v| v.first())
     }
 
+    /// The longest prefix holding `addr`, with its best route (for a control plane's few
+    /// lookups; forwarding many frames uses [`Rib::fib`]).
+    pub fn lookup(&self, addr: Ipv4Addr) -> Option<(Ipv4Net, &Route)> {
+        (0..=32u8).rev().find_map(|len| {
+            let p = Ipv4Net::new(addr, len).expect("len <= 32").trunc();
+            self.best(p).map(|r| (p, r))
+        })
+    }
+
     /// Every prefix with its best route, in prefix order.
     pub fn best_routes(&self) -> impl Iterator<Item = (Ipv4Net, &Route)> {
         self.routes.iter().filter_map(|(p, v)| v.first().map(|r| (*p, r)))
@@ -228,6 +237,8 @@ mod tests {
         );
         let fib = rib.fib();
         assert_eq!(fib.lookup(a), Some(2));
+        assert_eq!(rib.lookup(Ipv4Addr::new(45, 64, 1, 1)).map(|(p, r)| (p, r.session)), Some((p, 2)));
+        assert_eq!(rib.lookup(Ipv4Addr::new(45, 64, 8, 1)), None);
         assert_eq!(fib.lookup(u32::from(Ipv4Addr::new(45, 64, 8, 1))), None);
         assert_eq!(rib.withdraw(2, p), Some(BestChange { prefix: p, old: Some(2), new: None }));
         assert!(rib.is_empty());

@@ -20,9 +20,10 @@ use serde::Serialize;
 use xconnect_time::Nanos;
 
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
-use crate::policy::{ImportPolicy, RejectReason};
+use crate::peer::{Peer, PeerAction};
+use crate::policy::ImportPolicy;
 use crate::rib::{Rib, Route};
-use crate::wire::{AsPath, Cease, Message, MessageReader, Notification, Origin, PathAttributes, Update};
+use crate::wire::{Cease, Message, MessageReader, Notification, Origin, PathAttributes};
 
 /// One configured neighbor.
 #[derive(Debug, Clone)]
@@ -214,10 +215,11 @@ struct Pending {
     session: Session,
 }
 
-struct Peer {
+struct Neighbor {
     spec: PeerSpec,
     name: String,
-    session: Session,
+    /// Session, import policy, Adj-RIB-In and Adj-RIB-Out.
+    bgp: Peer,
     conn: Option<Conn>,
     /// A second connection with its own session (RFC 4271 §6.8 runs one FSM per connection)
     /// until one of the two receives the peer's OPEN and the collision is decided.
@@ -237,22 +239,23 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         peers: cfg
             .peers
             .into_iter()
-            .map(|spec| Peer {
+            .map(|spec| Neighbor {
                 name: spec.addr.to_string(),
-                session: Session::new(spec.session.clone()),
+                bgp: Peer::new(spec.session.clone(), spec.policy.clone()),
                 spec,
                 conn: None,
                 pending: None,
                 connecting: false,
             })
             .collect(),
-        announce: cfg.announce,
+        originated: Arc::new(PathAttributes { origin: Some(Origin::Igp), ..PathAttributes::default() }),
         rib: Rib::new(),
         connect_tx: None,
         events: Vec::new(),
     };
     let (ctx, crx) = mpsc::channel();
     sp.connect_tx = Some(ctx);
+    sp.announce(&cfg.announce);
     for i in 0..sp.peers.len() {
         sp.event(i, Event::ManualStart);
     }
@@ -285,7 +288,7 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         }
         let now = sp.now();
         for i in 0..sp.peers.len() {
-            if sp.peers[i].session.next_deadline().is_some_and(|d| d <= now) {
+            if sp.peers[i].bgp.next_deadline().is_some_and(|d| d <= now) {
                 sp.event(i, Event::Tick);
             }
             if sp.peers[i].pending.as_ref().and_then(|p| p.session.next_deadline()).is_some_and(|d| d <= now) {
@@ -295,7 +298,7 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         for e in sp.events.drain(..) {
             emit(e);
         }
-        let next = sp.peers.iter().filter_map(|p| p.session.next_deadline()).min();
+        let next = sp.peers.iter().filter_map(|p| p.bgp.next_deadline()).min();
         let wait = next.map_or(5_000_000, |d| d.0.saturating_sub(sp.now().0)).min(5_000_000);
         std::thread::sleep(Duration::from_nanos(wait.max(200_000)));
     }
@@ -327,8 +330,9 @@ fn connect_from(local: IpAddr, peer: SocketAddr) -> io::Result<TcpStream> {
 struct Speaker {
     start: Instant,
     listen_ip: IpAddr,
-    peers: Vec<Peer>,
-    announce: Vec<Ipv4Net>,
+    peers: Vec<Neighbor>,
+    /// The attributes of the prefixes we originate (AS_PATH, NEXT_HOP added per neighbor).
+    originated: Arc<PathAttributes>,
     rib: Rib,
     connect_tx: Option<Sender<(usize, io::Result<TcpStream>)>>,
     events: Vec<SpeakerEvent>,
@@ -345,17 +349,14 @@ impl Speaker {
 
     fn command(&mut self, c: Command) {
         match c {
-            Command::Announce(ps) => {
-                for p in &ps {
-                    if !self.announce.contains(p) {
-                        self.announce.push(*p);
-                    }
-                }
-                self.send_all(ps, Vec::new());
-            }
+            Command::Announce(ps) => self.announce(&ps),
             Command::Withdraw(ps) => {
-                self.announce.retain(|p| !ps.contains(p));
-                self.send_all(Vec::new(), ps);
+                let now = self.now();
+                for i in 0..self.peers.len() {
+                    let mut out = Vec::new();
+                    self.peers[i].bgp.withdraw(now, &ps, &mut out);
+                    self.apply(i, out);
+                }
             }
             Command::ShowRoutes => {
                 let rows: Vec<SpeakerEvent> = self
@@ -374,44 +375,14 @@ impl Speaker {
         }
     }
 
-    fn send_all(&mut self, announce: Vec<Ipv4Net>, withdraw: Vec<Ipv4Net>) {
-        for i in 0..self.peers.len() {
-            if self.peers[i].session.state() == State::Established {
-                self.send_routes(i, &announce, &withdraw);
-            }
-        }
-    }
-
-    fn send_routes(&mut self, i: usize, announce: &[Ipv4Net], withdraw: &[Ipv4Net]) {
+    /// Adds `prefixes` to what every neighbor is sent (at once where Established).
+    fn announce(&mut self, prefixes: &[Ipv4Net]) {
         let now = self.now();
-        let p = &mut self.peers[i];
-        let next_hop = match p.conn.as_ref().and_then(|c| c.stream.local_addr().ok()).map(|a| a.ip()) {
-            Some(IpAddr::V4(a)) => a,
-            _ => match self.listen_ip {
-                IpAddr::V4(a) => a,
-                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-            },
-        };
-        let u = Update {
-            withdrawn: withdraw.to_vec(),
-            attrs: PathAttributes {
-                origin: Some(Origin::Igp),
-                as_path: Some(AsPath::sequence(vec![p.spec.session.local_asn])),
-                next_hop: Some(next_hop),
-                ..PathAttributes::default()
-            },
-            nlri: announce.to_vec(),
-            issues: Vec::new(),
-        };
-        let mut out = Vec::new();
-        if p.session.send_update(now, &u, &mut out) {
-            self.events.push(SpeakerEvent::Sent {
-                peer: p.name.clone(),
-                announced: announce.iter().map(|p| p.to_string()).collect(),
-                withdrawn: withdraw.iter().map(|p| p.to_string()).collect(),
-            });
+        for i in 0..self.peers.len() {
+            let mut out = Vec::new();
+            self.peers[i].bgp.announce(now, prefixes, self.originated.clone(), &mut out);
+            self.apply(i, out);
         }
-        self.apply(i, out);
     }
 
     fn incoming(&mut self, s: TcpStream, from: SocketAddr) {
@@ -423,7 +394,7 @@ impl Speaker {
             );
             return;
         };
-        match self.peers[i].session.state() {
+        match self.peers[i].bgp.state() {
             State::Connect | State::Active if self.peers[i].conn.is_none() => self.attach(i, s, false),
             _ => self.second_connection(i, s, false),
         }
@@ -434,7 +405,7 @@ impl Speaker {
     /// otherwise it is refused with Cease / Connection Collision Resolution.
     fn second_connection(&mut self, i: usize, s: TcpStream, outgoing: bool) {
         let name = self.peers[i].name.clone();
-        let state = self.peers[i].session.state();
+        let state = self.peers[i].bgp.state();
         if self.peers[i].pending.is_none() && matches!(state, State::OpenSent | State::OpenConfirm) {
             self.log(&name, "second connection: collision, decided once an OPEN arrives".into());
             self.start_pending(i, s, outgoing);
@@ -513,7 +484,7 @@ impl Speaker {
     fn resolve_collision(&mut self, i: usize) {
         let p = &self.peers[i];
         let (Some(pending), Some(conn)) = (p.pending.as_ref(), p.conn.as_ref()) else { return };
-        let Some(remote_id) = p.session.peer_open().or(pending.session.peer_open()).map(|o| o.router_id) else {
+        let Some(remote_id) = p.bgp.session().peer_open().or(pending.session.peer_open()).map(|o| o.router_id) else {
             return;
         };
         let name = p.name.clone();
@@ -540,7 +511,7 @@ impl Speaker {
             );
         } else {
             let pending = self.peers[i].pending.take().expect("checked");
-            let mut old = std::mem::replace(&mut self.peers[i].session, pending.session);
+            let mut old = self.peers[i].bgp.replace_session(pending.session);
             let mut old_conn = self.peers[i].conn.replace(pending.conn).expect("checked");
             let mut out = Vec::new();
             old.notify_and_reset(
@@ -566,8 +537,8 @@ impl Speaker {
     /// A session taken over from a second connection may already have the peer's OPEN: report
     /// it as the first session would have.
     fn report_open(&mut self, i: usize) {
-        if let Some(o) = self.peers[i].session.peer_open().cloned() {
-            self.apply(i, vec![Action::OpenReceived(o)]);
+        if let Some(o) = self.peers[i].bgp.session().peer_open().cloned() {
+            self.apply(i, vec![PeerAction::OpenReceived(o)]);
         }
     }
 
@@ -578,6 +549,14 @@ impl Speaker {
             return;
         }
         let _ = s.set_nodelay(true);
+        let local = match s.local_addr().map(|a| a.ip()) {
+            Ok(IpAddr::V4(a)) => a,
+            _ => match self.listen_ip {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+            },
+        };
+        self.peers[i].bgp.set_local_addr(local);
         self.peers[i].conn = Some(Conn::new(s, outgoing));
         self.event(i, Event::TcpConnected);
     }
@@ -585,7 +564,7 @@ impl Speaker {
     fn connected(&mut self, i: usize, res: io::Result<TcpStream>) {
         self.peers[i].connecting = false;
         match res {
-            Ok(s) if self.peers[i].conn.is_none() && self.peers[i].session.state() == State::Connect => {
+            Ok(s) if self.peers[i].conn.is_none() && self.peers[i].bgp.state() == State::Connect => {
                 self.attach(i, s, true)
             }
             // The peer's connection arrived first and is in use.
@@ -594,7 +573,7 @@ impl Speaker {
             Err(e) => {
                 let name = self.peers[i].name.clone();
                 self.log(&name, format!("connect failed: {e}"));
-                if self.peers[i].session.state() == State::Connect {
+                if self.peers[i].bgp.state() == State::Connect {
                     self.event(i, Event::TcpFails);
                 }
             }
@@ -626,15 +605,16 @@ impl Speaker {
     fn event(&mut self, i: usize, ev: Event<'_>) {
         let mut out = Vec::new();
         let now = self.now();
-        self.peers[i].session.handle(now, ev, &mut out);
+        self.peers[i].bgp.handle(now, ev, &mut out);
         self.apply(i, out);
     }
 
-    fn apply(&mut self, i: usize, actions: Vec<Action>) {
+    fn apply(&mut self, i: usize, actions: Vec<PeerAction>) {
+        let session = i as u32;
         for a in actions {
             let name = self.peers[i].name.clone();
             match a {
-                Action::Connect => {
+                PeerAction::Connect => {
                     if !self.peers[i].connecting {
                         self.peers[i].connecting = true;
                         let tx = self.connect_tx.clone().expect("set before the first event");
@@ -644,137 +624,88 @@ impl Speaker {
                         });
                     }
                 }
-                Action::Send(bytes) => {
+                PeerAction::Send(bytes) => {
                     if let Some(c) = self.peers[i].conn.as_mut() {
                         if let Err(e) = write_all_nonblocking(&mut c.stream, &bytes) {
                             self.log(&name, format!("send failed: {e}"));
                         }
                     }
                 }
-                Action::Disconnect => {
+                PeerAction::Disconnect => {
                     if let Some(c) = self.peers[i].conn.take() {
                         let _ = c.stream.shutdown(Shutdown::Both);
                     }
                 }
-                Action::StateChange { from, to } => {
+                PeerAction::StateChange { from, to } => {
                     self.events.push(SpeakerEvent::State {
                         peer: name.clone(),
                         from: from.to_string(),
                         to: to.to_string(),
                     });
-                    if to == State::Established {
-                        let ann = self.announce.clone();
-                        self.send_routes(i, &ann, &[]);
-                    }
-                    if from == State::Established {
-                        for c in self.rib.drop_session(i as u32) {
-                            self.events
-                                .push(SpeakerEvent::Withdrawn { peer: name.clone(), prefix: c.prefix.to_string() });
-                        }
-                    }
                     if to == State::OpenConfirm {
                         self.resolve_collision(i);
                     }
                     if matches!(to, State::Idle | State::Active) {
                         // The first connection failed: the second one carries on alone.
                         if let Some(p) = self.peers[i].pending.take() {
-                            self.peers[i].session = p.session;
+                            self.peers[i].bgp.replace_session(p.session);
                             self.peers[i].conn = Some(p.conn);
                             self.log(&name, "first connection gone: continuing on the second".into());
                             self.report_open(i);
                         }
                     }
                 }
-                Action::OpenReceived(o) => self.events.push(SpeakerEvent::Open {
+                PeerAction::OpenReceived(o) => self.events.push(SpeakerEvent::Open {
                     peer: name,
                     asn: o.asn(),
-                    hold: (self.peers[i].session.hold_time().0 / 1_000_000_000) as u16,
+                    hold: (self.peers[i].bgp.session().hold_time().0 / 1_000_000_000) as u16,
                     router_id: o.router_id.to_string(),
                     capabilities: o.capabilities.iter().map(|c| c.name()).collect(),
                 }),
-                Action::Update(u) => self.update(i, u),
-                Action::RouteRefresh => {
-                    let ann = self.announce.clone();
-                    self.send_routes(i, &ann, &[]);
+                PeerAction::Accepted { prefix, attrs } => {
+                    let peer_router_id =
+                        self.peers[i].bgp.session().peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
+                    let ebgp = self.peers[i].bgp.is_ebgp();
+                    self.rib.announce(prefix, Route { session, peer_router_id, ebgp, attrs: attrs.clone() });
+                    self.events.push(SpeakerEvent::Accepted {
+                        peer: name,
+                        prefix: prefix.to_string(),
+                        as_path: attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                        next_hop: attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
+                        best: self.rib.best(prefix).is_some_and(|r| r.session == session),
+                    });
                 }
-                Action::NotificationSent(n, reason) => self.events.push(SpeakerEvent::NotificationSent {
+                PeerAction::Rejected { prefix, reason } => self.events.push(SpeakerEvent::Rejected {
+                    peer: name,
+                    prefix: prefix.to_string(),
+                    reason: reason.key().to_string(),
+                    detail: reason.to_string(),
+                }),
+                PeerAction::Withdrawn { prefix } => {
+                    self.rib.withdraw(session, prefix);
+                    self.events.push(SpeakerEvent::Withdrawn { peer: name, prefix: prefix.to_string() });
+                }
+                PeerAction::AttributeIssue(issue) => {
+                    self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail))
+                }
+                PeerAction::Sent { announced, withdrawn } => self.events.push(SpeakerEvent::Sent {
+                    peer: name,
+                    announced: announced.iter().map(|p| p.to_string()).collect(),
+                    withdrawn: withdrawn.iter().map(|p| p.to_string()).collect(),
+                }),
+                PeerAction::NotificationSent(n, reason) => self.events.push(SpeakerEvent::NotificationSent {
                     peer: name,
                     code: n.code,
                     subcode: n.subcode,
                     meaning: n.meaning(),
                     reason,
                 }),
-                Action::NotificationReceived(n) => self.events.push(SpeakerEvent::NotificationReceived {
+                PeerAction::NotificationReceived(n) => self.events.push(SpeakerEvent::NotificationReceived {
                     peer: name,
                     code: n.code,
                     subcode: n.subcode,
                     meaning: n.meaning(),
                 }),
-            }
-        }
-    }
-
-    fn update(&mut self, i: usize, u: Update) {
-        let name = self.peers[i].name.clone();
-        let session = i as u32;
-        for p in &u.withdrawn {
-            // Reported when this peer had the route, whether or not the best path changed.
-            let had = self.rib.count_from(session);
-            self.rib.withdraw(session, *p);
-            if self.rib.count_from(session) < had {
-                self.events.push(SpeakerEvent::Withdrawn { peer: name.clone(), prefix: p.to_string() });
-            }
-        }
-        for issue in &u.issues {
-            self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail));
-        }
-        let tw = u.issues.iter().find(|i| i.action == crate::wire::AttrAction::TreatAsWithdraw);
-        let attrs = Arc::new(u.attrs);
-        let policy = &self.peers[i].spec.policy;
-        let peer_router_id = self.peers[i].session.peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
-        for p in &u.nlri {
-            let verdict = match tw {
-                Some(issue) => Err(RejectReason::MalformedAttributes(issue.detail.clone())),
-                None => policy.check(*p, &attrs),
-            };
-            match verdict {
-                Ok(()) => {
-                    self.rib.announce(*p, Route { session, peer_router_id, ebgp: true, attrs: attrs.clone() });
-                    self.events.push(SpeakerEvent::Accepted {
-                        peer: name.clone(),
-                        prefix: p.to_string(),
-                        as_path: attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                        next_hop: attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
-                        best: self.rib.best(*p).is_some_and(|r| r.session == session),
-                    });
-                }
-                Err(reason) => {
-                    // A rejected re-announcement replaces (removes) what we had from this peer.
-                    self.rib.withdraw(session, *p);
-                    self.events.push(SpeakerEvent::Rejected {
-                        peer: name.clone(),
-                        prefix: p.to_string(),
-                        reason: reason.key().to_string(),
-                        detail: reason.to_string(),
-                    });
-                }
-            }
-        }
-        if let Some(max) = policy.max_prefixes() {
-            let from_peer = self.rib.count_from(session);
-            if from_peer > max {
-                let mut n = Notification::cease(Cease::MaxPrefixes);
-                n.data = vec![0, 1, 1];
-                n.data.extend_from_slice(&(max as u32).to_be_bytes());
-                let now = self.now();
-                let mut out = Vec::new();
-                self.peers[i].session.notify_and_reset(
-                    now,
-                    n,
-                    format!("{from_peer} prefixes accepted, the limit is {max}"),
-                    &mut out,
-                );
-                self.apply(i, out);
             }
         }
     }

@@ -469,6 +469,15 @@ impl Notification {
         Notification::new(error_code::CEASE, why as u8)
     }
 
+    /// Cease / Maximum Number of Prefixes Reached, with RFC 4486's data: AFI 1, SAFI 1 (IPv4
+    /// unicast) and the limit.
+    pub fn max_prefixes(limit: usize) -> Self {
+        let mut n = Notification::cease(Cease::MaxPrefixes);
+        n.data = vec![0, 1, 1];
+        n.data.extend_from_slice(&u32::try_from(limit).unwrap_or(u32::MAX).to_be_bytes());
+        n
+    }
+
     /// Hold Timer Expired.
     pub fn hold_timer_expired() -> Self {
         Notification::new(error_code::HOLD_TIMER_EXPIRED, 0)

@@ -61,12 +61,7 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         .map(|(i, addr)| {
             let peer_asn = a.peer_asn[if a.peer_asn.len() == 1 { 0 } else { i }];
             let policy = match a.role {
-                RoleArg::Provider => ImportPolicy::Provider {
-                    peer_asn,
-                    min_len: PROVIDER_MIN_LEN,
-                    max_len: PROVIDER_MAX_LEN,
-                    max_prefixes: a.max_prefixes,
-                },
+                RoleArg::Provider => ImportPolicy::provider_with_limit(peer_asn, a.max_prefixes),
                 RoleArg::Customer => ImportPolicy::Customer { provider_prefixes: a.accept.clone() },
             };
             PeerSpec {

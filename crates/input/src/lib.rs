@@ -157,7 +157,7 @@ macro_rules! whole {
         }
     )*};
 }
-whole!(u8, u16, u32, u64, i64);
+whole!(u8, u16, u32, u64, usize, i64);
 
 impl Kind for f64 {
     /// A TOML float or integer; infinities and NaN are refused.

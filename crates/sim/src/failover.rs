@@ -3,45 +3,54 @@
 //!
 //! 1. Onboarding per site (crates/interconnect): LOA, link up, point-to-point subnet and, for a
 //!    customer without one, a private ASN.
-//! 2. Per site an eBGP session pair — the customer's border router (active) and the provider
-//!    edge (passive), both the real [`Session`] state machine of crates/bgp — over the site's
-//!    link, in virtual time with the link's propagation delay. Each site announces the
-//!    customer's aggregate and its own slice of it (site i's calls come from slice i); the
-//!    provider announces its prefixes. Import policies are the real ones.
-//! 3. Faults (`[[events]]`): a link that goes down carries nothing (so keepalives stop and a
+//! 2. Routers and sessions, every session end the real [`Peer`] of crates/bgp (the FSM, the
+//!    import policy, the Adj-RIBs, max-prefix) that `xconnect bgp` runs over TCP:
+//!    - per site an eBGP session between the customer's border router (active) and the
+//!      provider edge (passive) over the site's link, with the link's propagation delay. Each
+//!      customer router announces the customer's aggregate and its site's slice of it (site
+//!      i's calls come from slice i); the provider announces its prefixes. The provider
+//!      closes a session whose customer announces more than `max_prefixes` (Cease/1);
+//!    - between every two customer sites an iBGP session over the customer's backbone (same
+//!      delay; the backbone does not fail): each router passes on what it learnt over eBGP,
+//!      next hop unchanged, and never what it learnt over iBGP.
+//! 3. RIBs and forwarding: each customer router has a Loc-RIB of what its sessions accepted
+//!    (RFC 4271 §9.1.2.2: its own eBGP route over an iBGP one, ties by the lower BGP
+//!    identifier); a frame leaves by the longest match for its destination, at the site whose
+//!    provider edge is the route's next hop. The provider's network is one Loc-RIB across the
+//!    sites' sessions (its own iBGP is not simulated); provider → customer frames go to the
+//!    site of the longest match for the customer address. ECMP is off.
+//! 4. Faults (`[[events]]`): a link that goes down carries nothing (so keepalives stop and a
 //!    NOTIFICATION cannot arrive); detection is the hold timer, or BFD whose last packet
 //!    before the failure plus multiplier × interval decides; `bgp-reset` is the provider
 //!    clearing the session.
-//! 4. Routing: the provider's RIB across sessions answers "which site reaches this customer
-//!    address" (longest prefix: the slice while its site is up, else the aggregate via the
-//!    other); each customer site router prefers its own eBGP route to the provider and falls
-//!    back to the iBGP copy learned from another site (RFC 4271 §9.1.2.2 eBGP over iBGP; ties
-//!    by the lower BGP identifier). ECMP is off.
-//! 5. Traffic: each site's calls go customer → provider out of the site their router chose at
-//!    the frame's send time, through that site's port and policer; a frame sent into a failed
-//!    link before the routers noticed is lost (convergence loss, counted per call); a frame
-//!    from an address the customer never announced is dropped by the provider's ACL.
+//! 5. Traffic: each site's calls (spread over the provider's prefixes) go customer → provider
+//!    out of the site their router chose at the frame's send time, through that site's port
+//!    and policer; a frame sent into a failed link before the routers noticed is lost
+//!    (convergence loss, counted per call); a frame from an address the customer never
+//!    announced is dropped by the provider's ACL.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use hdrhistogram::Histogram;
 use ipnet::Ipv4Net;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use xconnect_bgp::fsm::{Action, Event, Session, SessionConfig, State};
+use xconnect_bgp::fsm::{Event, SessionConfig, State};
+use xconnect_bgp::peer::{Peer, PeerAction};
 use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::rib::{Rib, Route};
-use xconnect_bgp::wire::{AsPath, Cease, Notification, Origin, PathAttributes, Update};
+use xconnect_bgp::wire::{Cease, Notification, Origin, PathAttributes};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
-use xconnect_time::{Nanos, Span};
+use xconnect_time::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
 use crate::site::{calls_below, mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
-use xconnect_dataplane::rtp::RtpStreamRow;
+use xconnect_dataplane::rtp::{sort_rows, RtpStreamRow};
 
 /// The MOS under which a call counts as degraded in the failover report.
 pub const MOS_DEGRADED: f64 = 3.6;
@@ -251,16 +260,48 @@ pub struct ControlReport {
     pub single_point_of_failure: bool,
 }
 
-const CUSTOMER: usize = 0;
-const PROVIDER: usize = 1;
+/// The two ends of a site's eBGP session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The customer's border router at the site (connects).
+    Customer,
+    /// The provider edge at the site (listens).
+    Provider,
+}
+
+impl Side {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One end of a BGP session in the simulation: the real [`Peer`] (FSM, import policy,
+/// Adj-RIBs), the router it belongs to and the wire it crosses.
+struct End {
+    peer: Peer,
+    /// The customer router (its site) this end belongs to; `None`: the provider's network.
+    router: Option<usize>,
+    /// The site whose cross-connect carries the session; `None`: the customer's backbone
+    /// (iBGP between its sites), which does not fail.
+    link: Option<usize>,
+    /// The end at the other side.
+    remote: usize,
+    /// For a cross-connect's session: its site and side.
+    ebgp: Option<(usize, Side)>,
+}
+
+/// The end of `site`'s eBGP session on `side` (ends 2·site and 2·site + 1).
+fn end_of(site: usize, side: Side) -> usize {
+    2 * site + side.index()
+}
 
 #[derive(Debug)]
 enum Cp {
-    Deliver { site: usize, to: usize, bytes: Vec<u8> },
-    Connect { site: usize },
-    Fails { site: usize, to: usize },
+    Deliver { to: usize, bytes: Vec<u8> },
+    Connect { end: usize },
+    Fails { to: usize },
     Fault { site: usize, kind: FaultKind },
-    BfdDown { site: usize, side: usize },
+    BfdDown { site: usize, side: Side },
 }
 
 /// What became of a frame.
@@ -285,36 +326,149 @@ fn at<T: Copy>(tl: &Timeline<T>, cursor: &mut usize, t: u64) -> T {
     tl[*cursor].1
 }
 
+/// A group of calls that the routers treat alike: from one customer prefix (its home site's
+/// slice, or the stray prefix) to one provider prefix. Looked up by one address of each.
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    home: usize,
+    customer: Ipv4Net,
+    provider: Ipv4Net,
+}
+
+impl Flow {
+    fn host(p: Ipv4Net) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(p.network()).saturating_add(u32::from(p.prefix_len() < 31)))
+    }
+}
+
 struct ControlPlane<'a> {
     sc: &'a Scenario,
     c: &'a Control,
     now: u64,
     seq: u64,
     queue: BTreeMap<(u64, u64), Cp>,
-    sessions: Vec<[Session; 2]>,
+    ends: Vec<End>,
     bfd_phase: Vec<[u64; 2]>,
+    /// The provider's network: routes from every site's session (session id = end index).
     provider_rib: Rib,
-    /// Provider prefixes learned over each site's customer session.
-    customer_learned: Vec<bool>,
+    /// Each customer site's border router: routes from its eBGP session and from the other
+    /// sites over iBGP (session id = end index).
+    customer_ribs: Vec<Rib>,
     onboarding: Vec<Onboarding>,
     established_at: Vec<Option<u64>>,
-    slices: Vec<Ipv4Net>,
     /// Whether the RIBs changed since the routes were last chosen.
     routes_changed: bool,
     timeline: Vec<TimelineRow>,
-    /// Per home site: egress site for customer → provider (None: no route).
+    flows: Vec<Flow>,
+    /// Per flow: the site its customer → provider frames leave by (None: no route).
     egress: Vec<Timeline<Option<usize>>>,
-    /// Per home site: the site the provider sends its slice's traffic to.
+    /// Per flow: the site the provider sends its provider → customer frames to.
     ret: Vec<Timeline<Option<usize>>>,
     /// Per site: link state.
     links: Vec<Timeline<bool>>,
-    /// When each side left Established, and why.
+    /// Per site, when each side ([`Side::index`]) left Established, and why.
     left_established: Vec<[Vec<(u64, DetectedBy)>; 2]>,
-    /// Why the session being handled is about to leave Established.
     provisioning: Provisioning,
 }
 
 impl<'a> ControlPlane<'a> {
+    /// The eBGP sessions (a pair per site), then an iBGP session between every two customer
+    /// sites (the lower-numbered site connects), every end a [`Peer`] with its import policy
+    /// and what it advertises.
+    fn new(
+        sc: &'a Scenario,
+        c: &'a Control,
+        onboarding: Vec<Onboarding>,
+        provisioning: Provisioning,
+        flows: Vec<Flow>,
+    ) -> Self {
+        let n = sc.sites.len();
+        let slices = c.slices(n);
+        let mut rng = StdRng::seed_from_u64(sc.seed ^ 0xbfd0);
+        let cfg = |local, peer, id, passive| SessionConfig {
+            hold_time: c.hold_s,
+            connect_retry: c.connect_retry,
+            passive,
+            ..SessionConfig::new(local, peer, id)
+        };
+        let originated = Arc::new(PathAttributes { origin: Some(Origin::Igp), ..PathAttributes::default() });
+        let mut ends = Vec::new();
+        for (site, o) in onboarding.iter().enumerate() {
+            let p2p = o.p2p.expect("addressed before BGP");
+            let asn = o.customer_asn.expect("addressed before BGP");
+            let mut customer = Peer::new(
+                cfg(asn, c.provider_asn, p2p.customer, false),
+                ImportPolicy::Customer { provider_prefixes: c.provider_prefixes.clone() },
+            );
+            customer.set_local_addr(p2p.customer);
+            customer.announce(Nanos(0), &[slices[site], c.customer_prefix], originated.clone(), &mut Vec::new());
+            let mut provider = Peer::new(
+                cfg(c.provider_asn, asn, p2p.provider, true),
+                ImportPolicy::provider_with_limit(asn, c.max_prefixes),
+            );
+            provider.set_local_addr(p2p.provider);
+            provider.announce(Nanos(0), &c.provider_prefixes, originated.clone(), &mut Vec::new());
+            let (cust, prov) = (end_of(site, Side::Customer), end_of(site, Side::Provider));
+            ends.push(End {
+                peer: customer,
+                router: Some(site),
+                link: Some(site),
+                remote: prov,
+                ebgp: Some((site, Side::Customer)),
+            });
+            ends.push(End {
+                peer: provider,
+                router: None,
+                link: Some(site),
+                remote: cust,
+                ebgp: Some((site, Side::Provider)),
+            });
+        }
+        for j in 0..n {
+            for k in j + 1..n {
+                let (a, b) = (&onboarding[j], &onboarding[k]);
+                let asn = a.customer_asn.expect("addressed before BGP");
+                let (id_j, id_k) = (a.p2p.expect("addressed").customer, b.p2p.expect("addressed").customer);
+                let mut pj = Peer::new(cfg(asn, asn, id_j, false), ImportPolicy::Internal);
+                pj.set_local_addr(id_j);
+                let mut pk = Peer::new(cfg(asn, asn, id_k, true), ImportPolicy::Internal);
+                pk.set_local_addr(id_k);
+                let i = ends.len();
+                ends.push(End { peer: pj, router: Some(j), link: None, remote: i + 1, ebgp: None });
+                ends.push(End { peer: pk, router: Some(k), link: None, remote: i, ebgp: None });
+            }
+        }
+        let nflows = flows.len();
+        ControlPlane {
+            sc,
+            c,
+            now: 0,
+            seq: 0,
+            queue: BTreeMap::new(),
+            ends,
+            bfd_phase: (0..n)
+                .map(|_| match c.detection {
+                    Detection::Bfd { interval_ns, .. } => {
+                        [rng.random_range(0..interval_ns), rng.random_range(0..interval_ns)]
+                    }
+                    Detection::Hold => [0, 0],
+                })
+                .collect(),
+            provider_rib: Rib::new(),
+            customer_ribs: vec![Rib::new(); n],
+            established_at: vec![None; n],
+            routes_changed: true,
+            onboarding,
+            timeline: Vec::new(),
+            flows,
+            egress: vec![Vec::new(); nflows],
+            ret: vec![Vec::new(); nflows],
+            links: vec![vec![(0, true)]; n],
+            left_established: vec![[Vec::new(), Vec::new()]; n],
+            provisioning,
+        }
+    }
+
     fn name(&self, i: usize) -> String {
         self.sc.sites[i].name.clone()
     }
@@ -328,7 +482,9 @@ impl<'a> ControlPlane<'a> {
         self.queue.insert((t, self.seq), ev);
     }
 
-    fn prop(&self) -> u64 {
+    /// One-way delay of a session's wire: the cross-connect's propagation (the customer's
+    /// backbone between sites is given the same).
+    fn delay(&self) -> u64 {
         self.sc.propagation_ns
     }
 
@@ -336,50 +492,72 @@ impl<'a> ControlPlane<'a> {
         self.links[site].last().is_some_and(|&(_, up)| up)
     }
 
-    fn event(&mut self, site: usize, side: usize, ev: Event<'_>) {
-        let mut out = Vec::new();
-        self.sessions[site][side].handle(Nanos(self.now), ev, &mut out);
-        self.apply(site, side, out);
+    /// Whether the wire under `end` carries anything now.
+    fn carried(&self, end: usize) -> bool {
+        self.ends[end].link.is_none_or(|s| self.link_up(s))
     }
 
-    fn apply(&mut self, site: usize, side: usize, out: Vec<Action>) {
-        let who = if side == CUSTOMER { "customer" } else { "provider" };
-        let other = 1 - side;
+    /// The site an end's timeline lines are filed under, and who speaks.
+    fn who(&self, end: usize) -> (usize, String) {
+        let e = &self.ends[end];
+        match (e.ebgp, e.router) {
+            (Some((site, Side::Customer)), _) => (site, "customer".into()),
+            (Some((site, Side::Provider)), _) => (site, "provider".into()),
+            (None, router) => {
+                let site = router.expect("iBGP ends belong to customer routers");
+                let other = self.ends[e.remote].router.expect("iBGP ends belong to customer routers");
+                (site, format!("customer iBGP with {}", self.name(other)))
+            }
+        }
+    }
+
+    fn event(&mut self, end: usize, ev: Event<'_>) {
+        let mut out = Vec::new();
+        self.ends[end].peer.handle(Nanos(self.now), ev, &mut out);
+        self.apply(end, out);
+    }
+
+    fn apply(&mut self, end: usize, out: Vec<PeerAction>) {
+        let (site, who) = self.who(end);
+        let remote = self.ends[end].remote;
         // A NOTIFICATION comes in the same batch of actions as the state change it causes.
         let mut cause = None;
         for a in out {
             match a {
-                Action::Connect => {
-                    let t = self.now + 2 * self.prop();
-                    self.push(t, Cp::Connect { site });
+                PeerAction::Connect => {
+                    let t = self.now + 2 * self.delay();
+                    self.push(t, Cp::Connect { end });
                 }
-                Action::Send(bytes) => {
-                    if self.link_up(site) {
-                        let t = self.now + self.prop();
-                        self.push(t, Cp::Deliver { site, to: other, bytes });
+                PeerAction::Send(bytes) => {
+                    if self.carried(end) {
+                        let t = self.now + self.delay();
+                        self.push(t, Cp::Deliver { to: remote, bytes });
                     }
                 }
-                Action::Disconnect => {
-                    if self.link_up(site) {
-                        let t = self.now + self.prop();
-                        self.push(t, Cp::Fails { site, to: other });
+                PeerAction::Disconnect => {
+                    if self.carried(end) {
+                        let t = self.now + self.delay();
+                        self.push(t, Cp::Fails { to: remote });
                     }
                 }
-                Action::StateChange { from, to } => {
+                PeerAction::StateChange { from, to } => {
                     self.log(site, TimelineEvent::State, format!("{who} {from} -> {to}"));
-                    if to == State::Established {
-                        self.established(site, side);
+                    let ebgp = self.ends[end].ebgp;
+                    if to == State::Established && ebgp == Some((site, Side::Customer)) {
+                        self.established(site);
                     }
-                    if from == State::Established {
+                    if let (State::Established, Some((_, side))) = (from, ebgp) {
                         let how = cause.take().unwrap_or(DetectedBy::ConnectionClosed);
-                        self.left_established[site][side].push((self.now, how));
-                        self.session_down(site, side);
+                        self.left_established[site][side.index()].push((self.now, how));
                     }
                 }
-                Action::OpenReceived(_) | Action::RouteRefresh => {}
-                Action::Update(u) => self.update(site, side, u),
-                Action::NotificationSent(n, reason) => {
-                    self.log(site, TimelineEvent::NotificationSent, format!("{who}: {} ({reason})", n));
+                PeerAction::Accepted { prefix, attrs } => self.install(end, prefix, Some(attrs)),
+                PeerAction::Withdrawn { prefix } => self.install(end, prefix, None),
+                PeerAction::Rejected { prefix, reason } => {
+                    self.log(site, TimelineEvent::Rejected, format!("{who}: {prefix}: {reason}"))
+                }
+                PeerAction::NotificationSent(n, reason) => {
+                    self.log(site, TimelineEvent::NotificationSent, format!("{who}: {n} ({reason})"));
                     cause = Some(if n.is_hold_timer_expired() {
                         DetectedBy::HoldTimer
                     } else if n.is_cease(Cease::BfdDown) {
@@ -388,94 +566,89 @@ impl<'a> ControlPlane<'a> {
                         DetectedBy::SentNotification(n.meaning())
                     });
                 }
-                Action::NotificationReceived(n) => {
+                PeerAction::NotificationReceived(n) => {
                     self.log(site, TimelineEvent::NotificationReceived, format!("{who}: {n}"));
                     cause = Some(DetectedBy::ReceivedNotification(n));
                 }
+                // Simulated peers send well-formed UPDATEs; what was sent is in the RIBs.
+                PeerAction::OpenReceived(_) | PeerAction::AttributeIssue(_) | PeerAction::Sent { .. } => {}
             }
         }
         self.reroute();
     }
 
-    fn established(&mut self, site: usize, side: usize) {
-        if side == CUSTOMER && self.established_at[site].is_none() {
+    /// The customer's session at `site` is up for the first time: onboarding is complete.
+    fn established(&mut self, site: usize) {
+        if self.established_at[site].is_none() {
             self.established_at[site] = Some(self.now);
             self.onboarding[site]
                 .handle(OnboardingEvent::BgpEstablished, &mut self.provisioning)
                 .expect("addressed before BGP");
         }
-        let announce: Vec<Ipv4Net> = if side == CUSTOMER {
-            vec![self.slices[site], self.c.customer_prefix]
-        } else {
-            self.c.provider_prefixes.clone()
-        };
-        let o = &self.onboarding[site];
-        let p2p = o.p2p.expect("addressed before BGP");
-        let (asn, nh) = if side == CUSTOMER {
-            (o.customer_asn.expect("addressed"), p2p.customer)
-        } else {
-            (self.c.provider_asn, p2p.provider)
-        };
-        let u = Update {
-            attrs: PathAttributes {
-                origin: Some(Origin::Igp),
-                as_path: Some(AsPath::sequence(vec![asn])),
-                next_hop: Some(nh),
-                ..PathAttributes::default()
-            },
-            nlri: announce,
-            ..Update::default()
-        };
-        let mut out = Vec::new();
-        self.sessions[site][side].send_update(Nanos(self.now), &u, &mut out);
-        self.apply(site, side, out);
     }
 
-    fn update(&mut self, site: usize, side: usize, u: Update) {
-        let policy = if side == PROVIDER {
-            ImportPolicy::provider(self.onboarding[site].customer_asn.expect("addressed"))
-        } else {
-            ImportPolicy::Customer { provider_prefixes: self.c.provider_prefixes.clone() }
-        };
+    /// The site whose provider edge owns `addr` (a route's NEXT_HOP): where the traffic exits.
+    fn exit_of(&self, next_hop: Option<Ipv4Addr>) -> Option<usize> {
+        let nh = next_hop?;
+        self.onboarding.iter().position(|o| o.p2p.is_some_and(|p| p.subnet.contains(&nh)))
+    }
+
+    /// A route from `end`'s peer entered (`Some`) or left (`None`) its router's Adj-RIB-In:
+    /// the router's Loc-RIB follows; a customer router tells its other sites over iBGP what
+    /// it learned over eBGP (never what it learned over iBGP).
+    fn install(&mut self, end: usize, prefix: Ipv4Net, attrs: Option<Arc<PathAttributes>>) {
         self.routes_changed = true;
-        let attrs = Arc::new(u.attrs);
-        for p in &u.withdrawn {
-            if side == PROVIDER {
-                self.provider_rib.withdraw(site as u32, *p);
-            }
-        }
-        for p in &u.nlri {
-            match policy.check(*p, &attrs) {
-                Ok(()) if side == PROVIDER => {
-                    let route = Route {
-                        session: site as u32,
-                        peer_router_id: self.onboarding[site].p2p.expect("addressed").customer,
-                        ebgp: true,
-                        attrs: attrs.clone(),
+        let e = &self.ends[end];
+        let session = end as u32;
+        let router = e.router;
+        let withdrawal = attrs.is_none();
+        let route = attrs.map(|attrs| Route {
+            session,
+            peer_router_id: self.ends[e.remote].peer.session().config().router_id,
+            ebgp: e.peer.is_ebgp(),
+            attrs,
+        });
+        let rib = match router {
+            Some(r) => &mut self.customer_ribs[r],
+            None => &mut self.provider_rib,
+        };
+        let change = match route {
+            Some(route) => rib.announce(prefix, route),
+            None => rib.withdraw(session, prefix),
+        };
+        let Some(change) = change else { return };
+        let (site, _) = self.who(end);
+        match router {
+            None => {
+                if withdrawal {
+                    let to = match change.new {
+                        Some(s) => self.ends[s as usize].ebgp.map_or("nowhere".into(), |(s, _)| self.name(s)),
+                        None => "nowhere".into(),
                     };
-                    self.provider_rib.announce(*p, route);
+                    self.log(site, TimelineEvent::Withdraw, format!("provider RIB: {prefix} now via {to}"));
                 }
-                Ok(()) => self.customer_learned[site] = true,
-                Err(r) => self.log(site, TimelineEvent::Rejected, format!("{p}: {r}")),
             }
-        }
-    }
-
-    fn session_down(&mut self, site: usize, side: usize) {
-        self.routes_changed = true;
-        if side == PROVIDER {
-            let changes = self.provider_rib.drop_session(site as u32);
-            for c in changes {
-                let to = c.new.map_or("nowhere".to_string(), |s| self.name(s as usize));
-                self.log(site, TimelineEvent::Withdraw, format!("provider RIB: {} now via {to}", c.prefix));
+            Some(r) => {
+                let best = self.customer_ribs[r].best(prefix).cloned();
+                if withdrawal {
+                    let to = best.as_ref().and_then(|b| self.exit_of(b.attrs.next_hop));
+                    let to = to.map_or("nowhere".into(), |s| self.name(s));
+                    let at = self.name(r);
+                    self.log(site, TimelineEvent::Withdraw, format!("customer router at {at}: {prefix} now via {to}"));
+                }
+                let ibgp: Vec<usize> = (0..self.ends.len())
+                    .filter(|&i| self.ends[i].router == Some(r) && self.ends[i].ebgp.is_none())
+                    .collect();
+                for i in ibgp {
+                    let mut out = Vec::new();
+                    let now = Nanos(self.now);
+                    match &best {
+                        Some(b) if b.ebgp => self.ends[i].peer.announce(now, &[prefix], b.attrs.clone(), &mut out),
+                        _ => self.ends[i].peer.withdraw(now, &[prefix], &mut out),
+                    }
+                    self.apply(i, out);
+                }
             }
-        } else {
-            self.customer_learned[site] = false;
-            self.log(
-                site,
-                TimelineEvent::Withdraw,
-                format!("customer router at {}: provider routes gone", self.name(site)),
-            );
         }
     }
 
@@ -484,55 +657,44 @@ impl<'a> ControlPlane<'a> {
         if !std::mem::take(&mut self.routes_changed) {
             return;
         }
-        let n = self.sc.sites.len();
-        let fib = self.provider_rib.fib();
-        for h in 0..n {
-            // The customer router at h: its own eBGP route, else the iBGP copy from another site
-            // (the lower BGP identifier of the provider edge wins a tie).
-            let mut rib = Rib::new();
-            for j in 0..n {
-                if self.customer_learned[j] {
-                    let r = Route {
-                        session: j as u32,
-                        peer_router_id: self.onboarding[j].p2p.expect("addressed").provider,
-                        ebgp: j == h,
-                        attrs: Arc::new(PathAttributes {
-                            origin: Some(Origin::Igp),
-                            as_path: Some(AsPath::sequence(vec![self.c.provider_asn])),
-                            ..PathAttributes::default()
-                        }),
-                    };
-                    rib.announce(self.c.provider_prefixes[0], r);
-                }
-            }
-            let e = rib.best(self.c.provider_prefixes[0]).map(|r| r.session as usize);
-            if self.egress[h].last().map(|x| x.1) != Some(e) {
-                if !self.egress[h].is_empty() {
+        let many = self.c.provider_prefixes.len() > 1;
+        for f in 0..self.flows.len() {
+            let Flow { home, customer, provider } = self.flows[f];
+            // Customer → provider: the home site's router, longest match, exit by next hop.
+            let e =
+                self.customer_ribs[home].lookup(Flow::host(provider)).and_then(|(_, r)| self.exit_of(r.attrs.next_hop));
+            if self.egress[f].last().map(|x| x.1) != Some(e) {
+                if !self.egress[f].is_empty() {
                     let to = e.map_or("no route".into(), |s| self.name(s));
-                    self.log(
-                        h,
-                        TimelineEvent::BestPath,
-                        format!("customer -> provider traffic of {} calls now via {to}", self.name(h)),
-                    );
+                    let dst = if many { format!(" to {provider}") } else { String::new() };
+                    let detail = format!("customer -> provider traffic of {} calls{dst} now via {to}", self.name(home));
+                    self.log(home, TimelineEvent::BestPath, detail);
                 }
-                self.egress[h].push((self.now, e));
+                self.egress[f].push((self.now, e));
             }
-            let fib_site = fib.lookup(u32::from(self.slices[h].network()) + 1).map(|s| s as usize);
-            if self.ret[h].last().map(|x| x.1) != Some(fib_site) {
-                if !self.ret[h].is_empty() {
-                    let to = fib_site.map_or("no route".into(), |s| self.name(s));
-                    self.log(h, TimelineEvent::BestPath, format!("provider -> {} now via {to}", self.slices[h]));
+            // Provider → customer: the provider's RIB, longest match on the calls' prefix.
+            let r = self
+                .provider_rib
+                .lookup(Flow::host(customer))
+                .and_then(|(_, r)| self.ends[r.session as usize].ebgp.map(|(s, _)| s));
+            if self.ret[f].last().map(|x| x.1) != Some(r) {
+                // One line per customer prefix, not per provider prefix it calls.
+                let first = self.flows[..f].iter().all(|g| g.customer != customer);
+                if !self.ret[f].is_empty() && first {
+                    let to = r.map_or("no route".into(), |s| self.name(s));
+                    self.log(home, TimelineEvent::BestPath, format!("provider -> {customer} now via {to}"));
                 }
-                self.ret[h].push((self.now, fib_site));
+                self.ret[f].push((self.now, r));
             }
         }
     }
 
     /// Ends `side`'s session at `site` with `n` (sent if the link still carries it).
-    fn tear_down(&mut self, site: usize, side: usize, n: Notification, reason: &str) {
+    fn tear_down(&mut self, site: usize, side: Side, n: Notification, reason: &str) {
+        let end = end_of(site, side);
         let mut out = Vec::new();
-        self.sessions[site][side].notify_and_reset(Nanos(self.now), n, reason.into(), &mut out);
-        self.apply(site, side, out);
+        self.ends[end].peer.notify_and_reset(Nanos(self.now), n, reason.into(), &mut out);
+        self.apply(end, out);
     }
 
     fn fault(&mut self, site: usize, kind: FaultKind) {
@@ -541,12 +703,12 @@ impl<'a> ControlPlane<'a> {
             FaultKind::LinkDown => {
                 self.links[site].push((self.now, false));
                 if let Detection::Bfd { interval_ns, multiplier } = self.c.detection {
-                    for side in [CUSTOMER, PROVIDER] {
+                    for side in [Side::Customer, Side::Provider] {
                         // The last BFD packet from the other side that arrived before the cut.
-                        let phase = self.bfd_phase[site][1 - side];
-                        let latest_tx = self.now.saturating_sub(self.prop());
+                        let phase = self.bfd_phase[site][1 - side.index()];
+                        let latest_tx = self.now.saturating_sub(self.delay());
                         let k = latest_tx.saturating_sub(phase) / interval_ns;
-                        let last_rx = phase + k * interval_ns + self.prop();
+                        let last_rx = phase + k * interval_ns + self.delay();
                         let detect = last_rx + u64::from(multiplier) * interval_ns;
                         self.push(detect.max(self.now), Cp::BfdDown { site, side });
                     }
@@ -556,59 +718,51 @@ impl<'a> ControlPlane<'a> {
                 self.links[site].push((self.now, true));
             }
             FaultKind::BgpReset => {
-                self.tear_down(site, PROVIDER, Notification::cease(Cease::AdminReset), "administrative reset");
-                self.event(site, PROVIDER, Event::ManualStart);
+                self.tear_down(site, Side::Provider, Notification::cease(Cease::AdminReset), "administrative reset");
+                self.event(end_of(site, Side::Provider), Event::ManualStart);
             }
         }
     }
 
-    fn run(&mut self, end: u64) {
+    fn run(&mut self, end_ns: u64) {
         loop {
-            let timer = self
-                .sessions
-                .iter()
-                .enumerate()
-                .flat_map(|(i, s)| {
-                    s.iter().enumerate().filter_map(move |(x, s)| s.next_deadline().map(|d| (d.0, i, x)))
-                })
-                .min();
+            let timer =
+                self.ends.iter().enumerate().filter_map(|(i, e)| e.peer.next_deadline().map(|d| (d.0, i))).min();
             let queued = self.queue.keys().next().copied();
             match (timer, queued) {
-                (Some((t, i, x)), q) if t <= end && q.is_none_or(|(qt, _)| t < qt) => {
+                (Some((t, i)), q) if t <= end_ns && q.is_none_or(|(qt, _)| t < qt) => {
                     self.now = t;
-                    self.event(i, x, Event::Tick);
+                    self.event(i, Event::Tick);
                 }
-                (_, Some(k)) if k.0 <= end => {
+                (_, Some(k)) if k.0 <= end_ns => {
                     let ev = self.queue.remove(&k).expect("present");
                     self.now = k.0;
                     match ev {
-                        Cp::Deliver { site, to, bytes } => {
-                            if self.link_up(site) {
-                                self.event(site, to, Event::Data(&bytes));
+                        Cp::Deliver { to, bytes } => {
+                            if self.carried(to) {
+                                self.event(to, Event::Data(&bytes));
                             }
                         }
-                        Cp::Connect { site } => {
-                            let ok = self.link_up(site) && self.sessions[site][PROVIDER].state() == State::Active;
-                            if ok {
-                                self.event(site, PROVIDER, Event::TcpConnected);
-                                self.event(site, CUSTOMER, Event::TcpConnected);
+                        Cp::Connect { end } => {
+                            let remote = self.ends[end].remote;
+                            if self.carried(end) && self.ends[remote].peer.state() == State::Active {
+                                self.event(remote, Event::TcpConnected);
+                                self.event(end, Event::TcpConnected);
                             } else {
-                                self.event(site, CUSTOMER, Event::TcpFails);
+                                self.event(end, Event::TcpFails);
                             }
                         }
-                        Cp::Fails { site, to } => {
-                            if self.link_up(site) {
-                                self.event(site, to, Event::TcpFails);
+                        Cp::Fails { to } => {
+                            if self.carried(to) {
+                                self.event(to, Event::TcpFails);
                             }
                         }
                         Cp::Fault { site, kind } => self.fault(site, kind),
                         Cp::BfdDown { site, side } => {
-                            if !self.link_up(site) && self.sessions[site][side].state() == State::Established {
-                                self.log(
-                                    site,
-                                    TimelineEvent::Detected,
-                                    format!("{} side: BFD down", if side == 0 { "customer" } else { "provider" }),
-                                );
+                            let up = self.ends[end_of(site, side)].peer.state() == State::Established;
+                            if !self.link_up(site) && up {
+                                let who = if side == Side::Customer { "customer" } else { "provider" };
+                                self.log(site, TimelineEvent::Detected, format!("{who} side: BFD down"));
                                 self.tear_down(site, side, Notification::cease(Cease::BfdDown), "BFD down");
                             }
                         }
@@ -636,59 +790,32 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         onboarding.push(o);
     }
     let slices = c.slices(n);
-    let mut rng = StdRng::seed_from_u64(sc.seed ^ 0xbfd0);
-    let mut cp = ControlPlane {
-        sc,
-        c,
-        now: 0,
-        seq: 0,
-        queue: BTreeMap::new(),
-        sessions: onboarding
-            .iter()
-            .map(|o| {
-                let p2p = o.p2p.expect("addressed");
-                let asn = o.customer_asn.expect("addressed");
-                let mk = |local, peer, id, passive| {
-                    Session::new(SessionConfig {
-                        hold_time: c.hold_s,
-                        connect_retry: Span(c.connect_retry_ns),
-                        passive,
-                        ..SessionConfig::new(local, peer, id)
-                    })
-                };
-                [mk(asn, c.provider_asn, p2p.customer, false), mk(c.provider_asn, asn, p2p.provider, true)]
-            })
-            .collect(),
-        bfd_phase: (0..n)
-            .map(|_| match c.detection {
-                Detection::Bfd { interval_ns, .. } => {
-                    [rng.random_range(0..interval_ns), rng.random_range(0..interval_ns)]
-                }
-                Detection::Hold => [0, 0],
-            })
-            .collect(),
-        provider_rib: Rib::new(),
-        customer_learned: vec![false; n],
-        established_at: vec![None; n],
-        routes_changed: true,
-        onboarding,
-        slices: slices.clone(),
-        timeline: Vec::new(),
-        egress: vec![Vec::new(); n],
-        ret: vec![Vec::new(); n],
-        links: vec![vec![(0, true)]; n],
-        left_established: vec![[Vec::new(), Vec::new()]; n],
-        provisioning,
-    };
+    // The calls: each site's from its slice, spread over the provider's prefixes; the stray
+    // calls from the prefix nobody announced, at the first site.
+    let mut flows = Vec::new();
+    let mut calls = Vec::new();
+    for (h, s) in sc.sites.iter().enumerate() {
+        for (provider, k) in c.split_calls(s.calls) {
+            flows.push(Flow { home: h, customer: slices[h], provider });
+            calls.push(k);
+        }
+    }
+    let site_flows = flows.len();
+    if c.stray_calls > 0 {
+        flows.push(Flow { home: 0, customer: c.stray_prefix(), provider: c.provider_prefixes[0] });
+        calls.push(c.stray_calls);
+    }
+    let mut cp = ControlPlane::new(sc, c, onboarding, provisioning, flows.clone());
     cp.reroute();
     // Faults inside the simulated time (`--seconds` may have shortened it).
     let faults: Vec<_> = c.faults.iter().filter(|f| f.at_ns < sc.duration_ns).copied().collect();
     for f in &faults {
         cp.push(f.at_ns, Cp::Fault { site: f.site, kind: f.kind });
     }
-    for i in 0..n {
-        cp.event(i, PROVIDER, Event::ManualStart);
-        cp.event(i, CUSTOMER, Event::ManualStart);
+    for i in 0..cp.ends.len() {
+        // Each passive end listens before its active end connects.
+        let e = if i < 2 * n { i ^ 1 } else { i };
+        cp.event(e, Event::ManualStart);
     }
     cp.run(sc.duration_ns);
 
@@ -697,18 +824,24 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let up_at = cp.egress.iter().filter_map(|tl| tl.iter().find(|(_, e)| e.is_some()).map(|x| x.0)).max().unwrap_or(0);
     let first_fault = faults.first().map_or(u64::MAX, |f| f.at_ns);
     let start_ns = up_at.min(first_fault).div_ceil(1_000_000) * 1_000_000;
-    let mut sources: Vec<Source> = Vec::new();
-    let mut homes: Vec<usize> = Vec::new();
-    for (h, s) in sc.sites.iter().enumerate() {
-        let slice = slices[h];
-        sources.push(source(sc, s.calls, slice, sc.seed.wrapping_add(h as u64 * 0x9e37_79b9), start_ns));
-        homes.push(h);
-    }
-    let stray = c.stray_prefix();
-    if c.stray_calls > 0 {
-        sources.push(source(sc, c.stray_calls, stray, sc.seed ^ 0x5742, start_ns));
-        homes.push(0);
-    }
+    let mut sources: Vec<Source> = flows
+        .iter()
+        .zip(&calls)
+        .enumerate()
+        .map(|(k, (f, &calls))| {
+            // The first flow of each site has the seed a site had before calls were spread over
+            // the provider's prefixes.
+            let first = k == 0 || flows[k - 1].home != f.home || k >= site_flows;
+            let seed = if k >= site_flows {
+                sc.seed ^ 0x5742
+            } else if first {
+                sc.seed.wrapping_add(f.home as u64 * 0x9e37_79b9)
+            } else {
+                sc.seed.wrapping_add(f.home as u64 * 0x9e37_79b9) ^ (k as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
+            };
+            source(sc, calls, f.customer, f.provider, seed, start_ns)
+        })
+        .collect();
     // One receiver per source: each site's calls (and the stray ones) are analyzed apart.
     let mut rxs: Vec<Receiver> = sources.iter().map(|s| Receiver::new(s.total_streams())).collect();
     // Frames each stream sent, whatever became of them: a call's loss is counted against these.
@@ -718,13 +851,26 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let mut bufs: Vec<Vec<u8>> = sources.iter().map(|s| vec![0u8; s.frame_len()]).collect();
     let mut next: Vec<Option<(u64, usize)>> = sources.iter_mut().zip(&mut bufs).map(|(s, b)| s.next_into(b)).collect();
     let mut jitter = StdRng::seed_from_u64(sc.seed ^ 0x6a09_e667_f3bc_c908);
-    let mut cursors = vec![0usize; n];
+    let mut cursors = vec![0usize; flows.len()];
     let mut link_cursors = vec![0usize; n];
-    // Frames lost into a failed link or for want of a route, per link-down fault and call of
-    // the failed site; the rest (before any fault: BGP not up yet) counted apart.
+    // Frames lost into a failed link or for want of a route, per link-down fault, source and
+    // call of the failed site; the rest (before any fault: BGP not up yet) counted apart.
     let downs: Vec<(u64, usize)> =
         faults.iter().filter(|f| f.kind == FaultKind::LinkDown).map(|f| (f.at_ns, f.site)).collect();
-    let mut lost: Vec<Vec<u32>> = downs.iter().map(|&(_, site)| vec![0u32; sources[site].total_streams()]).collect();
+    let mut lost: Vec<Vec<Vec<u32>>> = downs
+        .iter()
+        .map(|&(_, site)| {
+            (0..sources.len())
+                .map(|k| {
+                    if k < site_flows && flows[k].home == site {
+                        vec![0u32; sources[k].total_streams()]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect()
+        })
+        .collect();
     let mut unrouted = 0u64;
     let (mut acl_drops, mut frames) = (0u64, 0u64);
     // Per home site: offered, passed, policer drops, port drops.
@@ -742,13 +888,13 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         if frames % 65_536 == 0 {
             progress.fetch_add(65_536, Ordering::Relaxed);
         }
-        let h = homes[k];
-        let is_stray = k >= n;
+        let h = flows[k].home;
+        let is_stray = k >= site_flows;
         // Stray calls count only as ACL drops, not in their home site's figures.
         let mine = u64::from(!is_stray);
         let counters = &mut home[h];
         counters[0] += mine;
-        let egress = at(&cp.egress[h], &mut cursors[h], sent);
+        let egress = at(&cp.egress[k], &mut cursors[k], sent);
         let frame = &bufs[k][..len];
         let fate = match egress {
             None => Fate::Blackholed,
@@ -785,7 +931,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 rxs[k].receive(frame, stream, sent, t_edge + sc.propagation_ns + v);
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
-                Some(f) if !is_stray => lost[f][stream] += 1,
+                Some(f) if !is_stray => lost[f][k][stream] += 1,
                 _ => unrouted += 1,
             },
             Fate::Acl => acl_drops += 1,
@@ -796,11 +942,27 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     }
 
     // Reports.
-    // Each source's streams (the stray calls, if any, last), with what each call sent.
-    let rows: Vec<(Vec<RtpStreamRow>, u64)> = rxs
-        .iter_mut()
-        .zip(&sent_per_stream)
-        .map(|(r, sent)| rows_against_sent(std::slice::from_mut(r), sent))
+    // Each site's streams (from all its sources), with what each call sent.
+    let rows: Vec<(Vec<RtpStreamRow>, u64)> = (0..n)
+        .map(|h| {
+            let (mut rows, mut missing) = (Vec::new(), 0);
+            for k in (0..site_flows).filter(|&k| flows[k].home == h) {
+                let (r, m) = rows_against_sent(std::slice::from_mut(&mut rxs[k]), &sent_per_stream[k]);
+                rows.extend(r);
+                missing += m;
+            }
+            sort_rows(&mut rows);
+            (rows, missing)
+        })
+        .collect();
+    let delays: Vec<Histogram<u64>> = (0..n)
+        .map(|h| {
+            let mut d = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+            for k in (0..site_flows).filter(|&k| flows[k].home == h) {
+                d.add(&rxs[k].delays).expect("same bounds");
+            }
+            d
+        })
         .collect();
     let secs = sc.duration_ns as f64 / 1e9;
     let sites: Vec<SiteReport> = sc
@@ -827,7 +989,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 offered_mbps: offered_bytes[h] as f64 * 8.0 / secs / 1e6,
                 passed_mbps: passed_bytes[h] as f64 * 8.0 / secs / 1e6,
                 mean_jitter_ms: q.mean_jitter_ms,
-                delay_ms: Delay::of(&rxs[h].delays),
+                delay_ms: Delay::of(&delays[h]),
                 mos_min: q.mos_min,
                 mos_mean: q.mos_mean,
                 calls_below_mos_target: q.below,
@@ -841,17 +1003,24 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let mut failovers = Vec::new();
     for (fi, f) in faults.iter().filter(|f| f.kind == FaultKind::LinkDown).enumerate() {
         let h = f.site;
-        let detected = |side: usize| cp.left_established[h][side].iter().find(|(ts, _)| *ts >= f.at_ns).cloned();
-        let moved = cp.egress[h].iter().find(|(ts, e)| *ts >= f.at_ns && *e != Some(h)).copied();
-        let ret_moved = cp.ret[h].iter().find(|(ts, e)| *ts >= f.at_ns && *e != Some(h)).copied();
-        let per_call: Vec<u64> = lost[fi].iter().map(|&x| u64::from(x)).collect();
+        let detected = |side: Side| cp.left_established[h][side.index()].iter().find(|(ts, _)| *ts >= f.at_ns).cloned();
+        // The first move of any of the site's flows away from the failed site.
+        let first_move = |tls: &[Timeline<Option<usize>>]| {
+            (0..site_flows)
+                .filter(|&k| flows[k].home == h)
+                .filter_map(|k| tls[k].iter().find(|(ts, e)| *ts >= f.at_ns && *e != Some(h)).copied())
+                .min_by_key(|m| m.0)
+        };
+        let moved = first_move(&cp.egress);
+        let ret_moved = first_move(&cp.ret);
+        let per_call: Vec<u64> = lost[fi].iter().flatten().map(|&x| u64::from(x)).collect();
         let outage = moved.map(|(ts, _)| ts - f.at_ns);
         failovers.push(FailoverRow {
             site: sc.sites[h].name.clone(),
             down_s: t(f.at_ns),
-            provider_detected_s: detected(PROVIDER).map(|d| t(d.0)),
-            customer_detected_s: detected(CUSTOMER).map(|d| t(d.0)),
-            detected_by: detected(PROVIDER).or(detected(CUSTOMER)).map_or(DetectedBy::NotDetected, |d| d.1),
+            provider_detected_s: detected(Side::Provider).map(|d| t(d.0)),
+            customer_detected_s: detected(Side::Customer).map(|d| t(d.0)),
+            detected_by: detected(Side::Provider).or(detected(Side::Customer)).map_or(DetectedBy::NotDetected, |d| d.1),
             traffic_moved_s: moved.map(|m| t(m.0)),
             return_traffic_moved_s: ret_moved.map(|m| t(m.0)),
             moved_to: moved.and_then(|m| m.1).map(|s| sc.sites[s].name.clone()),
@@ -919,7 +1088,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     (sites, report, frames)
 }
 
-fn source(sc: &Scenario, calls: u64, customer: Ipv4Net, seed: u64, start_ns: u64) -> Source {
+fn source(sc: &Scenario, calls: u64, customer: Ipv4Net, provider: Ipv4Net, seed: u64, start_ns: u64) -> Source {
     let plan = CallPlan {
         calls,
         codec: sc.codec,
@@ -930,7 +1099,11 @@ fn source(sc: &Scenario, calls: u64, customer: Ipv4Net, seed: u64, start_ns: u64
         seed,
         start_ns,
         duration_ns: sc.duration_ns - start_ns,
-        addresses: AddressPlan { customer: (customer.network(), customer.prefix_len()), ..AddressPlan::default() },
+        addresses: AddressPlan {
+            customer: (customer.network(), customer.prefix_len()),
+            provider: (provider.network(), provider.prefix_len()),
+            ..AddressPlan::default()
+        },
         silence_suppression: sc.silence_suppression,
         arrivals: match sc.mean_hold_ns {
             Some(mean_hold_ns) => Arrivals::Poisson { mean_hold_ns },
@@ -1086,6 +1259,94 @@ mod tests {
             (sc.duration_ns - (c.traffic_start_s * 1e9) as u64) / (u64::from(sc.ptime_ms) * 1_000_000);
         assert!((c.acl_drops as i64 - 10 * frames_per_call as i64).abs() <= 10, "{}", c.acl_drops);
         assert!(sites[0].ok, "the customer's own calls are unaffected");
+    }
+
+    #[test]
+    fn max_prefix_limit_closes_the_session_with_cease_1_as_the_speaker_does() {
+        // Each of two sites announces its slice and the aggregate: two prefixes, one too many.
+        let limit = |n: &str| format!("customer_prefix = \"45.64.0.0/22\"\nmax_prefixes = {n}");
+        let (sc, sites, c) = run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", &limit("1"))]);
+        for site in ["ashburn", "san-jose"] {
+            let ceases: Vec<&TimelineRow> = c
+                .timeline
+                .iter()
+                .filter(|t| {
+                    t.site == site
+                        && t.event == TimelineEvent::NotificationSent
+                        && t.detail.starts_with("provider: 6/1 ")
+                })
+                .collect();
+            assert!(!ceases.is_empty(), "{:#?}", c.timeline);
+            assert!(ceases[0].detail.contains("Maximum Number of Prefixes Reached"), "{}", ceases[0].detail);
+            assert!(ceases[0].detail.contains("2 prefixes accepted, the limit is 1"), "{}", ceases[0].detail);
+            // The customer hears it, and the session comes back after ConnectRetry, every time
+            // (until the link fails at 30 s).
+            assert!(c.timeline.iter().any(|t| t.site == site
+                && t.event == TimelineEvent::NotificationReceived
+                && t.detail.starts_with("customer: 6/1 ")));
+            let retry = sc.control.as_ref().unwrap().connect_retry.0 as f64 / 1e9;
+            let up_s = if site == "ashburn" { 30.0 } else { sc.duration_ns as f64 / 1e9 };
+            let expected = up_s / retry;
+            assert!((ceases.len() as f64 - expected).abs() <= 1.0, "{} Cease/1 in {expected} retries", ceases.len());
+        }
+        // The provider never keeps the customer's routes: its calls have no route.
+        assert!(sites.iter().all(|s| !s.ok));
+        assert!(c.unrouted_frames > 0);
+        // At the limit, the run is the fixture's.
+        let (_, at_limit, c2) = run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", &limit("2"))]);
+        let (_, fixture, c3) = run(BFD, &[]);
+        assert_eq!(at_limit, fixture);
+        assert_eq!(c2, c3);
+    }
+
+    #[test]
+    fn every_provider_prefix_is_announced_routed_and_failed_over() {
+        let two = "customer_prefix = \"45.64.0.0/22\"\nprovider_prefixes = [\"168.86.128.0/18\", \"34.203.250.0/23\"]";
+        let (_, sites, c) = run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", two)]);
+        // Calls go to both prefixes and none is dropped by the ACL; Ashburn's calls lose only
+        // what the failover cost, San Jose's nothing.
+        assert_eq!(c.acl_drops, 0);
+        assert_eq!(sites[0].dropped_frames, c.failovers[0].lost_frames, "{sites:?}");
+        assert!(sites[1].ok, "{sites:?}");
+        // Both prefixes' traffic of Ashburn's calls moves to San Jose, at one time.
+        let moves: Vec<&TimelineRow> = c
+            .timeline
+            .iter()
+            .filter(|t| t.event == TimelineEvent::BestPath && t.detail.contains("of ashburn calls to") && t.t_s > 1.0)
+            .collect();
+        assert_eq!(moves.len(), 2, "{moves:#?}");
+        assert!(moves.iter().all(|m| m.t_s == moves[0].t_s && m.detail.ends_with("now via san-jose")));
+        let f = &c.failovers[0];
+        assert_eq!(f.moved_to.as_deref(), Some("san-jose"));
+        check_convergence_loss(f, 500);
+        // The customer routers learnt both prefixes over eBGP and from each other over iBGP.
+        let withdrawn: Vec<&str> = c
+            .timeline
+            .iter()
+            .filter(|t| t.event == TimelineEvent::Withdraw && t.detail.starts_with("customer router at ashburn"))
+            .map(|t| t.detail.as_str())
+            .collect();
+        assert_eq!(
+            withdrawn,
+            [
+                "customer router at ashburn: 34.203.250.0/23 now via san-jose",
+                "customer router at ashburn: 168.86.128.0/18 now via san-jose"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_second_site_fails_over_to_the_first_through_ibgp() {
+        // San Jose's link fails: its router reaches the provider through Ashburn's route, learnt
+        // over iBGP (the lower-numbered site is not special).
+        let events = "[[events]]\nat = \"20s\"\nsite = \"san-jose\"\nkind = \"link-down\"\n";
+        let i = BFD.find("[[events]]").unwrap();
+        let text = format!("{}{events}", &BFD[..i]);
+        let (_, _, c) = run(&text, &[]);
+        let f = &c.failovers[0];
+        assert_eq!(f.site, "san-jose");
+        assert_eq!(f.moved_to.as_deref(), Some("ashburn"), "{:#?}", c.timeline);
+        assert!(c.timeline.iter().any(|t| t.detail == "customer router at san-jose: 168.86.128.0/18 now via ashburn"));
     }
 
     #[test]

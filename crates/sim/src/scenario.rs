@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use ipnet::Ipv4Net;
-use xconnect_bgp::policy::PROVIDER_MAX_LEN;
+use xconnect_bgp::policy::{PROVIDER_MAX_LEN, PROVIDER_MAX_PREFIXES};
 use xconnect_input::{Doc, Problem, Problems, Table};
 use xconnect_interconnect::{Location, Tier};
 use xconnect_policer::Accounting;
+use xconnect_time::Span;
 use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec};
 
 /// The built-in default scenario (also `fixtures/scenarios/default.toml`).
@@ -78,8 +79,11 @@ pub struct Control {
     pub p2p_len: u8,
     /// Hold time, s.
     pub hold_s: u16,
-    /// ConnectRetry, ns.
-    pub connect_retry_ns: u64,
+    /// ConnectRetry, also the wait before a session restarts after an error.
+    pub connect_retry: Span,
+    /// The provider's max-prefix limit per session (Cease / Maximum Number of Prefixes Reached
+    /// beyond it).
+    pub max_prefixes: usize,
     /// Detection.
     pub detection: Detection,
     /// Faults, by time.
@@ -93,6 +97,18 @@ impl Control {
     /// aggregate split into the next power of two of `sites` parts.
     pub fn slices(&self, sites: usize) -> Vec<Ipv4Net> {
         slices_of(self.customer_prefix, sites).expect("checked: every slice is within the provider's longest prefix")
+    }
+
+    /// A site's `calls` spread over the provider's prefixes (call i to prefix i mod n), as
+    /// (prefix, calls) with calls > 0.
+    pub fn split_calls(&self, calls: u64) -> Vec<(Ipv4Net, u64)> {
+        let n = self.provider_prefixes.len() as u64;
+        self.provider_prefixes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, calls / n + u64::from((i as u64) < calls % n)))
+            .filter(|&(_, k)| k > 0)
+            .collect()
     }
 
     /// The /24 after the aggregate: never announced, the source of `stray_calls`.
@@ -415,21 +431,33 @@ fn check_address_room(
     sites: &[Site],
     control: Option<&Control>,
 ) {
-    let room =
-        |p: Ipv4Net| AddressPlan { customer: (p.network(), p.prefix_len()), ..AddressPlan::default() }.capacity();
-    let default = AddressPlan::default();
-    let default = Ipv4Net::new(default.customer.0, default.customer.1).expect("valid default");
+    let plan = AddressPlan::default();
+    let room = |c: Ipv4Net, p: Ipv4Net| {
+        AddressPlan { customer: (c.network(), c.prefix_len()), provider: (p.network(), p.prefix_len()), ..plan }
+            .capacity()
+    };
+    let default = Ipv4Net::new(plan.customer.0, plan.customer.1).expect("valid default");
+    let default_provider = Ipv4Net::new(plan.provider.0, plan.provider.1).expect("valid default");
     let slices = control.map(|c| c.slices(sites.len()));
     for (i, (t, s)) in tables.iter().zip(sites).enumerate() {
-        let prefix = slices.as_ref().map_or(default, |v| v[i]);
-        if s.calls > room(prefix) {
-            t.problem(
-                "calls",
-                format!("{}: more than the {} unique address/port pairs of {prefix}", s.calls, room(prefix)),
-            );
+        // Without [control], calls go from the default customer prefix to the default provider
+        // range; with it, from the site's slice, spread over the provider's prefixes.
+        let flows = match (control, &slices) {
+            (Some(c), Some(v)) => c.split_calls(s.calls).into_iter().map(|(p, k)| (v[i], p, k)).collect(),
+            _ => vec![(default, default_provider, s.calls)],
+        };
+        for (from, to, calls) in flows {
+            let room = room(from, to);
+            if calls > room {
+                t.problem(
+                    "calls",
+                    format!("{calls} calls from {from} to {to}: more than its {room} unique address/port pairs"),
+                );
+            }
         }
     }
     let total: u64 = sites.iter().map(|s| s.calls).sum();
+    let room = |p: Ipv4Net| room(p, default_provider);
     if check_failover && control.is_none() && sites.len() > 1 && total > room(default) {
         root.problem(
             "check_failover",
@@ -596,10 +624,20 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
              link would never be detected; set hold_s to 3 or more, or use detection = \"bfd\"",
         );
     }
+    let max_prefixes = c
+        .in_range(
+            "max_prefixes",
+            1..=1_000_000usize,
+            "the provider's limit of prefixes accepted from the customer per session, 1 to 1000000",
+        )
+        .unwrap_or(PROVIDER_MAX_PREFIXES);
     let stray_calls = c.or("stray_calls", "a whole number of calls from an unannounced prefix", 0u64);
     if let Some(p) = customer_prefix {
         let stray = stray_prefix_of(p);
-        let room = AddressPlan { customer: (stray.network(), stray.prefix_len()), ..AddressPlan::default() }.capacity();
+        let to = provider_prefixes.first().map_or(AddressPlan::default().provider, |p| (p.network(), p.prefix_len()));
+        let room =
+            AddressPlan { customer: (stray.network(), stray.prefix_len()), provider: to, ..AddressPlan::default() }
+                .capacity();
         if stray_calls > room {
             c.problem("stray_calls", format!("{stray_calls}: more than the {room} address/port pairs of {stray}"));
         }
@@ -612,7 +650,8 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
         p2p_pool: p2p_pool?,
         p2p_len,
         hold_s,
-        connect_retry_ns: connect_retry_s * 1_000_000_000,
+        connect_retry: Span::from_secs(connect_retry_s),
+        max_prefixes,
         detection: detection?,
         faults,
         stray_calls,
@@ -630,6 +669,23 @@ mod tests {
         assert_eq!((s.sites[0].location, s.sites[0].tier), (Location::Ashburn, Tier::M100));
         assert_eq!((s.sites[1].location, s.sites[1].tier), (Location::SanJose, Tier::M100));
         assert!(s.check_failover);
+    }
+
+    #[test]
+    fn calls_must_fit_the_provider_prefixes_they_are_spread_over() {
+        let text = include_str!("../../../fixtures/scenarios/single-site.toml")
+            .replace("hold_s = 9", "hold_s = 9\nprovider_prefixes = [\"168.86.128.0/18\", \"34.203.250.0/30\"]");
+        // 250 calls to the /30: 2 hosts x 25,001 even ports is room enough.
+        let sc = Scenario::parse(&text, "x.toml").unwrap();
+        assert_eq!(sc.control.as_ref().unwrap().split_calls(501).iter().map(|x| x.1).collect::<Vec<_>>(), [251, 250]);
+        let text = text.replace("calls = 500", "calls = 120000");
+        let e = Scenario::parse(&text, "x.toml").unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "60000 calls from 45.64.0.0/22 to 34.203.250.0/30: more than its 50002 unique address/port pairs"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -809,7 +865,12 @@ mod tests {
             "t.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("line 18: sites[0] (ashburn).calls: 10000000: more than the"), "{e}");
+        assert!(
+            e.to_string().contains(
+                "line 18: sites[0] (ashburn).calls: 10000000 calls from 45.64.0.0/24 to 168.86.128.0/18: more than its"
+            ),
+            "{e}"
+        );
         // Events without [control].
         let e = Scenario::parse(
             &format!("{DEFAULT_SCENARIO}\n[[events]]\nat = 1\nsite = \"ashburn\"\nkind = \"link-down\"\n"),

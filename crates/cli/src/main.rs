@@ -17,11 +17,11 @@ use xconnect_interconnect::Tier;
 use xconnect_sim::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
 use xconnect_sim::plan;
 use xconnect_sim::scenario::Scenario;
-use xconnect_sim::sim::{capacity, simulate};
+use xconnect_sim::sim::{capacity, simulate, CapacityAsk};
 
 use xconnect_frame::{LinkType, VlanId};
 use xconnect_trafgen::dialog::{DialogPlan, DialogSource};
-use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Phase, Source};
+use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Directions, Phase, Source};
 
 use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
 
@@ -40,9 +40,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Most loss `capacity` accepts as a target, percent.
-const MAX_LOSS_TARGET_PCT: f64 = 20.0;
 
 /// `--threads`: at least 1, and no more than the cores (more only adds stacks and switches).
 fn threads_for(asked: Option<usize>) -> anyhow::Result<usize> {
@@ -162,7 +159,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             PhaseArg::Random => Phase::Random,
             PhaseArg::Sync => Phase::Sync,
         },
-        both_directions,
+        directions: if both_directions { Directions::Both } else { Directions::ToProvider },
         seed,
         start_ns: GENERATE_EPOCH_NS,
         duration_ns: (seconds * 1e9) as u64,
@@ -181,8 +178,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // A SIP call has both legs.
-    let both_directions = both_directions || *sip;
-    let plan = CallPlan { both_directions, ..plan };
+    let plan = if *sip { CallPlan { directions: Directions::Both, ..plan } } else { plan };
     enum Generator {
         Plain(Source),
         Dialogs(Box<DialogSource>),
@@ -197,7 +193,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     } else {
         Generator::Plain(Source::new(&plan)?)
     };
-    Work::generate(calls, plan.duration_ns, ptime, both_directions, *sip)
+    Work::generate(calls, plan.duration_ns, ptime, plan.directions, *sip)
         .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
     clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.
@@ -376,51 +372,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Capacity { tier, codec, ptime, phase, burst, loss_target, seconds, max_frames, json } => {
-            let tier: Tier = tier.parse().context("--tier")?;
-            let codec: Codec = codec.parse().context("--codec")?;
-            codec.check_ptime(ptime).context("--ptime")?;
-            if !(0.0..=MAX_LOSS_TARGET_PCT).contains(&loss_target) {
-                anyhow::bail!(
-                    "--loss-target {loss_target}: expected 0 to {MAX_LOSS_TARGET_PCT} percent (beyond 20 % loss the E-model \
-                     scores a G.711 call below MOS 2.6)"
-                );
-            }
-            if !(seconds > 0.0 && seconds <= 3600.0) {
-                anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 3600");
-            }
-            if let Some(b) = burst {
-                let frame =
-                    xconnect_sim::scenario::min_burst_bytes(codec, ptime, false, xconnect_policer::Accounting::Frame);
-                if b < frame || b > xconnect_policer::MAX_BURST_BYTES {
-                    anyhow::bail!(
-                        "--burst {b}: expected from {frame} bytes (one {codec} frame: a smaller burst drops every frame) \
-                         to {} bytes",
-                        xconnect_policer::MAX_BURST_BYTES
-                    );
-                }
-            }
-            let location = xconnect_interconnect::Location::ALL
-                .into_iter()
-                .find(|l| l.offers(tier))
-                .expect("every tier is sold somewhere");
-            let mut sc = Scenario::default_scenario();
-            sc.name = format!("capacity of {tier}");
-            sc.duration_ns = (seconds * 1e9) as u64;
-            sc.loss_target_pct = loss_target;
-            sc.codec = codec;
-            sc.ptime_ms = ptime;
-            sc.sync = phase == PhaseArg::Sync;
-            sc.check_failover = false;
-            sc.propagation_ns = 0;
-            sc.variation_ns = 0;
-            sc.sites = vec![xconnect_sim::scenario::Site {
-                name: tier.to_string(),
-                location,
-                tier,
-                calls: 1,
-                burst_bytes: burst.unwrap_or(tier.default_burst_bytes()),
-                accounting: xconnect_policer::Accounting::Frame,
-            }];
+            let ask = CapacityAsk {
+                tier: tier.parse().context("--tier")?,
+                codec: codec.parse().context("--codec")?,
+                ptime_ms: ptime,
+                sync: phase == PhaseArg::Sync,
+                burst_bytes: burst,
+                loss_target_pct: loss_target,
+                seconds,
+            };
+            let sc = ask.scenario().map_err(anyhow::Error::msg)?;
             let work = Work::capacity(&sc);
             work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
             let report = progress::run_with_progress(!json, work.frames, |done| capacity(&sc, done));

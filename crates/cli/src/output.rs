@@ -368,14 +368,27 @@ pub fn sim_text(r: &SimReport) -> String {
             if x.ok { "ok" } else { "FAILS" }
         );
     };
-    header(&mut s, "per site (customer -> provider, policed at the tier; rates as Ethernet frames with FCS)");
+    // Each site's two directions combined, then each direction (a call's MOS is its worse leg).
+    let rows = |s: &mut String, x: &SiteReport| {
+        row(s, x);
+        if let Some(d) = &x.directions {
+            for (arrow, leg) in [("  -> provider", &d.to_provider), ("  -> customer", &d.to_customer)] {
+                row(s, &SiteReport { name: arrow.into(), ..leg.clone() });
+            }
+        }
+    };
+    header(
+        &mut s,
+        "per site, both directions (-> provider policed at the provider's ingress, -> customer limited at its egress; \
+         rates as Ethernet frames with FCS)",
+    );
     for x in &r.sites {
-        row(&mut s, x);
+        rows(&mut s, x);
     }
     if !r.failover.is_empty() {
         header(&mut s, "failover: each site alone carrying every call");
         for x in &r.failover {
-            row(&mut s, x);
+            rows(&mut s, x);
         }
     }
     if let Some(c) = &r.control {
@@ -428,24 +441,37 @@ fn control_text(s: &mut String, c: &xconnect_sim::failover::ControlReport) {
         );
         let _ = writeln!(
             s,
-            "  frames lost: {} in all; per call {}..{} (mean {:.2}; outage / packet time = {:.2})",
+            "  frames lost -> provider: {} in all; per call {}..{} (mean {:.2}; outage / packet time = {:.2})",
             f.lost_frames, f.lost_per_call_min, f.lost_per_call_max, f.lost_per_call_mean, f.expected_per_call
+        );
+        let _ = writeln!(
+            s,
+            "  frames lost -> customer: {} in all (the provider moved its traffic at {}; outage {})",
+            f.return_lost_frames,
+            f.return_traffic_moved_s.map_or("never".into(), |t| format!("{t:.3} s")),
+            f.return_outage_s.map_or("unbounded".into(), |t| format!("{t:.3} s")),
         );
     }
     for v in &c.survivors {
         let _ = writeln!(
             s,
-            "  survivor {} ({} Mbps) from {:.3} s: {} frames offered, {} dropped ({:.3} %): {}",
+            "  survivor {} ({} Mbps) from {:.3} s: {} frames offered, {} dropped ({:.3} %; -> provider {:.3} %, -> \
+             customer {:.3} %): {}",
             v.site,
             v.tier_bps / 1_000_000,
             v.from_s,
             v.offered_frames,
             v.dropped_frames,
             v.loss_pct,
+            v.to_provider_loss_pct,
+            v.to_customer_loss_pct,
             if v.carried { "carried the whole load" } else { "could NOT carry the whole load" }
         );
     }
     let _ = writeln!(s, "  calls with MOS below 3.6: {}; ACL drops: {}", c.calls_below_mos_3_6, c.acl_drops);
+    let control: Vec<String> =
+        c.control_frames.iter().map(|f| format!("{} {} ({} dropped)", f.direction, f.frames, f.dropped)).collect();
+    let _ = writeln!(s, "  control-plane frames charged against the tiers: {}", control.join(", "));
 }
 
 /// The capacity answer.

@@ -21,17 +21,26 @@ fn default_scenario_main_figures() {
     assert_eq!(v["duration_s"], 10.0);
     let sites = v["sites"].as_array().unwrap();
     assert_eq!(sites.len(), 2);
-    for s in sites {
-        assert_eq!(s["tier_bps"], 100_000_000);
-        assert_eq!(s["calls"], 1000);
-        assert_eq!(s["offered_frames"], 1000 * 50 * 10);
-        assert_eq!(s["dropped_frames"], 0);
-        assert!((s["offered_mbps"].as_f64().unwrap() - 87.2).abs() < 1e-9);
-        // 2 ms propagation plus up to 0.5 ms variation.
-        let d = &s["delay_ms"];
-        assert!(d["p50"].as_f64().unwrap() > 2.0 && d["max"].as_f64().unwrap() < 2.6, "{d}");
-        assert!(s["mos_min"].as_f64().unwrap() >= 4.3);
-        assert_eq!(s["ok"], true);
+    for site in sites {
+        // Both directions of every call, each on its own; the site's figures are the two added.
+        let d = &site["directions"];
+        for s in [&d["to_provider"], &d["to_customer"]] {
+            assert_eq!(s["tier_bps"], 100_000_000);
+            assert_eq!(s["calls"], 1000);
+            assert_eq!(s["offered_frames"], 1000 * 50 * 10);
+            assert_eq!(s["dropped_frames"], 0);
+            assert!((s["offered_mbps"].as_f64().unwrap() - 87.2).abs() < 1e-9);
+            // 2 ms propagation plus up to 0.5 ms variation.
+            let d = &s["delay_ms"];
+            assert!(d["p50"].as_f64().unwrap() > 2.0 && d["max"].as_f64().unwrap() < 2.6, "{d}");
+            assert!(s["mos_min"].as_f64().unwrap() >= 4.3);
+            assert_eq!(s["ok"], true);
+            assert!(s.get("directions").is_none());
+        }
+        assert_eq!(site["offered_frames"], 2 * 1000 * 50 * 10);
+        assert!((site["offered_mbps"].as_f64().unwrap() - 2.0 * 87.2).abs() < 1e-9);
+        assert_eq!(site["calls"], 1000);
+        assert_eq!(site["ok"], true);
     }
     for f in v["failover"].as_array().unwrap() {
         assert_eq!(f["calls"], 2000);
@@ -122,14 +131,30 @@ fn capacity_at_every_tier_is_the_arithmetic_within_one_call() {
 
 #[test]
 fn synchronized_capacity_is_lower_and_set_by_the_burst() {
-    // All N calls send at the same instant; the 1 Gbps port delivers their frames to the edge
-    // 238 wire bytes × 8 ns = 1904 ns apart, and in that time 100 Mbit/s refills 23.8 bytes.
-    // From a full 125,000-byte bucket the k-th frame (218 bytes) passes while
-    // 125,000 − 218 (k − 1) + 23.8 (k − 1) ≥ 218, i.e. k − 1 ≤ 124,782 / 194.2 = 642.5:
-    // 643 frames per round. Between rounds 20 ms refill far more than the bucket holds.
+    // All N calls send at the same instant. Customer -> provider: the 1 Gbps port delivers
+    // their frames to the policer 238 wire bytes × 8 ns = 1904 ns apart, and in that time
+    // 100 Mbit/s refills 23.8 bytes. From a full 125,000-byte bucket the k-th frame (218 bytes)
+    // passes while 125,000 − 218 (k − 1) + 23.8 (k − 1) ≥ 218, i.e. k − 1 ≤ 124,782 / 194.2 =
+    // 642.5: 643 frames per round. Provider -> customer meets the egress policer before its
+    // port, all at once: 125,000 / 218 = 573 frames per round. Capacity is the worse: 573.
+    // Between rounds 20 ms refill far more than the bucket holds.
     let v = json_of(&["capacity", "--tier", "100M", "--phase", "sync", "--seconds", "1", "--json"]);
     let max = v["max_calls"].as_u64().unwrap();
-    assert_eq!(max, 643);
+    assert_eq!(max, 573);
+    // Customer -> provider alone carries 643: at 600 calls only the provider's egress drops.
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("sync.toml");
+    std::fs::write(
+        &sc,
+        "name = \"sync\"\nduration_s = 1\n[traffic]\ncodec = \"g711u\"\nphase = \"sync\"\n[link]\npropagation_ms = 0\n\
+         [[sites]]\nname = \"a\"\nlocation = \"ashburn\"\ntier = \"100M\"\ncalls = 600\n",
+    )
+    .unwrap();
+    let r = json_of(&["simulate", sc.to_str().unwrap(), "--json"]);
+    let d = &r["sites"][0]["directions"];
+    assert_eq!(d["to_provider"]["dropped_frames"], 0, "{d}");
+    assert!(d["to_customer"]["policer_drops"].as_u64().unwrap() > 0, "{d}");
+    assert!(r["verdict"].as_str().unwrap().contains("provider -> customer: the bucket's burst is the limit"), "{r}");
     assert_eq!(v["phase"], "sync");
     // Doubling the burst raises it; a burst of a whole round (1146 × 218 B) restores the rate.
     let v2 =

@@ -622,75 +622,78 @@ impl RtpAnalyzer {
 
     /// The confirmed streams, sorted by (src, src port, dst, dst port, SSRC).
     pub fn rows(&self) -> Vec<RtpStreamRow> {
-        let mut rows: Vec<RtpStreamRow> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| s.confirmed)
-            .map(|(k, s)| {
-                let k = k.unpack();
-                let expected = s.expected().max(s.sent);
-                let lost = expected as i64 - s.packets as i64;
-                let jittered = s.packets > 1 && s.clocked;
-                let max_jitter_ms = s.max_jitter;
-                let delay_ms = (s.delay_n > 0).then(|| DelayStats {
-                    min: s.delay_min as f64 / 1e6,
-                    mean: s.delay_sum as f64 / s.delay_n as f64 / 1e6,
-                    max: s.delay_max as f64 / 1e6,
-                });
-                let mut payload_types = Vec::with_capacity(s.payload_types.count_ones() as usize);
-                let mut bits = s.payload_types;
-                while bits != 0 {
-                    payload_types.push(bits.trailing_zeros() as u8);
-                    bits &= bits - 1;
-                }
-                // The codec the E-model scores: the first payload type its tables know
-                // (a stream that starts with comfort noise is still G.711).
-                let scored = std::iter::once(s.payload_type).chain(payload_types.iter().copied()).find_map(impairment);
-                // Mouth-to-ear delay: the packetization (the mean arrival gap), a jitter buffer
-                // of twice the largest jitter, and the mean network delay when known.
-                // A stream of one packet has a MOS only when the sender is known to have sent more:
-                // its loss then speaks for it.
-                let mos = scored.filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
-                    let mean_delta = if s.packets > 1 {
-                        s.last_arrival.abs_diff(s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
-                    } else {
-                        0.0
-                    };
-                    let delay = mean_delta + 2.0 * max_jitter_ms + delay_ms.map_or(0.0, |d| d.mean);
-                    let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
-                    (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
-                });
-                RtpStreamRow {
-                    src: k.src,
-                    src_port: k.src_port,
-                    dst: k.dst,
-                    dst_port: k.dst_port,
-                    ssrc: k.ssrc,
-                    payload_type: s.payload_type,
-                    payload_types,
-                    clock_rate: (s.clock_hz != 0).then_some(s.clock_hz),
-                    packets: s.packets,
-                    lost,
-                    expected,
-                    seq_errors: s.seq_errors,
-                    duplicates: s.duplicates,
-                    reordered: s.reordered,
-                    min_delta_ms: s.min_delta.is_finite().then_some(s.min_delta),
-                    mean_delta_ms: s.mean_delta(),
-                    max_delta_ms: s.max_delta,
-                    min_jitter_ms: (jittered && s.min_jitter.is_finite()).then_some(s.min_jitter),
-                    max_jitter_ms: jittered.then_some(max_jitter_ms),
-                    mean_jitter_ms: jittered.then_some(s.mean_jitter()),
-                    delay_ms,
-                    mos,
-                    rtcp: None,
-                    first_ns: s.first_arrival,
-                    last_ns: s.last_arrival,
-                }
-            })
-            .collect();
+        let mut rows: Vec<RtpStreamRow> =
+            self.streams.iter().filter(|(_, s)| s.confirmed).map(|(k, s)| Self::row_of(k, s)).collect();
         sort_rows(&mut rows);
         rows
+    }
+
+    /// The row of the stream in `slot` (a hint from [`RtpAnalyzer::add`]), if it is confirmed.
+    pub fn row(&self, slot: u32) -> Option<RtpStreamRow> {
+        self.streams.get(slot as usize).filter(|(_, s)| s.confirmed).map(|(k, s)| Self::row_of(k, s))
+    }
+
+    fn row_of(k: &PackedKey, s: &StreamState) -> RtpStreamRow {
+        let k = k.unpack();
+        let expected = s.expected().max(s.sent);
+        let lost = expected as i64 - s.packets as i64;
+        let jittered = s.packets > 1 && s.clocked;
+        let max_jitter_ms = s.max_jitter;
+        let delay_ms = (s.delay_n > 0).then(|| DelayStats {
+            min: s.delay_min as f64 / 1e6,
+            mean: s.delay_sum as f64 / s.delay_n as f64 / 1e6,
+            max: s.delay_max as f64 / 1e6,
+        });
+        let mut payload_types = Vec::with_capacity(s.payload_types.count_ones() as usize);
+        let mut bits = s.payload_types;
+        while bits != 0 {
+            payload_types.push(bits.trailing_zeros() as u8);
+            bits &= bits - 1;
+        }
+        // The codec the E-model scores: the first payload type its tables know
+        // (a stream that starts with comfort noise is still G.711).
+        let scored = std::iter::once(s.payload_type).chain(payload_types.iter().copied()).find_map(impairment);
+        // Mouth-to-ear delay: the packetization (the mean arrival gap), a jitter buffer
+        // of twice the largest jitter, and the mean network delay when known.
+        // A stream of one packet has a MOS only when the sender is known to have sent more:
+        // its loss then speaks for it.
+        let mos = scored.filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
+            let mean_delta = if s.packets > 1 {
+                s.last_arrival.abs_diff(s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
+            } else {
+                0.0
+            };
+            let delay = mean_delta + 2.0 * max_jitter_ms + delay_ms.map_or(0.0, |d| d.mean);
+            let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
+            (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
+        });
+        RtpStreamRow {
+            src: k.src,
+            src_port: k.src_port,
+            dst: k.dst,
+            dst_port: k.dst_port,
+            ssrc: k.ssrc,
+            payload_type: s.payload_type,
+            payload_types,
+            clock_rate: (s.clock_hz != 0).then_some(s.clock_hz),
+            packets: s.packets,
+            lost,
+            expected,
+            seq_errors: s.seq_errors,
+            duplicates: s.duplicates,
+            reordered: s.reordered,
+            min_delta_ms: s.min_delta.is_finite().then_some(s.min_delta),
+            mean_delta_ms: s.mean_delta(),
+            max_delta_ms: s.max_delta,
+            min_jitter_ms: (jittered && s.min_jitter.is_finite()).then_some(s.min_jitter),
+            max_jitter_ms: jittered.then_some(max_jitter_ms),
+            mean_jitter_ms: jittered.then_some(s.mean_jitter()),
+            delay_ms,
+            mos,
+            rtcp: None,
+            first_ns: s.first_arrival,
+            last_ns: s.last_arrival,
+        }
     }
 }
 

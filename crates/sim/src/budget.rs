@@ -3,6 +3,7 @@
 
 use crate::plan::Carried;
 use crate::scenario::Scenario;
+use xconnect_trafgen::Directions;
 
 /// Frames simulated at most unless the user raises the limit (`--max-frames`): about ten
 /// minutes on one core of this project's 2-core machine (15-25 M frames/s).
@@ -84,13 +85,18 @@ impl Work {
         Work { frames: self.frames.saturating_add(o.frames), streams: self.streams.saturating_add(o.streams) }
     }
 
-    /// `simulate`: every site, the failover cases, the stray calls.
+    /// `simulate`: every site and the failover cases, both directions of every call; the
+    /// stray calls (one direction: nobody answers them).
     pub fn simulate(sc: &Scenario) -> Work {
         let total: u64 = sc.sites.iter().map(|s| s.calls).sum();
-        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0 }, |w, s| w.add(run_work(sc, s.calls)));
+        let both = |calls| {
+            let w = run_work(sc, calls);
+            w.add(w)
+        };
+        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0 }, |w, s| w.add(both(s.calls)));
         if sc.check_failover && sc.control.is_none() && sc.sites.len() > 1 {
             for _ in &sc.sites {
-                w = w.add(run_work(sc, total));
+                w = w.add(both(total));
             }
         }
         if let Some(c) = &sc.control {
@@ -102,8 +108,8 @@ impl Work {
     /// `generate`: `calls` for `duration_ns`, in one direction or both; with `sip`, each call's
     /// dialog (at most ten messages) and its RTCP (an SR per leg at least every 2.5 s, after
     /// the first at 1.25 s at the earliest) too.
-    pub fn generate(calls: u64, duration_ns: u64, ptime_ms: u32, both_directions: bool, sip: bool) -> Work {
-        let streams = calls.saturating_mul(1 + u64::from(both_directions));
+    pub fn generate(calls: u64, duration_ns: u64, ptime_ms: u32, directions: Directions, sip: bool) -> Work {
+        let streams = calls.saturating_mul(directions.per_call());
         let media = streams.saturating_mul(rounds(duration_ns, ptime_ms));
         let signalling = if sip {
             let rtcp_per_leg = duration_ns / 2_500_000_000 + 1;
@@ -117,10 +123,11 @@ impl Work {
     /// `capacity`: the bisection's trials, each at most [`capacity_ceiling`] calls.
     pub fn capacity(sc: &Scenario) -> Work {
         let most = capacity_ceiling(sc);
-        // Doubling from the start to the ceiling, halving back, and the two final trials.
+        // Doubling from the start to the ceiling, halving back, and the two final trials; each
+        // trial runs both directions.
         let trials = 2 * u64::from(64 - most.leading_zeros()) + 3;
         let w = run_work(sc, most);
-        Work { frames: w.frames.saturating_mul(trials), streams: w.streams }
+        Work { frames: w.frames.saturating_mul(2 * trials), streams: w.streams.saturating_mul(2) }
     }
 
     /// Refuses a run beyond `limits`, saying the estimate, the limit and what to change.
@@ -165,13 +172,14 @@ mod tests {
     #[test]
     fn estimates_and_refusals() {
         let sc = Scenario::default_scenario();
-        // 1000 calls per site, 30 s of 20 ms packets, the two sites and the two failover cases.
+        // 1000 calls per site, 30 s of 20 ms packets, the two sites and the two failover cases,
+        // both directions.
         let w = Work::simulate(&sc);
-        assert_eq!(w.frames, (1000 + 1000 + 2000 + 2000) * 1500);
+        assert_eq!(w.frames, 2 * (1000 + 1000 + 2000 + 2000) * 1500);
         let limits = Limits { max_frames: DEFAULT_MAX_FRAMES, max_memory_bytes: 1 << 30 };
         assert_eq!(w.check(&limits), Ok(()));
         let e = w.check(&Limits { max_frames: 1_000_000, ..limits }).unwrap_err();
-        assert!(e.0.contains("raise the limit with --max-frames 9000000"), "{e}");
+        assert!(e.0.contains("raise the limit with --max-frames 18000000"), "{e}");
         // Poisson with 1 ms holding times: 1000 Erlangs make 30 million calls in 30 s.
         let text = crate::scenario::DEFAULT_SCENARIO
             .replace("codec = \"g711u\"", "codec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 0.001");
@@ -208,7 +216,7 @@ mod tests {
                     frames += 1;
                 }
             }
-            let w = Work::generate(calls, plan.duration_ns, 20, true, sip);
+            let w = Work::generate(calls, plan.duration_ns, 20, Directions::Both, sip);
             assert!(
                 frames <= w.frames,
                 "{calls} calls, {seconds} s, sip {sip}: wrote {frames}, estimated {}",

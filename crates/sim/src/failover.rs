@@ -34,7 +34,6 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hdrhistogram::Histogram;
 use ipnet::Ipv4Net;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -49,8 +48,11 @@ use xconnect_time::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
-use crate::site::{calls_below, mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
-use xconnect_dataplane::rtp::{sort_rows, RtpStreamRow};
+use crate::site::{
+    delay_histogram, leg_scores, mos_text, rows_against_sent, worse_legs, Counts, Direction, Edge, EdgeDrop, Leg,
+    Receiver, Seen, SiteReport,
+};
+use xconnect_dataplane::rtp::sort_rows;
 
 /// The MOS under which a call counts as degraded in the failover report.
 pub const MOS_DEGRADED: f64 = 3.6;
@@ -213,6 +215,10 @@ pub struct FailoverRow {
     pub lost_per_call_mean: f64,
     /// What the offered rate × the outage window predicts per call (outage / packet time).
     pub expected_per_call: f64,
+    /// Provider → customer: return_traffic_moved − down, s.
+    pub return_outage_s: Option<f64>,
+    /// Provider → customer frames to the site's calls lost to the outage.
+    pub return_lost_frames: u64,
 }
 
 /// A surviving site after the traffic moved.
@@ -224,14 +230,31 @@ pub struct SurvivorRow {
     pub tier_bps: u64,
     /// From when (the last traffic move), s.
     pub from_s: f64,
-    /// Frames it was offered from then on.
+    /// Frames it was offered from then on, both directions.
     pub offered_frames: u64,
-    /// Of those, dropped by its policer or port.
+    /// Of those, dropped by its policer, shaper or ports.
     pub dropped_frames: u64,
     /// Percent.
     pub loss_pct: f64,
-    /// Whether it carried the whole load within the loss target.
+    /// Customer → provider alone, percent.
+    pub to_provider_loss_pct: f64,
+    /// Provider → customer alone, percent.
+    pub to_customer_loss_pct: f64,
+    /// Whether it carried the whole load within the loss target, each direction.
     pub carried: bool,
+}
+
+/// The control plane's own frames (BGP segments, BFD packets) in one direction, charged
+/// against the tier like any frame.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ControlFrames {
+    /// "to_provider" or "to_customer".
+    pub direction: &'static str,
+    /// Frames sent over a working link.
+    pub frames: u64,
+    /// Of those, dropped by the tier's limit or a port (the simulated sessions do not see
+    /// these losses: their TCP is lossless).
+    pub dropped: u64,
 }
 
 /// The control-plane part of a simulation report.
@@ -256,6 +279,8 @@ pub struct ControlReport {
     pub traffic_start_s: f64,
     /// Frames sent with no route outside any failure window (a site whose BGP never came up).
     pub unrouted_frames: u64,
+    /// The control plane's frames in each direction.
+    pub control_frames: Vec<ControlFrames>,
     /// Only one site: a single point of failure.
     pub single_point_of_failure: bool,
 }
@@ -368,6 +393,8 @@ struct ControlPlane<'a> {
     links: Vec<Timeline<bool>>,
     /// Per site, when each side ([`Side::index`]) left Established, and why.
     left_established: Vec<[Vec<(u64, DetectedBy)>; 2]>,
+    /// BGP messages put on a cross-connect: (time, site, direction, bytes).
+    segments: Vec<(u64, usize, Direction, usize)>,
     provisioning: Provisioning,
 }
 
@@ -465,6 +492,7 @@ impl<'a> ControlPlane<'a> {
             ret: vec![Vec::new(); nflows],
             links: vec![vec![(0, true)]; n],
             left_established: vec![[Vec::new(), Vec::new()]; n],
+            segments: Vec::new(),
             provisioning,
         }
     }
@@ -529,6 +557,10 @@ impl<'a> ControlPlane<'a> {
                     self.push(t, Cp::Connect { end });
                 }
                 PeerAction::Send(bytes) => {
+                    if let (Some((site, side)), true) = (self.ends[end].ebgp, self.carried(end)) {
+                        let dir = if side == Side::Customer { Direction::ToProvider } else { Direction::ToCustomer };
+                        self.segments.push((self.now, site, dir, bytes.len()));
+                    }
                     if self.carried(end) {
                         let t = self.now + self.delay();
                         self.push(t, Cp::Deliver { to: remote, bytes });
@@ -774,6 +806,38 @@ impl<'a> ControlPlane<'a> {
     }
 }
 
+/// The control plane's frames on the cross-connects, by time: (time, site, direction, frame
+/// bytes without FCS). Each BGP message is TCP segments of at most 1460 bytes (Ethernet, IPv4
+/// and TCP headers added; pure ACKs are not modelled); with BFD, each side sends a 24-byte
+/// control packet over UDP every interval, from its phase, for the whole run (the edge is
+/// offered only those sent while the link is up).
+fn control_frames(cp: &ControlPlane<'_>, sc: &Scenario) -> Vec<(u64, usize, Direction, u32)> {
+    const MSS: usize = 1460;
+    let l2 = 14 + 4 * u32::from(sc.vlan.is_some());
+    let mut frames = Vec::new();
+    for &(t, site, dir, bytes) in &cp.segments {
+        let mut left = bytes;
+        while left > 0 {
+            let seg = left.min(MSS);
+            left -= seg;
+            frames.push((t, site, dir, (l2 + 40 + seg as u32).max(60)));
+        }
+    }
+    if let Some(Control { detection: Detection::Bfd { interval_ns, .. }, .. }) = &sc.control {
+        for (site, phases) in cp.bfd_phase.iter().enumerate() {
+            for (side, dir) in [(Side::Customer, Direction::ToProvider), (Side::Provider, Direction::ToCustomer)] {
+                let mut t = phases[side.index()];
+                while t < sc.duration_ns {
+                    frames.push((t, site, dir, (l2 + 20 + 8 + 24).max(60)));
+                    t += interval_ns;
+                }
+            }
+        }
+    }
+    frames.sort_by_key(|f| f.0);
+    frames
+}
+
 /// Runs a scenario with `[control]`: the control plane first (it does not depend on the voice
 /// traffic: BGP's few bytes are not policed here), then every site's calls through the routes
 /// it chose, in one time-ordered pass.
@@ -824,46 +888,69 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let up_at = cp.egress.iter().filter_map(|tl| tl.iter().find(|(_, e)| e.is_some()).map(|x| x.0)).max().unwrap_or(0);
     let first_fault = faults.first().map_or(u64::MAX, |f| f.at_ns);
     let start_ns = up_at.min(first_fault).div_ceil(1_000_000) * 1_000_000;
-    let mut sources: Vec<Source> = flows
-        .iter()
-        .zip(&calls)
-        .enumerate()
-        .map(|(k, (f, &calls))| {
-            // The first flow of each site has the seed a site had before calls were spread over
-            // the provider's prefixes.
-            let first = k == 0 || flows[k - 1].home != f.home || k >= site_flows;
+    // Each flow's calls, customer → provider; each site's flows also provider → customer (the
+    // same calls: same seed, so same arrivals). The stray calls never get an answer.
+    struct Stream {
+        flow: usize,
+        dir: Direction,
+        source: Source,
+        buf: Vec<u8>,
+        next: Option<(u64, usize)>,
+        rx: Receiver,
+        /// Frames each call sent, whatever became of them: its loss is counted against these.
+        sent: Vec<u32>,
+        cursor: usize,
+    }
+    let mut legs: Vec<Stream> = Vec::new();
+    for dir in Direction::BOTH {
+        for (k, (f, &calls)) in flows.iter().zip(&calls).enumerate() {
+            if dir == Direction::ToCustomer && k >= site_flows {
+                continue;
+            }
+            // The first flow of each site has the seed a site had before calls were spread
+            // over the provider's prefixes.
+            let first = k == 0 || flows[k - 1].home != f.home;
+            let site_seed = sc.seed.wrapping_add(f.home as u64 * 0x9e37_79b9);
             let seed = if k >= site_flows {
                 sc.seed ^ 0x5742
             } else if first {
-                sc.seed.wrapping_add(f.home as u64 * 0x9e37_79b9)
+                site_seed
             } else {
-                sc.seed.wrapping_add(f.home as u64 * 0x9e37_79b9) ^ (k as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
+                site_seed ^ (k as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
             };
-            source(sc, calls, f.customer, f.provider, seed, start_ns)
-        })
-        .collect();
-    // One receiver per source: each site's calls (and the stray ones) are analyzed apart.
-    let mut rxs: Vec<Receiver> = sources.iter().map(|s| Receiver::new(s.total_streams())).collect();
-    // Frames each stream sent, whatever became of them: a call's loss is counted against these.
-    let mut sent_per_stream: Vec<Vec<u32>> = sources.iter().map(|s| vec![0u32; s.total_streams()]).collect();
-    let mut edges: Vec<Edge> = sc.sites.iter().map(|s| Edge::new(sc, s)).collect();
+            let mut source = source(sc, calls, dir, f.customer, f.provider, seed, start_ns);
+            let mut buf = vec![0u8; source.frame_len()];
+            let next = source.next_into(&mut buf);
+            let streams = source.total_streams();
+            legs.push(Stream {
+                flow: k,
+                dir,
+                source,
+                buf,
+                next,
+                rx: Receiver::new(streams),
+                sent: vec![0; streams],
+                cursor: 0,
+            });
+        }
+    }
+    let mut edges: Vec<[Edge; 2]> = sc.sites.iter().map(|s| Direction::BOTH.map(|d| Edge::new(sc, s, d))).collect();
     let src_at = 14 + 4 * usize::from(sc.vlan.is_some()) + 12;
-    let mut bufs: Vec<Vec<u8>> = sources.iter().map(|s| vec![0u8; s.frame_len()]).collect();
-    let mut next: Vec<Option<(u64, usize)>> = sources.iter_mut().zip(&mut bufs).map(|(s, b)| s.next_into(b)).collect();
-    let mut jitter = StdRng::seed_from_u64(sc.seed ^ 0x6a09_e667_f3bc_c908);
-    let mut cursors = vec![0usize; flows.len()];
+    // Delay variation drawn per direction (customer → provider draws as it did alone).
+    let mut jitter = Direction::BOTH.map(|d| StdRng::seed_from_u64(sc.seed ^ 0x6a09_e667_f3bc_c908 ^ d.salt()));
     let mut link_cursors = vec![0usize; n];
-    // Frames lost into a failed link or for want of a route, per link-down fault, source and
-    // call of the failed site; the rest (before any fault: BGP not up yet) counted apart.
+    // Frames lost into a failed link or for want of a route, per link-down fault, stream
+    // source and call of the failed site; the rest (before any fault: BGP not up yet) apart.
     let downs: Vec<(u64, usize)> =
         faults.iter().filter(|f| f.kind == FaultKind::LinkDown).map(|f| (f.at_ns, f.site)).collect();
     let mut lost: Vec<Vec<Vec<u32>>> = downs
         .iter()
         .map(|&(_, site)| {
-            (0..sources.len())
-                .map(|k| {
-                    if k < site_flows && flows[k].home == site {
-                        vec![0u32; sources[k].total_streams()]
+            legs.iter()
+                .map(|l| {
+                    let mine = l.flow < site_flows && flows[l.flow].home == site;
+                    if mine {
+                        vec![0u32; l.sent.len()]
                     } else {
                         Vec::new()
                     }
@@ -873,50 +960,71 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         .collect();
     let mut unrouted = 0u64;
     let (mut acl_drops, mut frames) = (0u64, 0u64);
-    // Per home site: offered, passed, policer drops, port drops.
-    let mut home = vec![[0u64; 4]; n];
-    // Per egress site, after the last traffic move: offered, dropped.
-    let last_move = cp.egress.iter().flat_map(|tl| tl.iter().map(|x| x.0)).filter(|&t| t >= first_fault).max();
-    let mut after = vec![[0u64; 2]; n];
+    // Per home site and direction.
+    let mut counts = vec![[Counts::default(); 2]; n];
+    // Per exit site and direction, after the last traffic move: offered, dropped.
+    let last_move =
+        cp.egress.iter().chain(&cp.ret).flat_map(|tl| tl.iter().map(|x| x.0)).filter(|&t| t >= first_fault).max();
+    let mut after = vec![[[0u64; 2]; 2]; n];
     let accepted: Vec<Ipv4Net> = [c.customer_prefix].into_iter().chain(slices.iter().copied()).collect();
-    let (mut offered_bytes, mut passed_bytes) = (vec![0u64; n], vec![0u64; n]);
-    while let Some(k) = (0..sources.len()).filter(|&k| next[k].is_some()).min_by_key(|&k| next[k].map(|x| x.0)) {
-        let (sent, len) = next[k].expect("chosen");
-        let stream = sources[k].last_stream();
-        sent_per_stream[k][stream] = sent_per_stream[k][stream].saturating_add(1);
+    // The control plane's own frames, charged against the tier like any frame.
+    let control_frames = control_frames(&cp, sc);
+    let mut next_control = 0;
+    let mut control = [[0u64; 2]; 2];
+    while let Some(i) = (0..legs.len()).filter(|&i| legs[i].next.is_some()).min_by_key(|&i| legs[i].next.map(|x| x.0)) {
+        let leg = &mut legs[i];
+        let (sent, len) = leg.next.expect("chosen");
+        while let Some(&(t, site, dir, len)) = control_frames.get(next_control).filter(|f| f.0 <= sent) {
+            next_control += 1;
+            if at(&cp.links[site], &mut link_cursors[site], t) {
+                control[dir as usize][0] += 1;
+                control[dir as usize][1] += u64::from(edges[site][dir as usize].offer(t, len).is_err());
+            }
+        }
+        let stream = leg.source.last_stream();
+        leg.sent[stream] = leg.sent[stream].saturating_add(1);
         frames += 1;
         if frames % 65_536 == 0 {
             progress.fetch_add(65_536, Ordering::Relaxed);
         }
+        let k = leg.flow;
         let h = flows[k].home;
+        let d = leg.dir as usize;
         let is_stray = k >= site_flows;
         // Stray calls count only as ACL drops, not in their home site's figures.
         let mine = u64::from(!is_stray);
-        let counters = &mut home[h];
-        counters[0] += mine;
-        let egress = at(&cp.egress[k], &mut cursors[k], sent);
-        let frame = &bufs[k][..len];
-        let fate = match egress {
+        let counters = &mut counts[h][d];
+        counters.offered += mine;
+        let route = match leg.dir {
+            Direction::ToProvider => at(&cp.egress[k], &mut leg.cursor, sent),
+            Direction::ToCustomer => at(&cp.ret[k], &mut leg.cursor, sent),
+        };
+        let frame = &leg.buf[..len];
+        let fate = match route {
             None => Fate::Blackholed,
             Some(e) if !at(&cp.links[e], &mut link_cursors[e], sent) => Fate::Blackholed,
             Some(e) => {
-                // The provider's ACL: source inside what the customer announced, destination inside
-                // the provider's own prefixes.
+                // The provider's ACL on what enters: source inside what the customer announced,
+                // destination inside the provider's own prefixes.
                 let ip4 = |at: usize| Ipv4Addr::new(frame[at], frame[at + 1], frame[at + 2], frame[at + 3]);
                 let (src, dst) = (ip4(src_at), ip4(src_at + 4));
-                if !accepted.iter().any(|p| p.contains(&src)) || !c.provider_prefixes.iter().any(|p| p.contains(&dst)) {
+                let refused = leg.dir == Direction::ToProvider
+                    && (!accepted.iter().any(|p| p.contains(&src))
+                        || !c.provider_prefixes.iter().any(|p| p.contains(&dst)));
+                if refused {
                     Fate::Acl
                 } else {
-                    let bytes = u64::from(edges[e].accounted(len as u32));
-                    offered_bytes[h] += bytes * mine;
-                    let r = edges[e].offer(sent, len as u32);
+                    let edge = &mut edges[e][d];
+                    let bytes = u64::from(edge.accounted(len as u32));
+                    counters.offered_bytes += bytes * mine;
+                    let r = edge.offer(sent, len as u32);
                     if last_move.is_some_and(|m| sent >= m) {
-                        after[e][0] += 1;
-                        after[e][1] += u64::from(r.is_err());
+                        after[e][d][0] += 1;
+                        after[e][d][1] += u64::from(r.is_err());
                     }
                     match r {
                         Ok(t) => {
-                            passed_bytes[h] += bytes * mine;
+                            counters.passed_bytes += bytes * mine;
                             Fate::Passed(t)
                         }
                         Err(d) => Fate::Edge(d),
@@ -926,76 +1034,61 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         };
         match fate {
             Fate::Passed(t_edge) => {
-                counters[1] += mine;
-                let v = if sc.variation_ns > 0 { jitter.random_range(0..=sc.variation_ns) } else { 0 };
-                rxs[k].receive(frame, stream, sent, t_edge + sc.propagation_ns + v);
+                counters.passed += mine;
+                let v = if sc.variation_ns > 0 { jitter[d].random_range(0..=sc.variation_ns) } else { 0 };
+                leg.rx.receive(frame, stream, sent, t_edge + sc.propagation_ns + v);
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
-                Some(f) if !is_stray => lost[f][k][stream] += 1,
+                Some(f) if !is_stray => lost[f][i][stream] += 1,
                 _ => unrouted += 1,
             },
             Fate::Acl => acl_drops += 1,
-            Fate::Edge(EdgeDrop::Policer) => counters[2] += mine,
-            Fate::Edge(EdgeDrop::Port) => counters[3] += mine,
+            Fate::Edge(EdgeDrop::Policer) => counters.policer += mine,
+            Fate::Edge(EdgeDrop::Port) => counters.port += mine,
+            Fate::Edge(EdgeDrop::Shaper) => counters.shaper += mine,
         }
-        next[k] = sources[k].next_into(&mut bufs[k]);
+        leg.next = leg.source.next_into(&mut leg.buf);
+    }
+    // The control plane's frames after the last call frame.
+    for &(t, site, dir, len) in &control_frames[next_control..] {
+        if at(&cp.links[site], &mut link_cursors[site], t) {
+            control[dir as usize][0] += 1;
+            control[dir as usize][1] += u64::from(edges[site][dir as usize].offer(t, len).is_err());
+        }
     }
 
-    // Reports.
-    // Each site's streams (from all its sources), with what each call sent.
-    let rows: Vec<(Vec<RtpStreamRow>, u64)> = (0..n)
-        .map(|h| {
-            let (mut rows, mut missing) = (Vec::new(), 0);
-            for k in (0..site_flows).filter(|&k| flows[k].home == h) {
-                let (r, m) = rows_against_sent(std::slice::from_mut(&mut rxs[k]), &sent_per_stream[k]);
+    // Reports: each site's two directions, each from its calls' streams (from all its flows,
+    // in flow order in both directions, so that a call's two legs share an index).
+    let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
+    let mut site_legs: Vec<[Option<Leg>; 2]> = (0..n).map(|_| [None, None]).collect();
+    for h in 0..n {
+        for dir in Direction::BOTH {
+            let (mut rows, mut missing, mut scores, mut delays) = (Vec::new(), 0, Vec::new(), delay_histogram());
+            for l in legs.iter_mut().filter(|l| l.dir == dir && l.flow < site_flows && flows[l.flow].home == h) {
+                let (r, m) = rows_against_sent(std::slice::from_mut(&mut l.rx), &l.sent);
                 rows.extend(r);
                 missing += m;
+                scores.extend(leg_scores(std::slice::from_ref(&l.rx), &l.sent, scored));
+                delays.add(&l.rx.delays).expect("same bounds");
             }
             sort_rows(&mut rows);
-            (rows, missing)
-        })
-        .collect();
-    let delays: Vec<Histogram<u64>> = (0..n)
-        .map(|h| {
-            let mut d = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
-            for k in (0..site_flows).filter(|&k| flows[k].home == h) {
-                d.add(&rxs[k].delays).expect("same bounds");
-            }
-            d
-        })
-        .collect();
-    let secs = sc.duration_ns as f64 / 1e9;
-    let sites: Vec<SiteReport> = sc
-        .sites
+            let s = &sc.sites[h];
+            let c = counts[h][dir as usize];
+            let seen = Seen { rows: (rows, missing), scores, delays };
+            site_legs[h][dir as usize] = Some(Leg::new(sc, s.name.clone(), s, s.calls, c, seen));
+        }
+    }
+    // A call's fate is the worse of its legs.
+    let calls_below_mos_3_6 = site_legs
         .iter()
-        .enumerate()
-        .map(|(h, s)| {
-            let q = CallQuality::of(&rows[h].0, rows[h].1, sc);
-            let [offered, passed, pol, port] = home[h];
-            let dropped = offered - passed;
-            let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
-            SiteReport {
-                name: s.name.clone(),
-                location: s.location.to_string(),
-                tier_bps: s.tier.rate_bps(),
-                burst_bytes: s.burst_bytes,
-                calls: s.calls,
-                offered_frames: offered,
-                passed_frames: passed,
-                dropped_frames: dropped,
-                policer_drops: pol,
-                port_drops: port,
-                loss_pct,
-                offered_mbps: offered_bytes[h] as f64 * 8.0 / secs / 1e6,
-                passed_mbps: passed_bytes[h] as f64 * 8.0 / secs / 1e6,
-                mean_jitter_ms: q.mean_jitter_ms,
-                delay_ms: Delay::of(&delays[h]),
-                mos_min: q.mos_min,
-                mos_mean: q.mos_mean,
-                calls_below_mos_target: q.below,
-                ok: loss_pct <= sc.loss_target_pct && q.below == 0,
-            }
+        .map(|[up, down]| {
+            let (up, down) = (up.as_ref().expect("built"), down.as_ref().expect("built"));
+            worse_legs(&up.scores, &down.scores).iter().filter(|c| c.below(MOS_DEGRADED)).count() as u64
         })
+        .sum();
+    let sites: Vec<SiteReport> = site_legs
+        .into_iter()
+        .map(|[up, down]| SiteReport::both(up.expect("built"), down.expect("built"), sc))
         .collect();
 
     let t = |ns: u64| ns as f64 / 1e9;
@@ -1013,7 +1106,14 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         };
         let moved = first_move(&cp.egress);
         let ret_moved = first_move(&cp.ret);
-        let per_call: Vec<u64> = lost[fi].iter().flatten().map(|&x| u64::from(x)).collect();
+        let lost_in = |dir: Direction| -> Vec<u64> {
+            legs.iter()
+                .zip(&lost[fi])
+                .filter(|(l, _)| l.dir == dir)
+                .flat_map(|(_, v)| v.iter().map(|&x| u64::from(x)))
+                .collect()
+        };
+        let per_call = lost_in(Direction::ToProvider);
         let outage = moved.map(|(ts, _)| ts - f.at_ns);
         failovers.push(FailoverRow {
             site: sc.sites[h].name.clone(),
@@ -1034,21 +1134,34 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 per_call.iter().sum::<u64>() as f64 / per_call.len() as f64
             },
             expected_per_call: outage.map_or(0.0, |o| o as f64 / ptime_ns as f64),
+            return_outage_s: ret_moved.map(|(ts, _)| t(ts - f.at_ns)),
+            return_lost_frames: lost_in(Direction::ToCustomer).iter().sum(),
         });
     }
     let survivors = match last_move {
         Some(m) => (0..n)
-            .filter(|&e| after[e][0] > 0)
+            .filter(|&e| after[e][0][0] + after[e][1][0] > 0)
             .map(|e| {
-                let loss = after[e][1] as f64 * 100.0 / after[e][0] as f64;
+                let pct = |[offered, dropped]: [u64; 2]| {
+                    if offered == 0 {
+                        0.0
+                    } else {
+                        dropped as f64 * 100.0 / offered as f64
+                    }
+                };
+                let [up, down] = after[e];
+                let both = [up[0] + down[0], up[1] + down[1]];
+                let (up, down) = (pct(up), pct(down));
                 SurvivorRow {
                     site: sc.sites[e].name.clone(),
                     tier_bps: sc.sites[e].tier.rate_bps(),
                     from_s: t(m),
-                    offered_frames: after[e][0],
-                    dropped_frames: after[e][1],
-                    loss_pct: loss,
-                    carried: loss <= sc.loss_target_pct,
+                    offered_frames: both[0],
+                    dropped_frames: both[1],
+                    loss_pct: pct(both),
+                    to_provider_loss_pct: up,
+                    to_customer_loss_pct: down,
+                    carried: up <= sc.loss_target_pct && down <= sc.loss_target_pct,
                 }
             })
             .collect(),
@@ -1078,24 +1191,39 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         failovers,
         // The sites' calls (not the stray ones, which the ACL is meant to drop); a call none of
         // whose frames arrived counts as below.
-        calls_below_mos_3_6: rows[..n].iter().map(|(r, missing)| calls_below(r, *missing, MOS_DEGRADED)).sum(),
+        calls_below_mos_3_6,
         survivors,
         acl_drops,
         traffic_start_s: t(start_ns),
         unrouted_frames: unrouted,
+        control_frames: Direction::BOTH
+            .map(|d| ControlFrames {
+                direction: d.name(),
+                frames: control[d as usize][0],
+                dropped: control[d as usize][1],
+            })
+            .to_vec(),
         single_point_of_failure: n == 1,
     };
     (sites, report, frames)
 }
 
-fn source(sc: &Scenario, calls: u64, customer: Ipv4Net, provider: Ipv4Net, seed: u64, start_ns: u64) -> Source {
+fn source(
+    sc: &Scenario,
+    calls: u64,
+    dir: Direction,
+    customer: Ipv4Net,
+    provider: Ipv4Net,
+    seed: u64,
+    start_ns: u64,
+) -> Source {
     let plan = CallPlan {
         calls,
         codec: sc.codec,
         ptime_ms: sc.ptime_ms,
         vlan: sc.vlan,
         phase: if sc.sync { Phase::Sync } else { Phase::Random },
-        both_directions: false,
+        directions: dir.legs(),
         seed,
         start_ns,
         duration_ns: sc.duration_ns - start_ns,
@@ -1306,7 +1434,9 @@ mod tests {
         // Calls go to both prefixes and none is dropped by the ACL; Ashburn's calls lose only
         // what the failover cost, San Jose's nothing.
         assert_eq!(c.acl_drops, 0);
-        assert_eq!(sites[0].dropped_frames, c.failovers[0].lost_frames, "{sites:?}");
+        let d = sites[0].directions.as_ref().unwrap();
+        assert_eq!(d.to_provider.dropped_frames, c.failovers[0].lost_frames, "{sites:?}");
+        assert_eq!(d.to_customer.dropped_frames, c.failovers[0].return_lost_frames, "{sites:?}");
         assert!(sites[1].ok, "{sites:?}");
         // Both prefixes' traffic of Ashburn's calls moves to San Jose, at one time.
         let moves: Vec<&TimelineRow> = c

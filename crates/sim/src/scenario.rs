@@ -185,6 +185,32 @@ pub struct Site {
     pub burst_bytes: u64,
     /// Policer byte accounting.
     pub accounting: xconnect_policer::Accounting,
+    /// How the provider holds provider → customer traffic to the tier.
+    pub egress: Egress,
+}
+
+/// How the provider's edge holds the traffic it sends the customer to the tier (customer →
+/// provider traffic is always policed at its ingress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Egress {
+    /// Police: what exceeds the bucket is dropped (the default, as at the ingress).
+    Police,
+    /// Shape: what exceeds the bucket waits in a FIFO of `buffer_bytes` (adding delay and
+    /// jitter) and is dropped only when that is full.
+    Shape {
+        /// The shaper's queue, bytes.
+        buffer_bytes: u64,
+    },
+}
+
+impl Egress {
+    /// "police" or "shape".
+    pub fn name(self) -> &'static str {
+        match self {
+            Egress::Police => "police",
+            Egress::Shape { .. } => "shape",
+        }
+    }
 }
 
 /// Everything wrong with a scenario file: each problem with its line, field and what was
@@ -351,9 +377,23 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
                 );
             }
         }
+        let shape = t.one_of("egress", &[("police", false), ("shape", true)], Some(false)).unwrap_or(false);
+        const QUEUE: &str = "the egress shaper's queue in ms at the tier's rate, 1 to 10000 (default 50)";
+        let queue_ms = t.in_range("shaper_queue_ms", 1..=10_000u64, QUEUE);
+        if queue_ms.is_some() && !shape {
+            t.problem("shaper_queue_ms", "only with egress = \"shape\"");
+        }
         if let (Some(location), Some(tier), Some(calls)) = (location, tier, calls) {
             let burst_bytes = burst.unwrap_or(tier.default_burst_bytes());
-            sites.push(Site { name, location, tier, calls, burst_bytes, accounting });
+            let egress = if shape {
+                let buffer_bytes =
+                    u64::try_from(u128::from(tier.rate_bps()) * u128::from(queue_ms.unwrap_or(50)) / 8000)
+                        .unwrap_or(u64::MAX);
+                Egress::Shape { buffer_bytes }
+            } else {
+                Egress::Police
+            };
+            sites.push(Site { name, location, tier, calls, burst_bytes, accounting, egress });
         }
     }
     if sites.len() == site_tables.len() {

@@ -11,16 +11,19 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use xconnect_interconnect::Tier;
 use xconnect_policer::Accounting;
-use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Phase, Source};
+use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Codec, Phase, Source};
 
 use crate::plan::Carried;
 use crate::scenario::{Scenario, Site};
-use crate::site::{mos_text, rows_against_sent, CallQuality, Delay, Edge, EdgeDrop, Receiver, SiteReport};
+use crate::site::{
+    delay_histogram, leg_scores, mos_text, rows_against_sent, Counts, Direction, Edge, EdgeDrop, Leg, Receiver, Seen,
+    SiteReport,
+};
 
 /// The simulation report (`simulate --json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -111,16 +114,17 @@ impl Sink {
     }
 }
 
-/// Simulates a site carrying `calls` calls, with `workers` extra threads for the per-flow
-/// work (parsing and analysis; 0: all on this thread). Adds frames done to `progress`.
-fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) -> SiteReport {
+/// Simulates one direction of a site carrying `calls` calls, with `workers` extra threads for
+/// the per-flow work (parsing and analysis; 0: all on this thread). Adds frames done to
+/// `progress`.
+fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, workers: usize) -> Leg {
     let plan = CallPlan {
         calls: run.calls,
         codec: sc.codec,
         ptime_ms: sc.ptime_ms,
         vlan: sc.vlan,
         phase: if sc.sync { Phase::Sync } else { Phase::Random },
-        both_directions: false,
+        directions: dir.legs(),
         seed: run.seed,
         start_ns: 0,
         duration_ns: sc.duration_ns,
@@ -133,22 +137,23 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
     };
     let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
     let rate = run.site.tier.rate_bps();
-    let mut edge = Edge::new(sc, &run.site);
+    let mut edge = Edge::new(sc, &run.site, dir);
     let offered_bps =
         f64::from(edge.accounted(source.frame_len() as u32)) * 8.0 * 1000.0 / f64::from(sc.ptime_ms) * run.calls as f64;
     if run.steady_state && offered_bps > rate as f64 {
-        edge.policer.drain();
+        edge.drain();
     }
     let streams = source.total_streams();
-    let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908);
+    let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908 ^ dir.salt());
     let mut buf = vec![0u8; source.frame_len()];
     let (mut offered, mut passed, mut offered_bytes, mut passed_bytes) = (0u64, 0u64, 0u64, 0u64);
     let wire_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some()) * run.calls as f64;
-    // Steady state of an overloaded port: its buffer is full.
-    if run.steady_state && wire_bps > sc.port_bps as f64 {
+    // Steady state of an overloaded port: its buffer is full (the customer's port; the
+    // provider's toward the customer carries only what the tier's limit let through).
+    if run.steady_state && dir == Direction::ToProvider && wire_bps > sc.port_bps as f64 {
         edge.port_free = edge.buffer_ns;
     }
-    let mut port_drops = 0u64;
+    let (mut port_drops, mut shaper_drops) = (0u64, 0u64);
     let mut sent_per_stream = vec![0u32; streams];
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
@@ -197,6 +202,10 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
                     port_drops += 1;
                     continue;
                 }
+                Err(EdgeDrop::Shaper) => {
+                    shaper_drops += 1;
+                    continue;
+                }
                 Err(EdgeDrop::Policer) => continue,
             };
             passed += 1;
@@ -220,47 +229,42 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, workers: usize) 
                 rs
             }
         };
-        let mut delays = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+        let mut delays = delay_histogram();
         for r in &receivers {
             delays.add(&r.delays).expect("same bounds");
         }
-        let (rows, missing) = rows_against_sent(&mut receivers, &sent_per_stream);
-        let q = CallQuality::of(&rows, missing, sc);
-        let secs = sc.duration_ns as f64 / 1e9;
-        let dropped = offered - passed;
-        let policer_drops = dropped - port_drops;
-        let loss_pct = if offered == 0 { 0.0 } else { dropped as f64 * 100.0 / offered as f64 };
-        SiteReport {
-            name: run.name.clone(),
-            location: run.site.location.to_string(),
-            tier_bps: rate,
-            burst_bytes: run.site.burst_bytes,
-            calls: run.calls,
-            offered_frames: offered,
-            passed_frames: passed,
-            dropped_frames: dropped,
-            policer_drops,
-            port_drops,
-            loss_pct,
-            offered_mbps: offered_bytes as f64 * 8.0 / secs / 1e6,
-            passed_mbps: passed_bytes as f64 * 8.0 / secs / 1e6,
-            mean_jitter_ms: q.mean_jitter_ms,
-            delay_ms: Delay::of(&delays),
-            mos_min: q.mos_min,
-            mos_mean: q.mos_mean,
-            calls_below_mos_target: q.below,
-            ok: loss_pct <= sc.loss_target_pct && q.below == 0,
-        }
+        let rows = rows_against_sent(&mut receivers, &sent_per_stream);
+        let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
+        let scores = leg_scores(&receivers, &sent_per_stream, scored);
+        let counts = Counts {
+            offered,
+            passed,
+            policer: offered - passed - port_drops - shaper_drops,
+            port: port_drops,
+            shaper: shaper_drops,
+            offered_bytes,
+            passed_bytes,
+        };
+        Leg::new(sc, run.name.clone(), &run.site, run.calls, counts, Seen { rows, scores, delays })
     })
 }
 
-/// Frames a scenario will simulate (without silence suppression; with it, fewer): for a
-/// progress display.
-pub fn expected_frames(sc: &Scenario) -> u64 {
-    let rounds = sc.duration_ns / (u64::from(sc.ptime_ms) * 1_000_000);
-    let calls: u64 = sc.sites.iter().map(|s| s.calls).sum();
-    let failover = if sc.check_failover && sc.sites.len() > 1 { calls * sc.sites.len() as u64 } else { 0 };
-    (calls + failover) * rounds
+/// Simulates both directions of a run (on two threads when `threads` > 1) and combines them.
+fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, threads: usize) -> SiteReport {
+    let workers = threads.saturating_sub(2) / 2;
+    let (up, down) = if threads > 1 {
+        std::thread::scope(|scope| {
+            let down = scope.spawn(|| simulate_leg(sc, run, Direction::ToCustomer, progress, workers));
+            let up = simulate_leg(sc, run, Direction::ToProvider, progress, workers);
+            (up, down.join().expect("a leg does not panic"))
+        })
+    } else {
+        (
+            simulate_leg(sc, run, Direction::ToProvider, progress, 0),
+            simulate_leg(sc, run, Direction::ToCustomer, progress, 0),
+        )
+    };
+    SiteReport::both(up, down, sc)
 }
 
 /// Runs a scenario on up to `threads` threads. The report does not depend on `threads`.
@@ -297,22 +301,32 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
             });
         }
     }
-    // Threads go first to runs (sites are independent); threads left over become analysis
-    // workers inside each run. Neither choice changes the report.
+    // Threads go first to the legs (every site's two directions are independent); threads
+    // left over become analysis workers inside each leg. Neither choice changes the report.
+    let legs: Vec<(usize, Direction)> = (0..runs.len()).flat_map(|r| Direction::BOTH.map(|d| (r, d))).collect();
     let threads = threads.max(1);
-    let workers = (threads / runs.len()).saturating_sub(1);
-    let per_chunk = runs.len().div_ceil(threads);
-    let mut results: Vec<Option<SiteReport>> = vec![None; runs.len()];
+    let workers = (threads / legs.len()).saturating_sub(1);
+    let per_chunk = legs.len().div_ceil(threads);
+    let mut done: Vec<Option<Leg>> = std::iter::repeat_with(|| None).take(legs.len()).collect();
     std::thread::scope(|scope| {
-        for (chunk_runs, chunk_out) in runs.chunks(per_chunk).zip(results.chunks_mut(per_chunk)) {
+        for (chunk, out) in legs.chunks(per_chunk).zip(done.chunks_mut(per_chunk)) {
+            let runs = &runs;
             scope.spawn(move || {
-                for (run, out) in chunk_runs.iter().zip(chunk_out.iter_mut()) {
-                    *out = Some(simulate_run(sc, run, progress, workers));
+                for (&(r, dir), out) in chunk.iter().zip(out.iter_mut()) {
+                    *out = Some(simulate_leg(sc, &runs[r], dir, progress, workers));
                 }
             });
         }
     });
-    let mut reports: Vec<SiteReport> = results.into_iter().map(|r| r.expect("every run finished")).collect();
+    let mut done = done.into_iter().map(|l| l.expect("every leg finished"));
+    let results: Vec<SiteReport> = (0..runs.len())
+        .map(|_| {
+            let up = done.next().expect("two legs per run");
+            let down = done.next().expect("two legs per run");
+            SiteReport::both(up, down, sc)
+        })
+        .collect();
+    let mut reports = results;
     let failover = reports.split_off(n_sites);
     let frames = reports.iter().chain(&failover).map(|r| r.offered_frames).sum();
     let v = verdict(sc, &reports, &failover);
@@ -382,6 +396,84 @@ pub struct CapacityReport {
     pub simulations: u32,
 }
 
+/// Most loss `capacity` accepts as a target, percent (beyond 20 % loss the E-model scores a
+/// G.711 call below MOS 2.6).
+pub const MAX_LOSS_TARGET_PCT: f64 = 20.0;
+
+/// What `capacity` is asked: a tier and the calls' codec, phases and burst.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityAsk {
+    /// The tier.
+    pub tier: Tier,
+    /// Codec.
+    pub codec: Codec,
+    /// Packet time, ms.
+    pub ptime_ms: u32,
+    /// All calls send at the same instant (the policer's worst case).
+    pub sync: bool,
+    /// Policer burst, bytes (`None`: the tier's default, 10 ms at its rate).
+    pub burst_bytes: Option<u64>,
+    /// Most loss allowed, percent.
+    pub loss_target_pct: f64,
+    /// Simulated seconds per trial.
+    pub seconds: f64,
+}
+
+impl CapacityAsk {
+    /// The one-site scenario [`capacity`] searches over, every value checked first: a site
+    /// where the tier is sold, no delay, no failover case.
+    pub fn scenario(&self) -> Result<Scenario, String> {
+        let (codec, ptime) = (self.codec, self.ptime_ms);
+        codec.check_ptime(ptime).map_err(|e| format!("--ptime: {e}"))?;
+        let loss = self.loss_target_pct;
+        if !(0.0..=MAX_LOSS_TARGET_PCT).contains(&loss) {
+            return Err(format!(
+                "--loss-target {loss}: expected 0 to {MAX_LOSS_TARGET_PCT} percent (beyond 20 % loss the E-model \
+                 scores a G.711 call below MOS 2.6)"
+            ));
+        }
+        let seconds = self.seconds;
+        if !(seconds > 0.0 && seconds <= 3600.0) {
+            return Err(format!("--seconds {seconds}: expected more than 0 and at most 3600"));
+        }
+        if let Some(b) = self.burst_bytes {
+            let frame = crate::scenario::min_burst_bytes(codec, ptime, false, Accounting::Frame);
+            if b < frame || b > xconnect_policer::MAX_BURST_BYTES {
+                return Err(format!(
+                    "--burst {b}: expected from {frame} bytes (one {codec} frame: a smaller burst drops every frame) \
+                     to {} bytes",
+                    xconnect_policer::MAX_BURST_BYTES
+                ));
+            }
+        }
+        let tier = self.tier;
+        let location = xconnect_interconnect::Location::ALL
+            .into_iter()
+            .find(|l| l.offers(tier))
+            .expect("every tier is sold somewhere");
+        let mut sc = Scenario::default_scenario();
+        sc.name = format!("capacity of {tier}");
+        sc.duration_ns = (seconds * 1e9) as u64;
+        sc.loss_target_pct = loss;
+        sc.codec = codec;
+        sc.ptime_ms = ptime;
+        sc.sync = self.sync;
+        sc.check_failover = false;
+        sc.propagation_ns = 0;
+        sc.variation_ns = 0;
+        sc.sites = vec![Site {
+            name: tier.to_string(),
+            location,
+            tier,
+            calls: 1,
+            burst_bytes: self.burst_bytes.unwrap_or(tier.default_burst_bytes()),
+            accounting: Accounting::Frame,
+            egress: crate::scenario::Egress::Police,
+        }];
+        Ok(sc)
+    }
+}
+
 /// Finds the largest number of calls a site carries with loss at or under the scenario's
 /// `loss_target_pct`, by bisection over simulations of the first site of `sc` (its tier, burst
 /// and the scenario's traffic).
@@ -400,9 +492,13 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     let carried = Carried::of(rate, sc.port_bps, sc.codec, sc.ptime_ms, sc.vlan.is_some());
     let (arithmetic, port_limit) = (carried.tier, carried.port);
     let most = crate::budget::capacity_ceiling(sc);
+    // A trial's loss is its worse direction's (each direction has the tier to itself); the
+    // two run side by side.
     let loss_at = |calls: u64| {
         let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
-        simulate_run(sc, &run, progress, 0).loss_pct
+        let r = simulate_run(sc, &run, progress, 2);
+        let d = r.directions.expect("a run has both directions");
+        d.to_provider.loss_pct.max(d.to_customer.loss_pct)
     };
     // Invariant: loss(lo) <= target < loss(hi); 0 calls lose nothing.
     let mut simulations = 1;
@@ -493,16 +589,29 @@ fn verdict(sc: &Scenario, sites: &[SiteReport], failover: &[SiteReport]) -> Stri
 /// What limits a site that failed its targets, and the smallest change that would pass.
 /// `accounting` is the site's: the rates and bursts are compared as its policer counts them.
 pub(crate) fn binding(sc: &Scenario, s: &SiteReport, accounting: Accounting) -> String {
+    // Each direction has the tier to itself: the one that lost more says what binds.
+    if let Some(d) = &s.directions {
+        let (worse, arrow) = if d.to_customer.dropped_frames > d.to_provider.dropped_frames
+            || (d.to_customer.dropped_frames == d.to_provider.dropped_frames
+                && d.to_customer.calls_below_mos_target > d.to_provider.calls_below_mos_target)
+        {
+            (&d.to_customer, "provider -> customer")
+        } else {
+            (&d.to_provider, "customer -> provider")
+        };
+        return format!("{arrow}: {}", binding(sc, worse, accounting));
+    }
     let vlan = sc.vlan.is_some();
     if s.port_drops > 0 {
         let port = Carried::of(s.tier_bps, sc.port_bps, sc.codec, sc.ptime_ms, vlan).port;
         return format!(
-            "the customer's {} Mbit/s port is the limit ({} drops there; it carries {port} calls): split the calls over more ports",
+            "the {} Mbit/s port is the limit ({} drops there; it carries {port} calls): split the calls over more ports",
             sc.port_bps / 1_000_000,
             s.port_drops
         );
     }
-    if s.policer_drops > 0 {
+    if s.policer_drops > 0 || s.shaper_drops > 0 {
+        let limit = if s.shaper_drops > 0 { "egress shaper" } else { "policer" };
         // The offered rate as the policer counts it (the site's accounting, whatever the
         // arrivals and silence suppression made of the calls).
         let offered_bps = s.offered_mbps * 1e6;
@@ -513,7 +622,7 @@ pub(crate) fn binding(sc: &Scenario, s: &SiteReport, accounting: Accounting) -> 
                 .filter(|t| location.is_none_or(|l| l.offers(*t)))
                 .find(|t| t.rate_bps() as f64 >= offered_bps);
             return format!(
-                "the policer's rate is the limit ({:.1} Mbit/s offered on {} Mbit/s): {}",
+                "the {limit}'s rate is the limit ({:.1} Mbit/s offered on {} Mbit/s): {}",
                 offered_bps / 1e6,
                 s.tier_bps / 1_000_000,
                 next.map_or("no tier is large enough; split the calls".into(), |t| format!(
@@ -523,6 +632,13 @@ pub(crate) fn binding(sc: &Scenario, s: &SiteReport, accounting: Accounting) -> 
         }
         // Within the rate: the bursts overflow the bucket. One round of every call must fit.
         let frame = crate::scenario::min_burst_bytes(sc.codec, sc.ptime_ms, vlan, accounting);
+        if s.shaper_drops > 0 {
+            return format!(
+                "the egress shaper's queue is the limit: the calls' average fits the rate, their bursts overflow its \
+                 queue; a longer shaper_queue_ms or a burst of {} B (one frame of every call) would pass",
+                frame.saturating_mul(s.calls)
+            );
+        }
         return format!(
             "the bucket's burst is the limit ({} B): the calls' average fits the rate, their bursts do not; a burst of \
              {} B (one frame of every call) would pass",
@@ -556,9 +672,16 @@ mod tests {
         // 100 calls on 10 Mbit/s: 8.72 Mbit/s of frames (114 fit).
         let r = simulate(&small(100, "10M", false), 1, &AtomicU64::new(0));
         let s = &r.sites[0];
-        assert_eq!(s.offered_frames, 100 * 50 * 3);
-        assert_eq!(s.dropped_frames, 0);
-        assert!((s.offered_mbps - 8.72).abs() < 1e-9, "{}", s.offered_mbps);
+        // Both directions, each on its own tier; the site's figures are the two added.
+        let d = s.directions.as_ref().unwrap();
+        for leg in [&d.to_provider, &d.to_customer] {
+            assert_eq!(leg.offered_frames, 100 * 50 * 3);
+            assert_eq!(leg.dropped_frames, 0);
+            assert!((leg.offered_mbps - 8.72).abs() < 1e-9, "{}", leg.offered_mbps);
+            assert!(leg.ok && leg.mos_min.unwrap() > 4.3, "{leg:?}");
+        }
+        assert_eq!(s.offered_frames, 2 * 100 * 50 * 3);
+        assert!((s.offered_mbps - 2.0 * 8.72).abs() < 1e-9, "{}", s.offered_mbps);
         assert!(s.ok && s.mos_min.unwrap() > 4.3, "{s:?}");
         assert!(r.verdict.contains("single point of failure"), "{}", r.verdict);
     }
@@ -570,9 +693,16 @@ mod tests {
         let r = simulate(&small(200, "10M", false), 1, &AtomicU64::new(0));
         let s = &r.sites[0];
         let expected = (1.0 - 10.0 / 17.44) * 100.0;
+        let d = s.directions.as_ref().unwrap();
+        // The provider's egress polices provider → customer to the same tier.
+        for leg in [&d.to_provider, &d.to_customer] {
+            assert!((leg.loss_pct - expected).abs() < 1.0, "{} vs {expected}", leg.loss_pct);
+            assert!((leg.passed_mbps - 10.0).abs() < 0.05, "{}", leg.passed_mbps);
+            assert_eq!(leg.policer_drops, leg.dropped_frames);
+        }
         assert!((s.loss_pct - expected).abs() < 1.0, "{} vs {expected}", s.loss_pct);
         assert!(!s.ok && r.verdict.starts_with("UNDERSIZED"));
-        assert!((s.passed_mbps - 10.0).abs() < 0.05, "{}", s.passed_mbps);
+        assert!((s.passed_mbps - 20.0).abs() < 0.1, "{}", s.passed_mbps);
     }
 
     #[test]
@@ -586,6 +716,31 @@ mod tests {
         // Random phases at the same load lose nothing.
         let r = simulate(&small(114, "10M", false), 1, &AtomicU64::new(0));
         assert_eq!(r.sites[0].dropped_frames, 0);
+    }
+
+    #[test]
+    fn an_egress_shaper_queues_the_bursts_a_policer_drops() {
+        // 114 synchronized calls on 10 Mbit/s: each round (24,852 B) overflows the 12,500-byte
+        // bucket. Customer -> provider is policed: frames are dropped. Provider -> customer is
+        // shaped with a 50 ms queue (62,500 B): nothing is dropped, the burst waits instead.
+        let text = "name = \"t\"\nduration_s = 3\n[traffic]\ncodec = \"g711u\"\nphase = \"sync\"\n[[sites]]\nname = \"a\"\nlocation = \"ashburn\"\ntier = \"10M\"\ncalls = 114\negress = \"shape\"\n";
+        let sc = Scenario::parse(text, "t").unwrap();
+        let r = simulate(&sc, 2, &AtomicU64::new(0));
+        let d = r.sites[0].directions.as_ref().unwrap();
+        assert!(d.to_provider.policer_drops > 0, "{:?}", d.to_provider);
+        assert_eq!(d.to_customer.dropped_frames, 0, "{:?}", d.to_customer);
+        // The last frame of a round waits for the bucket to refill (24,852 - 12,500 B at
+        // 10 Mbit/s, about 9.9 ms), less what the port's serialization already spent.
+        assert!(d.to_customer.delay_ms.max > 9.0 && d.to_customer.delay_ms.max < 10.5, "{:?}", d.to_customer.delay_ms);
+        assert!(d.to_provider.delay_ms.max < 1.0, "{:?}", d.to_provider.delay_ms);
+        // A queue smaller than what a round leaves over drops at the tail.
+        let small = text.replace("egress = \"shape\"", "egress = \"shape\"\nshaper_queue_ms = 1");
+        let r = simulate(&Scenario::parse(&small, "t").unwrap(), 2, &AtomicU64::new(0));
+        let down = &r.sites[0].directions.as_ref().unwrap().to_customer;
+        assert!(down.shaper_drops > 0 && down.shaper_drops == down.dropped_frames, "{down:?}");
+        // shaper_queue_ms means nothing when policing.
+        let bad = text.replace("egress = \"shape\"", "shaper_queue_ms = 5");
+        assert!(Scenario::parse(&bad, "t").unwrap_err().to_string().contains("only with egress = \"shape\""));
     }
 
     fn cap(tier: &str, sync: bool, burst: Option<u64>) -> CapacityReport {
@@ -627,7 +782,12 @@ mod tests {
         let sc = Scenario::parse(text, "p").unwrap();
         let r = simulate(&sc, 1, &AtomicU64::new(0));
         let s = &r.sites[0];
-        assert!((s.offered_frames as f64 / 300_000.0 - 1.0).abs() < 0.12, "{}", s.offered_frames);
+        let d = s.directions.as_ref().unwrap();
+        assert!((d.to_provider.offered_frames as f64 / 300_000.0 - 1.0).abs() < 0.12, "{}", s.offered_frames);
+        // The answer leg of every call: the same calls, so the same frames, give or take one
+        // per call (each leg has its own phase inside the call's window).
+        let calls = 50 * 120 / 20 + 50;
+        assert!(d.to_customer.offered_frames.abs_diff(d.to_provider.offered_frames) < 2 * calls, "{d:?}");
         assert_eq!(s.dropped_frames, 0, "50 Erlangs (4.4 Mbit/s) fit 10 Mbit/s");
         let bad = text.replace("mean_hold_s = 20\n", "");
         assert!(Scenario::parse(&bad, "p").unwrap_err().to_string().contains("mean_hold_s"));

@@ -49,25 +49,40 @@ proptest! {
         let work = Work::simulate(&sc);
         let r = simulate(&sc, 2, &AtomicU64::new(0));
         prop_assert!(r.frames <= work.frames, "estimate {} < {} simulated", work.frames, r.frames);
-        for s in r.sites.iter().chain(&r.failover) {
-            prop_assert!((0.0..=100.0).contains(&s.loss_pct), "{:?}", s);
-            prop_assert_eq!(s.offered_frames, s.passed_frames + s.dropped_frames);
-            prop_assert_eq!(s.dropped_frames, s.policer_drops + s.port_drops);
-            match (s.mos_min, s.mos_mean) {
-                (Some(min), Some(mean)) => {
-                    prop_assert!((1.0..=4.5).contains(&min) && (1.0..=4.5).contains(&mean), "{:?}", s);
-                    prop_assert!(mean >= min, "mean {} under min {}", mean, min);
+        for site in r.sites.iter().chain(&r.failover) {
+            let d = site.directions.as_ref().expect("every site has both directions");
+            // The site is its two directions combined.
+            prop_assert_eq!(site.offered_frames, d.to_provider.offered_frames + d.to_customer.offered_frames);
+            prop_assert_eq!(site.dropped_frames, d.to_provider.dropped_frames + d.to_customer.dropped_frames);
+            prop_assert!((site.offered_mbps - d.to_provider.offered_mbps - d.to_customer.offered_mbps).abs() < 1e-6);
+            // A call is as bad as its worse leg.
+            let legs_min = [d.to_provider.mos_min, d.to_customer.mos_min].into_iter().flatten().reduce(f64::min);
+            prop_assert_eq!(site.mos_min, legs_min, "{:?}", site);
+            prop_assert!(site.calls_below_mos_target >= d.to_provider.calls_below_mos_target.max(d.to_customer.calls_below_mos_target));
+            prop_assert!(site.calls_below_mos_target <= d.to_provider.calls_below_mos_target + d.to_customer.calls_below_mos_target);
+            for (s, legs) in [(site, 2), (&d.to_provider, 1), (&d.to_customer, 1)] {
+                prop_assert!((0.0..=100.0).contains(&s.loss_pct), "{:?}", s);
+                prop_assert_eq!(s.offered_frames, s.passed_frames + s.dropped_frames);
+                prop_assert_eq!(s.dropped_frames, s.policer_drops + s.port_drops + s.shaper_drops);
+                match (s.mos_min, s.mos_mean) {
+                    (Some(min), Some(mean)) => {
+                        prop_assert!((1.0..=4.5).contains(&min) && (1.0..=4.5).contains(&mean), "{:?}", s);
+                        prop_assert!(mean >= min, "mean {} under min {}", mean, min);
+                    }
+                    // A call that sent one packet each way has nothing to judge; beyond that every
+                    // call has one.
+                    (None, None) => {
+                        prop_assert!(s.offered_frames <= legs * s.calls, "no MOS although calls sent more: {:?}", s)
+                    }
+                    other => prop_assert!(false, "{:?}", other),
                 }
-                // A call that sent one packet has nothing to judge; beyond that every call has one.
-                (None, None) => prop_assert!(s.offered_frames <= s.calls, "no MOS although calls sent more: {:?}", s),
-                other => prop_assert!(false, "{:?}", other),
+                // Loss beyond a few percent cannot leave every call above the target.
+                if s.loss_pct > 5.0 {
+                    prop_assert!(s.calls_below_mos_target > 0, "{:.2} % lost, no call below target: {:?}", s.loss_pct, s);
+                    prop_assert!(!s.ok);
+                }
+                prop_assert_eq!(s.ok, s.loss_pct <= r.loss_target_pct && s.calls_below_mos_target == 0);
             }
-            // Loss beyond a few percent cannot leave every call above the target.
-            if s.loss_pct > 5.0 {
-                prop_assert!(s.calls_below_mos_target > 0, "{:.2} % lost, no call below target: {:?}", s.loss_pct, s);
-                prop_assert!(!s.ok);
-            }
-            prop_assert_eq!(s.ok, s.loss_pct <= r.loss_target_pct && s.calls_below_mos_target == 0);
         }
         prop_assert_eq!(r.verdict.starts_with("OK"), r.sites.iter().all(|s| s.ok));
     }

@@ -16,4 +16,4 @@ pub mod g711;
 pub mod source;
 
 pub use codec::{Codec, CodecError, Layer as BandwidthLayer};
-pub use source::{AddressPlan, Arrivals, CallPlan, Phase, PlanError, Source};
+pub use source::{AddressPlan, Arrivals, CallPlan, Directions, Phase, PlanError, Source};

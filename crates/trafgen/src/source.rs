@@ -105,8 +105,8 @@ pub struct CallPlan {
     pub vlan: Option<VlanId>,
     /// Phase model.
     pub phase: Phase,
-    /// Both directions of each call (customer → provider and back), or customer → provider only.
-    pub both_directions: bool,
+    /// Which legs of each call are sent.
+    pub directions: Directions,
     /// Seed for SSRCs, initial sequence numbers and timestamps, and phases.
     pub seed: u64,
     /// Time of the first round, ns since the epoch.
@@ -122,6 +122,30 @@ pub struct CallPlan {
     pub silence_suppression: bool,
     /// How calls come and go.
     pub arrivals: Arrivals,
+}
+
+/// Which legs of each call a source sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Directions {
+    /// Customer → provider only.
+    ToProvider,
+    /// Provider → customer only: the same calls (the same arrivals and holding times for a
+    /// given seed) as [`Directions::ToProvider`], with their own SSRCs, sequence numbers,
+    /// timestamps and phases. Two sources, one each way, make the two legs of the same calls.
+    ToCustomer,
+    /// Both legs, from one source.
+    Both,
+}
+
+impl Directions {
+    /// Streams per call.
+    pub fn per_call(self) -> u64 {
+        if self == Directions::Both {
+            2
+        } else {
+            1
+        }
+    }
 }
 
 /// How calls come and go.
@@ -173,7 +197,7 @@ impl CallPlan {
             ptime_ms: 20,
             vlan: None,
             phase: Phase::Random,
-            both_directions: true,
+            directions: Directions::Both,
             seed: 1,
             start_ns,
             duration_ns,
@@ -370,17 +394,25 @@ impl Source {
         let mut rng = StdRng::seed_from_u64(plan.seed);
         let customer_mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
         let provider_mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x02]);
-        let directions = if plan.both_directions { 2 } else { 1 };
+        let legs: &[u8] = match plan.directions {
+            Directions::ToProvider => &[0],
+            Directions::ToCustomer => &[1],
+            Directions::Both => &[0, 1],
+        };
         let end_ns = plan.start_ns.saturating_add(plan.duration_ns);
         let windows = schedule(plan, &mut rng);
+        if plan.directions == Directions::ToCustomer {
+            // The same calls, the other leg's own random choices.
+            rng = StdRng::seed_from_u64(plan.seed ^ 0x70c5_7e11_d1e3_a0b5);
+        }
         if windows.len() as u64 > max {
             return Err(PlanError::TooManyCalls { calls: windows.len() as u64, max });
         }
-        let mut streams = Vec::with_capacity(windows.len() * directions as usize);
+        let mut streams = Vec::with_capacity(windows.len() * legs.len());
         for (i, &(call_start, call_end)) in windows.iter().enumerate() {
             let i = i as u64;
             let (c_ip, c_port, p_ip, p_port) = plan.addresses.call(i);
-            for dir in 0..directions {
+            for &dir in legs {
                 let (src, dst, src_mac, dst_mac) = if dir == 0 {
                     ((c_ip, c_port), (p_ip, p_port), customer_mac, provider_mac)
                 } else {
@@ -665,7 +697,7 @@ mod tests {
     #[test]
     fn calls_that_come_and_go_send_from_start_to_end() {
         let mut p = plan(20);
-        p.both_directions = false;
+        p.directions = Directions::ToProvider;
         p.duration_ns = 30_000_000_000;
         p.arrivals = Arrivals::Poisson { mean_hold_ns: 5_000_000_000 };
         let mut src = Source::new(&p).unwrap();

@@ -315,7 +315,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if !(s > 0.0 && s <= 86_400.0) {
                     anyhow::bail!("--seconds {s}: expected more than 0 and at most 86400 (one day)");
                 }
-                sc.duration_ns = (s * 1e9) as u64;
+                sc.duration = xconnect_time::Span((s * 1e9) as u64);
             }
             let work = Work::simulate(&sc);
             work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;

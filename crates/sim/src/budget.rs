@@ -66,11 +66,11 @@ fn rounds(duration_ns: u64, ptime_ms: u32) -> u64 {
 /// Frames and streams of `calls` for the scenario's duration (Poisson: `calls` Erlangs, plus
 /// every call that arrives; each sends at least one frame).
 fn run_work(sc: &Scenario, calls: u64) -> Work {
-    let rounds = rounds(sc.duration_ns, sc.ptime_ms);
-    match sc.mean_hold_ns {
+    let rounds = rounds(sc.duration.0, sc.ptime_ms);
+    match sc.mean_hold.map(|h| h.0) {
         None => Work { frames: calls.saturating_mul(rounds), streams: calls },
         Some(hold) => {
-            let arrivals = (calls as f64 * sc.duration_ns as f64 / hold as f64).ceil();
+            let arrivals = (calls as f64 * sc.duration.0 as f64 / hold as f64).ceil();
             let arrivals = if arrivals >= u64::MAX as f64 { u64::MAX } else { arrivals as u64 };
             Work {
                 frames: calls.saturating_mul(rounds).saturating_add(arrivals),
@@ -190,9 +190,9 @@ mod tests {
         let mut c = Scenario::default_scenario();
         c.sites.truncate(1);
         c.sites[0].tier = xconnect_interconnect::Tier::G1;
-        c.duration_ns = 3_600_000_000_000;
+        c.duration = xconnect_time::Span::from_secs(3600);
         assert!(Work::capacity(&c).check(&limits).is_err());
-        c.duration_ns = 2_000_000_000;
+        c.duration = xconnect_time::Span::from_secs(2);
         assert_eq!(Work::capacity(&c).check(&limits), Ok(()));
     }
 

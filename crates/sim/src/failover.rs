@@ -44,7 +44,7 @@ use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{Cease, Notification, Origin, PathAttributes};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
-use xconnect_time::Nanos;
+use xconnect_time::{Nanos, Span};
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
@@ -475,8 +475,8 @@ impl<'a> ControlPlane<'a> {
             ends,
             bfd_phase: (0..n)
                 .map(|_| match c.detection {
-                    Detection::Bfd { interval_ns, .. } => {
-                        [rng.random_range(0..interval_ns), rng.random_range(0..interval_ns)]
+                    Detection::Bfd { interval, .. } => {
+                        [rng.random_range(0..interval.0), rng.random_range(0..interval.0)]
                     }
                     Detection::Hold => [0, 0],
                 })
@@ -513,7 +513,7 @@ impl<'a> ControlPlane<'a> {
     /// One-way delay of a session's wire: the cross-connect's propagation (the customer's
     /// backbone between sites is given the same).
     fn delay(&self) -> u64 {
-        self.sc.propagation_ns
+        self.sc.propagation.0
     }
 
     fn link_up(&self, site: usize) -> bool {
@@ -734,7 +734,7 @@ impl<'a> ControlPlane<'a> {
         match kind {
             FaultKind::LinkDown => {
                 self.links[site].push((self.now, false));
-                if let Detection::Bfd { interval_ns, multiplier } = self.c.detection {
+                if let Detection::Bfd { interval: Span(interval_ns), multiplier } = self.c.detection {
                     for side in [Side::Customer, Side::Provider] {
                         // The last BFD packet from the other side that arrived before the cut.
                         let phase = self.bfd_phase[site][1 - side.index()];
@@ -823,11 +823,11 @@ fn control_frames(cp: &ControlPlane<'_>, sc: &Scenario) -> Vec<(u64, usize, Dire
             frames.push((t, site, dir, (l2 + 40 + seg as u32).max(60)));
         }
     }
-    if let Some(Control { detection: Detection::Bfd { interval_ns, .. }, .. }) = &sc.control {
+    if let Some(Control { detection: Detection::Bfd { interval: Span(interval_ns), .. }, .. }) = &sc.control {
         for (site, phases) in cp.bfd_phase.iter().enumerate() {
             for (side, dir) in [(Side::Customer, Direction::ToProvider), (Side::Provider, Direction::ToCustomer)] {
                 let mut t = phases[side.index()];
-                while t < sc.duration_ns {
+                while t < sc.duration.0 {
                     frames.push((t, site, dir, (l2 + 20 + 8 + 24).max(60)));
                     t += interval_ns;
                 }
@@ -872,21 +872,21 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let mut cp = ControlPlane::new(sc, c, onboarding, provisioning, flows.clone());
     cp.reroute();
     // Faults inside the simulated time (`--seconds` may have shortened it).
-    let faults: Vec<_> = c.faults.iter().filter(|f| f.at_ns < sc.duration_ns).copied().collect();
+    let faults: Vec<_> = c.faults.iter().filter(|f| f.at.0 < sc.duration.0).copied().collect();
     for f in &faults {
-        cp.push(f.at_ns, Cp::Fault { site: f.site, kind: f.kind });
+        cp.push(f.at.0, Cp::Fault { site: f.site, kind: f.kind });
     }
     for i in 0..cp.ends.len() {
         // Each passive end listens before its active end connects.
         let e = if i < 2 * n { i ^ 1 } else { i };
         cp.event(e, Event::ManualStart);
     }
-    cp.run(sc.duration_ns);
+    cp.run(sc.duration.0);
 
     // Traffic: calls start once every site that came up has its routes in (a customer does not
     // place calls before its cross-connects route).
     let up_at = cp.egress.iter().filter_map(|tl| tl.iter().find(|(_, e)| e.is_some()).map(|x| x.0)).max().unwrap_or(0);
-    let first_fault = faults.first().map_or(u64::MAX, |f| f.at_ns);
+    let first_fault = faults.first().map_or(u64::MAX, |f| f.at.0);
     let start_ns = up_at.min(first_fault).div_ceil(1_000_000) * 1_000_000;
     // Each flow's calls, customer → provider; each site's flows also provider → customer (the
     // same calls: same seed, so same arrivals). The stray calls never get an answer.
@@ -942,7 +942,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     // Frames lost into a failed link or for want of a route, per link-down fault, stream
     // source and call of the failed site; the rest (before any fault: BGP not up yet) apart.
     let downs: Vec<(u64, usize)> =
-        faults.iter().filter(|f| f.kind == FaultKind::LinkDown).map(|f| (f.at_ns, f.site)).collect();
+        faults.iter().filter(|f| f.kind == FaultKind::LinkDown).map(|f| (f.at.0, f.site)).collect();
     let mut lost: Vec<Vec<Vec<u32>>> = downs
         .iter()
         .map(|&(_, site)| {
@@ -1035,8 +1035,8 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         match fate {
             Fate::Passed(t_edge) => {
                 counters.passed += mine;
-                let v = if sc.variation_ns > 0 { jitter[d].random_range(0..=sc.variation_ns) } else { 0 };
-                leg.rx.receive(frame, stream, sent, t_edge + sc.propagation_ns + v);
+                let v = if sc.variation.0 > 0 { jitter[d].random_range(0..=sc.variation.0) } else { 0 };
+                leg.rx.receive(frame, stream, sent, t_edge + sc.propagation.0 + v);
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
                 Some(f) if !is_stray => lost[f][i][stream] += 1,
@@ -1096,12 +1096,12 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let mut failovers = Vec::new();
     for (fi, f) in faults.iter().filter(|f| f.kind == FaultKind::LinkDown).enumerate() {
         let h = f.site;
-        let detected = |side: Side| cp.left_established[h][side.index()].iter().find(|(ts, _)| *ts >= f.at_ns).cloned();
+        let detected = |side: Side| cp.left_established[h][side.index()].iter().find(|(ts, _)| *ts >= f.at.0).cloned();
         // The first move of any of the site's flows away from the failed site.
         let first_move = |tls: &[Timeline<Option<usize>>]| {
             (0..site_flows)
                 .filter(|&k| flows[k].home == h)
-                .filter_map(|k| tls[k].iter().find(|(ts, e)| *ts >= f.at_ns && *e != Some(h)).copied())
+                .filter_map(|k| tls[k].iter().find(|(ts, e)| *ts >= f.at.0 && *e != Some(h)).copied())
                 .min_by_key(|m| m.0)
         };
         let moved = first_move(&cp.egress);
@@ -1114,10 +1114,10 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 .collect()
         };
         let per_call = lost_in(Direction::ToProvider);
-        let outage = moved.map(|(ts, _)| ts - f.at_ns);
+        let outage = moved.map(|(ts, _)| ts - f.at.0);
         failovers.push(FailoverRow {
             site: sc.sites[h].name.clone(),
-            down_s: t(f.at_ns),
+            down_s: t(f.at.0),
             provider_detected_s: detected(Side::Provider).map(|d| t(d.0)),
             customer_detected_s: detected(Side::Customer).map(|d| t(d.0)),
             detected_by: detected(Side::Provider).or(detected(Side::Customer)).map_or(DetectedBy::NotDetected, |d| d.1),
@@ -1134,7 +1134,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 per_call.iter().sum::<u64>() as f64 / per_call.len() as f64
             },
             expected_per_call: outage.map_or(0.0, |o| o as f64 / ptime_ns as f64),
-            return_outage_s: ret_moved.map(|(ts, _)| t(ts - f.at_ns)),
+            return_outage_s: ret_moved.map(|(ts, _)| t(ts - f.at.0)),
             return_lost_frames: lost_in(Direction::ToCustomer).iter().sum(),
         });
     }
@@ -1185,7 +1185,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         onboarding,
         detection: match c.detection {
             Detection::Hold => format!("hold timer {} s (keepalive every {} s)", c.hold_s, f64::from(c.hold_s) / 3.0),
-            Detection::Bfd { interval_ns, multiplier } => format!("BFD {} ms x {multiplier}", interval_ns / 1_000_000),
+            Detection::Bfd { interval, multiplier } => format!("BFD {} ms x {multiplier}", interval.0 / 1_000_000),
         },
         timeline: std::mem::take(&mut cp.timeline),
         failovers,
@@ -1226,15 +1226,15 @@ fn source(
         directions: dir.legs(),
         seed,
         start_ns,
-        duration_ns: sc.duration_ns - start_ns,
+        duration_ns: sc.duration.0 - start_ns,
         addresses: AddressPlan {
             customer: (customer.network(), customer.prefix_len()),
             provider: (provider.network(), provider.prefix_len()),
             ..AddressPlan::default()
         },
         silence_suppression: sc.silence_suppression,
-        arrivals: match sc.mean_hold_ns {
-            Some(mean_hold_ns) => Arrivals::Poisson { mean_hold_ns },
+        arrivals: match sc.mean_hold {
+            Some(hold) => Arrivals::Poisson { mean_hold_ns: hold.0 },
             None => Arrivals::Fixed,
         },
     };
@@ -1317,7 +1317,7 @@ mod tests {
             let f = &c.failovers[0];
             assert_eq!(f.detected_by, DetectedBy::HoldTimer);
             let keepalive = f64::from(hold) / 3.0;
-            let prop = sc.propagation_ns as f64 / 1e9;
+            let prop = sc.propagation.0 as f64 / 1e9;
             for d in [f.provider_detected_s.unwrap(), f.customer_detected_s.unwrap()] {
                 let took = d - f.down_s;
                 assert!(
@@ -1344,7 +1344,7 @@ mod tests {
             let f = &c.failovers[0];
             assert_eq!(f.detected_by, DetectedBy::Bfd);
             let i = interval as f64 / 1e3;
-            let prop = sc.propagation_ns as f64 / 1e9;
+            let prop = sc.propagation.0 as f64 / 1e9;
             for d in [f.provider_detected_s.unwrap(), f.customer_detected_s.unwrap()] {
                 let took = d - f.down_s;
                 let want = i * f64::from(mult);
@@ -1383,8 +1383,7 @@ mod tests {
     #[test]
     fn stray_calls_are_dropped_by_the_acl() {
         let (sc, sites, c) = run(SINGLE, &[("hold_s = 9", "hold_s = 9\nstray_calls = 10")]);
-        let frames_per_call =
-            (sc.duration_ns - (c.traffic_start_s * 1e9) as u64) / (u64::from(sc.ptime_ms) * 1_000_000);
+        let frames_per_call = (sc.duration.0 - (c.traffic_start_s * 1e9) as u64) / (u64::from(sc.ptime_ms) * 1_000_000);
         assert!((c.acl_drops as i64 - 10 * frames_per_call as i64).abs() <= 10, "{}", c.acl_drops);
         assert!(sites[0].ok, "the customer's own calls are unaffected");
     }
@@ -1413,7 +1412,7 @@ mod tests {
                 && t.event == TimelineEvent::NotificationReceived
                 && t.detail.starts_with("customer: 6/1 ")));
             let retry = sc.control.as_ref().unwrap().connect_retry.0 as f64 / 1e9;
-            let up_s = if site == "ashburn" { 30.0 } else { sc.duration_ns as f64 / 1e9 };
+            let up_s = if site == "ashburn" { 30.0 } else { sc.duration.0 as f64 / 1e9 };
             let expected = up_s / retry;
             assert!((ceases.len() as f64 - expected).abs() <= 1.0, "{} Cease/1 in {expected} retries", ceases.len());
         }

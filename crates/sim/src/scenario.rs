@@ -9,7 +9,7 @@ use xconnect_bgp::policy::{PROVIDER_MAX_LEN, PROVIDER_MAX_PREFIXES};
 use xconnect_input::{Doc, Problem, Problems, Table};
 use xconnect_interconnect::{Location, Tier};
 use xconnect_policer::Accounting;
-use xconnect_time::Span;
+use xconnect_time::{Nanos, Span};
 use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec};
 
 /// The built-in default scenario (also `fixtures/scenarios/default.toml`).
@@ -22,8 +22,8 @@ pub enum Detection {
     Hold,
     /// BFD (RFC 5880) with this transmit interval and detect multiplier.
     Bfd {
-        /// Interval, ns.
-        interval_ns: u64,
+        /// Transmit interval.
+        interval: Span,
         /// Multiplier.
         multiplier: u32,
     },
@@ -54,8 +54,8 @@ impl FaultKind {
 /// A checked fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fault {
-    /// When, ns.
-    pub at_ns: u64,
+    /// When (since the run's start).
+    pub at: Nanos,
     /// Index into `sites`.
     pub site: usize,
     /// What.
@@ -136,8 +136,8 @@ pub struct Scenario {
     pub name: String,
     /// Seed.
     pub seed: u64,
-    /// Simulated time, ns.
-    pub duration_ns: u64,
+    /// Simulated time.
+    pub duration: Span,
     /// Failover check.
     pub check_failover: bool,
     /// Loss target, percent.
@@ -154,16 +154,16 @@ pub struct Scenario {
     pub vlan: Option<xconnect_frame::VlanId>,
     /// Silence suppression.
     pub silence_suppression: bool,
-    /// Poisson arrivals with this mean holding time (ns); `None`: fixed calls.
-    pub mean_hold_ns: Option<u64>,
+    /// Poisson arrivals with this mean holding time; `None`: fixed calls.
+    pub mean_hold: Option<Span>,
     /// Port rate.
     pub port_bps: u64,
     /// Port buffer, bytes.
     pub port_buffer_bytes: u64,
-    /// Propagation, ns.
-    pub propagation_ns: u64,
-    /// Delay variation, ns.
-    pub variation_ns: u64,
+    /// One-way propagation delay.
+    pub propagation: Span,
+    /// Delay variation: each frame adds a uniform draw from zero to this.
+    pub variation: Span,
     /// Sites.
     pub sites: Vec<Site>,
     /// The control plane, when the scenario has `[control]`.
@@ -297,7 +297,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
     const HOLDING: &str = "a mean holding time in seconds, at least 0.001 and at most 86400, e.g. 180";
     let poisson = traffic.one_of("arrivals", &[("fixed", false), ("poisson", true)], Some(false));
     let hold = traffic.in_range("mean_hold_s", 0.001..=86_400.0, HOLDING);
-    let mean_hold_ns = match (poisson, hold) {
+    let mean_hold = match (poisson, hold) {
         (Some(false), Some(_)) => {
             traffic.problem("mean_hold_s", "only with arrivals = \"poisson\"");
             None
@@ -306,7 +306,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
             traffic.problem("mean_hold_s", format!("missing: needed with arrivals = \"poisson\": {HOLDING}"));
             None
         }
-        (Some(true), Some(h)) => Some((h * 1e9) as u64),
+        (Some(true), Some(h)) => Some(Span((h * 1e9) as u64)),
         _ => None,
     };
 
@@ -409,7 +409,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
     Some(Scenario {
         name: name?,
         seed,
-        duration_ns: (duration_s? * 1e9) as u64,
+        duration: Span((duration_s? * 1e9) as u64),
         check_failover,
         loss_target_pct,
         mos_target,
@@ -418,11 +418,11 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         sync,
         vlan,
         silence_suppression,
-        mean_hold_ns,
+        mean_hold,
         port_bps,
         port_buffer_bytes: port_buffer_bytes.unwrap_or(port_bps / 800),
-        propagation_ns: (propagation_ms * 1e6) as u64,
-        variation_ns: (variation_ms * 1e6) as u64,
+        propagation: Span((propagation_ms * 1e6) as u64),
+        variation: Span((variation_ms * 1e6) as u64),
         sites,
         control: match root.raw("control") {
             Some(_) => Some(control?),
@@ -566,10 +566,10 @@ fn read_events(root: &Table<'_, '_>, names: &[String], duration_s: Option<f64>) 
         let kinds = [FaultKind::LinkDown, FaultKind::LinkUp, FaultKind::BgpReset].map(|k| (k.name(), k));
         let kind = e.one_of("kind", &kinds, None);
         if let (Some(at_ns), Some(site), Some(kind)) = (at_ns, site, kind) {
-            faults.push(Fault { at_ns, site, kind });
+            faults.push(Fault { at: Nanos(at_ns), site, kind });
         }
     }
-    faults.sort_by_key(|f| f.at_ns);
+    faults.sort_by_key(|f| f.at);
     faults
 }
 
@@ -655,7 +655,7 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
     let bfd_interval_ms =
         c.in_range("bfd_interval_ms", 1..=60_000u64, "a BFD interval in ms, 1 to 60000").unwrap_or(300);
     let bfd_multiplier = c.in_range("bfd_multiplier", 1..=255u32, "a BFD detect multiplier, 1 to 255").unwrap_or(3);
-    let bfd = Detection::Bfd { interval_ns: bfd_interval_ms * 1_000_000, multiplier: bfd_multiplier };
+    let bfd = Detection::Bfd { interval: Span::from_millis(bfd_interval_ms), multiplier: bfd_multiplier };
     let detection = c.one_of("detection", &[("hold", Detection::Hold), ("bfd", bfd)], Some(Detection::Hold));
     if detection == Some(Detection::Hold) && hold_s == 0 {
         c.problem(

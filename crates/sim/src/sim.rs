@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use xconnect_interconnect::Tier;
 use xconnect_policer::Accounting;
+use xconnect_time::Span;
 use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Codec, Phase, Source};
 
 use crate::plan::Carried;
@@ -127,11 +128,11 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
         directions: dir.legs(),
         seed: run.seed,
         start_ns: 0,
-        duration_ns: sc.duration_ns,
+        duration_ns: sc.duration.0,
         addresses: AddressPlan::default(),
         silence_suppression: sc.silence_suppression,
-        arrivals: match sc.mean_hold_ns {
-            Some(mean_hold_ns) => Arrivals::Poisson { mean_hold_ns },
+        arrivals: match sc.mean_hold {
+            Some(hold) => Arrivals::Poisson { mean_hold_ns: hold.0 },
             None => Arrivals::Fixed,
         },
     };
@@ -210,8 +211,8 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
             };
             passed += 1;
             passed_bytes += u64::from(bytes);
-            let variation = if sc.variation_ns > 0 { jitter_rng.random_range(0..=sc.variation_ns) } else { 0 };
-            let arrival = at_edge + sc.propagation_ns + variation;
+            let variation = if sc.variation.0 > 0 { jitter_rng.random_range(0..=sc.variation.0) } else { 0 };
+            let arrival = at_edge + sc.propagation.0 + variation;
             // The receiver parses the real frame.
             sink.push(frame, stream, sent, arrival);
         }
@@ -344,7 +345,7 @@ fn report(
     SimReport {
         scenario: sc.name.clone(),
         seed: sc.seed,
-        duration_s: sc.duration_ns as f64 / 1e9,
+        duration_s: sc.duration.0 as f64 / 1e9,
         codec: sc.codec.to_string(),
         ptime_ms: sc.ptime_ms,
         loss_target_pct: sc.loss_target_pct,
@@ -453,14 +454,14 @@ impl CapacityAsk {
             .expect("every tier is sold somewhere");
         let mut sc = Scenario::default_scenario();
         sc.name = format!("capacity of {tier}");
-        sc.duration_ns = (seconds * 1e9) as u64;
+        sc.duration = Span((seconds * 1e9) as u64);
         sc.loss_target_pct = loss;
         sc.codec = codec;
         sc.ptime_ms = ptime;
         sc.sync = self.sync;
         sc.check_failover = false;
-        sc.propagation_ns = 0;
-        sc.variation_ns = 0;
+        sc.propagation = Span::ZERO;
+        sc.variation = Span::ZERO;
         sc.sites = vec![Site {
             name: tier.to_string(),
             location,
@@ -745,7 +746,7 @@ mod tests {
 
     fn cap(tier: &str, sync: bool, burst: Option<u64>) -> CapacityReport {
         let mut sc = small(1, tier, sync);
-        sc.duration_ns = 1_000_000_000;
+        sc.duration = Span::from_secs(1);
         sc.loss_target_pct = 0.0;
         if let Some(b) = burst {
             sc.sites[0].burst_bytes = b;
@@ -808,7 +809,7 @@ mod tests {
     fn same_report_whatever_the_thread_count() {
         let sc = Scenario::default_scenario();
         let mut short = sc.clone();
-        short.duration_ns = 2_000_000_000;
+        short.duration = Span::from_secs(2);
         assert_eq!(simulate(&short, 1, &AtomicU64::new(0)), simulate(&short, 4, &AtomicU64::new(0)));
     }
 }

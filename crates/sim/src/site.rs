@@ -257,7 +257,7 @@ impl Leg {
     pub(crate) fn new(sc: &Scenario, name: String, site: &Site, calls: u64, c: Counts, seen: Seen) -> Leg {
         let Seen { rows: (rows, missing), scores, delays } = seen;
         let q = CallQuality::of(&rows, missing, sc);
-        let secs = sc.duration_ns as f64 / 1e9;
+        let secs = sc.duration.0 as f64 / 1e9;
         let dropped = c.offered - c.passed;
         let loss_pct = if c.offered == 0 { 0.0 } else { dropped as f64 * 100.0 / c.offered as f64 };
         let report = SiteReport {

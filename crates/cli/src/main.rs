@@ -19,9 +19,9 @@ use xconnect_sim::plan;
 use xconnect_sim::scenario::Scenario;
 use xconnect_sim::sim::{capacity, simulate, CapacityAsk};
 
-use xconnect_frame::{LinkType, VlanId};
-use xconnect_trafgen::dialog::{DialogPlan, DialogSource};
-use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Codec, Directions, Phase, Source};
+use xconnect_frame::LinkType;
+use xconnect_trafgen::generate::{GenerateAsk, Generator};
+use xconnect_trafgen::{Codec, Phase};
 
 use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
 
@@ -111,10 +111,6 @@ fn validate(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// 2026-01-01T00:00:00Z: generated captures start here, so that the same arguments give the
-/// same bytes.
-const GENERATE_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
-
 fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let GenerateArgs {
         calls,
@@ -134,76 +130,34 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         output,
         max_frames,
     } = args;
-    let (calls, seconds, ptime, vlan, phase, both_directions, seed, silence_suppression) =
-        (*calls, *seconds, *ptime, *vlan, *phase, *both_directions, *seed, *silence_suppression);
-    let codec: Codec = codec.parse().context("--codec")?;
-    if !(seconds > 0.0 && seconds <= 86_400.0) {
-        anyhow::bail!("--seconds {seconds}: expected more than 0 and at most 86400 (one day)");
-    }
-    let vlan =
-        vlan.map(|v| VlanId::try_new(v).with_context(|| format!("--vlan {v}: a VLAN id is 0-4095"))).transpose()?;
-    let (net, len) = customer_prefix
-        .split_once('/')
-        .and_then(|(a, l)| Some((a.parse::<std::net::Ipv4Addr>().ok()?, l.parse::<u8>().ok().filter(|l| *l <= 30)?)))
-        .with_context(|| {
-            format!(
-                "--customer-prefix {customer_prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)"
-            )
-        })?;
-    let plan = CallPlan {
-        calls,
-        codec,
-        ptime_ms: ptime,
-        vlan,
+    let ask = GenerateAsk {
+        calls: *calls,
+        seconds: *seconds,
+        codec: codec.parse().context("--codec")?,
+        ptime_ms: *ptime,
+        vlan: *vlan,
         phase: match phase {
             PhaseArg::Random => Phase::Random,
             PhaseArg::Sync => Phase::Sync,
         },
-        directions: if both_directions { Directions::Both } else { Directions::ToProvider },
-        seed,
-        start_ns: GENERATE_EPOCH_NS,
-        duration_ns: (seconds * 1e9) as u64,
-        addresses: AddressPlan { customer: (net, len), ..AddressPlan::default() },
-        silence_suppression,
-        arrivals: Arrivals::Fixed,
+        both_directions: *both_directions,
+        seed: *seed,
+        silence_suppression: *silence_suppression,
+        customer_prefix: customer_prefix.clone(),
+        sip: *sip,
+        comfort_noise: *comfort_noise,
+        dtmf_share: *dtmf_share,
+        t38_share: *t38_share,
     };
-    if *comfort_noise && !silence_suppression {
-        anyhow::bail!("--comfort-noise fills the pauses of --silence-suppression: give both");
-    }
-    for (flag, share) in [("--dtmf-share", dtmf_share), ("--t38-share", t38_share)] {
-        if let Some(x) = share {
-            if !(0.0..=1.0).contains(x) {
-                anyhow::bail!("{flag} {x}: expected a share of the calls from 0 to 1, e.g. 0.1");
-            }
-        }
-    }
-    // A SIP call has both legs.
-    let plan = if *sip { CallPlan { directions: Directions::Both, ..plan } } else { plan };
-    enum Generator {
-        Plain(Source),
-        Dialogs(Box<DialogSource>),
-    }
-    let mut generator = if *sip {
-        Generator::Dialogs(Box::new(DialogSource::new(&DialogPlan {
-            calls: plan.clone(),
-            comfort_noise: *comfort_noise,
-            dtmf_share: dtmf_share.unwrap_or(0.0),
-            t38_share: t38_share.unwrap_or(0.0),
-        })?))
-    } else {
-        Generator::Plain(Source::new(&plan)?)
-    };
-    Work::generate(calls, plan.duration_ns, ptime, plan.directions, *sip)
+    let (mut generator, plan) = Generator::new(&ask).map_err(anyhow::Error::msg)?;
+    Work::generate(plan.calls, plan.duration_ns, plan.ptime_ms, plan.directions, *sip)
         .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
     clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.
     let mut w = PcapWriter::create(output, 65535).with_context(|| format!("cannot write {}", output.display()))?;
     let mut buf = vec![0u8; xconnect_trafgen::dialog::MAX_FRAME];
     let mut frames = 0u64;
-    while let Some((ts, len)) = match &mut generator {
-        Generator::Plain(s) => s.next_into(&mut buf),
-        Generator::Dialogs(d) => d.next_into(&mut buf),
-    } {
+    while let Some((ts, len)) = generator.next_into(&mut buf) {
         w.write_packet(ts, LinkType::Ethernet, &buf[..len], len as u32)
             .with_context(|| format!("writing {}", output.display()))?;
         frames += 1;

@@ -13,6 +13,7 @@
 pub mod codec;
 pub mod dialog;
 pub mod g711;
+pub mod generate;
 pub mod source;
 
 pub use codec::{Codec, CodecError, Layer as BandwidthLayer};

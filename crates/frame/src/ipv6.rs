@@ -7,7 +7,19 @@ use std::net::Ipv6Addr;
 
 use crate::error::{Ipv6ErrorKind, Layer, LenError, LenSource, ParseError};
 use crate::ipv4::IpProtocol;
-use crate::stack::Ipv6Info;
+
+/// IPv6 header fields the pipeline uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Info {
+    /// Source address.
+    pub src: Ipv6Addr,
+    /// Destination address.
+    pub dst: Ipv6Addr,
+    /// Protocol after the extension headers.
+    pub protocol: IpProtocol,
+    /// A fragment header announced a fragment: the transport header is not parsed.
+    pub fragment: bool,
+}
 
 /// The IPv6 header and extension headers, parsed.
 pub(crate) struct Ipv6Parsed {

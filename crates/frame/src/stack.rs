@@ -4,7 +4,7 @@
 //! a [`FlowKey`] without parsing again.
 
 use core::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::{Layer, LenError, LenSource, ParseError};
 use crate::ethernet::EtherType;
@@ -94,18 +94,7 @@ pub struct Ipv4Info {
     pub fragment: bool,
 }
 
-/// IPv6 header fields the pipeline uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ipv6Info {
-    /// Source address.
-    pub src: Ipv6Addr,
-    /// Destination address.
-    pub dst: Ipv6Addr,
-    /// Protocol after the extension headers.
-    pub protocol: IpProtocol,
-    /// A fragment header announced a fragment: the transport header is not parsed.
-    pub fragment: bool,
-}
+pub use crate::ipv6::Ipv6Info;
 
 /// The network layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -29,7 +29,8 @@
 //!    (convergence loss, counted per call); a frame from an address the customer never
 //!    announced is dropped by the provider's ACL.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -971,9 +972,12 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     let control_frames = control_frames(&cp, sc);
     let mut next_control = 0;
     let mut control = [[0u64; 2]; 2];
-    while let Some(i) = (0..legs.len()).filter(|&i| legs[i].next.is_some()).min_by_key(|&i| legs[i].next.map(|x| x.0)) {
+    // The next frame of all: the earliest, the first leg on a tie.
+    let mut due: BinaryHeap<Reverse<(u64, usize)>> =
+        legs.iter().enumerate().filter_map(|(i, l)| l.next.map(|(t, _)| Reverse((t, i)))).collect();
+    while let Some(Reverse((_, i))) = due.pop() {
         let leg = &mut legs[i];
-        let (sent, len) = leg.next.expect("chosen");
+        let (sent, len) = leg.next.expect("queued with a frame");
         while let Some(&(t, site, dir, len)) = control_frames.get(next_control).filter(|f| f.0 <= sent) {
             next_control += 1;
             if at(&cp.links[site], &mut link_cursors[site], t) {
@@ -1048,6 +1052,9 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             Fate::Edge(EdgeDrop::Shaper) => counters.shaper += mine,
         }
         leg.next = leg.source.next_into(&mut leg.buf);
+        if let Some((t, _)) = leg.next {
+            due.push(Reverse((t, i)));
+        }
     }
     // The control plane's frames after the last call frame.
     for &(t, site, dir, len) in &control_frames[next_control..] {

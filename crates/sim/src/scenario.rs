@@ -62,6 +62,9 @@ pub struct Fault {
     pub kind: FaultKind,
 }
 
+/// The most provider prefixes a scenario may list: each is a group of every site's calls.
+pub const MAX_PROVIDER_PREFIXES: usize = 64;
+
 /// The checked control plane.
 #[derive(Debug, Clone)]
 pub struct Control {
@@ -621,6 +624,16 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
                         "empty: the provider announces at least one prefix, e.g. [\"168.86.128.0/18\"]",
                     );
                 }
+                if list.len() > MAX_PROVIDER_PREFIXES {
+                    c.problem(
+                        "provider_prefixes",
+                        format!(
+                            "{} prefixes: at most {MAX_PROVIDER_PREFIXES} (each site's calls are spread over them, a \
+                             group of calls per prefix)",
+                            list.len()
+                        ),
+                    );
+                }
                 list.iter()
                     .filter_map(|(i, s, _)| {
                         parse_cidr(s).map_err(|e| c.problem(&format!("provider_prefixes[{i}]"), e)).ok()
@@ -718,6 +731,11 @@ mod tests {
         // 250 calls to the /30: 2 hosts x 25,001 even ports is room enough.
         let sc = Scenario::parse(&text, "x.toml").unwrap();
         assert_eq!(sc.control.as_ref().unwrap().split_calls(501).iter().map(|x| x.1).collect::<Vec<_>>(), [251, 250]);
+        // A list long enough to make a group of calls per prefix a burden is refused.
+        let many: Vec<String> = (0..65).map(|i| format!("\"34.{i}.0.0/16\"")).collect();
+        let long = text.replace("\"34.203.250.0/30\"]", &format!("{}]", many.join(", ")));
+        let e = Scenario::parse(&long, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("control.provider_prefixes: 66 prefixes: at most 64"), "{e}");
         let text = text.replace("calls = 500", "calls = 120000");
         let e = Scenario::parse(&text, "x.toml").unwrap_err().to_string();
         assert!(

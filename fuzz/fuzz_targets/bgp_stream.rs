@@ -1,11 +1,17 @@
 //! BGP bytes from a peer: framed by `MessageReader` and decoded under every session context
 //! (2-octet, 4-octet, unknown AS width), then fed to a session in OpenSent and Established, as a
 //! misbehaving peer would. Nothing may panic; every decoded message must re-encode and decode
-//! to the same value.
+//! to the same value. In Established the session is a provider-side `Peer` with a small
+//! max-prefix limit: its Adj-RIB-In must hold exactly what it reported accepted and not
+//! withdrawn, never more than the limit, and nothing once the session is down.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xconnect_bgp::fsm::{Event, Session, SessionConfig};
+use std::collections::BTreeSet;
+
+use xconnect_bgp::fsm::{Event, SessionConfig, State};
+use xconnect_bgp::peer::{Peer, PeerAction};
+use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::wire::{AsWidth, DecodeCtx, Message, MessageReader, Open};
 use xconnect_time::Nanos;
 
@@ -36,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     // (OpenSent).
     let cfg = SessionConfig { passive: true, ..SessionConfig::new(65000, 64512, "10.0.0.1".parse().unwrap()) };
     for established in [false, true] {
-        let mut s = Session::new(cfg.clone());
+        let mut s = Peer::new(cfg.clone(), ImportPolicy::provider_with_limit(64512, 3));
         let mut out = Vec::new();
         s.handle(Nanos(0), Event::ManualStart, &mut out);
         s.handle(Nanos(0), Event::TcpConnected, &mut out);
@@ -45,7 +51,27 @@ fuzz_target!(|data: &[u8]| {
             s.handle(Nanos(1), Event::Data(&open), &mut out);
             s.handle(Nanos(1), Event::Data(&Message::Keepalive.encode(true)), &mut out);
         }
+        out.clear();
         s.handle(Nanos(2), Event::Data(bytes), &mut out);
+        let mut held = BTreeSet::new();
+        for a in &out {
+            match a {
+                PeerAction::Accepted { prefix, .. } => {
+                    held.insert(*prefix);
+                }
+                PeerAction::Withdrawn { prefix } => {
+                    assert!(held.remove(prefix), "withdrew {prefix}, never accepted");
+                }
+                _ => {}
+            }
+        }
+        let rib: BTreeSet<_> = s.adj_rib_in().keys().copied().collect();
+        assert_eq!(rib, held, "the Adj-RIB-In is what was reported");
+        assert!(rib.len() <= 3, "over the max-prefix limit");
+        if s.state() != State::Established {
+            assert!(rib.is_empty(), "routes kept after the session went down");
+        }
         s.handle(Nanos(u64::MAX / 2), Event::Tick, &mut out);
+        assert!(s.adj_rib_in().is_empty(), "the hold timer expired: flushed");
     }
 });

@@ -798,11 +798,19 @@ mod tests {
     fn analysis_workers_do_not_change_the_report() {
         let sc = small(300, "10M", false);
         let run = Run { name: "a".into(), site: sc.sites[0].clone(), calls: 300, seed: 3, steady_state: false };
-        let inline = simulate_run(&sc, &run, &AtomicU64::new(0), 0);
-        for workers in [1, 2, 3] {
-            assert_eq!(simulate_run(&sc, &run, &AtomicU64::new(0), workers), inline, "{workers} workers");
+        for dir in Direction::BOTH {
+            let inline = simulate_leg(&sc, &run, dir, &AtomicU64::new(0), 0);
+            for workers in [1, 2, 3] {
+                let w = simulate_leg(&sc, &run, dir, &AtomicU64::new(0), workers);
+                assert_eq!(w.report, inline.report, "{dir:?}, {workers} workers");
+                assert_eq!(w.scores, inline.scores, "{dir:?}, {workers} workers");
+            }
+            assert!(inline.report.dropped_frames > 0, "an overloaded case, so drops are compared too");
         }
-        assert!(inline.dropped_frames > 0, "an overloaded case, so drops are compared too");
+        // Both legs on one thread or side by side: the same report.
+        let one = simulate_run(&sc, &run, &AtomicU64::new(0), 1);
+        assert_eq!(simulate_run(&sc, &run, &AtomicU64::new(0), 2), one);
+        assert_eq!(simulate_run(&sc, &run, &AtomicU64::new(0), 6), one);
     }
 
     #[test]

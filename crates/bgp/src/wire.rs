@@ -930,9 +930,9 @@ impl Update {
         out[at..at + 2].copy_from_slice(&wlen.to_be_bytes());
         let at = out.len();
         out.extend_from_slice(&[0, 0]);
-        if !self.nlri.is_empty() || self.withdrawn.is_empty() {
-            emit_attributes(&self.attrs, out, four);
-        }
+        // Whatever attributes the UPDATE holds (none for a plain withdrawal; an MP-BGP UPDATE
+        // carries its routes in attributes with no IPv4 NLRI), so decoding gives it back.
+        emit_attributes(&self.attrs, out, four);
         let alen = (out.len() - at - 2) as u16;
         out[at..at + 2].copy_from_slice(&alen.to_be_bytes());
         for p in &self.nlri {

@@ -343,7 +343,7 @@ fn arb_attrs() -> impl Strategy<Value = PathAttributes> {
 
 proptest! {
     #[test]
-    fn prop_update_round_trip(attrs in arb_attrs(), nlri in prop::collection::vec(arb_net(), 1..50),
+    fn prop_update_round_trip(attrs in arb_attrs(), nlri in prop::collection::vec(arb_net(), 0..50),
                               withdrawn in prop::collection::vec(arb_net(), 0..50)) {
         let u = Update { withdrawn, attrs, nlri, issues: vec![] };
         let bytes = Message::Update(u.clone()).encode(true);

@@ -4,8 +4,12 @@
 //!
 //! Timers are deadlines in [`Nanos`]; [`Session::next_deadline`] tells the driver when to call
 //! back with [`Event::Tick`] at the latest. Choices where RFC 4271 leaves room:
-//! - Automatic restart: after an error the session waits `connect_retry` in Idle, then starts
-//!   again (the RFC's optional IdleHoldTimer with AutomaticStart).
+//! - Automatic restart: after an error the session waits in Idle, then starts again (the RFC's
+//!   optional IdleHoldTimer with AutomaticStart). The wait is `connect_retry` after the first
+//!   error and doubles with each error in a row up to `idle_hold_max` (§8.1.1
+//!   DampPeerOscillations; BIRD's `error wait time` works the same way); a session that stayed
+//!   Established for `idle_hold_max` has its errors forgotten. [`Session::hold_in_idle`] keeps
+//!   it down until a given time or a manual start (after max-prefix).
 //! - The hold timer in OpenSent (the RFC suggests "a large value", 4 minutes) is the configured
 //!   hold time when that is non-zero, so a half-open peer that never sends an OPEN is dropped
 //!   with Hold Timer Expired after one hold time.
@@ -60,11 +64,13 @@ pub struct SessionConfig {
     pub connect_retry: Span,
     /// Wait for the peer to connect instead of connecting (RFC 4271 PassiveTcpEstablishment).
     pub passive: bool,
+    /// The longest wait in Idle after errors in a row.
+    pub idle_hold_max: Span,
 }
 
 impl SessionConfig {
     /// Defaults: hold 90 s, ConnectRetry 5 s (RFC 4271 suggests 120 s; a lab tool retries
-    /// sooner), active.
+    /// sooner), active, at most 300 s in Idle after errors in a row.
     pub fn new(local_asn: u32, peer_asn: u32, router_id: Ipv4Addr) -> Self {
         SessionConfig {
             local_asn,
@@ -73,6 +79,7 @@ impl SessionConfig {
             hold_time: 90,
             connect_retry: Span::from_secs(5),
             passive: false,
+            idle_hold_max: Span::from_secs(300),
         }
     }
 }
@@ -134,6 +141,10 @@ pub struct Session {
     /// The negotiated hold time (zero: no hold timer, no keepalives).
     hold: Span,
     peer_open: Option<Open>,
+    /// Errors in a row: each doubles the wait in Idle.
+    failures: u32,
+    /// When the session last reached Established.
+    established_at: Option<Nanos>,
 }
 
 /// RFC 4271 §6.8: of two connections between the same speakers, keep the one initiated by the
@@ -154,6 +165,8 @@ impl Session {
             keepalive_at: None,
             hold: Span::ZERO,
             peer_open: None,
+            failures: 0,
+            established_at: None,
         }
     }
 
@@ -217,8 +230,29 @@ impl Session {
         self.keepalive_at = None;
         self.hold = Span::ZERO;
         self.peer_open = None;
-        self.connect_retry_at = Some(now + self.cfg.connect_retry);
+        let max = self.cfg.idle_hold_max.max(self.cfg.connect_retry);
+        if self.established_at.take().is_some_and(|t| now.since(t) >= max) {
+            self.failures = 0;
+        }
+        self.failures = self.failures.saturating_add(1);
+        self.connect_retry_at = Some(now + self.idle_hold());
         self.go(State::Idle, out);
+    }
+
+    /// The wait in Idle after the errors so far: ConnectRetry, doubled per error in a row, at
+    /// most `idle_hold_max`.
+    pub fn idle_hold(&self) -> Span {
+        let max = self.cfg.idle_hold_max.max(self.cfg.connect_retry);
+        let doublings = self.failures.saturating_sub(1).min(40);
+        Span(self.cfg.connect_retry.0.saturating_mul(1u64 << doublings)).min(max)
+    }
+
+    /// In Idle, stays there until `until` (`None`: until [`Event::ManualStart`]) instead of
+    /// restarting by itself.
+    pub fn hold_in_idle(&mut self, until: Option<Nanos>) {
+        if self.state == State::Idle {
+            self.connect_retry_at = until;
+        }
     }
 
     /// Sends `n` (when a connection is up), closes, and goes to Idle.
@@ -417,6 +451,7 @@ impl Session {
                 }
             }
             (State::OpenConfirm, Message::Keepalive) => {
+                self.established_at = Some(now);
                 self.go(State::Established, out);
                 self.restart_keepalive(now);
             }
@@ -607,6 +642,41 @@ mod tests {
         out.clear();
         a.handle(Nanos(9 * SEC + 5 * SEC), Event::Tick, &mut out);
         assert_eq!(a.state(), State::Active);
+    }
+
+    #[test]
+    fn errors_in_a_row_double_the_wait_in_idle_up_to_the_most() {
+        // A peer that answers every OPEN with garbage: each error doubles the wait (5, 10, 20,
+        // 40 s, ...) up to idle_hold_max, as DampPeerOscillations asks.
+        let cfg = SessionConfig { idle_hold_max: Span::from_secs(60), ..cfg(64512, 65000, 1, true) };
+        let mut a = Session::new(cfg);
+        let mut out = Vec::new();
+        let mut now = Nanos(0);
+        a.handle(now, Event::ManualStart, &mut out);
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            a.handle(now, Event::TcpConnected, &mut out);
+            a.handle(now, Event::Data(&[0u8; 19]), &mut out);
+            assert_eq!(a.state(), State::Idle);
+            let restart = a.next_deadline().unwrap();
+            waits.push(restart.since(now).0 / SEC);
+            now = restart;
+            a.handle(now, Event::Tick, &mut out);
+            assert_eq!(a.state(), State::Active);
+        }
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+        // A session that stays up for idle_hold_max has its errors forgotten.
+        a.handle(now, Event::TcpConnected, &mut out);
+        let open = Message::Open(Open::new(65000, 9, Ipv4Addr::new(10, 0, 0, 2))).encode(true);
+        a.handle(now, Event::Data(&open), &mut out);
+        a.handle(now, Event::Data(&Message::Keepalive.encode(true)), &mut out);
+        assert_eq!(a.state(), State::Established);
+        for _ in 0..30 {
+            now += Span::from_secs(3);
+            a.handle(now, Event::Data(&Message::Keepalive.encode(true)), &mut out);
+        }
+        a.handle(now, Event::TcpFails, &mut out);
+        assert_eq!(a.next_deadline().map(|d| d.since(now)), Some(Span::from_secs(5)));
     }
 
     #[test]

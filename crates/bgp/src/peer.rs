@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use ipnet::Ipv4Net;
-use xconnect_time::Nanos;
+use xconnect_time::{Nanos, Span};
 
 use crate::fsm::{Action, Event, Session, SessionConfig, State};
 use crate::policy::{ImportPolicy, RejectReason};
@@ -89,6 +89,9 @@ pub struct Peer {
     adj_out: BTreeMap<Ipv4Net, Arc<PathAttributes>>,
     /// Our address on the connection (the NEXT_HOP of "next hop self").
     local_addr: Ipv4Addr,
+    /// After a max-prefix Cease, the wait before the session may restart (`None`: only a
+    /// manual start restarts it).
+    max_prefix_restart: Option<Span>,
 }
 
 impl Peer {
@@ -100,7 +103,16 @@ impl Peer {
             adj_in: BTreeMap::new(),
             adj_out: BTreeMap::new(),
             local_addr: Ipv4Addr::UNSPECIFIED,
+            max_prefix_restart: None,
         }
+    }
+
+    /// After a max-prefix Cease the session stays down for `wait`, then restarts as after any
+    /// error; `None` (the default): it stays down until a manual start ([`Event::ManualStart`],
+    /// an operator's `clear`). A peer that overflows keeps overflowing: restarting at once only
+    /// repeats the flood.
+    pub fn set_max_prefix_restart(&mut self, wait: Option<Span>) {
+        self.max_prefix_restart = wait;
     }
 
     /// The session.
@@ -312,6 +324,7 @@ impl Peer {
             if held > max {
                 let n = Notification::max_prefixes(max);
                 self.notify_and_reset(now, n, format!("{held} prefixes accepted, the limit is {max}"), out);
+                self.session.hold_in_idle(self.max_prefix_restart.map(|w| now + w));
             }
         }
     }
@@ -321,7 +334,6 @@ impl Peer {
 mod tests {
     use super::*;
     use crate::wire::{Cease, Message, Origin};
-    use xconnect_time::Span;
 
     const SEC: u64 = 1_000_000_000;
 
@@ -444,9 +456,24 @@ mod tests {
         assert_eq!(peer.state(), State::Idle);
         assert_eq!(out.iter().filter(|a| matches!(a, PeerAction::Withdrawn { .. })).count(), 3);
         assert!(peer.adj_rib_in().is_empty());
-        // It restarts after ConnectRetry like any reset.
+        // No automatic restart: an hour later it is still down; a manual start restarts it.
         out.clear();
-        peer.handle(Nanos(3) + Span::from_secs(5), Event::Tick, &mut out);
+        peer.handle(Nanos(3) + Span::from_secs(3600), Event::Tick, &mut out);
+        assert_eq!(peer.state(), State::Idle);
+        assert_eq!(peer.next_deadline(), None);
+        peer.handle(Nanos(4) + Span::from_secs(3600), Event::ManualStart, &mut out);
+        assert_eq!(peer.state(), State::Active);
+        // With a restart time, it waits that long.
+        let (mut peer, _) = established(2);
+        peer.set_max_prefix_restart(Some(Span::from_secs(60)));
+        peer.handle(
+            Nanos(2),
+            Event::Data(&update(&["45.64.0.0/24", "45.64.1.0/24", "45.64.2.0/24"], &[], vec![64512])),
+            &mut out,
+        );
+        assert_eq!(peer.state(), State::Idle);
+        assert_eq!(peer.next_deadline(), Some(Nanos(2) + Span::from_secs(60)));
+        peer.handle(Nanos(2) + Span::from_secs(60), Event::Tick, &mut out);
         assert_eq!(peer.state(), State::Active);
     }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
-use xconnect_time::Nanos;
+use xconnect_time::{Nanos, Span};
 
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::peer::{Peer, PeerAction};
@@ -34,6 +34,9 @@ pub struct PeerSpec {
     pub session: SessionConfig,
     /// What we accept from it.
     pub policy: ImportPolicy,
+    /// After a max-prefix Cease, the wait before the session restarts (`None`: until
+    /// [`Command::Clear`]).
+    pub max_prefix_restart: Option<Span>,
 }
 
 /// The speaker's configuration.
@@ -56,6 +59,9 @@ pub enum Command {
     Withdraw(Vec<Ipv4Net>),
     /// Print the RIB (as events).
     ShowRoutes,
+    /// Restart the session with this neighbor (its address): Cease / Administrative Reset if
+    /// it is up, then start again at once, whatever wait it was in.
+    Clear(IpAddr),
     /// Cease / Administrative Shutdown to every peer, then return.
     Shutdown,
 }
@@ -225,33 +231,46 @@ struct Neighbor {
     /// until one of the two receives the peer's OPEN and the collision is decided.
     pending: Option<Pending>,
     connecting: bool,
+    /// Failed connection attempts since the last logged one (logged once per streak).
+    connect_failures: u32,
 }
 
 /// Runs until [`Command::Shutdown`] arrives or `commands`' sender is dropped, reporting through
 /// `emit`.
-pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut(SpeakerEvent)) -> io::Result<()> {
+/// Each event comes with when it happened, since the speaker started (not when `emit` runs).
+pub fn run(
+    cfg: SpeakerConfig,
+    commands: Receiver<Command>,
+    mut emit: impl FnMut(Span, SpeakerEvent),
+) -> io::Result<()> {
     let listener = bind_listener(cfg.listen)?;
     listener.set_nonblocking(true)?;
-    emit(SpeakerEvent::Listening { address: listener.local_addr()?.to_string() });
+    emit(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() });
     let mut sp = Speaker {
         start: Instant::now(),
         listen_ip: cfg.listen.ip(),
         peers: cfg
             .peers
             .into_iter()
-            .map(|spec| Neighbor {
-                name: spec.addr.to_string(),
-                bgp: Peer::new(spec.session.clone(), spec.policy.clone()),
-                spec,
-                conn: None,
-                pending: None,
-                connecting: false,
+            .map(|spec| {
+                let mut bgp = Peer::new(spec.session.clone(), spec.policy.clone());
+                bgp.set_max_prefix_restart(spec.max_prefix_restart);
+                Neighbor {
+                    name: spec.addr.to_string(),
+                    bgp,
+                    spec,
+                    conn: None,
+                    pending: None,
+                    connecting: false,
+                    connect_failures: 0,
+                }
             })
             .collect(),
         originated: Arc::new(PathAttributes { origin: Some(Origin::Igp), ..PathAttributes::default() }),
         rib: Rib::new(),
         connect_tx: None,
         events: Vec::new(),
+        closing: Vec::new(),
     };
     let (ctx, crx) = mpsc::channel();
     sp.connect_tx = Some(ctx);
@@ -261,8 +280,8 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
     }
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        for e in sp.events.drain(..) {
-            emit(e);
+        for (t, e) in sp.events.drain(..) {
+            emit(t, e);
         }
         match commands.try_recv() {
             Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => break,
@@ -282,21 +301,21 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         while let Ok((i, res)) = crx.try_recv() {
             sp.connected(i, res);
         }
+        // Fairness: each peer reads at most READ_BUDGET bytes per turn, and every peer's timers
+        // run after each peer's turn, so a bulk feed on one session delays another session's
+        // keepalives by one budget's work at most.
+        let mut busy = false;
         for i in 0..sp.peers.len() {
-            sp.read(i, &mut buf);
-            sp.read_pending(i, &mut buf);
+            busy |= sp.read(i, &mut buf);
+            busy |= sp.read_pending(i, &mut buf);
+            sp.timers();
         }
-        let now = sp.now();
-        for i in 0..sp.peers.len() {
-            if sp.peers[i].bgp.next_deadline().is_some_and(|d| d <= now) {
-                sp.event(i, Event::Tick);
-            }
-            if sp.peers[i].pending.as_ref().and_then(|p| p.session.next_deadline()).is_some_and(|d| d <= now) {
-                sp.pending_event(i, Event::Tick);
-            }
+        sp.drain_closing(&mut buf);
+        for (t, e) in sp.events.drain(..) {
+            emit(t, e);
         }
-        for e in sp.events.drain(..) {
-            emit(e);
+        if busy {
+            continue;
         }
         let next = sp.peers.iter().filter_map(|p| p.bgp.next_deadline()).min();
         let wait = next.map_or(5_000_000, |d| d.0.saturating_sub(sp.now().0)).min(5_000_000);
@@ -305,12 +324,30 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
     for i in 0..sp.peers.len() {
         sp.event(i, Event::ManualStop);
     }
-    for e in sp.events.drain(..) {
-        emit(e);
+    // The NOTIFICATIONs just sent reach the peers before the connections close.
+    let deadline = Instant::now() + CLOSE_DRAIN;
+    while !sp.closing.is_empty() && Instant::now() < deadline {
+        sp.drain_closing(&mut buf);
+        std::thread::sleep(Duration::from_millis(5));
     }
-    emit(SpeakerEvent::Stopped);
+    for (t, e) in sp.events.drain(..) {
+        emit(t, e);
+    }
+    emit(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped);
     Ok(())
 }
+
+/// Bytes a peer's connection is read per loop turn before the other peers' turns and timers.
+const READ_BUDGET: usize = 256 * 1024;
+
+/// How long a closed connection is drained (RFC 4271 §6: after a NOTIFICATION, close once the
+/// peer has it): our side is shut for writing at once, what the peer still sends is read and
+/// dropped until it closes too or this time has passed.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+
+/// Bytes drained from one closing connection at most: a peer that floods while we close
+/// cannot keep us reading.
+const CLOSE_DRAIN_BYTES: usize = 64 * 1024 * 1024;
 
 fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
@@ -335,7 +372,11 @@ struct Speaker {
     originated: Arc<PathAttributes>,
     rib: Rib,
     connect_tx: Option<Sender<(usize, io::Result<TcpStream>)>>,
-    events: Vec<SpeakerEvent>,
+    /// Events with the time they happened.
+    events: Vec<(Span, SpeakerEvent)>,
+    /// Connections being closed: shut for writing, drained until the peer closes or the
+    /// deadline, with the bytes drained so far.
+    closing: Vec<(TcpStream, Instant, usize)>,
 }
 
 impl Speaker {
@@ -344,7 +385,59 @@ impl Speaker {
     }
 
     fn log(&mut self, peer: &str, message: String) {
-        self.events.push(SpeakerEvent::Log { peer: peer.to_string(), message });
+        self.push(SpeakerEvent::Log { peer: peer.to_string(), message });
+    }
+
+    /// Records an event, stamped with the time it happens.
+    fn push(&mut self, e: SpeakerEvent) {
+        let t = Span(self.now().0);
+        self.events.push((t, e));
+    }
+
+    /// Every peer's due timers.
+    fn timers(&mut self) {
+        let now = self.now();
+        for i in 0..self.peers.len() {
+            if self.peers[i].bgp.next_deadline().is_some_and(|d| d <= now) {
+                self.event(i, Event::Tick);
+            }
+            if self.peers[i].pending.as_ref().and_then(|p| p.session.next_deadline()).is_some_and(|d| d <= now) {
+                self.pending_event(i, Event::Tick);
+            }
+        }
+    }
+
+    /// Closes a connection the RFC 4271 §6 way: what we wrote (a NOTIFICATION) is sent, our
+    /// side shut for writing, and what the peer still sends drained, so that the kernel does
+    /// not answer unread data with a reset that would destroy the NOTIFICATION on its way.
+    fn close(&mut self, stream: TcpStream) {
+        let _ = stream.shutdown(Shutdown::Write);
+        self.closing.push((stream, Instant::now() + CLOSE_DRAIN, 0));
+    }
+
+    /// Refuses a connection with `n`, closed as [`Speaker::close`] does.
+    fn refuse(&mut self, mut s: TcpStream, n: Notification) {
+        let _ = s.set_nonblocking(true);
+        let _ = write_all_nonblocking(&mut s, &Message::Notification(n).encode(true));
+        self.close(s);
+    }
+
+    /// Reads and drops what closing connections still receive; forgets each once the peer has
+    /// closed, the deadline has passed or [`CLOSE_DRAIN_BYTES`] were read.
+    fn drain_closing(&mut self, buf: &mut [u8]) {
+        let now = Instant::now();
+        self.closing.retain_mut(|(s, deadline, drained)| loop {
+            if now >= *deadline || *drained >= CLOSE_DRAIN_BYTES {
+                return false;
+            }
+            match s.read(buf) {
+                Ok(0) => return false,
+                Ok(n) => *drained += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        });
     }
 
     fn command(&mut self, c: Command) {
@@ -369,7 +462,29 @@ impl Speaker {
                         next_hop: r.attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
                     })
                     .collect();
-                self.events.extend(rows);
+                for r in rows {
+                    self.push(r);
+                }
+            }
+            Command::Clear(ip) => {
+                let Some(i) = self.peers.iter().position(|p| p.spec.addr.ip() == ip) else {
+                    self.log("local", format!("clear {ip}: not a configured neighbor"));
+                    return;
+                };
+                let name = self.peers[i].name.clone();
+                self.log(&name, "cleared by the operator".into());
+                if self.peers[i].bgp.state() != State::Idle {
+                    let now = self.now();
+                    let mut out = Vec::new();
+                    self.peers[i].bgp.notify_and_reset(
+                        now,
+                        Notification::cease(Cease::AdminReset),
+                        "cleared by the operator".into(),
+                        &mut out,
+                    );
+                    self.apply(i, out);
+                }
+                self.event(i, Event::ManualStart);
             }
             Command::Shutdown => unreachable!("handled by the loop"),
         }
@@ -387,7 +502,7 @@ impl Speaker {
 
     fn incoming(&mut self, s: TcpStream, from: SocketAddr) {
         let Some(i) = self.peers.iter().position(|p| p.spec.addr.ip() == from.ip()) else {
-            refuse(s, Notification::cease(Cease::ConnectionRejected));
+            self.refuse(s, Notification::cease(Cease::ConnectionRejected));
             self.log(
                 &from.to_string(),
                 "connection from an unconfigured address refused (Cease / Connection Rejected)".into(),
@@ -409,8 +524,15 @@ impl Speaker {
         if self.peers[i].pending.is_none() && matches!(state, State::OpenSent | State::OpenConfirm) {
             self.log(&name, "second connection: collision, decided once an OPEN arrives".into());
             self.start_pending(i, s, outgoing);
+        } else if state == State::Idle {
+            // Waiting after an error (or held down after max-prefix): no session now.
+            self.refuse(s, Notification::cease(Cease::ConnectionRejected));
+            let wait = self.peers[i].bgp.next_deadline().map_or("until `clear`".to_string(), |d| {
+                format!("for {:.1} s more", d.since(self.now()).as_secs_f64())
+            });
+            self.log(&name, format!("connection refused in Idle, {wait} (Cease / Connection Rejected)"));
         } else {
-            refuse(s, Notification::cease(Cease::ConnectionCollision));
+            self.refuse(s, Notification::cease(Cease::ConnectionCollision));
             self.log(&name, format!("connection refused in {state} (Cease / Connection Collision Resolution)"));
         }
     }
@@ -440,15 +562,19 @@ impl Speaker {
         for a in out {
             match a {
                 Action::Send(bytes) => {
-                    let _ = write_all_nonblocking(&mut p.conn.stream, &bytes);
+                    if let Some(p) = self.peers[i].pending.as_mut() {
+                        let _ = write_all_nonblocking(&mut p.conn.stream, &bytes);
+                    }
                 }
                 Action::Disconnect => {
-                    self.peers[i].pending = None;
+                    if let Some(p) = self.peers[i].pending.take() {
+                        self.close(p.conn.stream);
+                    }
                     self.log(&name, "second connection closed".into());
                     return;
                 }
                 Action::StateChange { to: State::OpenConfirm, .. } => decide = true,
-                Action::NotificationSent(n, reason) => self.events.push(SpeakerEvent::NotificationSent {
+                Action::NotificationSent(n, reason) => self.push(SpeakerEvent::NotificationSent {
                     peer: name.clone(),
                     code: n.code,
                     subcode: n.subcode,
@@ -463,15 +589,23 @@ impl Speaker {
         }
     }
 
-    fn read_pending(&mut self, i: usize, buf: &mut [u8]) {
+    /// Reads a colliding second connection, like [`Speaker::read`].
+    fn read_pending(&mut self, i: usize, buf: &mut [u8]) -> bool {
+        let mut taken = 0;
         loop {
-            let Some(p) = self.peers[i].pending.as_mut() else { return };
+            if taken >= READ_BUDGET {
+                return true;
+            }
+            let Some(p) = self.peers[i].pending.as_mut() else { return false };
             match p.conn.next_input(buf) {
-                Ok(Some(msg)) => self.pending_event(i, Event::Data(&msg)),
-                Ok(None) => return,
+                Ok(Some(msg)) => {
+                    taken += msg.len();
+                    self.pending_event(i, Event::Data(&msg));
+                }
+                Ok(None) => return false,
                 Err(_) => {
                     self.peers[i].pending = None;
-                    return;
+                    return false;
                 }
             }
         }
@@ -504,7 +638,7 @@ impl Speaker {
                     let _ = write_all_nonblocking(&mut pending.conn.stream, &bytes);
                 }
             }
-            let _ = pending.conn.stream.shutdown(Shutdown::Both);
+            self.close(pending.conn.stream);
             self.log(
                 &name,
                 "connection collision: kept the first connection (opened by the higher BGP identifier)".into(),
@@ -525,7 +659,7 @@ impl Speaker {
                     let _ = write_all_nonblocking(&mut old_conn.stream, &bytes);
                 }
             }
-            let _ = old_conn.stream.shutdown(Shutdown::Both);
+            self.close(old_conn.stream);
             self.log(
                 &name,
                 "connection collision: kept the second connection (opened by the higher BGP identifier)".into(),
@@ -558,6 +692,11 @@ impl Speaker {
         };
         self.peers[i].bgp.set_local_addr(local);
         self.peers[i].conn = Some(Conn::new(s, outgoing));
+        let failed = std::mem::take(&mut self.peers[i].connect_failures);
+        if failed > 1 {
+            let name = self.peers[i].name.clone();
+            self.log(&name, format!("connected after {failed} failed attempts"));
+        }
         self.event(i, Event::TcpConnected);
     }
 
@@ -571,8 +710,12 @@ impl Speaker {
             Ok(s) if self.peers[i].conn.is_some() => self.second_connection(i, s, true),
             Ok(s) => drop(s),
             Err(e) => {
+                // Logged once per streak of failures, with the count when the streak ends.
                 let name = self.peers[i].name.clone();
-                self.log(&name, format!("connect failed: {e}"));
+                if self.peers[i].connect_failures == 0 {
+                    self.log(&name, format!("connect failed: {e} (retrying; further failures are counted)"));
+                }
+                self.peers[i].connect_failures += 1;
                 if self.peers[i].bgp.state() == State::Connect {
                     self.event(i, Event::TcpFails);
                 }
@@ -580,12 +723,21 @@ impl Speaker {
         }
     }
 
-    fn read(&mut self, i: usize, buf: &mut [u8]) {
+    /// Reads the peer's connection up to [`READ_BUDGET`] bytes; returns whether more may be
+    /// waiting.
+    fn read(&mut self, i: usize, buf: &mut [u8]) -> bool {
+        let mut taken = 0;
         loop {
-            let Some(conn) = self.peers[i].conn.as_mut() else { return };
+            if taken >= READ_BUDGET {
+                return true;
+            }
+            let Some(conn) = self.peers[i].conn.as_mut() else { return false };
             match conn.next_input(buf) {
-                Ok(Some(msg)) => self.event(i, Event::Data(&msg)),
-                Ok(None) => return,
+                Ok(Some(msg)) => {
+                    taken += msg.len();
+                    self.event(i, Event::Data(&msg));
+                }
+                Ok(None) => return false,
                 Err(e) => {
                     let name = self.peers[i].name.clone();
                     let what = if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -596,7 +748,7 @@ impl Speaker {
                     self.log(&name, what);
                     self.peers[i].conn = None;
                     self.event(i, Event::TcpFails);
-                    return;
+                    return false;
                 }
             }
         }
@@ -633,15 +785,11 @@ impl Speaker {
                 }
                 PeerAction::Disconnect => {
                     if let Some(c) = self.peers[i].conn.take() {
-                        let _ = c.stream.shutdown(Shutdown::Both);
+                        self.close(c.stream);
                     }
                 }
                 PeerAction::StateChange { from, to } => {
-                    self.events.push(SpeakerEvent::State {
-                        peer: name.clone(),
-                        from: from.to_string(),
-                        to: to.to_string(),
-                    });
+                    self.push(SpeakerEvent::State { peer: name.clone(), from: from.to_string(), to: to.to_string() });
                     if to == State::OpenConfirm {
                         self.resolve_collision(i);
                     }
@@ -655,7 +803,7 @@ impl Speaker {
                         }
                     }
                 }
-                PeerAction::OpenReceived(o) => self.events.push(SpeakerEvent::Open {
+                PeerAction::OpenReceived(o) => self.push(SpeakerEvent::Open {
                     peer: name,
                     asn: o.asn(),
                     hold: (self.peers[i].bgp.session().hold_time().0 / 1_000_000_000) as u16,
@@ -667,7 +815,7 @@ impl Speaker {
                         self.peers[i].bgp.session().peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
                     let ebgp = self.peers[i].bgp.is_ebgp();
                     self.rib.announce(prefix, Route { session, peer_router_id, ebgp, attrs: attrs.clone() });
-                    self.events.push(SpeakerEvent::Accepted {
+                    self.push(SpeakerEvent::Accepted {
                         peer: name,
                         prefix: prefix.to_string(),
                         as_path: attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
@@ -675,7 +823,7 @@ impl Speaker {
                         best: self.rib.best(prefix).is_some_and(|r| r.session == session),
                     });
                 }
-                PeerAction::Rejected { prefix, reason } => self.events.push(SpeakerEvent::Rejected {
+                PeerAction::Rejected { prefix, reason } => self.push(SpeakerEvent::Rejected {
                     peer: name,
                     prefix: prefix.to_string(),
                     reason: reason.key().to_string(),
@@ -683,24 +831,24 @@ impl Speaker {
                 }),
                 PeerAction::Withdrawn { prefix } => {
                     self.rib.withdraw(session, prefix);
-                    self.events.push(SpeakerEvent::Withdrawn { peer: name, prefix: prefix.to_string() });
+                    self.push(SpeakerEvent::Withdrawn { peer: name, prefix: prefix.to_string() });
                 }
                 PeerAction::AttributeIssue(issue) => {
                     self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail))
                 }
-                PeerAction::Sent { announced, withdrawn } => self.events.push(SpeakerEvent::Sent {
+                PeerAction::Sent { announced, withdrawn } => self.push(SpeakerEvent::Sent {
                     peer: name,
                     announced: announced.iter().map(|p| p.to_string()).collect(),
                     withdrawn: withdrawn.iter().map(|p| p.to_string()).collect(),
                 }),
-                PeerAction::NotificationSent(n, reason) => self.events.push(SpeakerEvent::NotificationSent {
+                PeerAction::NotificationSent(n, reason) => self.push(SpeakerEvent::NotificationSent {
                     peer: name,
                     code: n.code,
                     subcode: n.subcode,
                     meaning: n.meaning(),
                     reason,
                 }),
-                PeerAction::NotificationReceived(n) => self.events.push(SpeakerEvent::NotificationReceived {
+                PeerAction::NotificationReceived(n) => self.push(SpeakerEvent::NotificationReceived {
                     peer: name,
                     code: n.code,
                     subcode: n.subcode,
@@ -709,11 +857,6 @@ impl Speaker {
             }
         }
     }
-}
-
-fn refuse(mut s: TcpStream, n: Notification) {
-    let _ = s.write_all(&Message::Notification(n).encode(true));
-    let _ = s.shutdown(Shutdown::Both);
 }
 
 fn write_all_nonblocking(s: &mut TcpStream, mut data: &[u8]) -> io::Result<()> {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ipnet::Ipv4Net;
@@ -31,9 +31,9 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         (None, IpAddr::V6(_)) => bail!("--router-id is needed when --local is IPv6"),
     };
     let json = a.json_events;
-    let start = Instant::now();
-    let print = move |e: &SpeakerEvent| {
-        let t = start.elapsed().as_secs_f64();
+    // `t`: when the event happened, in seconds since the speaker started.
+    let print = move |at: Span, e: &SpeakerEvent| {
+        let t = at.as_secs_f64();
         let mut out = io::stdout().lock();
         let line = if json {
             let mut v = serde_json::to_value(e).expect("events serialize");
@@ -48,10 +48,13 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
     };
     for p in &a.announce {
         if let Err(r) = check_prefix(*p, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN) {
-            print(&SpeakerEvent::Log {
-                peer: "local".into(),
-                message: format!("announcing {p}, which a provider would reject: {r}"),
-            });
+            print(
+                Span::ZERO,
+                &SpeakerEvent::Log {
+                    peer: "local".into(),
+                    message: format!("announcing {p}, which a provider would reject: {r}"),
+                },
+            );
         }
     }
     let peers = a
@@ -70,9 +73,11 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
                     hold_time: a.hold,
                     connect_retry: Span::from_secs(a.connect_retry.max(1)),
                     passive: a.passive,
+                    idle_hold_max: Span::from_secs(a.idle_hold_max),
                     ..SessionConfig::new(a.asn, peer_asn, router_id)
                 },
                 policy,
+                max_prefix_restart: a.max_prefixes_restart.map(Span::from_secs),
             }
         })
         .collect();
@@ -105,7 +110,7 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         }
         // EOF on stdin is not a shutdown: the signal thread keeps the channel open.
     });
-    speaker::run(cfg, rx, |e| print(&e)).context("running the BGP speaker")?;
+    speaker::run(cfg, rx, |t, e| print(t, &e)).context("running the BGP speaker")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -125,8 +130,12 @@ fn parse_command(line: &str) -> anyhow::Result<Option<Command>> {
         "announce" => Command::Announce(prefixes(words)?),
         "withdraw" => Command::Withdraw(prefixes(words)?),
         "routes" => Command::ShowRoutes,
+        "clear" => {
+            let ip = words.next().context("`clear` needs the neighbor's address, e.g. clear 192.0.2.1")?;
+            Command::Clear(ip.parse().with_context(|| format!("`{ip}` is not an IP address"))?)
+        }
         "shutdown" | "quit" => Command::Shutdown,
-        other => bail!("unknown command `{other}`: expected announce, withdraw, routes or shutdown"),
+        other => bail!("unknown command `{other}`: expected announce, withdraw, routes, clear or shutdown"),
     }))
 }
 

@@ -329,6 +329,14 @@ pub struct BgpArgs {
     /// Cease / Maximum Number of Prefixes Reached.
     #[arg(long, default_value_t = xconnect_bgp::policy::PROVIDER_MAX_PREFIXES)]
     pub max_prefixes: usize,
+    /// provider role: after closing a session for max-prefix, restart it after this many
+    /// seconds [default: never by itself; `clear PEER` on stdin restarts it].
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub max_prefixes_restart: Option<u64>,
+    /// The longest wait, seconds, before a session restarts after errors in a row (the wait
+    /// starts at --connect-retry and doubles with each error: RFC 4271 DampPeerOscillations).
+    #[arg(long, default_value_t = 300, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_hold_max: u64,
     /// Hold time to propose, seconds (0, or at least 3). Keepalives go every third of the
     /// negotiated hold time.
     #[arg(long, default_value_t = 90, value_parser = parse_hold)]

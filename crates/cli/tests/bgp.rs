@@ -361,7 +361,12 @@ fn misbehaving_peers_get_the_right_notification_and_others_keep_working() {
         "--passive",
         "--max-prefixes",
         "1000",
+        "--max-prefixes-restart",
+        "1",
         "--connect-retry",
+        "1",
+        // Each misbehaving connection below is an error: keep the wait after each at 1 s.
+        "--idle-hold-max",
         "1",
     ]);
     xc.wait(5.0, "listening", is("listening"));
@@ -509,4 +514,85 @@ fn xconnect_peers_with_itself_through_a_connection_collision() {
     b.wait(5.0, "Cease from the provider", |v| {
         v["event"] == "notification_received" && v["code"] == 6 && v["subcode"] == 2
     });
+}
+
+#[test]
+fn max_prefix_notification_reaches_a_peer_still_sending_and_the_session_stays_down_until_cleared() {
+    let xc_ip = "127.0.0.41";
+    let xp = free_port(xc_ip);
+    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &to.to_string(),
+        "--peer",
+        "127.0.0.42:1",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+        "--max-prefixes",
+        "100",
+        "--connect-retry",
+        "1",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    let mut s = connect_from("127.0.0.42", to);
+    send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 42))));
+    send(&mut s, Message::Keepalive);
+    xc.wait(5.0, "Established", state_to("Established"));
+    // A peer that keeps sending: 200,000 prefixes (about 1 MB) against a limit of 100. Closing
+    // with the rest unread would make the kernel answer with a reset, and the peer would lose
+    // the NOTIFICATION.
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(vec![64512])),
+        next_hop: Some(Ipv4Addr::new(127, 0, 0, 42)),
+        ..PathAttributes::default()
+    };
+    let nlri: Vec<ipnet::Ipv4Net> =
+        (0..200_000u32).map(|i| ipnet::Ipv4Net::new(Ipv4Addr::from(0x2d00_0000 + (i << 8)), 24).unwrap()).collect();
+    let mut msgs = Vec::new();
+    Update::encode_split(&attrs, &nlri, &[], true, &mut msgs);
+    // Like a daemon busy feeding its table, the peer writes everything before it reads.
+    for m in msgs {
+        if s.write_all(&m).is_err() {
+            break;
+        }
+    }
+    assert_eq!(read_until_notification(&mut s), Some((6, 1)), "the peer must see Cease / Maximum Number of Prefixes");
+    // And then the end of the stream: a clean close (FIN), not a reset. (Linux still lets a
+    // reader have the data queued before a reset, then reports EOF; the reset shows only as
+    // the socket's pending error, which a daemon polling for errors sees first.)
+    let mut rest = Vec::new();
+    let end = s.read_to_end(&mut rest);
+    assert!(end.is_ok(), "{end:?}");
+    std::thread::sleep(Duration::from_millis(2500)); // past the speaker's drain
+    let error = socket2::SockRef::from(&s).take_error().unwrap();
+    assert!(error.is_none(), "the connection was reset instead of closed: {error:?}");
+    drop(s);
+    // No restart by itself: connections are refused while it is held down.
+    let mut again = connect_from("127.0.0.42", to);
+    send(&mut again, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 42))));
+    assert_eq!(read_until_notification(&mut again), Some((6, 5)), "refused: Cease / Connection Rejected");
+    xc.wait(2.0, "refusal", |v| {
+        v["event"] == "log" && v["message"].as_str().unwrap().contains("refused in Idle, until `clear`")
+    });
+    // The operator clears it: the session comes up again.
+    xc.send("clear 127.0.0.42");
+    xc.wait(2.0, "Active", state_to("Active"));
+    let mut third = connect_from("127.0.0.42", to);
+    send(&mut third, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 42))));
+    send(&mut third, Message::Keepalive);
+    xc.wait(5.0, "Established again", state_to("Established"));
+    // Event times are when things happened: in order, and the NOTIFICATION before the
+    // refusal that came 2.5 s later.
+    let times: Vec<f64> = xc.seen.iter().filter_map(|v| v["t"].as_f64()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    let t_of = |pred: &dyn Fn(&Value) -> bool| xc.seen.iter().find(|v| pred(v)).and_then(|v| v["t"].as_f64()).unwrap();
+    let sent = t_of(&|v| v["event"] == "notification_sent" && v["subcode"] == 1);
+    let refused = t_of(&|v| v["event"] == "log" && v["message"].as_str().unwrap().contains("refused in Idle"));
+    assert!(refused - sent > 2.0, "{sent} {refused}");
 }

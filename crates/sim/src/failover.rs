@@ -435,6 +435,7 @@ impl<'a> ControlPlane<'a> {
                 ImportPolicy::provider_with_limit(asn, c.max_prefixes),
             );
             provider.set_local_addr(p2p.provider);
+            provider.set_max_prefix_restart(c.max_prefixes_restart);
             provider.announce(Nanos(0), &c.provider_prefixes, originated.clone(), &mut Vec::new());
             let (cust, prov) = (end_of(site, Side::Customer), end_of(site, Side::Provider));
             ends.push(End {
@@ -1399,33 +1400,41 @@ mod tests {
     fn max_prefix_limit_closes_the_session_with_cease_1_as_the_speaker_does() {
         // Each of two sites announces its slice and the aggregate: two prefixes, one too many.
         let limit = |n: &str| format!("customer_prefix = \"45.64.0.0/22\"\nmax_prefixes = {n}");
-        let (sc, sites, c) = run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", &limit("1"))]);
-        for site in ["ashburn", "san-jose"] {
-            let ceases: Vec<&TimelineRow> = c
-                .timeline
+        let ceases = |c: &ControlReport, site: &str| -> Vec<f64> {
+            c.timeline
                 .iter()
                 .filter(|t| {
                     t.site == site
                         && t.event == TimelineEvent::NotificationSent
                         && t.detail.starts_with("provider: 6/1 ")
                 })
-                .collect();
-            assert!(!ceases.is_empty(), "{:#?}", c.timeline);
-            assert!(ceases[0].detail.contains("Maximum Number of Prefixes Reached"), "{}", ceases[0].detail);
-            assert!(ceases[0].detail.contains("2 prefixes accepted, the limit is 1"), "{}", ceases[0].detail);
-            // The customer hears it, and the session comes back after ConnectRetry, every time
-            // (until the link fails at 30 s).
+                .map(|t| t.t_s)
+                .collect()
+        };
+        let (_, sites, c) = run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", &limit("1"))]);
+        for site in ["ashburn", "san-jose"] {
+            // Once: without max_prefixes_restart_s the provider keeps the session down.
+            assert_eq!(ceases(&c, site).len(), 1, "{:#?}", c.timeline);
+            let row = c.timeline.iter().find(|t| t.site == site && t.detail.starts_with("provider: 6/1 ")).unwrap();
+            assert!(row.detail.contains("Maximum Number of Prefixes Reached"), "{}", row.detail);
+            assert!(row.detail.contains("2 prefixes accepted, the limit is 1"), "{}", row.detail);
+            // The customer hears it.
             assert!(c.timeline.iter().any(|t| t.site == site
                 && t.event == TimelineEvent::NotificationReceived
                 && t.detail.starts_with("customer: 6/1 ")));
-            let retry = sc.control.as_ref().unwrap().connect_retry.0 as f64 / 1e9;
-            let up_s = if site == "ashburn" { 30.0 } else { sc.duration.0 as f64 / 1e9 };
-            let expected = up_s / retry;
-            assert!((ceases.len() as f64 - expected).abs() <= 1.0, "{} Cease/1 in {expected} retries", ceases.len());
         }
         // The provider never keeps the customer's routes: its calls have no route.
         assert!(sites.iter().all(|s| !s.ok));
         assert!(c.unrouted_frames > 0);
+        // With a restart time the provider accepts the session again after it; the customer,
+        // whose every session ends in an error, waits twice as long each time (5, 10, 20 s).
+        let restart = format!("{}\nmax_prefixes_restart_s = 2", limit("1"));
+        let (_, _, c) =
+            run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", &restart), ("duration_s = 60", "duration_s = 60")]);
+        let t = ceases(&c, "san-jose");
+        assert!(t.len() >= 3, "{t:?}");
+        let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.windows(2).all(|g| g[1] > 1.5 * g[0]), "the waits grow: {gaps:?}");
         // At the limit, the run is the fixture's.
         let (_, at_limit, c2) = run(BFD, &[("customer_prefix = \"45.64.0.0/22\"", &limit("2"))]);
         let (_, fixture, c3) = run(BFD, &[]);

@@ -87,6 +87,9 @@ pub struct Control {
     /// The provider's max-prefix limit per session (Cease / Maximum Number of Prefixes Reached
     /// beyond it).
     pub max_prefixes: usize,
+    /// After a max-prefix Cease, the wait before the provider accepts the session again
+    /// (`None`: it stays down, as `xconnect bgp` without `--max-prefixes-restart`).
+    pub max_prefixes_restart: Option<Span>,
     /// Detection.
     pub detection: Detection,
     /// Faults, by time.
@@ -684,6 +687,13 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
             "the provider's limit of prefixes accepted from the customer per session, 1 to 1000000",
         )
         .unwrap_or(PROVIDER_MAX_PREFIXES);
+    let max_prefixes_restart = c
+        .in_range(
+            "max_prefixes_restart_s",
+            1..=86_400u64,
+            "seconds before a session closed for max-prefix may restart, 1 to 86400 (absent: it stays down)",
+        )
+        .map(Span::from_secs);
     let stray_calls = c.or("stray_calls", "a whole number of calls from an unannounced prefix", 0u64);
     if let Some(p) = customer_prefix {
         let stray = stray_prefix_of(p);
@@ -705,6 +715,7 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
         hold_s,
         connect_retry: Span::from_secs(connect_retry_s),
         max_prefixes,
+        max_prefixes_restart,
         detection: detection?,
         faults,
         stray_calls,

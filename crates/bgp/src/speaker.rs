@@ -53,7 +53,7 @@ pub struct SpeakerConfig {
 /// Commands from the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Add prefixes to what we announce.
+    /// Add prefixes to what we announce (sorted, without duplicates).
     Announce(Vec<Ipv4Net>),
     /// Withdraw prefixes.
     Withdraw(Vec<Ipv4Net>),
@@ -274,7 +274,10 @@ pub fn run(
     };
     let (ctx, crx) = mpsc::channel();
     sp.connect_tx = Some(ctx);
-    sp.announce(&cfg.announce);
+    let mut originate = cfg.announce;
+    originate.sort_unstable();
+    originate.dedup();
+    sp.announce(&originate);
     for i in 0..sp.peers.len() {
         sp.event(i, Event::ManualStart);
     }
@@ -336,6 +339,9 @@ pub fn run(
     emit(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped);
     Ok(())
 }
+
+/// Prefixes the speaker originates at most (`--announce` and `announce` together).
+pub const MAX_ORIGINATED: usize = 1_000_000;
 
 /// Bytes a peer's connection is read per loop turn before the other peers' turns and timers.
 const READ_BUDGET: usize = 256 * 1024;
@@ -490,8 +496,24 @@ impl Speaker {
         }
     }
 
-    /// Adds `prefixes` to what every neighbor is sent (at once where Established).
+    /// Adds `prefixes` (without duplicates: [`Command::Announce`] is sorted and deduplicated by
+    /// whoever sends it) to what every neighbor is sent (at once where Established); refused
+    /// whole, with a log line, when we would originate more than [`MAX_ORIGINATED`].
     fn announce(&mut self, prefixes: &[Ipv4Net]) {
+        let out = self.peers.first().map(|p| p.bgp.adj_rib_out());
+        let held = out.map_or(0, |o| o.len());
+        let new = prefixes.iter().filter(|p| out.is_none_or(|o| !o.contains_key(p))).count();
+        if held.saturating_add(new) > MAX_ORIGINATED {
+            self.log(
+                "local",
+                format!(
+                    "announce of {} prefixes refused: with the {held} announced already that is more than the \
+                     {MAX_ORIGINATED} this speaker originates (each costs memory per neighbor)",
+                    prefixes.len()
+                ),
+            );
+            return;
+        }
         let now = self.now();
         for i in 0..self.peers.len() {
             let mut out = Vec::new();

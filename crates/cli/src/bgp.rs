@@ -1,7 +1,7 @@
 //! `xconnect bgp`: wires the arguments, stdin commands and signals to the speaker in
 //! `xconnect_bgp::speaker`, and prints its events.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,9 +96,35 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         let _ = tx_sig.send(Command::Shutdown);
     });
     std::thread::spawn(move || {
-        for line in io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            match parse_command(&line) {
+        let mut stdin = io::stdin().lock();
+        let mut line = Vec::new();
+        loop {
+            // A line is read up to MAX_LINE bytes; the rest of a longer one is skipped.
+            line.clear();
+            let Ok(n) = Read::by_ref(&mut stdin).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line) else { break };
+            if n == 0 {
+                break;
+            }
+            if line.len() > MAX_LINE && !line.ends_with(b"\n") {
+                eprintln!(
+                    "xconnect bgp: a command line longer than {} MiB was skipped: give at most about 3 million \
+                     prefixes per line",
+                    MAX_LINE >> 20
+                );
+                let mut skip = Vec::new();
+                while let Ok(k) = Read::by_ref(&mut stdin).take(1 << 20).read_until(b'\n', &mut skip) {
+                    if k == 0 || skip.ends_with(b"\n") {
+                        break;
+                    }
+                    skip.clear();
+                }
+                continue;
+            }
+            let Ok(line) = std::str::from_utf8(&line) else {
+                eprintln!("xconnect bgp: a command line that is not UTF-8 was skipped");
+                continue;
+            };
+            match parse_command(line) {
                 Ok(Some(c)) => {
                     if tx.send(c).is_err() {
                         break;
@@ -114,6 +140,9 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The longest command line read from stdin (64 MiB: about 3.5 million prefixes).
+const MAX_LINE: usize = 64 << 20;
+
 fn parse_command(line: &str) -> anyhow::Result<Option<Command>> {
     let mut words = line.split_whitespace();
     let Some(verb) = words.next() else { return Ok(None) };
@@ -124,6 +153,11 @@ fn parse_command(line: &str) -> anyhow::Result<Option<Command>> {
         if v.is_empty() {
             bail!("`{verb}` needs at least one prefix");
         }
+        // Sorted and deduplicated here, on the stdin thread, in O(n log n): the speaker's loop
+        // only applies the list.
+        let mut v = v;
+        v.sort_unstable();
+        v.dedup();
         Ok(v)
     };
     Ok(Some(match verb {

@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use ipnet::Ipv4Net;
+use smallvec::SmallVec;
 
 use crate::lpm::Lpm;
 use crate::wire::{Origin, PathAttributes};
@@ -43,7 +44,8 @@ pub struct BestChange {
 /// Routes by prefix, best first.
 #[derive(Debug, Default, Clone)]
 pub struct Rib {
-    routes: BTreeMap<Ipv4Net, Vec<Route>>,
+    /// Most prefixes have one route: it lives in the map's node, not behind a pointer.
+    routes: BTreeMap<Ipv4Net, SmallVec<[Route; 1]>>,
     /// Prefixes held per session, kept with `routes` so max-prefix checks cost O(1).
     per_session: BTreeMap<u32, usize>,
 }

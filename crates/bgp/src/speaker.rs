@@ -306,12 +306,17 @@ pub fn run(
         }
         // Fairness: each peer reads at most READ_BUDGET bytes per turn, and every peer's timers
         // run after each peer's turn, so a bulk feed on one session delays another session's
-        // keepalives by one budget's work at most.
+        // keepalives by one budget's work at most. While anything arrives the loop does not
+        // sleep.
         let mut busy = false;
         for i in 0..sp.peers.len() {
             busy |= sp.read(i, &mut buf);
             busy |= sp.read_pending(i, &mut buf);
             sp.timers();
+            // Out with the events of each turn: a bulk feed holds at most a turn's worth.
+            for (t, e) in sp.events.drain(..) {
+                emit(t, e);
+            }
         }
         sp.drain_closing(&mut buf);
         for (t, e) in sp.events.drain(..) {
@@ -344,7 +349,7 @@ pub fn run(
 pub const MAX_ORIGINATED: usize = 1_000_000;
 
 /// Bytes a peer's connection is read per loop turn before the other peers' turns and timers.
-const READ_BUDGET: usize = 256 * 1024;
+const READ_BUDGET: usize = 64 * 1024;
 
 /// How long a closed connection is drained (RFC 4271 §6: after a NOTIFICATION, close once the
 /// peer has it): our side is shut for writing at once, what the peer still sends is read and
@@ -618,13 +623,13 @@ impl Speaker {
             if taken >= READ_BUDGET {
                 return true;
             }
-            let Some(p) = self.peers[i].pending.as_mut() else { return false };
+            let Some(p) = self.peers[i].pending.as_mut() else { return taken > 0 };
             match p.conn.next_input(buf) {
                 Ok(Some(msg)) => {
                     taken += msg.len();
                     self.pending_event(i, Event::Data(&msg));
                 }
-                Ok(None) => return false,
+                Ok(None) => return taken > 0,
                 Err(_) => {
                     self.peers[i].pending = None;
                     return false;
@@ -745,21 +750,21 @@ impl Speaker {
         }
     }
 
-    /// Reads the peer's connection up to [`READ_BUDGET`] bytes; returns whether more may be
-    /// waiting.
+    /// Reads the peer's connection up to [`READ_BUDGET`] bytes; returns whether it read
+    /// anything (then more may follow at once: the loop does not sleep).
     fn read(&mut self, i: usize, buf: &mut [u8]) -> bool {
         let mut taken = 0;
         loop {
             if taken >= READ_BUDGET {
                 return true;
             }
-            let Some(conn) = self.peers[i].conn.as_mut() else { return false };
+            let Some(conn) = self.peers[i].conn.as_mut() else { return taken > 0 };
             match conn.next_input(buf) {
                 Ok(Some(msg)) => {
                     taken += msg.len();
                     self.event(i, Event::Data(&msg));
                 }
-                Ok(None) => return false,
+                Ok(None) => return taken > 0,
                 Err(e) => {
                     let name = self.peers[i].name.clone();
                     let what = if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -770,7 +775,7 @@ impl Speaker {
                     self.log(&name, what);
                     self.peers[i].conn = None;
                     self.event(i, Event::TcpFails);
-                    return false;
+                    return true;
                 }
             }
         }

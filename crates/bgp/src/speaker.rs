@@ -97,16 +97,17 @@ pub enum SpeakerEvent {
         /// Its capabilities.
         capabilities: Vec<String>,
     },
-    /// A route passed the import policy and is in the RIB.
+    /// A route passed the import policy and is in the RIB. (Shared strings: a bulk feed makes
+    /// one of these per prefix, and the prefixes of one UPDATE share their path.)
     Accepted {
         /// Peer address.
-        peer: String,
+        peer: Arc<str>,
         /// Prefix.
-        prefix: String,
+        prefix: Ipv4Net,
         /// AS_PATH.
-        as_path: String,
+        as_path: Arc<str>,
         /// NEXT_HOP.
-        next_hop: String,
+        next_hop: Arc<str>,
         /// Whether it is now the best path.
         best: bool,
     },
@@ -124,9 +125,9 @@ pub enum SpeakerEvent {
     /// The peer withdrew a route (or its session went down).
     Withdrawn {
         /// Peer address.
-        peer: String,
+        peer: Arc<str>,
         /// Prefix.
-        prefix: String,
+        prefix: Ipv4Net,
     },
     /// We announced or withdrew our prefixes to a peer.
     Sent {
@@ -224,6 +225,11 @@ struct Pending {
 struct Neighbor {
     spec: PeerSpec,
     name: String,
+    /// `name`, shared by the per-prefix events.
+    shared_name: Arc<str>,
+    /// The last path attributes reported, with their AS_PATH and NEXT_HOP as text: the
+    /// prefixes of one UPDATE share them.
+    last_path: Option<(Arc<PathAttributes>, Arc<str>, Arc<str>)>,
     /// Session, import policy, Adj-RIB-In and Adj-RIB-Out.
     bgp: Peer,
     conn: Option<Conn>,
@@ -237,15 +243,16 @@ struct Neighbor {
 
 /// Runs until [`Command::Shutdown`] arrives or `commands`' sender is dropped, reporting through
 /// `emit`.
-/// Each event comes with when it happened, since the speaker started (not when `emit` runs).
+/// Events go to `emit` in batches (all that one turn of the loop produced, in order), each
+/// with when it happened since the speaker started (not when `emit` runs).
 pub fn run(
     cfg: SpeakerConfig,
     commands: Receiver<Command>,
-    mut emit: impl FnMut(Span, SpeakerEvent),
+    mut emit: impl FnMut(&[(Span, SpeakerEvent)]),
 ) -> io::Result<()> {
     let listener = bind_listener(cfg.listen)?;
     listener.set_nonblocking(true)?;
-    emit(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() });
+    emit(&[(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() })]);
     let mut sp = Speaker {
         start: Instant::now(),
         listen_ip: cfg.listen.ip(),
@@ -256,6 +263,8 @@ pub fn run(
                 let mut bgp = Peer::new(spec.session.clone(), spec.policy.clone());
                 bgp.set_max_prefix_restart(spec.max_prefix_restart);
                 Neighbor {
+                    shared_name: spec.addr.to_string().into(),
+                    last_path: None,
                     name: spec.addr.to_string(),
                     bgp,
                     spec,
@@ -283,9 +292,7 @@ pub fn run(
     }
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        for (t, e) in sp.events.drain(..) {
-            emit(t, e);
-        }
+        sp.flush(&mut emit);
         match commands.try_recv() {
             Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => break,
             Ok(c) => sp.command(c),
@@ -314,14 +321,10 @@ pub fn run(
             busy |= sp.read_pending(i, &mut buf);
             sp.timers();
             // Out with the events of each turn: a bulk feed holds at most a turn's worth.
-            for (t, e) in sp.events.drain(..) {
-                emit(t, e);
-            }
+            sp.flush(&mut emit);
         }
         sp.drain_closing(&mut buf);
-        for (t, e) in sp.events.drain(..) {
-            emit(t, e);
-        }
+        sp.flush(&mut emit);
         if busy {
             continue;
         }
@@ -338,10 +341,8 @@ pub fn run(
         sp.drain_closing(&mut buf);
         std::thread::sleep(Duration::from_millis(5));
     }
-    for (t, e) in sp.events.drain(..) {
-        emit(t, e);
-    }
-    emit(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped);
+    sp.flush(&mut emit);
+    emit(&[(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped)]);
     Ok(())
 }
 
@@ -397,6 +398,14 @@ impl Speaker {
 
     fn log(&mut self, peer: &str, message: String) {
         self.push(SpeakerEvent::Log { peer: peer.to_string(), message });
+    }
+
+    /// Hands the events so far to `emit`, and forgets them.
+    fn flush(&mut self, emit: &mut impl FnMut(&[(Span, SpeakerEvent)])) {
+        if !self.events.is_empty() {
+            emit(&self.events);
+            self.events.clear();
+        }
     }
 
     /// Records an event, stamped with the time it happens.
@@ -791,7 +800,7 @@ impl Speaker {
     fn apply(&mut self, i: usize, actions: Vec<PeerAction>) {
         let session = i as u32;
         for a in actions {
-            let name = self.peers[i].name.clone();
+            let name = self.peers[i].shared_name.clone();
             match a {
                 PeerAction::Connect => {
                     if !self.peers[i].connecting {
@@ -816,7 +825,11 @@ impl Speaker {
                     }
                 }
                 PeerAction::StateChange { from, to } => {
-                    self.push(SpeakerEvent::State { peer: name.clone(), from: from.to_string(), to: to.to_string() });
+                    self.push(SpeakerEvent::State {
+                        peer: name.to_string(),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    });
                     if to == State::OpenConfirm {
                         self.resolve_collision(i);
                     }
@@ -831,52 +844,58 @@ impl Speaker {
                     }
                 }
                 PeerAction::OpenReceived(o) => self.push(SpeakerEvent::Open {
-                    peer: name,
+                    peer: name.to_string(),
                     asn: o.asn(),
                     hold: (self.peers[i].bgp.session().hold_time().0 / 1_000_000_000) as u16,
                     router_id: o.router_id.to_string(),
                     capabilities: o.capabilities.iter().map(|c| c.name()).collect(),
                 }),
                 PeerAction::Accepted { prefix, attrs } => {
-                    let peer_router_id =
-                        self.peers[i].bgp.session().peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
-                    let ebgp = self.peers[i].bgp.is_ebgp();
-                    self.rib.announce(prefix, Route { session, peer_router_id, ebgp, attrs: attrs.clone() });
-                    self.push(SpeakerEvent::Accepted {
-                        peer: name,
-                        prefix: prefix.to_string(),
-                        as_path: attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                        next_hop: attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
-                        best: self.rib.best(prefix).is_some_and(|r| r.session == session),
-                    });
+                    let nb = &mut self.peers[i];
+                    let peer_router_id = nb.bgp.session().peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
+                    let ebgp = nb.bgp.is_ebgp();
+                    let (as_path, next_hop) = match &nb.last_path {
+                        Some((a, p, h)) if Arc::ptr_eq(a, &attrs) => (p.clone(), h.clone()),
+                        _ => {
+                            let p: Arc<str> = attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default().into();
+                            let h: Arc<str> = attrs.next_hop.map(|a| a.to_string()).unwrap_or_default().into();
+                            nb.last_path = Some((attrs.clone(), p.clone(), h.clone()));
+                            (p, h)
+                        }
+                    };
+                    let peer = nb.shared_name.clone();
+                    self.rib.announce(prefix, Route { session, peer_router_id, ebgp, attrs });
+                    let best = self.rib.best(prefix).is_some_and(|r| r.session == session);
+                    self.push(SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best });
                 }
                 PeerAction::Rejected { prefix, reason } => self.push(SpeakerEvent::Rejected {
-                    peer: name,
+                    peer: name.to_string(),
                     prefix: prefix.to_string(),
                     reason: reason.key().to_string(),
                     detail: reason.to_string(),
                 }),
                 PeerAction::Withdrawn { prefix } => {
                     self.rib.withdraw(session, prefix);
-                    self.push(SpeakerEvent::Withdrawn { peer: name, prefix: prefix.to_string() });
+                    let peer = self.peers[i].shared_name.clone();
+                    self.push(SpeakerEvent::Withdrawn { peer, prefix });
                 }
                 PeerAction::AttributeIssue(issue) => {
                     self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail))
                 }
                 PeerAction::Sent { announced, withdrawn } => self.push(SpeakerEvent::Sent {
-                    peer: name,
+                    peer: name.to_string(),
                     announced: announced.iter().map(|p| p.to_string()).collect(),
                     withdrawn: withdrawn.iter().map(|p| p.to_string()).collect(),
                 }),
                 PeerAction::NotificationSent(n, reason) => self.push(SpeakerEvent::NotificationSent {
-                    peer: name,
+                    peer: name.to_string(),
                     code: n.code,
                     subcode: n.subcode,
                     meaning: n.meaning(),
                     reason,
                 }),
                 PeerAction::NotificationReceived(n) => self.push(SpeakerEvent::NotificationReceived {
-                    peer: name,
+                    peer: name.to_string(),
                     code: n.code,
                     subcode: n.subcode,
                     meaning: n.meaning(),

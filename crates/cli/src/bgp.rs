@@ -31,30 +31,37 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         (None, IpAddr::V6(_)) => bail!("--router-id is needed when --local is IPv6"),
     };
     let json = a.json_events;
-    // `t`: when the event happened, in seconds since the speaker started.
-    let print = move |at: Span, e: &SpeakerEvent| {
-        let t = at.as_secs_f64();
-        let mut out = io::stdout().lock();
-        let line = if json {
-            let mut v = serde_json::to_value(e).expect("events serialize");
-            v["t"] = serde_json::json!((t * 1e6).round() / 1e6);
-            v.to_string()
-        } else {
-            format!("[{t:9.3}] {}", human(e))
-        };
+    // Each batch of events is written with one write: a bulk feed makes hundreds of
+    // thousands. `t`: when the event happened, in seconds since the speaker started.
+    let mut out_buf = Vec::with_capacity(1 << 16);
+    let mut print = move |batch: &[(Span, SpeakerEvent)]| {
+        out_buf.clear();
+        for (at, e) in batch {
+            let t = (at.as_secs_f64() * 1e6).round() / 1e6;
+            if json {
+                // The event is a JSON object: its closing brace makes room for `t`.
+                serde_json::to_writer(&mut out_buf, e).expect("events serialize");
+                debug_assert_eq!(out_buf.last(), Some(&b'}'));
+                out_buf.pop();
+                let _ = writeln!(out_buf, ",\"t\":{t}}}");
+            } else {
+                let _ = writeln!(out_buf, "[{t:9.3}] {}", human(e));
+            }
+        }
         // stdout may be a closed pipe; the speaker must still shut down cleanly.
-        let _ = writeln!(out, "{line}");
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(&out_buf);
         let _ = out.flush();
     };
     for p in &a.announce {
         if let Err(r) = check_prefix(*p, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN) {
-            print(
+            print(&[(
                 Span::ZERO,
-                &SpeakerEvent::Log {
+                SpeakerEvent::Log {
                     peer: "local".into(),
                     message: format!("announcing {p}, which a provider would reject: {r}"),
                 },
-            );
+            )]);
         }
     }
     let peers = a
@@ -136,7 +143,7 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         }
         // EOF on stdin is not a shutdown: the signal thread keeps the channel open.
     });
-    speaker::run(cfg, rx, |t, e| print(t, &e)).context("running the BGP speaker")?;
+    speaker::run(cfg, rx, print).context("running the BGP speaker")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,13 +17,12 @@ use smallvec::SmallVec;
 use crate::lpm::Lpm;
 use crate::wire::{Origin, PathAttributes};
 
-/// A route learned over a session.
+/// A route learned over a session (16 bytes: a full table holds millions; the peer's BGP
+/// identifier, the same for every route of a session, is kept per session by the [`Rib`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// The session it came from.
     pub session: u32,
-    /// The peer's BGP identifier.
-    pub peer_router_id: Ipv4Addr,
     /// Learned over eBGP.
     pub ebgp: bool,
     /// Its attributes (shared by every prefix of one UPDATE).
@@ -48,10 +47,13 @@ pub struct Rib {
     routes: BTreeMap<Ipv4Net, SmallVec<[Route; 1]>>,
     /// Prefixes held per session, kept with `routes` so max-prefix checks cost O(1).
     per_session: BTreeMap<u32, usize>,
+    /// Each session's peer BGP identifier (for the last tie-break), by session.
+    router_ids: Vec<Ipv4Addr>,
 }
 
-/// RFC 4271 §9.1.2.2 order: `Less` means `a` is better.
-pub fn compare(a: &Route, b: &Route) -> Ordering {
+/// RFC 4271 §9.1.2.2 order: `Less` means `a` is better. `router_id` gives a session's peer
+/// BGP identifier.
+pub fn compare(a: &Route, b: &Route, router_id: impl Fn(u32) -> Ipv4Addr) -> Ordering {
     let lp = |r: &Route| r.attrs.local_pref.unwrap_or(100);
     let path_len = |r: &Route| r.attrs.as_path.as_ref().map_or(0, |p| p.len());
     let origin = |r: &Route| r.attrs.origin.unwrap_or(Origin::Incomplete);
@@ -69,7 +71,7 @@ pub fn compare(a: &Route, b: &Route) -> Ordering {
             }
         })
         .then_with(|| b.ebgp.cmp(&a.ebgp))
-        .then_with(|| a.peer_router_id.cmp(&b.peer_router_id))
+        .then_with(|| router_id(a.session).cmp(&router_id(b.session)))
         .then_with(|| a.session.cmp(&b.session))
 }
 
@@ -83,8 +85,16 @@ impl Rib {
         v.first().map(|r| r.session)
     }
 
-    /// Adds or replaces `route.session`'s route to `prefix`.
-    pub fn announce(&mut self, prefix: Ipv4Net, route: Route) -> Option<BestChange> {
+    /// Adds or replaces `route.session`'s route to `prefix`; `peer_router_id` is the session's
+    /// peer's BGP identifier.
+    pub fn announce(&mut self, prefix: Ipv4Net, route: Route, peer_router_id: Ipv4Addr) -> Option<BestChange> {
+        let s = route.session as usize;
+        if self.router_ids.len() <= s {
+            self.router_ids.resize(s + 1, Ipv4Addr::UNSPECIFIED);
+        }
+        self.router_ids[s] = peer_router_id;
+        let ids = &self.router_ids;
+        let id = |session: u32| ids.get(session as usize).copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
         let v = self.routes.entry(prefix).or_default();
         let old = Self::best_session(v);
         let before = v.len();
@@ -92,7 +102,7 @@ impl Rib {
         if v.len() == before {
             *self.per_session.entry(route.session).or_default() += 1;
         }
-        let at = v.partition_point(|r| compare(r, &route) == Ordering::Less);
+        let at = v.partition_point(|r| compare(r, &route, id) == Ordering::Less);
         let changed_attrs = at == 0;
         v.insert(at, route);
         let new = Self::best_session(v);
@@ -173,10 +183,9 @@ mod tests {
     use super::*;
     use crate::wire::AsPath;
 
-    fn route(session: u32, lp: Option<u32>, path: Vec<u32>, med: Option<u32>, id: u8) -> Route {
-        Route {
+    fn route(session: u32, lp: Option<u32>, path: Vec<u32>, med: Option<u32>, id: u8) -> (Route, Ipv4Addr) {
+        let r = Route {
             session,
-            peer_router_id: Ipv4Addr::new(10, 0, 0, id),
             ebgp: true,
             attrs: Arc::new(PathAttributes {
                 origin: Some(Origin::Igp),
@@ -185,7 +194,12 @@ mod tests {
                 med,
                 ..PathAttributes::default()
             }),
-        }
+        };
+        (r, Ipv4Addr::new(10, 0, 0, id))
+    }
+
+    fn announce(rib: &mut Rib, p: Ipv4Net, (r, id): (Route, Ipv4Addr)) -> Option<BestChange> {
+        rib.announce(p, r, id)
     }
 
     #[test]
@@ -193,25 +207,25 @@ mod tests {
         let p: Ipv4Net = "45.64.0.0/22".parse().unwrap();
         // LOCAL_PREF beats a shorter path.
         let mut rib = Rib::new();
-        rib.announce(p, route(1, Some(100), vec![1], None, 1));
-        assert_eq!(rib.announce(p, route(2, Some(200), vec![1, 2, 3], None, 2)).unwrap().new, Some(2));
+        announce(&mut rib, p, route(1, Some(100), vec![1], None, 1));
+        assert_eq!(announce(&mut rib, p, route(2, Some(200), vec![1, 2, 3], None, 2)).unwrap().new, Some(2));
         // Shorter AS_PATH.
         let mut rib = Rib::new();
-        rib.announce(p, route(1, None, vec![1, 1, 1], None, 1));
-        assert_eq!(rib.announce(p, route(2, None, vec![1], None, 2)).unwrap().new, Some(2));
+        announce(&mut rib, p, route(1, None, vec![1, 1, 1], None, 1));
+        assert_eq!(announce(&mut rib, p, route(2, None, vec![1], None, 2)).unwrap().new, Some(2));
         // MED, same neighbor AS.
         let mut rib = Rib::new();
-        rib.announce(p, route(1, None, vec![7], Some(50), 1));
-        assert_eq!(rib.announce(p, route(2, None, vec![7], Some(10), 2)).unwrap().new, Some(2));
+        announce(&mut rib, p, route(1, None, vec![7], Some(50), 1));
+        assert_eq!(announce(&mut rib, p, route(2, None, vec![7], Some(10), 2)).unwrap().new, Some(2));
         // MED ignored across neighbor ASes: router id decides.
         let mut rib = Rib::new();
-        rib.announce(p, route(1, None, vec![7], Some(50), 1));
-        assert_eq!(rib.announce(p, route(2, None, vec![8], Some(10), 2)), None);
+        announce(&mut rib, p, route(1, None, vec![7], Some(50), 1));
+        assert_eq!(announce(&mut rib, p, route(2, None, vec![8], Some(10), 2)), None);
         assert_eq!(rib.best(p).unwrap().session, 1);
         // Full tie: lower session id.
         let mut rib = Rib::new();
-        rib.announce(p, route(2, None, vec![7], None, 1));
-        assert_eq!(rib.announce(p, route(1, None, vec![7], None, 1)).unwrap().new, Some(1));
+        announce(&mut rib, p, route(2, None, vec![7], None, 1));
+        assert_eq!(announce(&mut rib, p, route(1, None, vec![7], None, 1)).unwrap().new, Some(1));
     }
 
     #[test]
@@ -219,14 +233,14 @@ mod tests {
         let p: Ipv4Net = "45.64.0.0/22".parse().unwrap();
         let q: Ipv4Net = "45.64.8.0/24".parse().unwrap();
         let mut rib = Rib::new();
-        rib.announce(p, route(1, Some(200), vec![9], None, 1));
-        rib.announce(p, route(2, Some(100), vec![9], None, 2));
-        rib.announce(q, route(1, None, vec![9], None, 1));
+        announce(&mut rib, p, route(1, Some(200), vec![9], None, 1));
+        announce(&mut rib, p, route(2, Some(100), vec![9], None, 2));
+        announce(&mut rib, q, route(1, None, vec![9], None, 1));
         let a = u32::from(Ipv4Addr::new(45, 64, 1, 1));
         assert_eq!(rib.fib().lookup(a), Some(1));
         assert_eq!((rib.count_from(1), rib.count_from(2)), (2, 1));
         // Re-announcing a prefix replaces the route: still one per prefix.
-        rib.announce(q, route(1, None, vec![9, 9], None, 1));
+        announce(&mut rib, q, route(1, None, vec![9, 9], None, 1));
         assert_eq!(rib.count_from(1), 2);
         let changes = rib.drop_session(1);
         assert_eq!(rib.count_from(1), 0);

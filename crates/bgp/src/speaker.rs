@@ -864,7 +864,7 @@ impl Speaker {
                         }
                     };
                     let peer = nb.shared_name.clone();
-                    self.rib.announce(prefix, Route { session, peer_router_id, ebgp, attrs });
+                    self.rib.announce(prefix, Route { session, ebgp, attrs }, peer_router_id);
                     let best = self.rib.best(prefix).is_some_and(|r| r.session == session);
                     self.push(SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best });
                 }

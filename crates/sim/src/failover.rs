@@ -636,18 +636,14 @@ impl<'a> ControlPlane<'a> {
         let session = end as u32;
         let router = e.router;
         let withdrawal = attrs.is_none();
-        let route = attrs.map(|attrs| Route {
-            session,
-            peer_router_id: self.ends[e.remote].peer.session().config().router_id,
-            ebgp: e.peer.is_ebgp(),
-            attrs,
-        });
+        let peer_id = self.ends[e.remote].peer.session().config().router_id;
+        let route = attrs.map(|attrs| Route { session, ebgp: e.peer.is_ebgp(), attrs });
         let rib = match router {
             Some(r) => &mut self.customer_ribs[r],
             None => &mut self.provider_rib,
         };
         let change = match route {
-            Some(route) => rib.announce(prefix, route),
+            Some(route) => rib.announce(prefix, route, peer_id),
             None => rib.withdraw(session, prefix),
         };
         let Some(change) = change else { return };

@@ -596,3 +596,113 @@ fn max_prefix_notification_reaches_a_peer_still_sending_and_the_session_stays_do
     let refused = t_of(&|v| v["event"] == "log" && v["message"].as_str().unwrap().contains("refused in Idle"));
     assert!(refused - sent > 2.0, "{sent} {refused}");
 }
+
+/// Resident memory of a process, bytes.
+fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 =
+        status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[test]
+fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    // BIRD feeds 200,000 /24s to xconnect (provider role) while a hand-made peer holds a second
+    // session with a 3 s hold time: xconnect's keepalives to it (every second) must keep coming
+    // on time during the feed, and the table must cost at most 150 bytes a prefix.
+    const N: u32 = 200_000;
+    let (bird_ip, xc_ip, other_ip) = ("127.0.0.71", "127.0.0.72", "127.0.0.73");
+    let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
+    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &to.to_string(),
+        "--peer",
+        &format!("{bird_ip}:{bp}"),
+        "--peer",
+        &format!("{other_ip}:1"),
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+        "--max-prefixes",
+        "1000000",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    // The other session: keepalives both ways, the arrival time of each of xconnect's recorded.
+    let mut other = connect_from(other_ip, to);
+    send(&mut other, Message::Open(Open::new(64512, 3, Ipv4Addr::new(127, 0, 0, 73))));
+    send(&mut other, Message::Keepalive);
+    xc.wait(5.0, "Established", state_to("Established"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (stop, mut s) = (stop.clone(), other.try_clone().unwrap());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                send(&mut s, Message::Keepalive);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    let arrivals = {
+        let mut s = other.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let (mut r, mut buf, mut at) = (MessageReader::default(), [0u8; 4096], Vec::new());
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            loop {
+                while let Ok(Some(m)) = r.next_message() {
+                    if m.len() == 19 && m[18] == 4 {
+                        at.push(Instant::now());
+                    }
+                }
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => return at,
+                    Ok(n) => r.push(&buf[..n]),
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = rss_of(xc.child.id());
+    let routes: Vec<String> =
+        (0..N).map(|i| format!("{}.{}.{}.0/24", 45 + i / 65536, (i / 256) % 256, i % 256)).collect();
+    let statics: Vec<&str> = routes.iter().map(|r| r.as_str()).collect();
+    let bird = Bird::start(&bird_config((bird_ip, bp, 64512), (xc_ip, xp, 65000), &statics, "import none;"));
+    // Count the accepted routes without keeping the events.
+    let (mut accepted, deadline) = (0u32, Instant::now() + Duration::from_secs(60));
+    while accepted < N {
+        let v = xc.events.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the feed stalled");
+        if v["event"] == "accepted" {
+            accepted += 1;
+        } else if v["event"] == "state" || v["event"] == "notification_sent" {
+            xc.seen.push(v);
+        }
+    }
+    let per_prefix = (rss_of(xc.child.id()) as f64 - before as f64) / f64::from(N);
+    // Two more keepalive intervals after the feed, then stop the other peer.
+    std::thread::sleep(Duration::from_millis(2200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    other.shutdown(std::net::Shutdown::Both).unwrap();
+    let at = arrivals.join().unwrap();
+    drop(bird);
+    assert!(per_prefix <= 150.0, "{per_prefix:.0} bytes a prefix");
+    let gaps: Vec<f64> = at.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).collect();
+    assert!(gaps.len() >= 3, "{gaps:?}");
+    let worst = gaps.iter().copied().fold(0.0, f64::max);
+    eprintln!("{N} prefixes: {per_prefix:.0} bytes a prefix; keepalive gaps on the other session at most {worst:.3} s");
+    assert!(worst <= 1.1, "keepalive gaps {gaps:?}: at most the 1 s interval + 100 ms");
+    assert!(
+        !xc.seen
+            .iter()
+            .any(|v| v["event"] == "state" && v["peer"] == format!("{other_ip}:1") && v["from"] == "Established"),
+        "{:#?}",
+        xc.seen
+    );
+}

@@ -190,11 +190,43 @@ struct Conn {
     /// Splits received bytes into messages, so the session sees one message at a time and a
     /// collision is decided at the OpenConfirm transition, before later messages.
     framer: MessageReader,
+    /// Bytes the socket did not take yet (a peer that reads slowly), from `unsent_at` on:
+    /// written as it takes them, never by waiting, so one peer cannot stall the others.
+    unsent: Vec<u8>,
+    unsent_at: usize,
 }
 
 impl Conn {
     fn new(stream: TcpStream, outgoing: bool) -> Self {
-        Conn { stream, outgoing, framer: MessageReader::default() }
+        Conn { stream, outgoing, framer: MessageReader::default(), unsent: Vec::new(), unsent_at: 0 }
+    }
+
+    /// Queues `data` after what is unsent and writes what the socket takes now. An error when
+    /// the connection failed, or the peer has left more than [`MAX_UNSENT`] bytes unread.
+    fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.unsent.extend_from_slice(data);
+        self.flush()?;
+        let queued = self.unsent.len() - self.unsent_at;
+        if queued > MAX_UNSENT {
+            return Err(io::Error::other(format!("the peer is not reading: {queued} bytes wait to be sent")));
+        }
+        Ok(())
+    }
+
+    /// Writes what the socket takes of the unsent bytes.
+    fn flush(&mut self) -> io::Result<()> {
+        while self.unsent_at < self.unsent.len() {
+            match self.stream.write(&self.unsent[self.unsent_at..]) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "connection closed")),
+                Ok(n) => self.unsent_at += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.unsent.clear();
+        self.unsent_at = 0;
+        Ok(())
     }
 
     /// Reads what is there; returns whole messages (or, after a framing error, the raw rest
@@ -243,16 +275,17 @@ struct Neighbor {
 
 /// Runs until [`Command::Shutdown`] arrives or `commands`' sender is dropped, reporting through
 /// `emit`.
-/// Events go to `emit` in batches (all that one turn of the loop produced, in order), each
+/// Events go to `emit` in batches (all that one turn of the loop produced, in order; handed
+/// over, so that the caller may format and write them on another thread), each
 /// with when it happened since the speaker started (not when `emit` runs).
 pub fn run(
     cfg: SpeakerConfig,
     commands: Receiver<Command>,
-    mut emit: impl FnMut(&[(Span, SpeakerEvent)]),
+    mut emit: impl FnMut(Vec<(Span, SpeakerEvent)>),
 ) -> io::Result<()> {
     let listener = bind_listener(cfg.listen)?;
     listener.set_nonblocking(true)?;
-    emit(&[(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() })]);
+    emit(vec![(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() })]);
     let mut sp = Speaker {
         start: Instant::now(),
         listen_ip: cfg.listen.ip(),
@@ -280,13 +313,17 @@ pub fn run(
         connect_tx: None,
         events: Vec::new(),
         closing: Vec::new(),
+        originations: Default::default(),
     };
     let (ctx, crx) = mpsc::channel();
     sp.connect_tx = Some(ctx);
     let mut originate = cfg.announce;
     originate.sort_unstable();
     originate.dedup();
-    sp.announce(&originate);
+    if sp.may_originate(&originate) {
+        sp.originations.push_back((true, originate));
+        while sp.originate_some() {}
+    }
     for i in 0..sp.peers.len() {
         sp.event(i, Event::ManualStart);
     }
@@ -315,7 +352,8 @@ pub fn run(
         // run after each peer's turn, so a bulk feed on one session delays another session's
         // keepalives by one budget's work at most. While anything arrives the loop does not
         // sleep.
-        let mut busy = false;
+        sp.flush_all();
+        let mut busy = sp.originate_some();
         for i in 0..sp.peers.len() {
             busy |= sp.read(i, &mut buf);
             busy |= sp.read_pending(i, &mut buf);
@@ -342,15 +380,22 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(5));
     }
     sp.flush(&mut emit);
-    emit(&[(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped)]);
+    emit(vec![(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped)]);
     Ok(())
 }
+
+/// Own prefixes announced or withdrawn per loop turn.
+const ORIGINATE_BUDGET: usize = 16_384;
+
+/// Bytes a peer may leave unread (our UPDATEs and keepalives queued for it) before its
+/// connection is given up.
+const MAX_UNSENT: usize = 32 * 1024 * 1024;
 
 /// Prefixes the speaker originates at most (`--announce` and `announce` together).
 pub const MAX_ORIGINATED: usize = 1_000_000;
 
 /// Bytes a peer's connection is read per loop turn before the other peers' turns and timers.
-const READ_BUDGET: usize = 64 * 1024;
+const READ_BUDGET: usize = 16 * 1024;
 
 /// How long a closed connection is drained (RFC 4271 §6: after a NOTIFICATION, close once the
 /// peer has it): our side is shut for writing at once, what the peer still sends is read and
@@ -386,9 +431,19 @@ struct Speaker {
     connect_tx: Option<Sender<(usize, io::Result<TcpStream>)>>,
     /// Events with the time they happened.
     events: Vec<(Span, SpeakerEvent)>,
-    /// Connections being closed: shut for writing, drained until the peer closes or the
-    /// deadline, with the bytes drained so far.
-    closing: Vec<(TcpStream, Instant, usize)>,
+    /// Connections being closed.
+    closing: Vec<Closing>,
+    /// Announcements (`true`) and withdrawals of our own prefixes still to apply, in order.
+    originations: std::collections::VecDeque<(bool, Vec<Ipv4Net>)>,
+}
+
+/// A connection being closed: what we still send goes out, then our side is shut for
+/// writing, and what the peer sends is drained until it closes or the deadline.
+struct Closing {
+    stream: TcpStream,
+    unsent: Vec<u8>,
+    deadline: Instant,
+    drained: usize,
 }
 
 impl Speaker {
@@ -401,10 +456,9 @@ impl Speaker {
     }
 
     /// Hands the events so far to `emit`, and forgets them.
-    fn flush(&mut self, emit: &mut impl FnMut(&[(Span, SpeakerEvent)])) {
+    fn flush(&mut self, emit: &mut impl FnMut(Vec<(Span, SpeakerEvent)>)) {
         if !self.events.is_empty() {
-            emit(&self.events);
-            self.events.clear();
+            emit(std::mem::take(&mut self.events));
         }
     }
 
@@ -431,8 +485,33 @@ impl Speaker {
     /// side shut for writing, and what the peer still sends drained, so that the kernel does
     /// not answer unread data with a reset that would destroy the NOTIFICATION on its way.
     fn close(&mut self, stream: TcpStream) {
-        let _ = stream.shutdown(Shutdown::Write);
-        self.closing.push((stream, Instant::now() + CLOSE_DRAIN, 0));
+        self.close_after(stream, Vec::new());
+    }
+
+    /// [`Speaker::close`] for a connection with bytes still to send (its NOTIFICATION).
+    fn close_conn(&mut self, c: Conn) {
+        let unsent = c.unsent[c.unsent_at..].to_vec();
+        self.close_after(c.stream, unsent);
+    }
+
+    fn close_after(&mut self, stream: TcpStream, unsent: Vec<u8>) {
+        if unsent.is_empty() {
+            let _ = stream.shutdown(Shutdown::Write);
+        }
+        self.closing.push(Closing { stream, unsent, deadline: Instant::now() + CLOSE_DRAIN, drained: 0 });
+    }
+
+    /// Writes every connection's unsent bytes that its socket takes now; a connection that
+    /// fails is dropped.
+    fn flush_all(&mut self) {
+        for i in 0..self.peers.len() {
+            if let Some(Err(e)) = self.peers[i].conn.as_mut().map(|c| c.flush()) {
+                let name = self.peers[i].name.clone();
+                self.log(&name, format!("send failed: {e}"));
+                self.peers[i].conn = None;
+                self.event(i, Event::TcpFails);
+            }
+        }
     }
 
     /// Refuses a connection with `n`, closed as [`Speaker::close`] does.
@@ -446,31 +525,43 @@ impl Speaker {
     /// closed, the deadline has passed or [`CLOSE_DRAIN_BYTES`] were read.
     fn drain_closing(&mut self, buf: &mut [u8]) {
         let now = Instant::now();
-        self.closing.retain_mut(|(s, deadline, drained)| loop {
-            if now >= *deadline || *drained >= CLOSE_DRAIN_BYTES {
+        self.closing.retain_mut(|c| {
+            if now >= c.deadline || c.drained >= CLOSE_DRAIN_BYTES {
                 return false;
             }
-            match s.read(buf) {
-                Ok(0) => return false,
-                Ok(n) => *drained += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return false,
+            // First what we still had to send; then our side is shut for writing.
+            if !c.unsent.is_empty() {
+                match c.stream.write(&c.unsent) {
+                    Ok(n) if n > 0 => {
+                        c.unsent.drain(..n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
+                    _ => return false,
+                }
+                if c.unsent.is_empty() {
+                    let _ = c.stream.shutdown(Shutdown::Write);
+                }
+            }
+            loop {
+                match c.stream.read(buf) {
+                    Ok(0) => return !c.unsent.is_empty(),
+                    Ok(n) => c.drained += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return false,
+                }
             }
         });
     }
 
     fn command(&mut self, c: Command) {
         match c {
-            Command::Announce(ps) => self.announce(&ps),
-            Command::Withdraw(ps) => {
-                let now = self.now();
-                for i in 0..self.peers.len() {
-                    let mut out = Vec::new();
-                    self.peers[i].bgp.withdraw(now, &ps, &mut out);
-                    self.apply(i, out);
+            Command::Announce(ps) => {
+                if self.may_originate(&ps) {
+                    self.originations.push_back((true, ps));
                 }
             }
+            Command::Withdraw(ps) => self.originations.push_back((false, ps)),
             Command::ShowRoutes => {
                 let rows: Vec<SpeakerEvent> = self
                     .rib
@@ -510,30 +601,53 @@ impl Speaker {
         }
     }
 
-    /// Adds `prefixes` (without duplicates: [`Command::Announce`] is sorted and deduplicated by
-    /// whoever sends it) to what every neighbor is sent (at once where Established); refused
-    /// whole, with a log line, when we would originate more than [`MAX_ORIGINATED`].
-    fn announce(&mut self, prefixes: &[Ipv4Net]) {
+    /// Whether `prefixes` (without duplicates: [`Command::Announce`] is sorted and deduplicated
+    /// by whoever sends it) may be added to what we originate; if not (more than
+    /// [`MAX_ORIGINATED`] in all, counting what is queued), says why in a log line.
+    fn may_originate(&mut self, prefixes: &[Ipv4Net]) -> bool {
         let out = self.peers.first().map(|p| p.bgp.adj_rib_out());
         let held = out.map_or(0, |o| o.len());
+        let queued: usize = self.originations.iter().filter(|(a, _)| *a).map(|(_, v)| v.len()).sum();
         let new = prefixes.iter().filter(|p| out.is_none_or(|o| !o.contains_key(p))).count();
-        if held.saturating_add(new) > MAX_ORIGINATED {
-            self.log(
-                "local",
-                format!(
-                    "announce of {} prefixes refused: with the {held} announced already that is more than the \
-                     {MAX_ORIGINATED} this speaker originates (each costs memory per neighbor)",
-                    prefixes.len()
-                ),
-            );
-            return;
+        if held.saturating_add(queued).saturating_add(new) <= MAX_ORIGINATED {
+            return true;
         }
-        let now = self.now();
-        for i in 0..self.peers.len() {
-            let mut out = Vec::new();
-            self.peers[i].bgp.announce(now, prefixes, self.originated.clone(), &mut out);
-            self.apply(i, out);
+        self.log(
+            "local",
+            format!(
+                "announce of {} prefixes refused: with the {} announced or queued already that is more than the \
+                 {MAX_ORIGINATED} this speaker originates (each costs memory per neighbor)",
+                prefixes.len(),
+                held + queued
+            ),
+        );
+        false
+    }
+
+    /// Applies queued announcements and withdrawals, at most [`ORIGINATE_BUDGET`] prefixes per
+    /// loop turn (a million-prefix `announce` must not hold up the sessions' timers); returns
+    /// whether some are left.
+    fn originate_some(&mut self) -> bool {
+        let mut budget = ORIGINATE_BUDGET;
+        while budget > 0 {
+            let Some((announce, mut prefixes)) = self.originations.pop_front() else { return false };
+            if prefixes.len() > budget {
+                let rest = prefixes.split_off(budget);
+                self.originations.push_front((announce, rest));
+            }
+            budget -= prefixes.len();
+            let now = self.now();
+            for i in 0..self.peers.len() {
+                let mut out = Vec::new();
+                if announce {
+                    self.peers[i].bgp.announce(now, &prefixes, self.originated.clone(), &mut out);
+                } else {
+                    self.peers[i].bgp.withdraw(now, &prefixes, &mut out);
+                }
+                self.apply(i, out);
+            }
         }
+        !self.originations.is_empty()
     }
 
     fn incoming(&mut self, s: TcpStream, from: SocketAddr) {
@@ -814,14 +928,16 @@ impl Speaker {
                 }
                 PeerAction::Send(bytes) => {
                     if let Some(c) = self.peers[i].conn.as_mut() {
-                        if let Err(e) = write_all_nonblocking(&mut c.stream, &bytes) {
+                        if let Err(e) = c.send(&bytes) {
                             self.log(&name, format!("send failed: {e}"));
+                            self.peers[i].conn = None;
+                            self.event(i, Event::TcpFails);
                         }
                     }
                 }
                 PeerAction::Disconnect => {
                     if let Some(c) = self.peers[i].conn.take() {
-                        self.close(c.stream);
+                        self.close_conn(c);
                     }
                 }
                 PeerAction::StateChange { from, to } => {

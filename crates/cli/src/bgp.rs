@@ -31,31 +31,40 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         (None, IpAddr::V6(_)) => bail!("--router-id is needed when --local is IPv6"),
     };
     let json = a.json_events;
-    // Each batch of events is written with one write: a bulk feed makes hundreds of
-    // thousands. `t`: when the event happened, in seconds since the speaker started.
-    let mut out_buf = Vec::with_capacity(1 << 16);
-    let mut print = move |batch: &[(Span, SpeakerEvent)]| {
-        out_buf.clear();
-        for (at, e) in batch {
-            let t = (at.as_secs_f64() * 1e6).round() / 1e6;
-            if json {
-                // The event is a JSON object: its closing brace makes room for `t`.
-                serde_json::to_writer(&mut out_buf, e).expect("events serialize");
-                debug_assert_eq!(out_buf.last(), Some(&b'}'));
-                out_buf.pop();
-                let _ = writeln!(out_buf, ",\"t\":{t}}}");
-            } else {
-                let _ = writeln!(out_buf, "[{t:9.3}] {}", human(e));
+    // Each batch of events is formatted and written by a thread of its own, so that neither
+    // the formatting nor a slow reader of stdout holds up the sessions' timers. At most
+    // PRINT_QUEUE batches wait (a batch is one loop turn's events: memory stays bounded); past
+    // that the speaker waits too rather than lose events. `t`: when the event happened, in
+    // seconds since the speaker started.
+    let (out_tx, out_rx) = mpsc::sync_channel::<Vec<(Span, SpeakerEvent)>>(PRINT_QUEUE);
+    let printer = std::thread::spawn(move || {
+        let mut out = io::stdout();
+        let mut buf = Vec::with_capacity(1 << 20);
+        for batch in out_rx {
+            buf.clear();
+            for (at, e) in &batch {
+                let t = (at.as_secs_f64() * 1e6).round() / 1e6;
+                if json {
+                    // The event is a JSON object: its closing brace makes room for `t`.
+                    serde_json::to_writer(&mut buf, e).expect("events serialize");
+                    debug_assert_eq!(buf.last(), Some(&b'}'));
+                    buf.pop();
+                    let _ = writeln!(buf, ",\"t\":{t}}}");
+                } else {
+                    let _ = writeln!(buf, "[{t:9.3}] {}", human(e));
+                }
             }
+            // stdout may be a closed pipe; the speaker must still shut down cleanly.
+            let _ = out.write_all(&buf);
+            let _ = out.flush();
         }
-        // stdout may be a closed pipe; the speaker must still shut down cleanly.
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(&out_buf);
-        let _ = out.flush();
+    });
+    let print = move |batch: Vec<(Span, SpeakerEvent)>| {
+        let _ = out_tx.send(batch);
     };
     for p in &a.announce {
         if let Err(r) = check_prefix(*p, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN) {
-            print(&[(
+            print(vec![(
                 Span::ZERO,
                 SpeakerEvent::Log {
                     peer: "local".into(),
@@ -144,8 +153,14 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         // EOF on stdin is not a shutdown: the signal thread keeps the channel open.
     });
     speaker::run(cfg, rx, print).context("running the BGP speaker")?;
+    // The speaker and with it the sender are gone: the printer writes what is left and ends.
+    printer.join().expect("the printer does not panic");
     Ok(ExitCode::SUCCESS)
 }
+
+/// Batches of events waiting for stdout at most (each at most one loop turn's: a turn reads
+/// 16 KiB, some 4,000 prefixes).
+const PRINT_QUEUE: usize = 2;
 
 /// The longest command line read from stdin (64 MiB: about 3.5 million prefixes).
 const MAX_LINE: usize = 64 << 20;

@@ -45,6 +45,15 @@ impl Xc {
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
+                // A `sent` event for a bulk announce lists every prefix: the tests only need to
+                // know it was sent, and parsing megabytes of it would take the test's CPU from
+                // the timings it measures.
+                if line.len() > 65_536 && line.starts_with("{\"event\":\"sent\"") {
+                    if tx.send(serde_json::json!({"event": "sent", "bulk": true})).is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
                 if tx.send(v).is_err() {
                     break;
@@ -702,6 +711,102 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
         !xc.seen
             .iter()
             .any(|v| v["event"] == "state" && v["peer"] == format!("{other_ip}:1") && v["from"] == "Established"),
+        "{:#?}",
+        xc.seen
+    );
+}
+
+#[test]
+fn a_peer_that_stops_reading_stalls_no_other_session() {
+    // Peer A takes our UPDATEs through a 4 KB receive buffer and then never reads; 1,000,000
+    // announced prefixes (about 5 MB of UPDATEs, more than the kernel's largest send buffer,
+    // 4 MB) cannot all be written to it. Peer B, with a
+    // 3 s hold time, must keep hearing from us (UPDATEs, then keepalives) at least every second
+    // meanwhile.
+    let xc_ip = "127.0.0.81";
+    let xp = free_port(xc_ip);
+    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &to.to_string(),
+        "--peer",
+        "127.0.0.82:1",
+        "--peer",
+        "127.0.0.83:1",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    let a = {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        s.bind(&SocketAddr::new("127.0.0.82".parse().unwrap(), 0).into()).unwrap();
+        s.connect(&to.into()).unwrap();
+        let mut s: TcpStream = s.into();
+        send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 82))));
+        send(&mut s, Message::Keepalive);
+        s
+    };
+    xc.wait(5.0, "A Established", |v| v["event"] == "state" && v["to"] == "Established" && v["peer"] == "127.0.0.82:1");
+    let mut b = connect_from("127.0.0.83", to);
+    send(&mut b, Message::Open(Open::new(64512, 3, Ipv4Addr::new(127, 0, 0, 83))));
+    send(&mut b, Message::Keepalive);
+    xc.wait(5.0, "B Established", |v| v["event"] == "state" && v["to"] == "Established" && v["peer"] == "127.0.0.83:1");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (stop, mut s) = (stop.clone(), b.try_clone().unwrap());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                send(&mut s, Message::Keepalive);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    let arrivals = {
+        let mut s = b.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let (mut r, mut buf, mut at) = (MessageReader::default(), [0u8; 65536], Vec::new());
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            loop {
+                // Any message counts: an UPDATE restarts the keepalive timer (RFC 4271 §4.4),
+                // and B is sent the announced prefixes too.
+                while let Ok(Some(_)) = r.next_message() {
+                    at.push(Instant::now());
+                }
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => return at,
+                    Ok(n) => r.push(&buf[..n]),
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1200));
+    let prefixes: Vec<String> =
+        (0..1_000_000u32).map(|i| format!("{}.{}.{}.0/24", 45 + i / 65536, (i / 256) % 256, i % 256)).collect();
+    xc.send(&format!("announce {}", prefixes.join(" ")));
+    std::thread::sleep(Duration::from_millis(6000));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    b.shutdown(std::net::Shutdown::Both).unwrap();
+    let at = arrivals.join().unwrap();
+    drop(a);
+    let gaps: Vec<f64> = at.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).collect();
+    let worst = gaps.iter().copied().fold(0.0, f64::max);
+    eprintln!("gaps between messages to B while A did not read: at most {worst:.3} s");
+    assert!(gaps.len() >= 4, "{gaps:?}");
+    assert!(worst <= 1.1, "a gap of {worst:.3} s between messages to B: at most the 1 s interval + 100 ms");
+    while let Ok(v) = xc.events.try_recv() {
+        if v["event"] == "state" {
+            xc.seen.push(v);
+        }
+    }
+    assert!(
+        !xc.seen.iter().any(|v| v["event"] == "state" && v["peer"] == "127.0.0.83:1" && v["from"] == "Established"),
         "{:#?}",
         xc.seen
     );

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """xconnect bgp against BIRD at full-table scale, side by side in one run, on loopback.
 
-    scripts/bgp-scale.py N [--binary PATH]
+    scripts/bgp-scale.py N [--binary PATH] [--events summary]
 
 One BIRD (the feeder) originates N distinct /24s (45.0.0.0 upwards: no special-purpose block)
 and exports them over eBGP twice: to `xconnect bgp --role provider --json-events` (events to a
@@ -22,6 +22,7 @@ import time
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 BIN = sys.argv[sys.argv.index("--binary") + 1] if "--binary" in sys.argv else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "xconnect")
+EXTRA = ["--events", sys.argv[sys.argv.index("--events") + 1]] if "--events" in sys.argv else []
 FEED, XC, B2 = "127.0.0.61", "127.0.0.62", "127.0.0.63"
 work = tempfile.mkdtemp(prefix="bgp-scale-")
 
@@ -78,7 +79,7 @@ protocol bgp feed {{
 events = open(f"{work}/events.jsonl", "wb")
 xc = subprocess.Popen([BIN, "bgp", "--role", "provider", "--local", f"{XC}:17962", "--peer", f"{FEED}:17961",
                        "--asn", "65000", "--peer-asn", "64512", "--passive", "--max-prefixes", str(N + 10),
-                       "--json-events"], stdin=subprocess.PIPE, stdout=events, stderr=subprocess.DEVNULL)
+                       "--json-events"] + EXTRA, stdin=subprocess.PIPE, stdout=events, stderr=subprocess.DEVNULL)
 b2 = subprocess.Popen(["bird", "-f", "-c", f"{work}/b2.conf", "-s", f"{work}/b2.ctl"],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 time.sleep(0.5)
@@ -105,16 +106,17 @@ class Events:
         self.pos += len(data)
         *lines, self.rest = (self.rest + data).split(b"\n")
         for line in lines:
-            kind = b'"accepted"' in line and "a" or b'"withdrawn"' in line and "w"
+            kind = (b'"accepted' in line and "a") or (b'"withdrawn' in line and "w")
             if not kind:
                 continue
-            t = json.loads(line)["t"]
+            v = json.loads(line)
+            t, n = v["t"], v.get("count", 1)
             self.first = t if self.first is None else self.first
             self.last = t
             if kind == "a":
-                self.accepted += 1
+                self.accepted += n
             else:
-                self.withdrawn += 1
+                self.withdrawn += n
 
 
 ev = Events()

@@ -48,6 +48,20 @@ pub struct SpeakerConfig {
     pub peers: Vec<PeerSpec>,
     /// Prefixes to announce at start.
     pub announce: Vec<Ipv4Net>,
+    /// Route events one per prefix, or one per UPDATE.
+    pub events: EventDetail,
+}
+
+/// How route events are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventDetail {
+    /// `accepted` and `withdrawn` per prefix; `sent` lists every prefix.
+    #[default]
+    PerPrefix,
+    /// For bulk feeds: `accepted_batch` and `withdrawn_batch` per UPDATE received (count, first
+    /// and last prefix), `sent_batch` per UPDATE batch sent (counts); `rejected` stays per
+    /// prefix.
+    Summary,
 }
 
 /// Commands from the operator.
@@ -180,6 +194,43 @@ pub enum SpeakerEvent {
         /// NEXT_HOP.
         next_hop: String,
     },
+    /// The routes of one received UPDATE that passed the import policy
+    /// ([`EventDetail::Summary`]).
+    AcceptedBatch {
+        /// Peer address.
+        peer: Arc<str>,
+        /// Prefixes.
+        count: usize,
+        /// The first.
+        first: Ipv4Net,
+        /// The last.
+        last: Ipv4Net,
+        /// AS_PATH.
+        as_path: Arc<str>,
+        /// NEXT_HOP.
+        next_hop: Arc<str>,
+    },
+    /// The routes one UPDATE withdrew, or that left with the session
+    /// ([`EventDetail::Summary`]).
+    WithdrawnBatch {
+        /// Peer address.
+        peer: Arc<str>,
+        /// Prefixes.
+        count: usize,
+        /// The first.
+        first: Ipv4Net,
+        /// The last.
+        last: Ipv4Net,
+    },
+    /// What we sent in one go ([`EventDetail::Summary`]).
+    SentBatch {
+        /// Peer address.
+        peer: Arc<str>,
+        /// Prefixes announced.
+        announced: usize,
+        /// Prefixes withdrawn.
+        withdrawn: usize,
+    },
     /// The speaker stopped.
     Stopped,
 }
@@ -309,6 +360,7 @@ pub fn run(
             })
             .collect(),
         originated: Arc::new(PathAttributes { origin: Some(Origin::Igp), ..PathAttributes::default() }),
+        detail: cfg.events,
         rib: Rib::new(),
         connect_tx: None,
         events: Vec::new(),
@@ -433,6 +485,8 @@ struct Speaker {
     events: Vec<(Span, SpeakerEvent)>,
     /// Connections being closed.
     closing: Vec<Closing>,
+    /// Route events per prefix or per UPDATE.
+    detail: EventDetail,
     /// Announcements (`true`) and withdrawals of our own prefixes still to apply, in order.
     originations: std::collections::VecDeque<(bool, Vec<Ipv4Net>)>,
 }
@@ -913,6 +967,10 @@ impl Speaker {
 
     fn apply(&mut self, i: usize, actions: Vec<PeerAction>) {
         let session = i as u32;
+        // With EventDetail::Summary: this batch's accepted and withdrawn routes, counted.
+        let summary = self.detail == EventDetail::Summary;
+        let mut accepted: Option<(usize, Ipv4Net, Ipv4Net, Arc<str>, Arc<str>)> = None;
+        let mut withdrawn_n: Option<(usize, Ipv4Net, Ipv4Net)> = None;
         for a in actions {
             let name = self.peers[i].shared_name.clone();
             match a {
@@ -981,8 +1039,14 @@ impl Speaker {
                     };
                     let peer = nb.shared_name.clone();
                     self.rib.announce(prefix, Route { session, ebgp, attrs }, peer_router_id);
-                    let best = self.rib.best(prefix).is_some_and(|r| r.session == session);
-                    self.push(SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best });
+                    if summary {
+                        let a = accepted.get_or_insert((0, prefix, prefix, as_path, next_hop));
+                        a.0 += 1;
+                        a.2 = prefix;
+                    } else {
+                        let best = self.rib.best(prefix).is_some_and(|r| r.session == session);
+                        self.push(SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best });
+                    }
                 }
                 PeerAction::Rejected { prefix, reason } => self.push(SpeakerEvent::Rejected {
                     peer: name.to_string(),
@@ -992,12 +1056,23 @@ impl Speaker {
                 }),
                 PeerAction::Withdrawn { prefix } => {
                     self.rib.withdraw(session, prefix);
-                    let peer = self.peers[i].shared_name.clone();
-                    self.push(SpeakerEvent::Withdrawn { peer, prefix });
+                    if summary {
+                        let w = withdrawn_n.get_or_insert((0, prefix, prefix));
+                        w.0 += 1;
+                        w.2 = prefix;
+                    } else {
+                        let peer = self.peers[i].shared_name.clone();
+                        self.push(SpeakerEvent::Withdrawn { peer, prefix });
+                    }
                 }
                 PeerAction::AttributeIssue(issue) => {
                     self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail))
                 }
+                PeerAction::Sent { announced, withdrawn } if summary => self.push(SpeakerEvent::SentBatch {
+                    peer: name,
+                    announced: announced.len(),
+                    withdrawn: withdrawn.len(),
+                }),
                 PeerAction::Sent { announced, withdrawn } => self.push(SpeakerEvent::Sent {
                     peer: name.to_string(),
                     announced: announced.iter().map(|p| p.to_string()).collect(),
@@ -1017,6 +1092,13 @@ impl Speaker {
                     meaning: n.meaning(),
                 }),
             }
+        }
+        let peer = self.peers[i].shared_name.clone();
+        if let Some((count, first, last)) = withdrawn_n {
+            self.push(SpeakerEvent::WithdrawnBatch { peer: peer.clone(), count, first, last });
+        }
+        if let Some((count, first, last, as_path, next_hop)) = accepted {
+            self.push(SpeakerEvent::AcceptedBatch { peer, count, first, last, as_path, next_hop });
         }
     }
 }

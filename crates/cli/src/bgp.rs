@@ -12,10 +12,10 @@ use anyhow::{bail, Context};
 use ipnet::Ipv4Net;
 use xconnect_bgp::fsm::SessionConfig;
 use xconnect_bgp::policy::{check_prefix, ImportPolicy, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
-use xconnect_bgp::speaker::{self, Command, PeerSpec, SpeakerConfig, SpeakerEvent};
+use xconnect_bgp::speaker::{self, Command, EventDetail, PeerSpec, SpeakerConfig, SpeakerEvent};
 use xconnect_time::Span;
 
-use crate::cli::{BgpArgs, RoleArg};
+use crate::cli::{BgpArgs, EventsArg, RoleArg};
 
 pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
     if a.peer_asn.len() != 1 && a.peer_asn.len() != a.peer.len() {
@@ -97,7 +97,11 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone() };
+    let events = match a.events {
+        EventsArg::PerPrefix => EventDetail::PerPrefix,
+        EventsArg::Summary => EventDetail::Summary,
+    };
+    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone(), events };
 
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -219,6 +223,15 @@ fn human(e: &SpeakerEvent) -> String {
         SpeakerEvent::Log { peer, message } => format!("{peer} {message}"),
         SpeakerEvent::Route { prefix, peer, as_path, next_hop } => {
             format!("route {prefix} via {next_hop} from {peer} path [{as_path}]")
+        }
+        SpeakerEvent::AcceptedBatch { peer, count, first, last, as_path, next_hop } => {
+            format!("{peer} accepted {count} prefixes {first} .. {last} path [{as_path}] via {next_hop}")
+        }
+        SpeakerEvent::WithdrawnBatch { peer, count, first, last } => {
+            format!("{peer} withdrew {count} prefixes {first} .. {last}")
+        }
+        SpeakerEvent::SentBatch { peer, announced, withdrawn } => {
+            format!("{peer} sent: {announced} announced, {withdrawn} withdrawn")
         }
         SpeakerEvent::Stopped => "stopped".into(),
     }

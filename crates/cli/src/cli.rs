@@ -354,6 +354,20 @@ pub struct BgpArgs {
     /// rejected with the reason, notifications sent and received).
     #[arg(long)]
     pub json_events: bool,
+    /// Route events per prefix, or (summary, for full-table feeds) per UPDATE: accepted_batch
+    /// and withdrawn_batch {peer, count, first, last}, sent_batch {peer, announced, withdrawn};
+    /// rejected routes are reported one by one either way.
+    #[arg(long, value_enum, default_value_t = EventsArg::PerPrefix)]
+    pub events: EventsArg,
+}
+
+/// How `xconnect bgp` reports routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventsArg {
+    /// One event per prefix.
+    PerPrefix,
+    /// One event per UPDATE.
+    Summary,
 }
 
 /// Which side of the cross-connect.

@@ -811,3 +811,56 @@ fn a_peer_that_stops_reading_stalls_no_other_session() {
         xc.seen
     );
 }
+
+#[test]
+fn summary_events_report_one_line_per_update() {
+    let xc_ip = "127.0.0.91";
+    let xp = free_port(xc_ip);
+    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &to.to_string(),
+        "--peer",
+        "127.0.0.92:1",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+        "--events",
+        "summary",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    let mut s = connect_from("127.0.0.92", to);
+    send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 92))));
+    send(&mut s, Message::Keepalive);
+    xc.wait(5.0, "Established", state_to("Established"));
+    let p = |t: &str| t.parse::<ipnet::Ipv4Net>().unwrap();
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(vec![64512])),
+        next_hop: Some(Ipv4Addr::new(127, 0, 0, 92)),
+        ..PathAttributes::default()
+    };
+    let nlri = vec![p("45.64.0.0/24"), p("45.64.1.0/24"), p("10.0.0.0/24"), p("45.64.2.0/24")];
+    send(&mut s, Message::Update(Update { withdrawn: vec![], attrs: attrs.clone(), nlri, issues: vec![] }));
+    let v = xc.wait(5.0, "accepted_batch", is("accepted_batch"));
+    assert_eq!(
+        (v["count"].as_u64(), v["first"].as_str(), v["last"].as_str()),
+        (Some(3), Some("45.64.0.0/24"), Some("45.64.2.0/24")),
+        "{v}"
+    );
+    assert_eq!(v["as_path"], "64512");
+    // The rejected one is still reported on its own; no per-prefix `accepted` events.
+    xc.wait(2.0, "rejected", |v| v["event"] == "rejected" && v["prefix"] == "10.0.0.0/24");
+    let withdraw = vec![p("45.64.0.0/24"), p("45.64.1.0/24")];
+    send(
+        &mut s,
+        Message::Update(Update { withdrawn: withdraw, attrs: PathAttributes::default(), nlri: vec![], issues: vec![] }),
+    );
+    let w = xc.wait(5.0, "withdrawn_batch", is("withdrawn_batch"));
+    assert_eq!(w["count"], 2, "{w}");
+    assert!(!xc.seen.iter().any(|v| v["event"] == "accepted" || v["event"] == "withdrawn"), "{:#?}", xc.seen);
+}

@@ -436,6 +436,21 @@ pub fn run(
     Ok(())
 }
 
+/// A run of prefixes in a summary event: how many, the first and the last.
+type PrefixRun = (usize, Ipv4Net, Ipv4Net);
+
+/// Counting the prefixes of a summary event.
+trait Count {
+    fn add(&mut self, prefix: Ipv4Net);
+}
+
+impl Count for PrefixRun {
+    fn add(&mut self, prefix: Ipv4Net) {
+        self.0 += 1;
+        self.2 = prefix;
+    }
+}
+
 /// Own prefixes announced or withdrawn per loop turn.
 const ORIGINATE_BUDGET: usize = 16_384;
 
@@ -969,8 +984,8 @@ impl Speaker {
         let session = i as u32;
         // With EventDetail::Summary: this batch's accepted and withdrawn routes, counted.
         let summary = self.detail == EventDetail::Summary;
-        let mut accepted: Option<(usize, Ipv4Net, Ipv4Net, Arc<str>, Arc<str>)> = None;
-        let mut withdrawn_n: Option<(usize, Ipv4Net, Ipv4Net)> = None;
+        let mut accepted: Option<(PrefixRun, Arc<str>, Arc<str>)> = None;
+        let mut withdrawn_n: Option<PrefixRun> = None;
         for a in actions {
             let name = self.peers[i].shared_name.clone();
             match a {
@@ -1040,9 +1055,7 @@ impl Speaker {
                     let peer = nb.shared_name.clone();
                     self.rib.announce(prefix, Route { session, ebgp, attrs }, peer_router_id);
                     if summary {
-                        let a = accepted.get_or_insert((0, prefix, prefix, as_path, next_hop));
-                        a.0 += 1;
-                        a.2 = prefix;
+                        accepted.get_or_insert(((0, prefix, prefix), as_path, next_hop)).0.add(prefix);
                     } else {
                         let best = self.rib.best(prefix).is_some_and(|r| r.session == session);
                         self.push(SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best });
@@ -1057,9 +1070,7 @@ impl Speaker {
                 PeerAction::Withdrawn { prefix } => {
                     self.rib.withdraw(session, prefix);
                     if summary {
-                        let w = withdrawn_n.get_or_insert((0, prefix, prefix));
-                        w.0 += 1;
-                        w.2 = prefix;
+                        withdrawn_n.get_or_insert((0, prefix, prefix)).add(prefix);
                     } else {
                         let peer = self.peers[i].shared_name.clone();
                         self.push(SpeakerEvent::Withdrawn { peer, prefix });
@@ -1097,7 +1108,7 @@ impl Speaker {
         if let Some((count, first, last)) = withdrawn_n {
             self.push(SpeakerEvent::WithdrawnBatch { peer: peer.clone(), count, first, last });
         }
-        if let Some((count, first, last, as_path, next_hop)) = accepted {
+        if let Some(((count, first, last), as_path, next_hop)) = accepted {
             self.push(SpeakerEvent::AcceptedBatch { peer, count, first, last, as_path, next_hop });
         }
     }

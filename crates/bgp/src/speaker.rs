@@ -329,11 +329,7 @@ struct Neighbor {
 /// Events go to `emit` in batches (all that one turn of the loop produced, in order; handed
 /// over, so that the caller may format and write them on another thread), each
 /// with when it happened since the speaker started (not when `emit` runs).
-pub fn run(
-    cfg: SpeakerConfig,
-    commands: Receiver<Command>,
-    mut emit: impl FnMut(Vec<(Span, SpeakerEvent)>),
-) -> io::Result<()> {
+pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut(Events) + 'static) -> io::Result<()> {
     let listener = bind_listener(cfg.listen)?;
     listener.set_nonblocking(true)?;
     emit(vec![(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() })]);
@@ -361,9 +357,12 @@ pub fn run(
             .collect(),
         originated: Arc::new(PathAttributes { origin: Some(Origin::Igp), ..PathAttributes::default() }),
         detail: cfg.events,
+        rib_high: 0,
+        trim_at: None,
         rib: Rib::new(),
         connect_tx: None,
         events: Vec::new(),
+        emit: Box::new(emit),
         closing: Vec::new(),
         originations: Default::default(),
     };
@@ -381,7 +380,7 @@ pub fn run(
     }
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        sp.flush(&mut emit);
+        sp.flush();
         match commands.try_recv() {
             Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => break,
             Ok(c) => sp.command(c),
@@ -411,10 +410,11 @@ pub fn run(
             busy |= sp.read_pending(i, &mut buf);
             sp.timers();
             // Out with the events of each turn: a bulk feed holds at most a turn's worth.
-            sp.flush(&mut emit);
+            sp.flush();
         }
         sp.drain_closing(&mut buf);
-        sp.flush(&mut emit);
+        sp.give_back_memory();
+        sp.flush();
         if busy {
             continue;
         }
@@ -431,10 +431,28 @@ pub fn run(
         sp.drain_closing(&mut buf);
         std::thread::sleep(Duration::from_millis(5));
     }
-    sp.flush(&mut emit);
-    emit(vec![(Span(sp.start.elapsed().as_nanos() as u64), SpeakerEvent::Stopped)]);
+    sp.flush();
+    sp.push(SpeakerEvent::Stopped);
+    sp.flush();
     Ok(())
 }
+
+/// Returns the heap's free memory to the system (glibc's `malloc_trim`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn trim_heap() {
+    // SAFETY: malloc_trim only releases free memory at the top of the heap and in free
+    // chunks of the arenas back to the kernel; it touches no allocated block and is safe to
+    // call at any time from any thread. Exercised by the test
+    // `bgp::a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session`, which
+    // checks that resident memory falls once the table is gone.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
 
 /// A run of prefixes in a summary event: how many, the first and the last.
 type PrefixRun = (usize, Ipv4Net, Ipv4Net);
@@ -450,6 +468,12 @@ impl Count for PrefixRun {
         self.2 = prefix;
     }
 }
+
+/// Events with the time each happened, since the speaker started.
+pub type Events = Vec<(Span, SpeakerEvent)>;
+
+/// Events handed on at a time at most.
+const EVENT_BATCH: usize = 16_384;
 
 /// Own prefixes announced or withdrawn per loop turn.
 const ORIGINATE_BUDGET: usize = 16_384;
@@ -496,12 +520,18 @@ struct Speaker {
     originated: Arc<PathAttributes>,
     rib: Rib,
     connect_tx: Option<Sender<(usize, io::Result<TcpStream>)>>,
-    /// Events with the time they happened.
+    /// Events with the time they happened, until handed to `emit`.
     events: Vec<(Span, SpeakerEvent)>,
+    /// Where events go.
+    emit: Box<dyn FnMut(Events)>,
     /// Connections being closed.
     closing: Vec<Closing>,
     /// Route events per prefix or per UPDATE.
     detail: EventDetail,
+    /// The most prefixes the RIB held since memory was last given back to the system.
+    rib_high: usize,
+    /// When to give freed memory back to the system.
+    trim_at: Option<Instant>,
     /// Announcements (`true`) and withdrawals of our own prefixes still to apply, in order.
     originations: std::collections::VecDeque<(bool, Vec<Ipv4Net>)>,
 }
@@ -524,17 +554,39 @@ impl Speaker {
         self.push(SpeakerEvent::Log { peer: peer.to_string(), message });
     }
 
-    /// Hands the events so far to `emit`, and forgets them.
-    fn flush(&mut self, emit: &mut impl FnMut(Vec<(Span, SpeakerEvent)>)) {
-        if !self.events.is_empty() {
-            emit(std::mem::take(&mut self.events));
+    /// Once the RIB has shrunk to half of its high-water mark (and by at least 65,536
+    /// prefixes: a session with a full table went down, or withdrew it), asks the allocator
+    /// to return the freed memory to the system: the maps free their nodes, but the C
+    /// allocator keeps freed small blocks resident unless asked.
+    /// The trim waits a second, for the events of the withdrawal to be written and freed.
+    fn give_back_memory(&mut self) {
+        let held = self.rib.len();
+        self.rib_high = self.rib_high.max(held);
+        if held <= self.rib_high / 2 && self.rib_high - held >= 65_536 {
+            self.trim_at = Some(Instant::now() + Duration::from_secs(1));
+            self.rib_high = held;
+        }
+        if self.trim_at.is_some_and(|t| Instant::now() >= t) {
+            self.trim_at = None;
+            trim_heap();
         }
     }
 
-    /// Records an event, stamped with the time it happens.
+    /// Hands the events so far to `emit`, and forgets them.
+    fn flush(&mut self) {
+        if !self.events.is_empty() {
+            (self.emit)(std::mem::take(&mut self.events));
+        }
+    }
+
+    /// Records an event, stamped with the time it happens; hands them on every
+    /// [`EVENT_BATCH`] (a session with a full table that goes down withdraws millions at once).
     fn push(&mut self, e: SpeakerEvent) {
         let t = Span(self.now().0);
         self.events.push((t, e));
+        if self.events.len() >= EVENT_BATCH {
+            self.flush();
+        }
     }
 
     /// Every peer's due timers.

@@ -57,6 +57,10 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
             // stdout may be a closed pipe; the speaker must still shut down cleanly.
             let _ = out.write_all(&buf);
             let _ = out.flush();
+            // A withdrawn full table makes one huge batch: do not keep its buffer.
+            if buf.capacity() > 4 << 20 {
+                buf = Vec::with_capacity(1 << 20);
+            }
         }
     });
     let print = move |batch: Vec<(Span, SpeakerEvent)>| {

@@ -693,14 +693,34 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
             xc.seen.push(v);
         }
     }
-    let per_prefix = (rss_of(xc.child.id()) as f64 - before as f64) / f64::from(N);
+    let full = rss_of(xc.child.id());
+    let per_prefix = (full as f64 - before as f64) / f64::from(N);
     // Two more keepalive intervals after the feed, then stop the other peer.
     std::thread::sleep(Duration::from_millis(2200));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.join().unwrap();
     other.shutdown(std::net::Shutdown::Both).unwrap();
     let at = arrivals.join().unwrap();
+    // BIRD goes away: its session drops, its routes leave, and the memory goes back to the
+    // system (not only to the allocator).
     drop(bird);
+    let bird_peer = format!("{bird_ip}:{bp}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v =
+            xc.events.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("BIRD's session ends");
+        if v["event"] == "state" && v["peer"] == bird_peer && v["from"] == "Established" {
+            break;
+        }
+    }
+    // The speaker gives the memory back a second after the routes left.
+    std::thread::sleep(Duration::from_millis(2000));
+    let after = rss_of(xc.child.id());
+    eprintln!("resident: {before} before the feed, {full} with it, {after} after BIRD left");
+    assert!(
+        (after.saturating_sub(before) as f64) < 0.25 * (full - before) as f64,
+        "memory not given back: {before} before, {full} with the table, {after} after"
+    );
     assert!(per_prefix <= 150.0, "{per_prefix:.0} bytes a prefix");
     let gaps: Vec<f64> = at.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).collect();
     assert!(gaps.len() >= 3, "{gaps:?}");

@@ -614,6 +614,65 @@ fn rss_of(pid: u32) -> u64 {
     kb * 1024
 }
 
+/// What a watched session counts as hearing from xconnect.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    Keepalives,
+    Anything,
+}
+
+/// A hand-made peer's established session kept alive from threads of its own: a KEEPALIVE
+/// out every 500 ms, and the arrival time of each message from xconnect in.
+struct Watched {
+    stream: TcpStream,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sender: std::thread::JoinHandle<()>,
+    arrivals: std::thread::JoinHandle<Vec<Instant>>,
+}
+
+impl Watched {
+    fn start(s: &TcpStream, heard: Heard) -> Watched {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sender = {
+            let (stop, mut s) = (stop.clone(), s.try_clone().unwrap());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    send(&mut s, Message::Keepalive);
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+        };
+        let arrivals = {
+            let mut s = s.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let (mut r, mut buf, mut at) = (MessageReader::default(), [0u8; 65536], Vec::new());
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                loop {
+                    while let Ok(Some(m)) = r.next_message() {
+                        if heard == Heard::Anything || (m.len() == 19 && m[18] == 4) {
+                            at.push(Instant::now());
+                        }
+                    }
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return at,
+                        Ok(n) => r.push(&buf[..n]),
+                    }
+                }
+            })
+        };
+        Watched { stream: s.try_clone().unwrap(), stop, sender, arrivals }
+    }
+
+    /// Stops and closes the session; the gaps between the messages heard, seconds.
+    fn gaps(self) -> Vec<f64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.sender.join().unwrap();
+        self.stream.shutdown(std::net::Shutdown::Both).unwrap();
+        let at = self.arrivals.join().unwrap();
+        at.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).collect()
+    }
+}
+
 #[test]
 fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
     if !require_tool("bird") || !require_tool("birdc") {
@@ -649,34 +708,7 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
     send(&mut other, Message::Open(Open::new(64512, 3, Ipv4Addr::new(127, 0, 0, 73))));
     send(&mut other, Message::Keepalive);
     xc.wait(5.0, "Established", state_to("Established"));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sender = {
-        let (stop, mut s) = (stop.clone(), other.try_clone().unwrap());
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                send(&mut s, Message::Keepalive);
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        })
-    };
-    let arrivals = {
-        let mut s = other.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let (mut r, mut buf, mut at) = (MessageReader::default(), [0u8; 4096], Vec::new());
-            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            loop {
-                while let Ok(Some(m)) = r.next_message() {
-                    if m.len() == 19 && m[18] == 4 {
-                        at.push(Instant::now());
-                    }
-                }
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => return at,
-                    Ok(n) => r.push(&buf[..n]),
-                }
-            }
-        })
-    };
+    let watch = Watched::start(&other, Heard::Keepalives);
     std::thread::sleep(Duration::from_millis(1500));
     let before = rss_of(xc.child.id());
     let routes: Vec<String> =
@@ -697,10 +729,7 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
     let per_prefix = (full as f64 - before as f64) / f64::from(N);
     // Two more keepalive intervals after the feed, then stop the other peer.
     std::thread::sleep(Duration::from_millis(2200));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    sender.join().unwrap();
-    other.shutdown(std::net::Shutdown::Both).unwrap();
-    let at = arrivals.join().unwrap();
+    let gaps = watch.gaps();
     // BIRD goes away: its session drops, its routes leave, and the memory goes back to the
     // system (not only to the allocator).
     drop(bird);
@@ -722,7 +751,6 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
         "memory not given back: {before} before, {full} with the table, {after} after"
     );
     assert!(per_prefix <= 150.0, "{per_prefix:.0} bytes a prefix");
-    let gaps: Vec<f64> = at.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).collect();
     assert!(gaps.len() >= 3, "{gaps:?}");
     let worst = gaps.iter().copied().fold(0.0, f64::max);
     eprintln!("{N} prefixes: {per_prefix:.0} bytes a prefix; keepalive gaps on the other session at most {worst:.3} s");
@@ -740,9 +768,8 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
 fn a_peer_that_stops_reading_stalls_no_other_session() {
     // Peer A takes our UPDATEs through a 4 KB receive buffer and then never reads; 1,000,000
     // announced prefixes (about 5 MB of UPDATEs, more than the kernel's largest send buffer,
-    // 4 MB) cannot all be written to it. Peer B, with a
-    // 3 s hold time, must keep hearing from us (UPDATEs, then keepalives) at least every second
-    // meanwhile.
+    // 4 MB) cannot all be written to it. Peer B, with a 3 s hold time, must keep hearing from
+    // us (UPDATEs, then keepalives) at least every second meanwhile.
     let xc_ip = "127.0.0.81";
     let xp = free_port(xc_ip);
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
@@ -777,45 +804,16 @@ fn a_peer_that_stops_reading_stalls_no_other_session() {
     send(&mut b, Message::Open(Open::new(64512, 3, Ipv4Addr::new(127, 0, 0, 83))));
     send(&mut b, Message::Keepalive);
     xc.wait(5.0, "B Established", |v| v["event"] == "state" && v["to"] == "Established" && v["peer"] == "127.0.0.83:1");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sender = {
-        let (stop, mut s) = (stop.clone(), b.try_clone().unwrap());
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                send(&mut s, Message::Keepalive);
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        })
-    };
-    let arrivals = {
-        let mut s = b.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let (mut r, mut buf, mut at) = (MessageReader::default(), [0u8; 65536], Vec::new());
-            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            loop {
-                // Any message counts: an UPDATE restarts the keepalive timer (RFC 4271 §4.4),
-                // and B is sent the announced prefixes too.
-                while let Ok(Some(_)) = r.next_message() {
-                    at.push(Instant::now());
-                }
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => return at,
-                    Ok(n) => r.push(&buf[..n]),
-                }
-            }
-        })
-    };
+    // Any message counts: an UPDATE restarts the keepalive timer (RFC 4271 §4.4), and B is
+    // sent the announced prefixes too.
+    let watch = Watched::start(&b, Heard::Anything);
     std::thread::sleep(Duration::from_millis(1200));
     let prefixes: Vec<String> =
         (0..1_000_000u32).map(|i| format!("{}.{}.{}.0/24", 45 + i / 65536, (i / 256) % 256, i % 256)).collect();
     xc.send(&format!("announce {}", prefixes.join(" ")));
     std::thread::sleep(Duration::from_millis(6000));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    sender.join().unwrap();
-    b.shutdown(std::net::Shutdown::Both).unwrap();
-    let at = arrivals.join().unwrap();
+    let gaps = watch.gaps();
     drop(a);
-    let gaps: Vec<f64> = at.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).collect();
     let worst = gaps.iter().copied().fold(0.0, f64::max);
     eprintln!("gaps between messages to B while A did not read: at most {worst:.3} s");
     assert!(gaps.len() >= 4, "{gaps:?}");

@@ -307,9 +307,8 @@ struct Pending {
 
 struct Neighbor {
     spec: PeerSpec,
-    name: String,
-    /// `name`, shared by the per-prefix events.
-    shared_name: Arc<str>,
+    /// Its address as text (shared by the per-prefix events).
+    name: Arc<str>,
     /// The last path attributes reported, with their AS_PATH and NEXT_HOP as text: the
     /// prefixes of one UPDATE share them.
     last_path: Option<(Arc<PathAttributes>, Arc<str>, Arc<str>)>,
@@ -343,9 +342,8 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
                 let mut bgp = Peer::new(spec.session.clone(), spec.policy.clone());
                 bgp.set_max_prefix_restart(spec.max_prefix_restart);
                 Neighbor {
-                    shared_name: spec.addr.to_string().into(),
+                    name: spec.addr.to_string().into(),
                     last_path: None,
-                    name: spec.addr.to_string(),
                     bgp,
                     spec,
                     conn: None,
@@ -605,11 +603,7 @@ impl Speaker {
     /// Closes a connection the RFC 4271 §6 way: what we wrote (a NOTIFICATION) is sent, our
     /// side shut for writing, and what the peer still sends drained, so that the kernel does
     /// not answer unread data with a reset that would destroy the NOTIFICATION on its way.
-    fn close(&mut self, stream: TcpStream) {
-        self.close_after(stream, Vec::new());
-    }
-
-    /// [`Speaker::close`] for a connection with bytes still to send (its NOTIFICATION).
+    /// What the connection had not sent yet goes out first.
     fn close_conn(&mut self, c: Conn) {
         let unsent = c.unsent[c.unsent_at..].to_vec();
         self.close_after(c.stream, unsent);
@@ -626,6 +620,9 @@ impl Speaker {
     /// fails is dropped.
     fn flush_all(&mut self) {
         for i in 0..self.peers.len() {
+            if let Some(Err(_)) = self.peers[i].pending.as_mut().map(|p| p.conn.flush()) {
+                self.peers[i].pending = None;
+            }
             if let Some(Err(e)) = self.peers[i].conn.as_mut().map(|c| c.flush()) {
                 let name = self.peers[i].name.clone();
                 self.log(&name, format!("send failed: {e}"));
@@ -635,11 +632,10 @@ impl Speaker {
         }
     }
 
-    /// Refuses a connection with `n`, closed as [`Speaker::close`] does.
-    fn refuse(&mut self, mut s: TcpStream, n: Notification) {
+    /// Refuses a connection with `n`, closed as [`Speaker::close_conn`] does.
+    fn refuse(&mut self, s: TcpStream, n: Notification) {
         let _ = s.set_nonblocking(true);
-        let _ = write_all_nonblocking(&mut s, &Message::Notification(n).encode(true));
-        self.close(s);
+        self.close_after(s, Message::Notification(n).encode(true));
     }
 
     /// Reads and drops what closing connections still receive; forgets each once the peer has
@@ -689,7 +685,7 @@ impl Speaker {
                     .best_routes()
                     .map(|(p, r)| SpeakerEvent::Route {
                         prefix: p.to_string(),
-                        peer: self.peers[r.session as usize].name.clone(),
+                        peer: self.peers[r.session as usize].name.to_string(),
                         as_path: r.attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default(),
                         next_hop: r.attrs.next_hop.map(|a| a.to_string()).unwrap_or_default(),
                     })
@@ -834,19 +830,21 @@ impl Speaker {
             match a {
                 Action::Send(bytes) => {
                     if let Some(p) = self.peers[i].pending.as_mut() {
-                        let _ = write_all_nonblocking(&mut p.conn.stream, &bytes);
+                        if p.conn.send(&bytes).is_err() {
+                            self.peers[i].pending = None;
+                        }
                     }
                 }
                 Action::Disconnect => {
                     if let Some(p) = self.peers[i].pending.take() {
-                        self.close(p.conn.stream);
+                        self.close_conn(p.conn);
                     }
                     self.log(&name, "second connection closed".into());
                     return;
                 }
                 Action::StateChange { to: State::OpenConfirm, .. } => decide = true,
                 Action::NotificationSent(n, reason) => self.push(SpeakerEvent::NotificationSent {
-                    peer: name.clone(),
+                    peer: name.to_string(),
                     code: n.code,
                     subcode: n.subcode,
                     meaning: n.meaning(),
@@ -906,10 +904,10 @@ impl Speaker {
             );
             for a in out {
                 if let Action::Send(bytes) = a {
-                    let _ = write_all_nonblocking(&mut pending.conn.stream, &bytes);
+                    pending.conn.unsent.extend_from_slice(&bytes);
                 }
             }
-            self.close(pending.conn.stream);
+            self.close_conn(pending.conn);
             self.log(
                 &name,
                 "connection collision: kept the first connection (opened by the higher BGP identifier)".into(),
@@ -927,10 +925,10 @@ impl Speaker {
             );
             for a in out {
                 if let Action::Send(bytes) = a {
-                    let _ = write_all_nonblocking(&mut old_conn.stream, &bytes);
+                    old_conn.unsent.extend_from_slice(&bytes);
                 }
             }
-            self.close(old_conn.stream);
+            self.close_conn(old_conn);
             self.log(
                 &name,
                 "connection collision: kept the second connection (opened by the higher BGP identifier)".into(),
@@ -1039,7 +1037,7 @@ impl Speaker {
         let mut accepted: Option<(PrefixRun, Arc<str>, Arc<str>)> = None;
         let mut withdrawn_n: Option<PrefixRun> = None;
         for a in actions {
-            let name = self.peers[i].shared_name.clone();
+            let name = self.peers[i].name.clone();
             match a {
                 PeerAction::Connect => {
                     if !self.peers[i].connecting {
@@ -1104,7 +1102,7 @@ impl Speaker {
                             (p, h)
                         }
                     };
-                    let peer = nb.shared_name.clone();
+                    let peer = nb.name.clone();
                     self.rib.announce(prefix, Route { session, ebgp, attrs }, peer_router_id);
                     if summary {
                         accepted.get_or_insert(((0, prefix, prefix), as_path, next_hop)).0.add(prefix);
@@ -1124,7 +1122,7 @@ impl Speaker {
                     if summary {
                         withdrawn_n.get_or_insert((0, prefix, prefix)).add(prefix);
                     } else {
-                        let peer = self.peers[i].shared_name.clone();
+                        let peer = self.peers[i].name.clone();
                         self.push(SpeakerEvent::Withdrawn { peer, prefix });
                     }
                 }
@@ -1156,7 +1154,7 @@ impl Speaker {
                 }),
             }
         }
-        let peer = self.peers[i].shared_name.clone();
+        let peer = self.peers[i].name.clone();
         if let Some((count, first, last)) = withdrawn_n {
             self.push(SpeakerEvent::WithdrawnBatch { peer: peer.clone(), count, first, last });
         }
@@ -1164,19 +1162,4 @@ impl Speaker {
             self.push(SpeakerEvent::AcceptedBatch { peer, count, first, last, as_path, next_hop });
         }
     }
-}
-
-fn write_all_nonblocking(s: &mut TcpStream, mut data: &[u8]) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !data.is_empty() {
-        match s.write(data) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "peer closed")),
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1))
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }

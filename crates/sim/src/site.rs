@@ -35,8 +35,6 @@ impl Delay {
 
 /// What the receiver measured of a group of calls.
 pub(crate) struct CallQuality {
-    /// Mean over streams of their mean jitter, ms.
-    pub(crate) mean_jitter_ms: f64,
     /// Lowest MOS (`None` when no call has one: a codec outside the E-model, or no calls).
     pub(crate) mos_min: Option<f64>,
     /// Mean MOS over the same calls.
@@ -45,6 +43,15 @@ pub(crate) struct CallQuality {
     pub(crate) below: u64,
     /// Sum and count of the streams' mean jitters.
     pub(crate) jitter: (f64, usize),
+}
+
+/// The mean of the streams' mean jitters from their sum and count, ms (0 without any).
+fn mean_jitter_ms((sum, n): (f64, usize)) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
 }
 
 impl CallQuality {
@@ -59,7 +66,6 @@ impl CallQuality {
         let jit: Vec<f64> = rows.iter().filter_map(|r| r.mean_jitter_ms).collect();
         let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
         CallQuality {
-            mean_jitter_ms: mean(&jit),
             mos_min: mos.iter().copied().reduce(f64::min),
             // Rounded as each call's MOS is, so that the mean never prints below the minimum.
             mos_mean: (!mos.is_empty()).then(|| (mean(&mos) * 100.0).round() / 100.0),
@@ -275,7 +281,7 @@ impl Leg {
             loss_pct,
             offered_mbps: c.offered_bytes as f64 * 8.0 / secs / 1e6,
             passed_mbps: c.passed_bytes as f64 * 8.0 / secs / 1e6,
-            mean_jitter_ms: q.mean_jitter_ms,
+            mean_jitter_ms: mean_jitter_ms(q.jitter),
             delay_ms: Delay::of(&delays),
             mos_min: q.mos_min,
             mos_mean: q.mos_mean,
@@ -322,7 +328,7 @@ impl SiteReport {
             loss_pct,
             offered_mbps: a.offered_mbps + b.offered_mbps,
             passed_mbps: a.passed_mbps + b.passed_mbps,
-            mean_jitter_ms: if jn == 0 { 0.0 } else { js / jn as f64 },
+            mean_jitter_ms: mean_jitter_ms((js, jn)),
             delay_ms: Delay::of(&delays),
             mos_min: mos.iter().copied().reduce(f64::min),
             mos_mean: (!mos.is_empty()).then(|| (mos.iter().sum::<f64>() / mos.len() as f64 * 100.0).round() / 100.0),

@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""xconnect bgp against BIRD at full-table scale, side by side in one run, on loopback.
+"""xconnect bgp against BIRD at full-table scale, one after the other in one run, on loopback.
 
     scripts/bgp-scale.py N [--binary PATH] [--events summary]
 
-One BIRD (the feeder) originates N distinct /24s (45.0.0.0 upwards: no special-purpose block)
-and exports them over eBGP twice: to `xconnect bgp --role provider --json-events` (events to a
-file) and to a second BIRD (the peer a network engineer would otherwise run). For each
-receiver it prints the ingest time (first to last route in, from xconnect's event times; for
-BIRD by polling `birdc show route count`), the CPU it used, its resident memory and memory per
-prefix; then the feeder withdraws everything (`disable s4`) and the same for the withdrawal,
-with the memory left afterwards. Needs bird and birdc (scripts/install-deps.sh installs them).
-Everything stays on 127.0.0.0/8 and is killed at the end.
+Each receiver gets its own feeder: a BIRD that originates N distinct /24s (45.0.0.0 upwards: no
+special-purpose block) and, once its table is complete, exports them over eBGP to
+`xconnect bgp --role provider --json-events` (events to a file) or to a second BIRD (the peer a
+network engineer would otherwise run). The two feeds run one after the other, not at once: one
+BIRD feeding two sessions holds the last UPDATE of the first session back until the second
+session's feed is done (about 3 s at 100 k; seen in a packet capture), which would be charged
+to whichever receiver came first.
+
+For each receiver: the ingest time (first to last route in: xconnect's event times; BIRD by
+polling `birdc show route count` every 20 ms), the CPU it used, its resident memory and memory
+per prefix; then its feeder withdraws everything (`disable s4`) and the same for the
+withdrawal, with the memory left afterwards; at the end the ratios xconnect / BIRD.
+Needs bird and birdc (scripts/install-deps.sh installs them). Everything stays on 127.0.0.0/8
+and is killed at the end.
 """
 import json
+import socket
+import struct
+import threading
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -23,8 +33,10 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 BIN = sys.argv[sys.argv.index("--binary") + 1] if "--binary" in sys.argv else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "xconnect")
 EXTRA = ["--events", sys.argv[sys.argv.index("--events") + 1]] if "--events" in sys.argv else []
-FEED, XC, B2 = "127.0.0.61", "127.0.0.62", "127.0.0.63"
+ORDER = sys.argv[sys.argv.index("--order") + 1] if "--order" in sys.argv else "shuffled"
+XC, B2 = "127.0.0.62", "127.0.0.63"
 work = tempfile.mkdtemp(prefix="bgp-scale-")
+DEADLINE = time.time() + 900
 
 
 def rss(pid, key="VmRSS"):
@@ -51,113 +63,177 @@ def bird_routes(ctl):
     return 0
 
 
-routes = "".join(f"route {45 + i // 65536}.{(i // 256) % 256}.{i % 256}.0/24 unreachable;\n" for i in range(N))
-open(f"{work}/feed.conf", "w").write(f"""router id {FEED};
-protocol device {{}}
-protocol static s4 {{ ipv4; {routes} }}
-protocol bgp xc {{
-  disabled;
-  local {FEED} port 17961 as 64512; neighbor {XC} port 17962 as 65000;
-  multihop; hold time 90; connect delay time 1; connect retry time 1;
-  ipv4 {{ import none; export where proto = "s4"; }};
-}}
-protocol bgp b2 {{
-  disabled;
-  local {FEED} port 17961 as 64512; neighbor {B2} port 17963 as 65001;
-  multihop; hold time 90; connect delay time 1; connect retry time 1;
-  ipv4 {{ import none; export where proto = "s4"; }};
-}}
-""")
-open(f"{work}/b2.conf", "w").write(f"""router id {B2};
-protocol device {{}}
-protocol bgp feed {{
-  local {B2} port 17963 as 65001; neighbor {FEED} port 17961 as 64512;
-  multihop; hold time 90; connect delay time 1; connect retry time 1;
-  ipv4 {{ import all; export none; }};
-}}
-""")
-events = open(f"{work}/events.jsonl", "wb")
-xc = subprocess.Popen([BIN, "bgp", "--role", "provider", "--local", f"{XC}:17962", "--peer", f"{FEED}:17961",
-                       "--asn", "65000", "--peer-asn", "64512", "--passive", "--max-prefixes", str(N + 10),
-                       "--json-events"] + EXTRA, stdin=subprocess.PIPE, stdout=events, stderr=subprocess.DEVNULL)
-b2 = subprocess.Popen(["bird", "-f", "-c", f"{work}/b2.conf", "-s", f"{work}/b2.ctl"],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-time.sleep(0.5)
-xc_base, b2_base = rss(xc.pid), rss(b2.pid)
-feed = subprocess.Popen(["bird", "-f", "-c", f"{work}/feed.conf", "-s", f"{work}/feed.ctl"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-# The feeder's table is complete before either session starts; then both start together.
-while bird_routes(f"{work}/feed.ctl") < N:
-    time.sleep(0.1)
-birdc(f"{work}/feed.ctl", "enable xc")
-birdc(f"{work}/feed.ctl", "enable b2")
+def wait(what, done):
+    while not done():
+        if time.time() > DEADLINE:
+            sys.exit(f"bgp-scale: gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+class Feeder:
+    """A minimal BGP speaker (AS 64512) that sends N /24s to one receiver as fast as TCP takes them.
+
+    The UPDATEs are built before the session starts, 1,013 prefixes in each 4,096-byte message
+    with one attribute set (ORIGIN IGP, AS_PATH 64512, NEXT_HOP the feeder), then End-of-RIB;
+    `withdraw` sends them back as withdrawals (1,018 per message). A thread answers the
+    receiver's messages with nothing but reading them, another keeps the session up."""
+
+    def __init__(self, addr, peer):
+        prefixes = [bytes((24, 45 + i // 65536, (i // 256) % 256, i % 256)) for i in range(N)]
+        if ORDER == "shuffled":
+            random.Random(1).shuffle(prefixes)
+        attrs = bytes((0x40, 1, 1, 0, 0x40, 2, 6, 2, 1)) + struct.pack("!I", 64512) + bytes((0x40, 3, 4)) + \
+            socket.inet_aton(addr)
+        self.updates = b"".join(
+            msg(2, struct.pack("!HH", 0, len(attrs)) + attrs + b"".join(prefixes[i:i + 1013]))
+            for i in range(0, N, 1013)) + msg(2, struct.pack("!HH", 0, 0))
+        self.withdrawals = b"".join(
+            msg(2, struct.pack("!H", len(w)) + w + struct.pack("!H", 0))
+            for w in (b"".join(prefixes[i:i + 1018]) for i in range(0, N, 1018)))
+        self.sock = socket.socket()
+        self.sock.bind((addr, 0))
+        for _ in range(100):
+            try:
+                self.sock.connect((peer, 179))
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+        caps = bytes((1, 4, 0, 1, 0, 1, 65, 4)) + struct.pack("!I", 64512)
+        self.sock.sendall(msg(1, struct.pack("!BHH4sBBB", 4, 64512, 90, socket.inet_aton(addr), len(caps) + 2, 2,
+                                             len(caps)) + caps) + msg(4, b""))
+        threading.Thread(target=self.drain, daemon=True).start()
+        threading.Thread(target=self.keepalive, daemon=True).start()
+
+    def drain(self):
+        while self.sock.recv(65536):
+            pass
+
+    def keepalive(self):
+        while True:
+            time.sleep(20)
+            self.sock.sendall(msg(4, b""))
+
+    def announce(self):
+        self.sock.sendall(self.updates)
+
+    def withdraw(self):
+        self.sock.sendall(self.withdrawals)
+
+
+def msg(kind, body):
+    return b"\xff" * 16 + struct.pack("!HB", 19 + len(body), kind) + body
 
 
 class Events:
-    """xconnect's event file, read as it grows: counts and the time of the last route event."""
+    """xconnect's event file, read as it grows: routes accepted and withdrawn so far."""
 
-    def __init__(self):
-        self.pos, self.rest, self.accepted, self.withdrawn, self.first, self.last = 0, b"", 0, 0, None, None
+    def __init__(self, path):
+        self.path, self.pos, self.rest, self.accepted, self.withdrawn = path, 0, b"", 0, 0
 
     def scan(self):
-        with open(f"{work}/events.jsonl", "rb") as f:
+        with open(self.path, "rb") as f:
             f.seek(self.pos)
             data = f.read()
         self.pos += len(data)
-        *lines, self.rest = (self.rest + data).split(b"\n")
-        for line in lines:
-            kind = (b'"accepted' in line and "a") or (b'"withdrawn' in line and "w")
-            if not kind:
-                continue
-            v = json.loads(line)
-            t, n = v["t"], v.get("count", 1)
-            self.first = t if self.first is None else self.first
-            self.last = t
-            if kind == "a":
-                self.accepted += n
-            else:
-                self.withdrawn += n
+        data = self.rest + data
+        cut = data.rfind(b"\n") + 1
+        data, self.rest = data[:cut], data[cut:]
+        # Counted without parsing every line: the scan must keep up with the speaker.
+        accepted, withdrawn = data.count(b'"event":"accepted",'), data.count(b'"event":"withdrawn",')
+        if b"_batch" in data:
+            for line in data.split(b"\n"):
+                if b'_batch"' in line:
+                    v = json.loads(line)
+                    if v["event"] == "accepted_batch":
+                        accepted += v["count"]
+                    elif v["event"] == "withdrawn_batch":
+                        withdrawn += v["count"]
+        self.accepted += accepted
+        self.withdrawn += withdrawn
+        return self
 
 
-ev = Events()
-b2_first = b2_last = None
-deadline = time.time() + 600
-while time.time() < deadline:
-    ev.scan()
-    n2 = bird_routes(f"{work}/b2.ctl")
-    now = time.time()
-    if n2 and b2_first is None:
-        b2_first = now
-    if n2 >= N and b2_last is None:
-        b2_last = now
-    if ev.accepted >= N and b2_last is not None:
-        break
-    time.sleep(0.02)
-print(f"{N} prefixes in")
-print(f"  xconnect: {ev.last - ev.first:.2f} s (event times), CPU {cpu(xc.pid):.2f} s, RSS {rss(xc.pid) / 1e6:.1f} MB, "
-      f"{(rss(xc.pid) - xc_base) / N:.0f} B per prefix, peak {rss(xc.pid, 'VmHWM') / 1e6:.1f} MB")
-print(f"  BIRD:     {b2_last - b2_first:.2f} s (polled every 20 ms), CPU {cpu(b2.pid):.2f} s, "
-      f"RSS {rss(b2.pid) / 1e6:.1f} MB, {(rss(b2.pid) - b2_base) / N:.0f} B per prefix, peak {rss(b2.pid, 'VmHWM') / 1e6:.1f} MB")
-xc_cpu, b2_cpu = cpu(xc.pid), cpu(b2.pid)
-ev.first = None
-birdc(f"{work}/feed.ctl", "disable s4")
-t0, b2_gone = time.time(), None
-while time.time() < deadline:
-    ev.scan()
-    if b2_gone is None and bird_routes(f"{work}/b2.ctl") == 0:
-        b2_gone = time.time()
-    if ev.withdrawn >= N and b2_gone is not None:
-        break
-    time.sleep(0.02)
-time.sleep(0.5)
-print(f"{N} prefixes withdrawn")
-print(f"  xconnect: {ev.last - ev.first:.2f} s, CPU {cpu(xc.pid) - xc_cpu:.2f} s, RSS after {rss(xc.pid) / 1e6:.1f} MB")
-print(f"  BIRD:     {b2_gone - t0:.2f} s (from the feeder's disable), CPU {cpu(b2.pid) - b2_cpu:.2f} s, "
-      f"RSS after {rss(b2.pid) / 1e6:.1f} MB")
-for p in (feed, b2):
-    p.terminate()
-xc.stdin.write(b"shutdown\n")
-xc.stdin.flush()
-xc.wait(10)
-for p in (feed, b2):
-    p.wait(10)
+def measure(proc, feeder, routes_in):
+    """Ingest, then withdrawal, of one receiver: times from the feeder's first byte to the receiver
+    holding all N routes (then none), both polled every 20 ms; CPU, memory."""
+    base = rss(proc.pid)
+    t0 = time.time()
+    threading.Thread(target=feeder.announce, daemon=True).start()
+    wait("the ingest", lambda: routes_in() >= N)
+    r = {"ingest": time.time() - t0, "cpu": cpu(proc.pid), "rss": rss(proc.pid), "per": (rss(proc.pid) - base) / N,
+         "peak": rss(proc.pid, "VmHWM")}
+    t0 = time.time()
+    threading.Thread(target=feeder.withdraw, daemon=True).start()
+    wait("the withdrawal", lambda: routes_in() == 0)
+    r["withdraw"], r["wcpu"] = time.time() - t0, cpu(proc.pid) - r["cpu"]
+    time.sleep(1.5)  # the speaker gives memory back a second after its RIB halved
+    r["after"] = rss(proc.pid)
+    return r
+
+
+def run_xconnect():
+    path = f"{work}/events.jsonl"
+    xc = subprocess.Popen([BIN, "bgp", "--role", "provider", "--local", f"{XC}:179", "--peer", "127.0.0.61",
+                           "--asn", "65000", "--peer-asn", "64512", "--passive", "--max-prefixes", str(N + 10),
+                           "--json-events"] + EXTRA, stdin=subprocess.PIPE, stdout=open(path, "wb"),
+                          stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    if xc.poll() is not None:
+        sys.exit(f"bgp-scale: xconnect exited ({xc.returncode}) before the feed; is {XC}:179 taken?")
+    ev = Events(path)
+    feeder = Feeder("127.0.0.61", XC)
+    wait("the session", lambda: b'"Established"' in open(path, "rb").read())
+    r = measure(xc, feeder, lambda: ev.scan().accepted - ev.withdrawn)
+    xc.stdin.write(b"shutdown\n")
+    xc.stdin.flush()
+    xc.wait(10)
+    return r
+
+
+def run_bird():
+    conf, ctl = f"{work}/b2.conf", f"{work}/b2.ctl"
+    open(conf, "w").write(f"""router id {B2};
+protocol device {{}}
+protocol bgp feed {{
+  local {B2} as 65001; neighbor 127.0.0.64 as 64512; passive on;
+  multihop; hold time 90;
+  ipv4 {{ import all; export none; }};
+}}
+""")
+    b2 = subprocess.Popen(["bird", "-f", "-c", conf, "-s", ctl], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    feeder = Feeder("127.0.0.64", B2)
+    wait("the session", lambda: "Established" in birdc(ctl, "show protocols feed"))
+
+    def routes_in():
+        # the protocol's import counter: O(1), where `show route count` would walk the table
+        for line in birdc(ctl, "show protocols all feed").splitlines():
+            if "Routes:" in line:
+                return int(line.split()[1])
+        return 0
+    r = measure(b2, feeder, routes_in)
+    b2.terminate()
+    b2.wait(10)
+    return r
+
+
+RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 1
+xs, bs = [], []
+for _ in range(RUNS):
+    xs.append(run_xconnect())
+    bs.append(run_bird())
+
+
+def median(runs):
+    """Each figure's median over the runs."""
+    return {k: sorted(r[k] for r in runs)[len(runs) // 2] for k in runs[0]}
+
+
+x, b = median(xs), median(bs)
+print(f"{N} prefixes sent {ORDER}, {'summary' if EXTRA else 'per-prefix'} events, median of {RUNS} run(s)")
+print("            ingest      CPU   RSS MB  B/prefix  peak MB  withdraw  (CPU)  RSS after MB")
+for name, r in (("xconnect", x), ("BIRD", b)):
+    print(f"  {name:8}  {r['ingest']:6.2f} s  {r['cpu']:5.2f} s  {r['rss'] / 1e6:6.1f}  {r['per']:8.0f}  "
+          f"{r['peak'] / 1e6:7.1f}  {r['withdraw']:6.2f} s  {r['wcpu']:5.2f}  {r['after'] / 1e6:6.1f}")
+print(f"  xconnect / BIRD: ingest {x['ingest'] / b['ingest']:.2f}x, withdraw {x['withdraw'] / b['withdraw']:.2f}x, "
+      f"CPU {x['cpu'] / max(b['cpu'], 0.01):.2f}x, memory per prefix {x['per'] / b['per']:.2f}x")

@@ -22,6 +22,7 @@ use xconnect_time::{Nanos, Span};
 
 use crate::fsm::{Action, Event, Session, SessionConfig, State};
 use crate::policy::{ImportPolicy, RejectReason};
+use crate::rib::PrefixSet;
 use crate::wire::{AsPath, AttrAction, AttrIssue, Notification, Open, PathAttributes, Update};
 
 /// What the driver must do, and what happened, for one neighbor.
@@ -84,7 +85,8 @@ pub enum PeerAction {
 pub struct Peer {
     session: Session,
     policy: ImportPolicy,
-    adj_in: BTreeMap<Ipv4Net, Arc<PathAttributes>>,
+    /// The prefixes accepted and held (their routes, with attributes, are in the caller's RIB).
+    adj_in: PrefixSet,
     /// What we advertise, as originated or learned (before the export rules).
     adj_out: BTreeMap<Ipv4Net, Arc<PathAttributes>>,
     /// Our address on the connection (the NEXT_HOP of "next hop self").
@@ -100,7 +102,7 @@ impl Peer {
         Peer {
             session: Session::new(cfg),
             policy,
-            adj_in: BTreeMap::new(),
+            adj_in: PrefixSet::default(),
             adj_out: BTreeMap::new(),
             local_addr: Ipv4Addr::UNSPECIFIED,
             max_prefix_restart: None,
@@ -141,9 +143,14 @@ impl Peer {
         self.session.next_deadline()
     }
 
-    /// The accepted routes, by prefix.
-    pub fn adj_rib_in(&self) -> &BTreeMap<Ipv4Net, Arc<PathAttributes>> {
+    /// The prefixes accepted and held (in no order).
+    pub fn adj_rib_in(&self) -> &PrefixSet {
         &self.adj_in
+    }
+
+    /// Gives back the memory of prefixes no longer held (after a bulk withdrawal).
+    pub fn shrink_to_fit(&mut self) {
+        self.adj_in.shrink_to_fit();
     }
 
     /// What we advertise, by prefix (before the export rules).
@@ -263,9 +270,9 @@ impl Peer {
     }
 
     fn flush(&mut self, out: &mut Vec<PeerAction>) {
-        for prefix in std::mem::take(&mut self.adj_in).into_keys() {
-            out.push(PeerAction::Withdrawn { prefix });
-        }
+        let mut gone: Vec<Ipv4Net> = std::mem::take(&mut self.adj_in).into_iter().collect();
+        gone.sort_unstable();
+        out.extend(gone.into_iter().map(|prefix| PeerAction::Withdrawn { prefix }));
     }
 
     fn carry_out(&mut self, now: Nanos, actions: Vec<Action>, out: &mut Vec<PeerAction>) {
@@ -293,27 +300,34 @@ impl Peer {
     }
 
     fn update(&mut self, now: Nanos, u: Update, out: &mut Vec<PeerAction>) {
+        out.reserve(u.withdrawn.len() + u.nlri.len());
+        // The Adj-RIB-In's entries into the cache first, their misses overlapping (see
+        // `Rib::prefetch`).
+        for p in u.withdrawn.iter().chain(&u.nlri) {
+            std::hint::black_box(self.adj_in.contains(p));
+        }
         for p in &u.withdrawn {
-            if self.adj_in.remove(p).is_some() {
+            if self.adj_in.remove(p) {
                 out.push(PeerAction::Withdrawn { prefix: *p });
             }
         }
         let treat_as_withdraw = u.issues.iter().find(|i| i.action == AttrAction::TreatAsWithdraw).cloned();
         out.extend(u.issues.into_iter().map(PeerAction::AttributeIssue));
         let attrs = Arc::new(u.attrs);
+        let path_verdict = self.policy.check_attributes(&attrs);
         for p in &u.nlri {
             let verdict = match &treat_as_withdraw {
                 Some(issue) => Err(RejectReason::MalformedAttributes(issue.detail.clone())),
-                None => self.policy.check(*p, &attrs),
+                None => self.policy.check_prefix(*p).and_then(|()| path_verdict.clone()),
             };
             match verdict {
                 Ok(()) => {
-                    self.adj_in.insert(*p, attrs.clone());
+                    self.adj_in.insert(*p);
                     out.push(PeerAction::Accepted { prefix: *p, attrs: attrs.clone() });
                 }
                 Err(reason) => {
                     out.push(PeerAction::Rejected { prefix: *p, reason });
-                    if self.adj_in.remove(p).is_some() {
+                    if self.adj_in.remove(p) {
                         out.push(PeerAction::Withdrawn { prefix: *p });
                     }
                 }

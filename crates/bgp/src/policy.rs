@@ -139,11 +139,14 @@ impl ImportPolicy {
 
     /// Checks one announced prefix with its attributes.
     pub fn check(&self, prefix: Ipv4Net, attrs: &PathAttributes) -> Result<(), RejectReason> {
+        self.check_prefix(prefix)?;
+        self.check_attributes(attrs)
+    }
+
+    /// The rules on the prefix alone (the prefix's verdict comes first when both fail).
+    pub fn check_prefix(&self, prefix: Ipv4Net) -> Result<(), RejectReason> {
         match self {
-            ImportPolicy::Provider { peer_asn, min_len, max_len, .. } => {
-                check_prefix(prefix, *min_len, *max_len)?;
-                check_path(*peer_asn, attrs)
-            }
+            ImportPolicy::Provider { min_len, max_len, .. } => check_prefix(prefix, *min_len, *max_len),
             ImportPolicy::Customer { provider_prefixes } => {
                 if provider_prefixes.iter().any(|p| p.contains(&prefix)) {
                     Ok(())
@@ -152,6 +155,15 @@ impl ImportPolicy {
                 }
             }
             ImportPolicy::Internal => Ok(()),
+        }
+    }
+
+    /// The rules on the path attributes alone: the same for every prefix of an UPDATE, so
+    /// checked once per UPDATE.
+    pub fn check_attributes(&self, attrs: &PathAttributes) -> Result<(), RejectReason> {
+        match self {
+            ImportPolicy::Provider { peer_asn, .. } => check_path(*peer_asn, attrs),
+            ImportPolicy::Customer { .. } | ImportPolicy::Internal => Ok(()),
         }
     }
 

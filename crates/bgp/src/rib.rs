@@ -7,7 +7,8 @@
 //! the first-listed site wins a full tie).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -16,6 +17,14 @@ use smallvec::SmallVec;
 
 use crate::lpm::Lpm;
 use crate::wire::{Origin, PathAttributes};
+
+/// Prefixes in no order, hashed with a per-process random seed (a peer choosing its prefixes
+/// cannot make them collide): a full table is a million of them, and an ordered map costs
+/// several cache misses per lookup where this costs one.
+pub type PrefixSet = HashSet<Ipv4Net, foldhash::fast::RandomState>;
+
+/// A map by prefix, like [`PrefixSet`].
+pub type PrefixMap<V> = HashMap<Ipv4Net, V, foldhash::fast::RandomState>;
 
 /// A route learned over a session (16 bytes: a full table holds millions; the peer's BGP
 /// identifier, the same for every route of a session, is kept per session by the [`Rib`]).
@@ -44,9 +53,9 @@ pub struct BestChange {
 #[derive(Debug, Default, Clone)]
 pub struct Rib {
     /// Most prefixes have one route: it lives in the map's node, not behind a pointer.
-    routes: BTreeMap<Ipv4Net, SmallVec<[Route; 1]>>,
-    /// Prefixes held per session, kept with `routes` so max-prefix checks cost O(1).
-    per_session: BTreeMap<u32, usize>,
+    routes: PrefixMap<SmallVec<[Route; 1]>>,
+    /// Prefixes held per session (by session), kept with `routes` so max-prefix checks cost O(1).
+    per_session: Vec<usize>,
     /// Each session's peer BGP identifier (for the last tie-break), by session.
     router_ids: Vec<Ipv4Addr>,
 }
@@ -91,6 +100,7 @@ impl Rib {
         let s = route.session as usize;
         if self.router_ids.len() <= s {
             self.router_ids.resize(s + 1, Ipv4Addr::UNSPECIFIED);
+            self.per_session.resize(s + 1, 0);
         }
         self.router_ids[s] = peer_router_id;
         let ids = &self.router_ids;
@@ -100,7 +110,7 @@ impl Rib {
         let before = v.len();
         v.retain(|r| r.session != route.session);
         if v.len() == before {
-            *self.per_session.entry(route.session).or_default() += 1;
+            self.per_session[s] += 1;
         }
         let at = v.partition_point(|r| compare(r, &route, id) == Ordering::Less);
         let changed_attrs = at == 0;
@@ -111,7 +121,11 @@ impl Rib {
 
     /// Removes `session`'s route to `prefix`.
     pub fn withdraw(&mut self, session: u32, prefix: Ipv4Net) -> Option<BestChange> {
-        let v = self.routes.get_mut(&prefix)?;
+        // One lookup: a full table withdrawn is a million of them.
+        let Entry::Occupied(mut e) = self.routes.entry(prefix) else {
+            return None;
+        };
+        let v = e.get_mut();
         let old = Self::best_session(v);
         let before = v.len();
         v.retain(|r| r.session != session);
@@ -120,27 +134,33 @@ impl Rib {
         }
         let new = Self::best_session(v);
         if v.is_empty() {
-            self.routes.remove(&prefix);
+            e.remove();
         }
-        if let Some(n) = self.per_session.get_mut(&session) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_session.remove(&session);
-            }
-        }
+        self.per_session[session as usize] -= 1;
         (old != new).then_some(BestChange { prefix, old, new })
+    }
+
+    /// Brings the table's entries for `prefixes` into the cache before they are changed one by
+    /// one: these lookups do not wait for each other, so their cache misses overlap, where the
+    /// changes would take them one after the other (a full table does not fit in the cache;
+    /// an UPDATE's entries do).
+    pub fn prefetch(&self, prefixes: impl Iterator<Item = Ipv4Net>) {
+        for p in prefixes {
+            std::hint::black_box(self.routes.contains_key(&p));
+        }
     }
 
     /// Removes every route learned over `session` (the session went down).
     pub fn drop_session(&mut self, session: u32) -> Vec<BestChange> {
-        let prefixes: Vec<Ipv4Net> =
+        let mut prefixes: Vec<Ipv4Net> =
             self.routes.iter().filter(|(_, v)| v.iter().any(|r| r.session == session)).map(|(p, _)| *p).collect();
+        prefixes.sort_unstable();
         prefixes.into_iter().filter_map(|p| self.withdraw(session, p)).collect()
     }
 
     /// Number of prefixes with a route from `session` (for max-prefix).
     pub fn count_from(&self, session: u32) -> usize {
-        self.per_session.get(&session).copied().unwrap_or(0)
+        self.per_session.get(session as usize).copied().unwrap_or(0)
     }
 
     /// The best route to exactly `prefix`.
@@ -159,7 +179,15 @@ impl Rib {
 
     /// Every prefix with its best route, in prefix order.
     pub fn best_routes(&self) -> impl Iterator<Item = (Ipv4Net, &Route)> {
-        self.routes.iter().filter_map(|(p, v)| v.first().map(|r| (*p, r)))
+        let mut best: Vec<(Ipv4Net, &Route)> =
+            self.routes.iter().filter_map(|(p, v)| v.first().map(|r| (*p, r))).collect();
+        best.sort_unstable_by_key(|(p, _)| *p);
+        best.into_iter()
+    }
+
+    /// Gives back the memory of prefixes no longer held (after a bulk withdrawal).
+    pub fn shrink_to_fit(&mut self) {
+        self.routes.shrink_to_fit();
     }
 
     /// Number of prefixes.

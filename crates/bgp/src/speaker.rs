@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
-use serde::Serialize;
 use xconnect_time::{Nanos, Span};
 
+use crate::events::{Emitted, EventDetail, Events, RouteRun, RunChange, SpeakerEvent};
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::peer::{Peer, PeerAction};
 use crate::policy::ImportPolicy;
@@ -52,18 +52,6 @@ pub struct SpeakerConfig {
     pub events: EventDetail,
 }
 
-/// How route events are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EventDetail {
-    /// `accepted` and `withdrawn` per prefix; `sent` lists every prefix.
-    #[default]
-    PerPrefix,
-    /// For bulk feeds: `accepted_batch` and `withdrawn_batch` per UPDATE received (count, first
-    /// and last prefix), `sent_batch` per UPDATE batch sent (counts); `rejected` stays per
-    /// prefix.
-    Summary,
-}
-
 /// Commands from the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -78,161 +66,6 @@ pub enum Command {
     Clear(IpAddr),
     /// Cease / Administrative Shutdown to every peer, then return.
     Shutdown,
-}
-
-/// What happened, one JSON object per line with `--json-events`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum SpeakerEvent {
-    /// Listening.
-    Listening {
-        /// Bound address.
-        address: String,
-    },
-    /// A session changed state.
-    State {
-        /// Peer address.
-        peer: String,
-        /// Old state.
-        from: String,
-        /// New state.
-        to: String,
-    },
-    /// The peer's OPEN was accepted.
-    Open {
-        /// Peer address.
-        peer: String,
-        /// Its ASN.
-        asn: u32,
-        /// Negotiated hold time, seconds.
-        hold: u16,
-        /// Its BGP identifier.
-        router_id: String,
-        /// Its capabilities.
-        capabilities: Vec<String>,
-    },
-    /// A route passed the import policy and is in the RIB. (Shared strings: a bulk feed makes
-    /// one of these per prefix, and the prefixes of one UPDATE share their path.)
-    Accepted {
-        /// Peer address.
-        peer: Arc<str>,
-        /// Prefix.
-        prefix: Ipv4Net,
-        /// AS_PATH.
-        as_path: Arc<str>,
-        /// NEXT_HOP.
-        next_hop: Arc<str>,
-        /// Whether it is now the best path.
-        best: bool,
-    },
-    /// A route failed the import policy.
-    Rejected {
-        /// Peer address.
-        peer: String,
-        /// Prefix.
-        prefix: String,
-        /// Reason key.
-        reason: String,
-        /// The reason in a sentence.
-        detail: String,
-    },
-    /// The peer withdrew a route (or its session went down).
-    Withdrawn {
-        /// Peer address.
-        peer: Arc<str>,
-        /// Prefix.
-        prefix: Ipv4Net,
-    },
-    /// We announced or withdrew our prefixes to a peer.
-    Sent {
-        /// Peer address.
-        peer: String,
-        /// Announced prefixes.
-        announced: Vec<String>,
-        /// Withdrawn prefixes.
-        withdrawn: Vec<String>,
-    },
-    /// A NOTIFICATION we sent.
-    NotificationSent {
-        /// Peer address.
-        peer: String,
-        /// Code.
-        code: u8,
-        /// Subcode.
-        subcode: u8,
-        /// Meaning.
-        meaning: String,
-        /// Why.
-        reason: String,
-    },
-    /// A NOTIFICATION we received.
-    NotificationReceived {
-        /// Peer address.
-        peer: String,
-        /// Code.
-        code: u8,
-        /// Subcode.
-        subcode: u8,
-        /// Meaning.
-        meaning: String,
-    },
-    /// Something worth a log line (connect failures, refused connections, RFC 7606 discards).
-    Log {
-        /// Peer or remote address.
-        peer: String,
-        /// The message.
-        message: String,
-    },
-    /// One RIB entry, in answer to [`Command::ShowRoutes`].
-    Route {
-        /// Prefix.
-        prefix: String,
-        /// Peer of the best path.
-        peer: String,
-        /// AS_PATH.
-        as_path: String,
-        /// NEXT_HOP.
-        next_hop: String,
-    },
-    /// The routes of one received UPDATE that passed the import policy
-    /// ([`EventDetail::Summary`]).
-    AcceptedBatch {
-        /// Peer address.
-        peer: Arc<str>,
-        /// Prefixes.
-        count: usize,
-        /// The first.
-        first: Ipv4Net,
-        /// The last.
-        last: Ipv4Net,
-        /// AS_PATH.
-        as_path: Arc<str>,
-        /// NEXT_HOP.
-        next_hop: Arc<str>,
-    },
-    /// The routes one UPDATE withdrew, or that left with the session
-    /// ([`EventDetail::Summary`]).
-    WithdrawnBatch {
-        /// Peer address.
-        peer: Arc<str>,
-        /// Prefixes.
-        count: usize,
-        /// The first.
-        first: Ipv4Net,
-        /// The last.
-        last: Ipv4Net,
-    },
-    /// What we sent in one go ([`EventDetail::Summary`]).
-    SentBatch {
-        /// Peer address.
-        peer: Arc<str>,
-        /// Prefixes announced.
-        announced: usize,
-        /// Prefixes withdrawn.
-        withdrawn: usize,
-    },
-    /// The speaker stopped.
-    Stopped,
 }
 
 struct Conn {
@@ -309,9 +142,6 @@ struct Neighbor {
     spec: PeerSpec,
     /// Its address as text (shared by the per-prefix events).
     name: Arc<str>,
-    /// The last path attributes reported, with their AS_PATH and NEXT_HOP as text: the
-    /// prefixes of one UPDATE share them.
-    last_path: Option<(Arc<PathAttributes>, Arc<str>, Arc<str>)>,
     /// Session, import policy, Adj-RIB-In and Adj-RIB-Out.
     bgp: Peer,
     conn: Option<Conn>,
@@ -331,7 +161,7 @@ struct Neighbor {
 pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut(Events) + 'static) -> io::Result<()> {
     let listener = bind_listener(cfg.listen)?;
     listener.set_nonblocking(true)?;
-    emit(vec![(Span::ZERO, SpeakerEvent::Listening { address: listener.local_addr()?.to_string() })]);
+    emit(vec![(Span::ZERO, Emitted::Event(SpeakerEvent::Listening { address: listener.local_addr()?.to_string() }))]);
     let mut sp = Speaker {
         start: Instant::now(),
         listen_ip: cfg.listen.ip(),
@@ -343,7 +173,6 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
                 bgp.set_max_prefix_restart(spec.max_prefix_restart);
                 Neighbor {
                     name: spec.addr.to_string().into(),
-                    last_path: None,
                     bgp,
                     spec,
                     conn: None,
@@ -360,6 +189,8 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         rib: Rib::new(),
         connect_tx: None,
         events: Vec::new(),
+        events_weight: 0,
+        open_runs: [None; 2],
         emit: Box::new(emit),
         closing: Vec::new(),
         originations: Default::default(),
@@ -452,25 +283,7 @@ fn trim_heap() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim_heap() {}
 
-/// A run of prefixes in a summary event: how many, the first and the last.
-type PrefixRun = (usize, Ipv4Net, Ipv4Net);
-
-/// Counting the prefixes of a summary event.
-trait Count {
-    fn add(&mut self, prefix: Ipv4Net);
-}
-
-impl Count for PrefixRun {
-    fn add(&mut self, prefix: Ipv4Net) {
-        self.0 += 1;
-        self.2 = prefix;
-    }
-}
-
-/// Events with the time each happened, since the speaker started.
-pub type Events = Vec<(Span, SpeakerEvent)>;
-
-/// Events handed on at a time at most.
+/// Events (counting each route of a run) handed on at a time at most.
 const EVENT_BATCH: usize = 16_384;
 
 /// Own prefixes announced or withdrawn per loop turn.
@@ -510,6 +323,12 @@ fn connect_from(local: IpAddr, peer: SocketAddr) -> io::Result<TcpStream> {
     Ok(s.into())
 }
 
+/// A route change on its way into a [`RouteRun`].
+enum RouteChange<'a> {
+    Accepted { prefix: Ipv4Net, best: bool, as_path: &'a Arc<str>, next_hop: &'a Arc<str> },
+    Withdrawn(Ipv4Net),
+}
+
 struct Speaker {
     start: Instant,
     listen_ip: IpAddr,
@@ -519,7 +338,13 @@ struct Speaker {
     rib: Rib,
     connect_tx: Option<Sender<(usize, io::Result<TcpStream>)>>,
     /// Events with the time they happened, until handed to `emit`.
-    events: Vec<(Span, SpeakerEvent)>,
+    events: Events,
+    /// Events and routes in `events`.
+    events_weight: usize,
+    /// The runs of `events` that routes may still join, accepted and withdrawn: they came from
+    /// the same UPDATE. Per prefix, only the last event is open, so that the lines keep the
+    /// order of the changes; in summary, an UPDATE has one run of each kind.
+    open_runs: [Option<usize>; 2],
     /// Where events go.
     emit: Box<dyn FnMut(Events)>,
     /// Connections being closed.
@@ -553,9 +378,9 @@ impl Speaker {
     }
 
     /// Once the RIB has shrunk to half of its high-water mark (and by at least 65,536
-    /// prefixes: a session with a full table went down, or withdrew it), asks the allocator
-    /// to return the freed memory to the system: the maps free their nodes, but the C
-    /// allocator keeps freed small blocks resident unless asked.
+    /// prefixes: a session with a full table went down, or withdrew it), shrinks the hash
+    /// tables, which keep their size when emptied, and asks the allocator to return the freed
+    /// memory to the system, which the C allocator keeps resident unless asked.
     /// The trim waits a second, for the events of the withdrawal to be written and freed.
     fn give_back_memory(&mut self) {
         let held = self.rib.len();
@@ -566,25 +391,97 @@ impl Speaker {
         }
         if self.trim_at.is_some_and(|t| Instant::now() >= t) {
             self.trim_at = None;
+            // Hash tables keep their size when emptied: shrink them first.
+            self.rib.shrink_to_fit();
+            for p in &mut self.peers {
+                p.bgp.shrink_to_fit();
+            }
             trim_heap();
         }
     }
 
     /// Hands the events so far to `emit`, and forgets them.
     fn flush(&mut self) {
-        if !self.events.is_empty() {
-            (self.emit)(std::mem::take(&mut self.events));
+        self.open_runs = [None; 2];
+        self.events_weight = 0;
+        if self.events.is_empty() {
+            return;
         }
+        let mut events = std::mem::take(&mut self.events);
+        if self.detail == EventDetail::Summary {
+            events = events
+                .into_iter()
+                .filter_map(|(t, e)| match e {
+                    Emitted::Routes(run) => run.summary().map(|b| (t, Emitted::Event(b))),
+                    e => Some((t, e)),
+                })
+                .collect();
+        }
+        (self.emit)(events);
     }
 
     /// Records an event, stamped with the time it happens; hands them on every
     /// [`EVENT_BATCH`] (a session with a full table that goes down withdraws millions at once).
     fn push(&mut self, e: SpeakerEvent) {
         let t = Span(self.now().0);
-        self.events.push((t, e));
-        if self.events.len() >= EVENT_BATCH {
+        if self.detail == EventDetail::PerPrefix {
+            self.open_runs = [None; 2];
+        }
+        self.events.push((t, Emitted::Event(e)));
+        self.weigh();
+    }
+
+    /// Counts one more event or route; hands them on at [`EVENT_BATCH`].
+    fn weigh(&mut self) {
+        self.events_weight += 1;
+        if self.events_weight >= EVENT_BATCH {
             self.flush();
         }
+    }
+
+    /// Records a route accepted from (or withdrawn by) peer `i`: it joins the open run of its
+    /// kind when that run is the same peer's with the same path, else starts one.
+    fn route(&mut self, i: usize, change: RouteChange) {
+        let peer = &self.peers[i].name;
+        let kind = match change {
+            RouteChange::Accepted { .. } => 0,
+            RouteChange::Withdrawn(_) => 1,
+        };
+        let run = self.open_runs[kind].and_then(|at| match &mut self.events[at].1 {
+            Emitted::Routes(run) if Arc::ptr_eq(&run.peer, peer) => Some(run),
+            _ => None,
+        });
+        let joined = match (run.map(|r| &mut r.change), &change) {
+            (
+                Some(RunChange::Accepted { as_path, routes, .. }),
+                RouteChange::Accepted { as_path: path, prefix, best, .. },
+            ) if Arc::ptr_eq(as_path, path) => {
+                routes.push((*prefix, *best));
+                true
+            }
+            (Some(RunChange::Withdrawn { prefixes }), RouteChange::Withdrawn(prefix)) => {
+                prefixes.push(*prefix);
+                true
+            }
+            _ => false,
+        };
+        if !joined {
+            let change = match change {
+                RouteChange::Accepted { prefix, best, as_path, next_hop } => RunChange::Accepted {
+                    as_path: as_path.clone(),
+                    next_hop: next_hop.clone(),
+                    routes: vec![(prefix, best)],
+                },
+                RouteChange::Withdrawn(prefix) => RunChange::Withdrawn { prefixes: vec![prefix] },
+            };
+            let t = Span(self.now().0);
+            self.events.push((t, Emitted::Routes(RouteRun { peer: peer.clone(), change })));
+            if self.detail == EventDetail::PerPrefix {
+                self.open_runs = [None; 2];
+            }
+            self.open_runs[kind] = Some(self.events.len() - 1);
+        }
+        self.weigh();
     }
 
     /// Every peer's due timers.
@@ -1032,12 +929,15 @@ impl Speaker {
 
     fn apply(&mut self, i: usize, actions: Vec<PeerAction>) {
         let session = i as u32;
-        // With EventDetail::Summary: this batch's accepted and withdrawn routes, counted.
-        let summary = self.detail == EventDetail::Summary;
-        let mut accepted: Option<(PrefixRun, Arc<str>, Arc<str>)> = None;
-        let mut withdrawn_n: Option<PrefixRun> = None;
+        let name = self.peers[i].name.clone();
+        // The text of the path the last accepted routes came with (an UPDATE's prefixes share
+        // one attribute set).
+        let mut path: Option<(Arc<PathAttributes>, Arc<str>, Arc<str>)> = None;
+        self.rib.prefetch(actions.iter().filter_map(|a| match a {
+            PeerAction::Accepted { prefix, .. } | PeerAction::Withdrawn { prefix } => Some(*prefix),
+            _ => None,
+        }));
         for a in actions {
-            let name = self.peers[i].name.clone();
             match a {
                 PeerAction::Connect => {
                     if !self.peers[i].connecting {
@@ -1090,26 +990,20 @@ impl Speaker {
                     capabilities: o.capabilities.iter().map(|c| c.name()).collect(),
                 }),
                 PeerAction::Accepted { prefix, attrs } => {
-                    let nb = &mut self.peers[i];
+                    let nb = &self.peers[i];
                     let peer_router_id = nb.bgp.session().peer_open().map_or(Ipv4Addr::UNSPECIFIED, |o| o.router_id);
                     let ebgp = nb.bgp.is_ebgp();
-                    let (as_path, next_hop) = match &nb.last_path {
-                        Some((a, p, h)) if Arc::ptr_eq(a, &attrs) => (p.clone(), h.clone()),
-                        _ => {
-                            let p: Arc<str> = attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default().into();
-                            let h: Arc<str> = attrs.next_hop.map(|a| a.to_string()).unwrap_or_default().into();
-                            nb.last_path = Some((attrs.clone(), p.clone(), h.clone()));
-                            (p, h)
-                        }
+                    let (_, as_path, next_hop) = match path {
+                        Some(ref p) if Arc::ptr_eq(&p.0, &attrs) => p,
+                        _ => path.insert((
+                            attrs.clone(),
+                            attrs.as_path.as_ref().map(|a| a.to_string()).unwrap_or_default().into(),
+                            attrs.next_hop.map(|a| a.to_string()).unwrap_or_default().into(),
+                        )),
                     };
-                    let peer = nb.name.clone();
-                    self.rib.announce(prefix, Route { session, ebgp, attrs }, peer_router_id);
-                    if summary {
-                        accepted.get_or_insert(((0, prefix, prefix), as_path, next_hop)).0.add(prefix);
-                    } else {
-                        let best = self.rib.best(prefix).is_some_and(|r| r.session == session);
-                        self.push(SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best });
-                    }
+                    let change = self.rib.announce(prefix, Route { session, ebgp, attrs }, peer_router_id);
+                    let best = change.is_some_and(|c| c.new == Some(session));
+                    self.route(i, RouteChange::Accepted { prefix, best, as_path, next_hop });
                 }
                 PeerAction::Rejected { prefix, reason } => self.push(SpeakerEvent::Rejected {
                     peer: name.to_string(),
@@ -1119,21 +1013,18 @@ impl Speaker {
                 }),
                 PeerAction::Withdrawn { prefix } => {
                     self.rib.withdraw(session, prefix);
-                    if summary {
-                        withdrawn_n.get_or_insert((0, prefix, prefix)).add(prefix);
-                    } else {
-                        let peer = self.peers[i].name.clone();
-                        self.push(SpeakerEvent::Withdrawn { peer, prefix });
-                    }
+                    self.route(i, RouteChange::Withdrawn(prefix));
                 }
                 PeerAction::AttributeIssue(issue) => {
                     self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail))
                 }
-                PeerAction::Sent { announced, withdrawn } if summary => self.push(SpeakerEvent::SentBatch {
-                    peer: name,
-                    announced: announced.len(),
-                    withdrawn: withdrawn.len(),
-                }),
+                PeerAction::Sent { announced, withdrawn } if self.detail == EventDetail::Summary => {
+                    self.push(SpeakerEvent::SentBatch {
+                        peer: name.clone(),
+                        announced: announced.len(),
+                        withdrawn: withdrawn.len(),
+                    })
+                }
                 PeerAction::Sent { announced, withdrawn } => self.push(SpeakerEvent::Sent {
                     peer: name.to_string(),
                     announced: announced.iter().map(|p| p.to_string()).collect(),
@@ -1154,12 +1045,7 @@ impl Speaker {
                 }),
             }
         }
-        let peer = self.peers[i].name.clone();
-        if let Some((count, first, last)) = withdrawn_n {
-            self.push(SpeakerEvent::WithdrawnBatch { peer: peer.clone(), count, first, last });
-        }
-        if let Some(((count, first, last), as_path, next_hop)) = accepted {
-            self.push(SpeakerEvent::AcceptedBatch { peer, count, first, last, as_path, next_hop });
-        }
+        // The next UPDATE's routes start runs of their own.
+        self.open_runs = [None; 2];
     }
 }

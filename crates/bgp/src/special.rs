@@ -49,7 +49,15 @@ pub const SPECIAL_PURPOSE: [SpecialRange; 15] = [
 
 /// The special-purpose block `prefix` falls in or covers, if any.
 pub fn special_purpose(prefix: Ipv4Net) -> Option<&'static SpecialRange> {
-    SPECIAL_PURPOSE.iter().find(|r| r.net.contains(&prefix) || prefix.contains(&r.net))
+    SPECIAL_PURPOSE.iter().find(|r| overlap(r.net, prefix))
+}
+
+/// Whether one of `a` and `b` holds the other: they agree on the bits of the shorter prefix
+/// (checked for every prefix of a full table, so in integer arithmetic).
+fn overlap(a: Ipv4Net, b: Ipv4Net) -> bool {
+    let len = a.prefix_len().min(b.prefix_len());
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    (u32::from(a.addr()) ^ u32::from(b.addr())) & mask == 0
 }
 
 /// What an AS number is.

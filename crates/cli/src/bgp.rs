@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ipnet::Ipv4Net;
+use xconnect_bgp::events::{self, Emitted, EventDetail, Events, RouteEvent, SpeakerEvent};
 use xconnect_bgp::fsm::SessionConfig;
 use xconnect_bgp::policy::{check_prefix, ImportPolicy, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
-use xconnect_bgp::speaker::{self, Command, EventDetail, PeerSpec, SpeakerConfig, SpeakerEvent};
+use xconnect_bgp::speaker::{self, Command, PeerSpec, SpeakerConfig};
 use xconnect_time::Span;
 
 use crate::cli::{BgpArgs, EventsArg, RoleArg};
@@ -36,22 +37,27 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
     // PRINT_QUEUE batches wait (a batch is one loop turn's events: memory stays bounded); past
     // that the speaker waits too rather than lose events. `t`: when the event happened, in
     // seconds since the speaker started.
-    let (out_tx, out_rx) = mpsc::sync_channel::<Vec<(Span, SpeakerEvent)>>(PRINT_QUEUE);
+    let (out_tx, out_rx) = mpsc::sync_channel::<Events>(PRINT_QUEUE);
     let printer = std::thread::spawn(move || {
         let mut out = io::stdout();
         let mut buf = Vec::with_capacity(1 << 20);
         for batch in out_rx {
             buf.clear();
-            for (at, e) in &batch {
-                let t = (at.as_secs_f64() * 1e6).round() / 1e6;
-                if json {
-                    // The event is a JSON object: its closing brace makes room for `t`.
-                    serde_json::to_writer(&mut buf, e).expect("events serialize");
-                    debug_assert_eq!(buf.last(), Some(&b'}'));
-                    buf.pop();
-                    let _ = writeln!(buf, ",\"t\":{t}}}");
-                } else {
-                    let _ = writeln!(buf, "[{t:9.3}] {}", human(e));
+            if json {
+                events::write_json_lines(&batch, &mut buf);
+            } else {
+                for (at, e) in &batch {
+                    let t = at.as_secs_f64();
+                    match e {
+                        Emitted::Event(e) => {
+                            let _ = writeln!(buf, "[{t:9.3}] {}", human(e));
+                        }
+                        Emitted::Routes(run) => {
+                            for e in run.events() {
+                                let _ = writeln!(buf, "[{t:9.3}] {}", human_route(&e));
+                            }
+                        }
+                    }
                 }
             }
             // stdout may be a closed pipe; the speaker must still shut down cleanly.
@@ -63,17 +69,17 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    let print = move |batch: Vec<(Span, SpeakerEvent)>| {
+    let print = move |batch: Events| {
         let _ = out_tx.send(batch);
     };
     for p in &a.announce {
         if let Err(r) = check_prefix(*p, PROVIDER_MIN_LEN, PROVIDER_MAX_LEN) {
             print(vec![(
                 Span::ZERO,
-                SpeakerEvent::Log {
+                Emitted::Event(SpeakerEvent::Log {
                     peer: "local".into(),
                     message: format!("announcing {p}, which a provider would reject: {r}"),
-                },
+                }),
             )]);
         }
     }
@@ -203,6 +209,15 @@ fn parse_command(line: &str) -> anyhow::Result<Option<Command>> {
     }))
 }
 
+fn human_route(e: &RouteEvent) -> String {
+    match e {
+        RouteEvent::Accepted { peer, prefix, as_path, next_hop, best } => {
+            format!("{peer} accepted {prefix} path [{as_path}] via {next_hop}{}", if *best { " (best)" } else { "" })
+        }
+        RouteEvent::Withdrawn { peer, prefix } => format!("{peer} withdrew {prefix}"),
+    }
+}
+
 fn human(e: &SpeakerEvent) -> String {
     match e {
         SpeakerEvent::Listening { address } => format!("listening on {address}"),
@@ -210,11 +225,7 @@ fn human(e: &SpeakerEvent) -> String {
         SpeakerEvent::Open { peer, asn, hold, router_id, capabilities } => {
             format!("{peer} OPEN AS{asn} hold {hold} s id {router_id} [{}]", capabilities.join(" "))
         }
-        SpeakerEvent::Accepted { peer, prefix, as_path, next_hop, best } => {
-            format!("{peer} accepted {prefix} path [{as_path}] via {next_hop}{}", if *best { " (best)" } else { "" })
-        }
         SpeakerEvent::Rejected { peer, prefix, detail, .. } => format!("{peer} REJECTED {prefix}: {detail}"),
-        SpeakerEvent::Withdrawn { peer, prefix } => format!("{peer} withdrew {prefix}"),
         SpeakerEvent::Sent { peer, announced, withdrawn } => {
             format!("{peer} sent: announce [{}] withdraw [{}]", announced.join(" "), withdrawn.join(" "))
         }

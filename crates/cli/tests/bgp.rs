@@ -882,3 +882,72 @@ fn summary_events_report_one_line_per_update() {
     assert_eq!(w["count"], 2, "{w}");
     assert!(!xc.seen.iter().any(|v| v["event"] == "accepted" || v["event"] == "withdrawn"), "{:#?}", xc.seen);
 }
+
+/// Per prefix, the lines keep the order of the changes within an UPDATE (the speaker keeps an
+/// UPDATE's routes together internally), and each accepted route says whether it is the best.
+#[test]
+fn per_prefix_events_keep_the_order_of_the_update() {
+    let xc_ip = "127.0.0.93";
+    let xp = free_port(xc_ip);
+    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &to.to_string(),
+        "--peer",
+        "127.0.0.94:1",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    let mut s = connect_from("127.0.0.94", to);
+    send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 94))));
+    send(&mut s, Message::Keepalive);
+    xc.wait(5.0, "Established", state_to("Established"));
+    let p = |t: &str| t.parse::<ipnet::Ipv4Net>().unwrap();
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(vec![64512])),
+        next_hop: Some(Ipv4Addr::new(127, 0, 0, 94)),
+        ..PathAttributes::default()
+    };
+    let nlri = vec![p("45.64.0.0/24"), p("45.64.1.0/24"), p("10.0.0.0/24"), p("45.64.2.0/24")];
+    send(&mut s, Message::Update(Update { withdrawn: vec![], attrs: attrs.clone(), nlri, issues: vec![] }));
+    // Withdraws one, re-announces another with a path the policy rejects (so it is withdrawn
+    // too), and announces a new one.
+    let bad = PathAttributes { as_path: Some(AsPath::sequence(vec![64512, 64513])), ..attrs.clone() };
+    send(
+        &mut s,
+        Message::Update(Update {
+            withdrawn: vec![p("45.64.0.0/24")],
+            attrs: bad,
+            nlri: vec![p("45.64.1.0/24")],
+            issues: vec![],
+        }),
+    );
+    send(&mut s, Message::Update(Update { withdrawn: vec![], attrs, nlri: vec![p("45.64.3.0/24")], issues: vec![] }));
+    xc.wait(5.0, "the last accepted", |v| v["event"] == "accepted" && v["prefix"] == "45.64.3.0/24");
+    let changes: Vec<String> = xc
+        .seen
+        .iter()
+        .filter(|v| ["accepted", "rejected", "withdrawn"].contains(&v["event"].as_str().unwrap()))
+        .map(|v| format!("{} {} {}", v["event"].as_str().unwrap(), v["prefix"].as_str().unwrap(), v["best"]))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "accepted 45.64.0.0/24 true",
+            "accepted 45.64.1.0/24 true",
+            "rejected 10.0.0.0/24 null",
+            "accepted 45.64.2.0/24 true",
+            "withdrawn 45.64.0.0/24 null",
+            "rejected 45.64.1.0/24 null",
+            "withdrawn 45.64.1.0/24 null",
+            "accepted 45.64.3.0/24 true",
+        ]
+    );
+}

@@ -1,17 +1,23 @@
 //! BGP: UPDATE decoding in prefixes per second over a 1-million-prefix stream of realistic
-//! UPDATEs, and longest-prefix-match lookups per second on a 1-million-prefix table with random
-//! addresses: xconnect's 16-8-8 table beside prefix-trie (the crate it is tested against).
+//! UPDATEs; longest-prefix-match lookups per second on a 1-million-prefix table with random
+//! addresses: xconnect's 16-8-8 table beside prefix-trie (the crate it is tested against); and
+//! a full table into the speaker's RIB and out again, in sorted and in shuffled order, with and
+//! without the lookup pass ahead of each UPDATE's changes, beside an ordered map (BTreeMap).
 //!
 //! `cargo bench -p xconnect-benches --bench bgp`
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ipnet::Ipv4Net;
 use prefix_trie::PrefixMap;
+use rand::seq::SliceRandom;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 use xconnect_bgp::lpm::Lpm;
+use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{AsPath, AsWidth, DecodeCtx, Message, MessageReader, Origin, PathAttributes, Update};
 
 const PREFIXES: usize = 1_000_000;
@@ -137,5 +143,69 @@ fn lpm(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, lpm);
+/// Prefixes per UPDATE in the RIB benchmark (a full-table feed packs about 1,000 /24s into a
+/// 4,096-byte UPDATE).
+const PER_UPDATE: usize = 1000;
+
+fn rib(c: &mut Criterion) {
+    let mut rng = SmallRng::seed_from_u64(3);
+    let sorted = table(&mut rng);
+    let mut shuffled = sorted.clone();
+    shuffled.shuffle(&mut rng);
+    let attrs = Arc::new(PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(vec![64512])),
+        next_hop: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        ..PathAttributes::default()
+    });
+    let route = || Route { session: 0, ebgp: true, attrs: attrs.clone() };
+    let id = Ipv4Addr::new(192, 0, 2, 1);
+    let mut g = c.benchmark_group("rib_full_table_in_and_out");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(2 * sorted.len() as u64));
+    for (order, prefixes) in [("sorted", &sorted), ("shuffled", &shuffled)] {
+        for lookahead in [true, false] {
+            let name = format!("{order}_xconnect_rib{}", if lookahead { "_lookahead" } else { "" });
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    let mut rib = Rib::new();
+                    for update in prefixes.chunks(PER_UPDATE) {
+                        if lookahead {
+                            rib.prefetch(update.iter().copied());
+                        }
+                        for p in update {
+                            rib.announce(*p, route(), id);
+                        }
+                    }
+                    assert_eq!(rib.len(), prefixes.len());
+                    for update in prefixes.chunks(PER_UPDATE) {
+                        if lookahead {
+                            rib.prefetch(update.iter().copied());
+                        }
+                        for p in update {
+                            rib.withdraw(0, *p);
+                        }
+                    }
+                    assert!(rib.is_empty());
+                })
+            });
+        }
+        g.bench_function(format!("{order}_btreemap"), |b| {
+            b.iter(|| {
+                let mut map = BTreeMap::new();
+                for p in prefixes {
+                    map.insert(*p, route());
+                }
+                assert_eq!(map.len(), prefixes.len());
+                for p in prefixes {
+                    map.remove(p);
+                }
+                assert!(map.is_empty());
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, decode, lpm, rib);
 criterion_main!(benches);

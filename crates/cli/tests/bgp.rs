@@ -830,31 +830,27 @@ fn a_peer_that_stops_reading_stalls_no_other_session() {
     );
 }
 
-#[test]
-fn summary_events_report_one_line_per_update() {
-    let xc_ip = "127.0.0.91";
+/// xconnect as a provider on `xc_ip` with `extra` options, and a hand-driven customer session
+/// (AS 64512) from `peer_ip`, Established.
+fn provider_with_a_customer(xc_ip: &str, peer_ip: &str, extra: &[&str]) -> (Xc, TcpStream) {
     let xp = free_port(xc_ip);
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &to.to_string(),
-        "--peer",
-        "127.0.0.92:1",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-        "--events",
-        "summary",
-    ]);
+    let (local, peer) = (to.to_string(), format!("{peer_ip}:1"));
+    let mut args = vec!["--role", "provider", "--local", &local, "--peer", &peer];
+    args.extend(["--asn", "65000", "--peer-asn", "64512", "--passive"]);
+    args.extend(extra);
+    let mut xc = Xc::start(&args);
     xc.wait(5.0, "listening", is("listening"));
-    let mut s = connect_from("127.0.0.92", to);
-    send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 92))));
+    let mut s = connect_from(peer_ip, to);
+    send(&mut s, Message::Open(Open::new(64512, 90, peer_ip.parse().unwrap())));
     send(&mut s, Message::Keepalive);
     xc.wait(5.0, "Established", state_to("Established"));
+    (xc, s)
+}
+
+#[test]
+fn summary_events_report_one_line_per_update() {
+    let (mut xc, mut s) = provider_with_a_customer("127.0.0.91", "127.0.0.92", &["--events", "summary"]);
     let p = |t: &str| t.parse::<ipnet::Ipv4Net>().unwrap();
     let attrs = PathAttributes {
         origin: Some(Origin::Igp),
@@ -887,27 +883,7 @@ fn summary_events_report_one_line_per_update() {
 /// UPDATE's routes together internally), and each accepted route says whether it is the best.
 #[test]
 fn per_prefix_events_keep_the_order_of_the_update() {
-    let xc_ip = "127.0.0.93";
-    let xp = free_port(xc_ip);
-    let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &to.to_string(),
-        "--peer",
-        "127.0.0.94:1",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-    ]);
-    xc.wait(5.0, "listening", is("listening"));
-    let mut s = connect_from("127.0.0.94", to);
-    send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 94))));
-    send(&mut s, Message::Keepalive);
-    xc.wait(5.0, "Established", state_to("Established"));
+    let (mut xc, mut s) = provider_with_a_customer("127.0.0.93", "127.0.0.94", &[]);
     let p = |t: &str| t.parse::<ipnet::Ipv4Net>().unwrap();
     let attrs = PathAttributes {
         origin: Some(Origin::Igp),

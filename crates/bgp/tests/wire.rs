@@ -25,15 +25,11 @@ fn net(s: &str) -> Ipv4Net {
 #[test]
 fn test_open_bytes_both_ways() {
     // OPEN, AS 65001, hold 90, id 10.0.0.1, capabilities MP(1,1), route refresh, 4-octet AS 65001.
-    let bytes = hex("ffffffffffffffffffffffffffffffff 0029 01
+    // Every byte fixed, the length too: 19 + 10 + 16 = 45 (0x002d).
+    let bytes = hex("ffffffffffffffffffffffffffffffff 002d 01
          04 fde9 005a 0a000001 10
          02 0e 01 04 0001 00 01 02 00 41 04 0000fde9");
-    let bytes = {
-        let mut b = bytes;
-        let len = b.len() as u16;
-        b[16..18].copy_from_slice(&len.to_be_bytes());
-        b
-    };
+    assert_eq!(bytes.len(), 45);
     let open = Open::new(65001, 90, Ipv4Addr::new(10, 0, 0, 1));
     assert_eq!(Message::Open(open.clone()).encode(true), bytes);
     assert_eq!(Message::decode(&bytes, DecodeCtx::default()).unwrap(), Message::Open(open));
@@ -53,7 +49,9 @@ fn test_open_four_octet_asn_uses_as_trans() {
 fn test_update_bytes_both_ways() {
     // ORIGIN IGP, AS_PATH SEQ [65001 3356] (2-octet), NEXT_HOP 192.0.2.1, MED 10,
     // COMMUNITIES 65001:100, NLRI 45.64.0.0/22 and 185.1.2.0/24; withdrawn 100.100.0.0/16.
-    let body = hex("0003 10 6464
+    // Every byte fixed, the length too: 19 + 2 + 3 + 2 + 34 + 8 = 68 (0x0044).
+    let bytes = hex("ffffffffffffffffffffffffffffffff 0044 02
+         0003 10 6464
          0022
          40 01 01 00
          40 02 06 02 02 fde9 0d1c
@@ -61,10 +59,7 @@ fn test_update_bytes_both_ways() {
          80 04 04 0000000a
          c0 08 04 fde90064
          16 2d4000 18 b90102");
-    let mut bytes = vec![0xff; 16];
-    bytes.extend_from_slice(&((19 + body.len()) as u16).to_be_bytes());
-    bytes.push(2);
-    bytes.extend_from_slice(&body);
+    assert_eq!(bytes.len(), 68);
     let u = Update {
         withdrawn: vec![net("100.100.0.0/16")],
         attrs: PathAttributes {

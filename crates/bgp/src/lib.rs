@@ -22,6 +22,7 @@ pub mod fsm;
 pub mod lpm;
 pub mod peer;
 pub mod policy;
+pub mod protect;
 pub mod rib;
 pub mod speaker;
 pub mod special;

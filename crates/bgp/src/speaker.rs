@@ -22,6 +22,7 @@ use crate::events::{Emitted, EventDetail, Events, RouteRun, RunChange, SpeakerEv
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::peer::{Peer, PeerAction};
 use crate::policy::ImportPolicy;
+use crate::protect::{KernelDrops, Protection};
 use crate::rib::{Rib, Route};
 use crate::wire::{Cease, Message, MessageReader, Notification, Origin, PathAttributes};
 
@@ -50,6 +51,8 @@ pub struct SpeakerConfig {
     pub announce: Vec<Ipv4Net>,
     /// Route events one per prefix, or one per UPDATE.
     pub events: EventDetail,
+    /// TCP-MD5 and GTSM on every session.
+    pub protection: Protection,
 }
 
 /// Commands from the operator.
@@ -159,7 +162,7 @@ struct Neighbor {
 /// over, so that the caller may format and write them on another thread), each
 /// with when it happened since the speaker started (not when `emit` runs).
 pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut(Events) + 'static) -> io::Result<()> {
-    let listener = bind_listener(cfg.listen)?;
+    let listener = bind_listener(cfg.listen, &cfg.protection, cfg.peers.iter().map(|p| p.addr.ip()))?;
     listener.set_nonblocking(true)?;
     emit(vec![(Span::ZERO, Emitted::Event(SpeakerEvent::Listening { address: listener.local_addr()?.to_string() }))]);
     let mut sp = Speaker {
@@ -184,6 +187,8 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
             .collect(),
         originated: Arc::new(PathAttributes { origin: Some(Origin::Igp), ..PathAttributes::default() }),
         detail: cfg.events,
+        drops: (KernelDrops::now(), Instant::now()),
+        protection: cfg.protection,
         rib_high: 0,
         trim_at: None,
         rib: Rib::new(),
@@ -243,6 +248,7 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         }
         sp.drain_closing(&mut buf);
         sp.give_back_memory();
+        sp.protection_drops();
         sp.flush();
         if busy {
             continue;
@@ -283,6 +289,9 @@ fn trim_heap() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim_heap() {}
 
+/// How often the kernel's TCP-MD5 and GTSM drop counts are looked at.
+const DROPS_EVERY: Duration = Duration::from_secs(5);
+
 /// Events (counting each route of a run) handed on at a time at most.
 const EVENT_BATCH: usize = 16_384;
 
@@ -308,16 +317,22 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 /// cannot keep us reading.
 const CLOSE_DRAIN_BYTES: usize = 64 * 1024 * 1024;
 
-fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+fn bind_listener(
+    addr: SocketAddr,
+    protection: &Protection,
+    peers: impl Iterator<Item = IpAddr>,
+) -> io::Result<TcpListener> {
     let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
     s.set_reuse_address(true)?;
+    protection.listener(&s, addr, peers)?;
     s.bind(&addr.into()).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     s.listen(16)?;
     Ok(s.into())
 }
 
-fn connect_from(local: IpAddr, peer: SocketAddr) -> io::Result<TcpStream> {
+fn connect_from(local: IpAddr, peer: SocketAddr, protection: &Protection) -> io::Result<TcpStream> {
     let s = socket2::Socket::new(socket2::Domain::for_address(peer), socket2::Type::STREAM, None)?;
+    protection.outgoing(&s, peer.ip())?;
     s.bind(&SocketAddr::new(local, 0).into())?;
     s.connect_timeout(&peer.into(), Duration::from_secs(3))?;
     Ok(s.into())
@@ -351,6 +366,10 @@ struct Speaker {
     closing: Vec<Closing>,
     /// Route events per prefix or per UPDATE.
     detail: EventDetail,
+    /// TCP-MD5 and GTSM.
+    protection: Protection,
+    /// The kernel's protection drop counts when last looked at, and when.
+    drops: (KernelDrops, Instant),
     /// The most prefixes the RIB held since memory was last given back to the system.
     rib_high: usize,
     /// When to give freed memory back to the system.
@@ -397,6 +416,47 @@ impl Speaker {
                 p.bgp.shrink_to_fit();
             }
             trim_heap();
+        }
+    }
+
+    /// With TCP-MD5 or GTSM on, every [`DROPS_EVERY`]: whether the kernel dropped segments
+    /// for a bad signature or a low TTL since the last look, said once in a log line with the
+    /// sessions that are not up (the kernel drops them silently; its counters are all there is,
+    /// and they count for the whole system).
+    fn protection_drops(&mut self) {
+        if !self.protection.is_on() || self.drops.1.elapsed() < DROPS_EVERY {
+            return;
+        }
+        let now = KernelDrops::now();
+        let d = now.since(self.drops.0);
+        self.drops = (now, Instant::now());
+        if d == KernelDrops::default() {
+            return;
+        }
+        let down: Vec<&str> =
+            self.peers.iter().filter(|p| p.bgp.state() != State::Established).map(|p| &*p.name).collect();
+        let down = if down.is_empty() { "none".to_string() } else { down.join(", ") };
+        let secs = DROPS_EVERY.as_secs();
+        if d.md5 > 0 {
+            self.log(
+                "tcp-md5",
+                format!(
+                    "the kernel dropped {} segments with a wrong, missing or unexpected TCP-MD5 signature in the last {secs} s \
+                     (counted for the whole system); sessions not up: {down}",
+                    d.md5
+                ),
+            );
+        }
+        if d.min_ttl > 0 {
+            self.log(
+                "gtsm",
+                format!(
+                    "the kernel dropped {} segments that arrived with a TTL below {} in the last {secs} s \
+                     (counted for the whole system); sessions not up: {down}",
+                    d.min_ttl,
+                    self.protection.min_ttl().unwrap_or(255)
+                ),
+            );
         }
     }
 
@@ -944,8 +1004,9 @@ impl Speaker {
                         self.peers[i].connecting = true;
                         let tx = self.connect_tx.clone().expect("set before the first event");
                         let (local, peer) = (self.listen_ip, self.peers[i].spec.addr);
+                        let protection = self.protection.clone();
                         std::thread::spawn(move || {
-                            let _ = tx.send((i, connect_from(local, peer)));
+                            let _ = tx.send((i, connect_from(local, peer, &protection)));
                         });
                     }
                 }

@@ -13,6 +13,7 @@ use ipnet::Ipv4Net;
 use xconnect_bgp::events::{self, Emitted, EventDetail, Events, RouteEvent, SpeakerEvent};
 use xconnect_bgp::fsm::SessionConfig;
 use xconnect_bgp::policy::{check_prefix, ImportPolicy, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
+use xconnect_bgp::protect::{Md5Key, Protection};
 use xconnect_bgp::speaker::{self, Command, PeerSpec, SpeakerConfig};
 use xconnect_time::Span;
 
@@ -111,7 +112,11 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         EventsArg::PerPrefix => EventDetail::PerPrefix,
         EventsArg::Summary => EventDetail::Summary,
     };
-    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone(), events };
+    let protection = Protection {
+        md5: a.tcp_md5_file.as_deref().map(Md5Key::read).transpose().map_err(anyhow::Error::msg)?,
+        ttl_security_hops: a.ttl_security_hops.or(a.ttl_security.then_some(1)),
+    };
+    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone(), events, protection };
 
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));

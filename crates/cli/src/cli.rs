@@ -359,6 +359,19 @@ pub struct BgpArgs {
     /// rejected routes are reported one by one either way.
     #[arg(long, value_enum, default_value_t = EventsArg::PerPrefix)]
     pub events: EventsArg,
+    /// TCP-MD5 (RFC 2385) with every neighbor, the key read from this file (1 to 80 bytes; one
+    /// final newline is not part of it). A file, so that the key shows neither in `ps` nor in
+    /// the environment.
+    #[arg(long, value_name = "PATH")]
+    pub tcp_md5_file: Option<std::path::PathBuf>,
+    /// GTSM (RFC 5082): send with TTL 255 and drop what arrives with less than 255 (neighbors
+    /// directly connected).
+    #[arg(long)]
+    pub ttl_security: bool,
+    /// GTSM for neighbors N hops away: drop what arrives with a TTL below 256 - N (implies
+    /// --ttl-security).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub ttl_security_hops: Option<u8>,
 }
 
 /// How `xconnect bgp` reports routes.

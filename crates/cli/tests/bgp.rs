@@ -927,3 +927,109 @@ fn per_prefix_events_keep_the_order_of_the_update() {
         ]
     );
 }
+
+/// xconnect as a provider for BIRD's customer (AS 64512, announcing 45.64.0.0/22) with
+/// `protection` options on our side and `bird_extra` lines in BIRD's session; `bird_passive`
+/// makes BIRD wait for our connection (our outgoing socket is then the one tested), else we
+/// wait for BIRD's (our listening socket).
+fn protected_session(ips: (&str, &str), protection: &[&str], bird_extra: &str, bird_passive: bool) -> (Bird, Xc) {
+    let (bird_ip, xc_ip) = ips;
+    let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
+    let mut config = bird_config((bird_ip, bp, 64512), (xc_ip, xp, 65000), &["45.64.0.0/22"], "import all;");
+    let extra = format!("  multihop;\n  {bird_extra}\n{}", if bird_passive { "  passive on;\n" } else { "" });
+    config = config.replace("  multihop;\n", &extra);
+    let bird = Bird::start(&config);
+    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
+    let mut args = vec!["--role", "provider", "--local", &local, "--peer", &peer, "--asn", "65000"];
+    args.extend(["--peer-asn", "64512", "--hold", "3", "--connect-retry", "1"]);
+    if !bird_passive {
+        args.push("--passive");
+    }
+    args.extend(protection);
+    let xc = Xc::start(&args);
+    (bird, xc)
+}
+
+fn key_file(dir: &tempfile::TempDir, key: &str) -> String {
+    let path = dir.path().join("md5.key");
+    std::fs::write(&path, format!("{key}\n")).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn tcp_md5_with_bird_the_right_key_comes_up_a_wrong_one_never_and_is_logged() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(&dir, "s3cret-key");
+    // The right key, on our outgoing connection: Established, routes flow.
+    let (bird, mut xc) =
+        protected_session(("127.0.0.101", "127.0.0.102"), &["--tcp-md5-file", &key], "password \"s3cret-key\";", true);
+    xc.wait(10.0, "Established", state_to("Established"));
+    xc.wait(5.0, "BIRD's route", |v| v["event"] == "accepted" && v["prefix"] == "45.64.0.0/22");
+    bird.wait("show protocols all xc", 5, |o| o.contains("Established"));
+    drop((bird, xc));
+    // A wrong key, on our listening socket: the kernel drops BIRD's SYNs; no OPEN ever, and
+    // the speaker says why, once per 5 s window.
+    let (bird, mut xc) =
+        protected_session(("127.0.0.103", "127.0.0.104"), &["--tcp-md5-file", &key], "password \"other-key\";", false);
+    let log = xc.wait(8.0, "the TCP-MD5 log line", |v| v["event"] == "log" && v["peer"] == "tcp-md5");
+    assert!(log["message"].as_str().unwrap().contains("sessions not up: 127.0.0.103"), "{log}");
+    assert!(!xc.seen.iter().any(|v| v["event"] == "open" || v["to"] == "Established"), "{:#?}", xc.seen);
+    assert!(!bird.birdc("show protocols all xc").contains("Established"));
+    // BIRD keeps trying every second: still one line, not one per dropped segment.
+    std::thread::sleep(Duration::from_secs(2));
+    while let Ok(v) = xc.events.try_recv() {
+        xc.seen.push(v);
+    }
+    assert_eq!(xc.seen.iter().filter(|v| v["peer"] == "tcp-md5").count(), 1, "once per window: {:#?}", xc.seen);
+}
+
+#[test]
+fn gtsm_with_bird_both_sides_come_up_one_side_alone_drops_the_low_ttl() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    // Both sides: BIRD sends with TTL 255 and so do we; BIRD (multihop 64) wants 192 or more,
+    // we want 255.
+    let (bird, mut xc) =
+        protected_session(("127.0.0.105", "127.0.0.106"), &["--ttl-security"], "ttl security yes;", false);
+    xc.wait(10.0, "Established", state_to("Established"));
+    xc.wait(5.0, "BIRD's route", |v| v["event"] == "accepted" && v["prefix"] == "45.64.0.0/22");
+    bird.wait("show protocols all xc", 5, |o| o.contains("Established"));
+    drop((bird, xc));
+    // Only we: BIRD's SYNs arrive with TTL 64 and are dropped.
+    let (_bird, mut xc) = protected_session(("127.0.0.107", "127.0.0.108"), &["--ttl-security"], "", false);
+    let log = xc.wait(8.0, "the GTSM log line", |v| v["event"] == "log" && v["peer"] == "gtsm");
+    assert!(log["message"].as_str().unwrap().contains("a TTL below 255"), "{log}");
+    assert!(!xc.seen.iter().any(|v| v["event"] == "open" || v["to"] == "Established"), "{:#?}", xc.seen);
+}
+
+#[test]
+fn protection_options_refuse_bad_keys_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.key");
+    std::fs::write(&long, "k".repeat(81)).unwrap();
+    let empty = dir.path().join("empty.key");
+    std::fs::write(&empty, "\n").unwrap();
+    let missing = dir.path().join("missing.key");
+    for (path, says) in [(&long, "81 bytes"), (&empty, "empty"), (&missing, "cannot read the TCP-MD5 key")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xconnect"))
+            .args(["bgp", "--role", "provider", "--local", "127.0.0.109:0", "--peer", "127.0.0.110"])
+            .args(["--asn", "65000", "--peer-asn", "64512", "--tcp-md5-file", path.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(path.to_str().unwrap()) && err.contains(says), "{err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_xconnect"))
+        .args(["bgp", "--role", "provider", "--local", "127.0.0.109:0", "--peer", "127.0.0.110"])
+        .args(["--asn", "65000", "--peer-asn", "64512", "--ttl-security-hops", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ttl-security-hops"));
+}

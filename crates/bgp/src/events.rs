@@ -154,6 +154,17 @@ pub enum SpeakerEvent {
         /// Prefixes withdrawn.
         withdrawn: usize,
     },
+    /// A neighbor's BFD session changed state.
+    BfdState {
+        /// Peer address.
+        peer: String,
+        /// Old state (AdminDown, Down, Init, Up).
+        from: String,
+        /// New state.
+        to: String,
+        /// The diagnostic (RFC 5880 §4.1), in words.
+        diag: String,
+    },
     /// The speaker stopped.
     Stopped,
 }

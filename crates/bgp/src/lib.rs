@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bfd_link;
 pub mod events;
 pub mod fsm;
 pub mod lpm;

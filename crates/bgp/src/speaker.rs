@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use ipnet::Ipv4Net;
 use xconnect_time::{Nanos, Span};
 
+use crate::bfd_link::{BfdConfig, BfdLink, BfdNews};
 use crate::events::{Emitted, EventDetail, Events, RouteRun, RunChange, SpeakerEvent};
 use crate::fsm::{keep_connection_initiated_by_higher_id, Action, Event, Session, SessionConfig, State};
 use crate::peer::{Peer, PeerAction};
@@ -53,6 +54,8 @@ pub struct SpeakerConfig {
     pub events: EventDetail,
     /// TCP-MD5 and GTSM on every session.
     pub protection: Protection,
+    /// BFD with every neighbor; its Down brings the BGP session down at once.
+    pub bfd: Option<BfdConfig>,
 }
 
 /// Commands from the operator.
@@ -164,9 +167,13 @@ struct Neighbor {
 pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut(Events) + 'static) -> io::Result<()> {
     let listener = bind_listener(cfg.listen, &cfg.protection, cfg.peers.iter().map(|p| p.addr.ip()))?;
     listener.set_nonblocking(true)?;
+    let start = Instant::now();
+    let peer_ips: Vec<IpAddr> = cfg.peers.iter().map(|p| p.addr.ip()).collect();
+    let bfd = cfg.bfd.map(|b| BfdLink::open(b, cfg.listen.ip(), &peer_ips, Nanos(0))).transpose()?;
     emit(vec![(Span::ZERO, Emitted::Event(SpeakerEvent::Listening { address: listener.local_addr()?.to_string() }))]);
     let mut sp = Speaker {
-        start: Instant::now(),
+        start,
+        bfd,
         listen_ip: cfg.listen.ip(),
         peers: cfg
             .peers
@@ -249,16 +256,26 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
         sp.drain_closing(&mut buf);
         sp.give_back_memory();
         sp.protection_drops();
+        sp.bfd();
         sp.flush();
         if busy {
             continue;
         }
-        let next = sp.peers.iter().filter_map(|p| p.bgp.next_deadline()).min();
+        let next = sp
+            .peers
+            .iter()
+            .filter_map(|p| p.bgp.next_deadline())
+            .chain(sp.bfd.as_ref().and_then(BfdLink::next_deadline))
+            .min();
         let wait = next.map_or(5_000_000, |d| d.0.saturating_sub(sp.now().0)).min(5_000_000);
         std::thread::sleep(Duration::from_nanos(wait.max(200_000)));
     }
     for i in 0..sp.peers.len() {
         sp.event(i, Event::ManualStop);
+    }
+    let now = sp.now();
+    if let Some(b) = sp.bfd.as_mut() {
+        b.shutdown(now);
     }
     // The NOTIFICATIONs just sent reach the peers before the connections close.
     let deadline = Instant::now() + CLOSE_DRAIN;
@@ -346,6 +363,8 @@ enum RouteChange<'a> {
 
 struct Speaker {
     start: Instant,
+    /// BFD with the neighbors, when configured.
+    bfd: Option<BfdLink>,
     listen_ip: IpAddr,
     peers: Vec<Neighbor>,
     /// The attributes of the prefixes we originate (AS_PATH, NEXT_HOP added per neighbor).
@@ -416,6 +435,36 @@ impl Speaker {
                 p.bgp.shrink_to_fit();
             }
             trim_heap();
+        }
+    }
+
+    /// BFD's packets and timers; a session that leaves Up takes its BGP session down at once
+    /// (the connection is treated as failed: RFC 5882 §4.3), without waiting for the hold time.
+    fn bfd(&mut self) {
+        let now = self.now();
+        let Some(news) = self.bfd.as_mut().map(|b| b.poll(now)) else { return };
+        for n in news {
+            match n {
+                BfdNews::State { peer, from, to, diag } => {
+                    let name = self.peers[peer].name.to_string();
+                    self.push(SpeakerEvent::BfdState {
+                        peer: name.clone(),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        diag: diag.to_string(),
+                    });
+                    if from == xconnect_bfd::State::Up && self.peers[peer].conn.is_some() {
+                        self.log(&name, format!("BFD down ({diag}): the BGP session goes down with it"));
+                        if let Some(c) = self.peers[peer].conn.take() {
+                            self.close_conn(c);
+                        }
+                        self.event(peer, Event::TcpFails);
+                    }
+                }
+                BfdNews::Discarded { from, why, count } => {
+                    self.log(&from.ip().to_string(), format!("BFD packet discarded: {why} ({count} so far)"))
+                }
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ipnet::Ipv4Net;
+use xconnect_bgp::bfd_link::BfdConfig;
 use xconnect_bgp::events::{self, Emitted, EventDetail, Events, RouteEvent, SpeakerEvent};
 use xconnect_bgp::fsm::SessionConfig;
 use xconnect_bgp::policy::{check_prefix, ImportPolicy, PROVIDER_MAX_LEN, PROVIDER_MIN_LEN};
@@ -116,7 +117,8 @@ pub fn run(a: BgpArgs) -> anyhow::Result<ExitCode> {
         md5: a.tcp_md5_file.as_deref().map(Md5Key::read).transpose().map_err(anyhow::Error::msg)?,
         ttl_security_hops: a.ttl_security_hops.or(a.ttl_security.then_some(1)),
     };
-    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone(), events, protection };
+    let bfd = a.bfd.map(|timers| BfdConfig { timers, multihop: a.bfd_multihop });
+    let cfg = SpeakerConfig { listen: a.local, peers, announce: a.announce.clone(), events, protection, bfd };
 
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -253,6 +255,7 @@ fn human(e: &SpeakerEvent) -> String {
         SpeakerEvent::SentBatch { peer, announced, withdrawn } => {
             format!("{peer} sent: {announced} announced, {withdrawn} withdrawn")
         }
+        SpeakerEvent::BfdState { peer, from, to, diag } => format!("{peer} BFD {from} -> {to} ({diag})"),
         SpeakerEvent::Stopped => "stopped".into(),
     }
 }

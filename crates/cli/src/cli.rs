@@ -372,6 +372,25 @@ pub struct BgpArgs {
     /// --ttl-security).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=255))]
     pub ttl_security_hops: Option<u8>,
+    /// BFD (RFC 5880) with every neighbor: the interval we send at once up, the interval we
+    /// accept packets at, in milliseconds, and the multiplier (e.g. 300,300,3: a neighbor
+    /// heard from for 0.9 s is gone). Its Down brings the BGP session down at once.
+    #[arg(long, value_name = "TX_MS,RX_MS,MULT", value_parser = parse_bfd)]
+    pub bfd: Option<xconnect_bfd::Timers>,
+    /// BFD over multihop UDP (port 4784, RFC 5883), as sessions between loopback addresses
+    /// need, instead of single hop (port 3784, TTL 255, RFC 5881).
+    #[arg(long, requires = "bfd")]
+    pub bfd_multihop: bool,
+}
+
+fn parse_bfd(s: &str) -> Result<xconnect_bfd::Timers, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [tx, rx, mult] = parts[..] else {
+        return Err(format!("`{s}`: expected TX_MS,RX_MS,MULT, e.g. 300,300,3"));
+    };
+    let num =
+        |what: &str, v: &str| v.trim().parse::<u64>().map_err(|_| format!("`{v}`: the {what} must be a whole number"));
+    xconnect_bfd::Timers::new(num("transmit interval", tx)?, num("receive interval", rx)?, num("multiplier", mult)?)
 }
 
 /// How `xconnect bgp` reports routes.

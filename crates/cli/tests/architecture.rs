@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// The floors, lowest first (README, "Dependency order").
 const FLOORS: &[&[&str]] = &[
     &["time"],
-    &["input", "frame", "policer"],
+    &["input", "frame", "policer", "bfd"],
     &["capture", "trafgen", "bgp"],
     &["interconnect"],
     &["dataplane"],

@@ -154,8 +154,15 @@ impl Bird {
     }
 
     /// SIGKILL, as a crash: the kernel closes its TCP connections.
+    /// SIGSTOP or SIGCONT: a frozen BIRD sends nothing, BFD included.
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    }
+
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
             c.kill().unwrap();
             c.wait().unwrap();
         }
@@ -1032,4 +1039,63 @@ fn protection_options_refuse_bad_keys_with_the_file_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ttl-security-hops"));
+}
+
+/// BFD with BIRD's `protocol bfd` (multihop, as loopback sessions need): both come up; BIRD
+/// frozen, its BFD packets stop and our BGP session goes down within BFD's detection time
+/// (3 x 100 ms), not the hold time (9 s).
+#[test]
+fn bfd_with_bird_takes_the_session_down_within_the_detection_time() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    let (bird_ip, xc_ip) = ("127.0.0.111", "127.0.0.112");
+    let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
+    let mut config = bird_config((bird_ip, bp, 64512), (xc_ip, xp, 65000), &["45.64.0.0/22"], "import all;");
+    config = config.replace("  hold time 3;\n", "  hold time 9;\n  bfd on;\n");
+    config.push_str(
+        "protocol bfd {
+  strict bind yes;
+  multihop { min rx interval 100 ms; min tx interval 100 ms; idle tx interval 1000 ms; multiplier 3; };
+}
+",
+    );
+    let bird = Bird::start(&config);
+    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &local,
+        "--peer",
+        &peer,
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--hold",
+        "9",
+        "--passive",
+        "--bfd",
+        "100,100,3",
+        "--bfd-multihop",
+    ]);
+    xc.wait(10.0, "Established", state_to("Established"));
+    xc.wait(10.0, "BFD Up", |v| v["event"] == "bfd_state" && v["to"] == "Up");
+    bird.wait("show bfd sessions", 5, |o| o.contains("Up"));
+    // Let the rates settle (the Poll Sequences after Up), then freeze BIRD.
+    std::thread::sleep(Duration::from_millis(500));
+    let frozen = Instant::now();
+    bird.signal("-STOP");
+    let down = xc.wait(3.0, "BFD Down", |v| v["event"] == "bfd_state" && v["from"] == "Up");
+    let detected = frozen.elapsed();
+    assert_eq!(down["to"], "Down");
+    assert_eq!(down["diag"], "control detection time expired");
+    xc.wait(1.0, "BGP down with it", |v| v["event"] == "state" && v["from"] == "Established");
+    xc.wait(1.0, "its routes withdrawn", |v| v["event"] == "withdrawn" && v["prefix"] == "45.64.0.0/22");
+    // The last packet came at most one interval before the freeze: detection is 200-300 ms
+    // after it, plus the time the event takes to reach this test.
+    assert!(detected <= Duration::from_millis(350), "BFD detected the frozen peer after {detected:?}");
+    eprintln!("bfd: frozen BIRD detected after {:.1} ms", detected.as_secs_f64() * 1e3);
+    bird.signal("-CONT");
 }

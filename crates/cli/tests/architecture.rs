@@ -142,3 +142,17 @@ fn the_simulator_handles_no_update_itself() {
     }
     assert!(code.contains("PeerAction::Accepted"));
 }
+
+#[test]
+fn the_simulator_and_the_speaker_detect_with_one_bfd() {
+    // One BFD: the simulator's detection is crates/bfd's Session in virtual time, the same
+    // state machine `xconnect bgp --bfd` drives over UDP; no detection arithmetic of its own.
+    let failover = std::fs::read_to_string(root().join("crates/sim/src/failover.rs")).unwrap();
+    let code = failover.split("#[cfg(test)]").next().unwrap();
+    assert!(code.contains("xconnect_bfd::Session::new"), "the simulator runs BFD sessions");
+    for forbidden in ["u64::from(multiplier) *", "* u64::from(multiplier)", "multiplier) * interval"] {
+        assert!(!code.contains(forbidden), "failover.rs computes BFD detection itself: {forbidden}");
+    }
+    let speaker = std::fs::read_to_string(root().join("crates/bgp/src/bfd_link.rs")).unwrap();
+    assert!(speaker.contains("Session::new"), "the speaker runs the same sessions");
+}

@@ -20,9 +20,9 @@
 //!    sites' sessions (its own iBGP is not simulated); provider → customer frames go to the
 //!    site of the longest match for the customer address. ECMP is off.
 //! 4. Faults (`[[events]]`): a link that goes down carries nothing (so keepalives stop and a
-//!    NOTIFICATION cannot arrive); detection is the hold timer, or BFD whose last packet
-//!    before the failure plus multiplier × interval decides; `bgp-reset` is the provider
-//!    clearing the session.
+//!    NOTIFICATION cannot arrive); detection is the hold timer, or BFD: each side runs
+//!    `xconnect_bfd`'s session (the one `xconnect bgp --bfd` runs) in virtual time, its
+//!    packets crossing the link; `bgp-reset` is the provider clearing the session.
 //! 5. Traffic: each site's calls (spread over the provider's prefixes) go customer → provider
 //!    out of the site their router chose at the frame's send time, through that site's port
 //!    and policer; a frame sent into a failed link before the routers noticed is lost
@@ -45,7 +45,7 @@ use xconnect_bgp::policy::ImportPolicy;
 use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{Cease, Notification, Origin, PathAttributes};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
-use xconnect_time::{Nanos, Span};
+use xconnect_time::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
@@ -323,11 +323,26 @@ fn end_of(site: usize, side: Side) -> usize {
 
 #[derive(Debug)]
 enum Cp {
-    Deliver { to: usize, bytes: Vec<u8> },
-    Connect { end: usize },
-    Fails { to: usize },
-    Fault { site: usize, kind: FaultKind },
-    BfdDown { site: usize, side: Side },
+    Deliver {
+        to: usize,
+        bytes: Vec<u8>,
+    },
+    Connect {
+        end: usize,
+    },
+    Fails {
+        to: usize,
+    },
+    Fault {
+        site: usize,
+        kind: FaultKind,
+    },
+    /// A BFD control packet arriving at `to`'s end of `site`'s link.
+    Bfd {
+        site: usize,
+        to: Side,
+        packet: [u8; xconnect_bfd::packet::LEN],
+    },
 }
 
 /// What became of a frame.
@@ -374,7 +389,11 @@ struct ControlPlane<'a> {
     seq: u64,
     queue: BTreeMap<(u64, u64), Cp>,
     ends: Vec<End>,
-    bfd_phase: Vec<[u64; 2]>,
+    /// Per site with BFD: the customer's and the provider's session ([`Side::index`]), the
+    /// same state machine `xconnect bgp --bfd` runs, here in virtual time.
+    bfd: Vec<[xconnect_bfd::Session; 2]>,
+    /// BFD packets put on a cross-connect: (time, site, direction).
+    bfd_sent: Vec<(u64, usize, Direction)>,
     /// The provider's network: routes from every site's session (session id = end index).
     provider_rib: Rib,
     /// Each customer site's border router: routes from its eBGP session and from the other
@@ -475,14 +494,20 @@ impl<'a> ControlPlane<'a> {
             seq: 0,
             queue: BTreeMap::new(),
             ends,
-            bfd_phase: (0..n)
-                .map(|_| match c.detection {
-                    Detection::Bfd { interval, .. } => {
-                        [rng.random_range(0..interval.0), rng.random_range(0..interval.0)]
-                    }
-                    Detection::Hold => [0, 0],
-                })
-                .collect(),
+            bfd: match c.detection {
+                // Each side starts at its own phase, as two routers would.
+                Detection::Bfd { interval, multiplier } => (0..n)
+                    .map(|site| {
+                        let timers = xconnect_bfd::Timers { tx: interval, rx: interval, mult: multiplier as u8 };
+                        [0, 1].map(|side| {
+                            let phase = Nanos(rng.random_range(0..interval.0));
+                            xconnect_bfd::Session::new(timers, (2 * site + side + 1) as u32, phase)
+                        })
+                    })
+                    .collect(),
+                Detection::Hold => Vec::new(),
+            },
+            bfd_sent: Vec::new(),
             provider_rib: Rib::new(),
             customer_ribs: vec![Rib::new(); n],
             established_at: vec![None; n],
@@ -727,22 +752,38 @@ impl<'a> ControlPlane<'a> {
         self.apply(end, out);
     }
 
+    /// What one side's BFD session asks: its packets cross the link (lost while it is down),
+    /// and when it leaves Up the BGP session on that side goes down with it.
+    fn bfd_actions(&mut self, site: usize, side: Side, out: Vec<xconnect_bfd::Action>) {
+        for a in out {
+            match a {
+                xconnect_bfd::Action::Send(packet) => {
+                    let (to, dir) = match side {
+                        Side::Customer => (Side::Provider, Direction::ToProvider),
+                        Side::Provider => (Side::Customer, Direction::ToCustomer),
+                    };
+                    self.bfd_sent.push((self.now, site, dir));
+                    if self.link_up(site) {
+                        self.push(self.now + self.delay(), Cp::Bfd { site, to, packet });
+                    }
+                }
+                xconnect_bfd::Action::StateChange { from: xconnect_bfd::State::Up, .. } => {
+                    if self.ends[end_of(site, side)].peer.state() == State::Established {
+                        let who = if side == Side::Customer { "customer" } else { "provider" };
+                        self.log(site, TimelineEvent::Detected, format!("{who} side: BFD down"));
+                        self.tear_down(site, side, Notification::cease(Cease::BfdDown), "BFD down");
+                    }
+                }
+                xconnect_bfd::Action::StateChange { .. } => {}
+            }
+        }
+    }
+
     fn fault(&mut self, site: usize, kind: FaultKind) {
         self.log(site, kind.into(), String::new());
         match kind {
             FaultKind::LinkDown => {
                 self.links[site].push((self.now, false));
-                if let Detection::Bfd { interval: Span(interval_ns), multiplier } = self.c.detection {
-                    for side in [Side::Customer, Side::Provider] {
-                        // The last BFD packet from the other side that arrived before the cut.
-                        let phase = self.bfd_phase[site][1 - side.index()];
-                        let latest_tx = self.now.saturating_sub(self.delay());
-                        let k = latest_tx.saturating_sub(phase) / interval_ns;
-                        let last_rx = phase + k * interval_ns + self.delay();
-                        let detect = last_rx + u64::from(multiplier) * interval_ns;
-                        self.push(detect.max(self.now), Cp::BfdDown { site, side });
-                    }
-                }
             }
             FaultKind::LinkUp => {
                 self.links[site].push((self.now, true));
@@ -758,8 +799,22 @@ impl<'a> ControlPlane<'a> {
         loop {
             let timer =
                 self.ends.iter().enumerate().filter_map(|(i, e)| e.peer.next_deadline().map(|d| (d.0, i))).min();
+            let bfd = (0..self.bfd.len())
+                .flat_map(|site| [Side::Customer, Side::Provider].map(|side| (site, side)))
+                .map(|(site, side)| (self.bfd[site][side.index()].next_deadline().0, site, side))
+                .min_by_key(|b| b.0);
             let queued = self.queue.keys().next().copied();
             match (timer, queued) {
+                _ if bfd.is_some_and(|(t, ..)| {
+                    t <= end_ns && timer.is_none_or(|(bt, _)| t < bt) && queued.is_none_or(|(qt, _)| t < qt)
+                }) =>
+                {
+                    let (t, site, side) = bfd.expect("checked");
+                    self.now = t;
+                    let mut out = Vec::new();
+                    self.bfd[site][side.index()].tick(Nanos(t), &mut out);
+                    self.bfd_actions(site, side, out);
+                }
                 (Some((t, i)), q) if t <= end_ns && q.is_none_or(|(qt, _)| t < qt) => {
                     self.now = t;
                     self.event(i, Event::Tick);
@@ -788,12 +843,11 @@ impl<'a> ControlPlane<'a> {
                             }
                         }
                         Cp::Fault { site, kind } => self.fault(site, kind),
-                        Cp::BfdDown { site, side } => {
-                            let up = self.ends[end_of(site, side)].peer.state() == State::Established;
-                            if !self.link_up(site) && up {
-                                let who = if side == Side::Customer { "customer" } else { "provider" };
-                                self.log(site, TimelineEvent::Detected, format!("{who} side: BFD down"));
-                                self.tear_down(site, side, Notification::cease(Cease::BfdDown), "BFD down");
+                        Cp::Bfd { site, to, packet } => {
+                            if self.link_up(site) {
+                                let mut out = Vec::new();
+                                let _ = self.bfd[site][to.index()].receive(Nanos(self.now), &packet, &mut out);
+                                self.bfd_actions(site, to, out);
                             }
                         }
                     }
@@ -821,16 +875,8 @@ fn control_frames(cp: &ControlPlane<'_>, sc: &Scenario) -> Vec<(u64, usize, Dire
             frames.push((t, site, dir, (l2 + 40 + seg as u32).max(60)));
         }
     }
-    if let Some(Control { detection: Detection::Bfd { interval: Span(interval_ns), .. }, .. }) = &sc.control {
-        for (site, phases) in cp.bfd_phase.iter().enumerate() {
-            for (side, dir) in [(Side::Customer, Direction::ToProvider), (Side::Provider, Direction::ToCustomer)] {
-                let mut t = phases[side.index()];
-                while t < sc.duration.0 {
-                    frames.push((t, site, dir, (l2 + 20 + 8 + 24).max(60)));
-                    t += interval_ns;
-                }
-            }
-        }
+    for &(t, site, dir) in &cp.bfd_sent {
+        frames.push((t, site, dir, (l2 + 20 + 8 + 24).max(60)));
     }
     frames.sort_by_key(|f| f.0);
     frames

@@ -154,6 +154,24 @@ pub enum SpeakerEvent {
         /// Prefixes withdrawn.
         withdrawn: usize,
     },
+    /// A neighbor that announced graceful restart went down without a NOTIFICATION: its
+    /// routes are kept, stale, while it restarts (RFC 4724).
+    GracefulRestart {
+        /// Peer address.
+        peer: String,
+        /// Routes kept stale.
+        stale: usize,
+        /// Seconds they are kept at most (the neighbor's restart time).
+        restart_time_s: f64,
+    },
+    /// The neighbor's restart is over (its End-of-RIB, its restart time passed, or it came back
+    /// without its forwarding state): the routes it did not announce again were withdrawn.
+    RestartDone {
+        /// Peer address.
+        peer: String,
+        /// Stale routes withdrawn.
+        withdrawn: usize,
+    },
     /// A neighbor's BFD session changed state.
     BfdState {
         /// Peer address.

@@ -65,6 +65,21 @@ pub enum PeerAction {
         /// The prefix.
         prefix: Ipv4Net,
     },
+    /// The session went down without a NOTIFICATION and the neighbor had announced graceful
+    /// restart (RFC 4724): its routes stay, marked stale, until it is back and sends
+    /// End-of-RIB (those it did not announce again are then withdrawn) or until `until`.
+    Stale {
+        /// Routes kept stale.
+        routes: usize,
+        /// When they go unless refreshed.
+        until: Nanos,
+    },
+    /// The neighbor's End-of-RIB after a graceful restart: what it did not announce again was
+    /// withdrawn ([`PeerAction::Withdrawn`] each), the rest is fresh.
+    RestartDone {
+        /// Routes withdrawn as stale.
+        withdrawn: usize,
+    },
     /// A malformed attribute handled without a reset (RFC 7606).
     AttributeIssue(AttrIssue),
     /// We sent an UPDATE.
@@ -94,6 +109,14 @@ pub struct Peer {
     /// After a max-prefix Cease, the wait before the session may restart (`None`: only a
     /// manual start restarts it).
     max_prefix_restart: Option<Span>,
+    /// The neighbor's graceful restart capability for IPv4 unicast (RFC 4724), from its last
+    /// OPEN: its restart time, and whether it kept its forwarding state.
+    peer_restart: Option<(Span, bool)>,
+    /// Whether a NOTIFICATION (other than our Hold Timer Expired) went either way as the
+    /// session went down: then there is no graceful restart (RFC 4724 §4.2).
+    notified: bool,
+    /// Routes kept stale while the neighbor restarts, and until when.
+    stale: Option<(PrefixSet, Nanos)>,
 }
 
 impl Peer {
@@ -106,6 +129,9 @@ impl Peer {
             adj_out: BTreeMap::new(),
             local_addr: Ipv4Addr::UNSPECIFIED,
             max_prefix_restart: None,
+            peer_restart: None,
+            notified: false,
+            stale: None,
         }
     }
 
@@ -140,7 +166,8 @@ impl Peer {
 
     /// The earliest timer: call [`Peer::handle`] with [`Event::Tick`] by then.
     pub fn next_deadline(&self) -> Option<Nanos> {
-        self.session.next_deadline()
+        let stale = self.stale.as_ref().map(|(_, until)| *until);
+        self.session.next_deadline().into_iter().chain(stale).min()
     }
 
     /// The prefixes accepted and held (in no order).
@@ -175,6 +202,9 @@ impl Peer {
         let mut actions = Vec::new();
         self.session.handle(now, ev, &mut actions);
         self.carry_out(now, actions, out);
+        if self.stale.as_ref().is_some_and(|(_, until)| now >= *until) {
+            self.end_restart(out);
+        }
     }
 
     /// Sends `n` (when a connection is up), closes and goes to Idle; the Adj-RIB-In is flushed.
@@ -269,10 +299,42 @@ impl Peer {
         }
     }
 
-    fn flush(&mut self, out: &mut Vec<PeerAction>) {
-        let mut gone: Vec<Ipv4Net> = std::mem::take(&mut self.adj_in).into_iter().collect();
+    /// The session left Established: the Adj-RIB-In is flushed, or with graceful restart
+    /// (the neighbor announced it, and no NOTIFICATION was exchanged) kept stale.
+    fn left_established(&mut self, now: Nanos, out: &mut Vec<PeerAction>) {
+        match self.peer_restart {
+            Some((time, _)) if !self.notified => {
+                let (stale, _) = self.stale.get_or_insert_with(|| (PrefixSet::default(), now));
+                stale.extend(std::mem::take(&mut self.adj_in));
+                let routes = stale.len();
+                let until = now + time;
+                self.stale.as_mut().expect("just set").1 = until;
+                out.push(PeerAction::Stale { routes, until });
+            }
+            _ => {
+                let mut gone: Vec<Ipv4Net> = std::mem::take(&mut self.adj_in).into_iter().collect();
+                gone.extend(self.stale.take().map(|(s, _)| s).unwrap_or_default());
+                gone.sort_unstable();
+                out.extend(gone.into_iter().map(|prefix| PeerAction::Withdrawn { prefix }));
+            }
+        }
+        self.notified = false;
+    }
+
+    /// The restart is over (End-of-RIB, the restart time passed, or the neighbor came back
+    /// without keeping its forwarding state): the routes still stale are withdrawn.
+    fn end_restart(&mut self, out: &mut Vec<PeerAction>) {
+        let Some((stale, _)) = self.stale.take() else { return };
+        let mut gone: Vec<Ipv4Net> = stale.into_iter().collect();
         gone.sort_unstable();
+        let withdrawn = gone.len();
         out.extend(gone.into_iter().map(|prefix| PeerAction::Withdrawn { prefix }));
+        out.push(PeerAction::RestartDone { withdrawn });
+    }
+
+    /// Whether the neighbor held `p` (fresh or stale); it holds it no more.
+    fn forget(&mut self, p: &Ipv4Net) -> bool {
+        self.adj_in.remove(p) | self.stale.as_mut().is_some_and(|(s, _)| s.remove(p))
     }
 
     fn carry_out(&mut self, now: Nanos, actions: Vec<Action>, out: &mut Vec<PeerAction>) {
@@ -284,17 +346,35 @@ impl Peer {
                 Action::StateChange { from, to } => {
                     out.push(PeerAction::StateChange { from, to });
                     if from == State::Established {
-                        self.flush(out);
+                        self.left_established(now, out);
+                    } else if to == State::Idle {
+                        self.notified = false;
                     }
                     if to == State::Established {
                         self.send_all(now, out);
                     }
                 }
-                Action::OpenReceived(o) => out.push(PeerAction::OpenReceived(o)),
+                Action::OpenReceived(o) => {
+                    self.peer_restart = o.graceful_restart_ipv4();
+                    // Back without its forwarding state (or without the capability): the stale
+                    // routes go now (RFC 4724 §4.2).
+                    if !self.peer_restart.is_some_and(|(_, kept)| kept) {
+                        self.end_restart(out);
+                    }
+                    out.push(PeerAction::OpenReceived(o));
+                }
                 Action::Update(u) => self.update(now, u, out),
                 Action::RouteRefresh => self.send_all(now, out),
-                Action::NotificationSent(n, r) => out.push(PeerAction::NotificationSent(n, r)),
-                Action::NotificationReceived(n) => out.push(PeerAction::NotificationReceived(n)),
+                Action::NotificationSent(n, r) => {
+                    // Hold Timer Expired is how a restarting neighbor that froze is noticed:
+                    // graceful restart still applies; anything else we send ends the session.
+                    self.notified |= !n.is_hold_timer_expired();
+                    out.push(PeerAction::NotificationSent(n, r));
+                }
+                Action::NotificationReceived(n) => {
+                    self.notified = true;
+                    out.push(PeerAction::NotificationReceived(n));
+                }
             }
         }
     }
@@ -306,8 +386,13 @@ impl Peer {
         for p in u.withdrawn.iter().chain(&u.nlri) {
             std::hint::black_box(self.adj_in.contains(p));
         }
+        // End-of-RIB (RFC 4724 §2): an UPDATE with nothing in it.
+        if u.withdrawn.is_empty() && u.nlri.is_empty() && u.attrs == PathAttributes::default() && u.issues.is_empty() {
+            self.end_restart(out);
+            return;
+        }
         for p in &u.withdrawn {
-            if self.adj_in.remove(p) {
+            if self.forget(p) {
                 out.push(PeerAction::Withdrawn { prefix: *p });
             }
         }
@@ -322,19 +407,22 @@ impl Peer {
             };
             match verdict {
                 Ok(()) => {
+                    if let Some((stale, _)) = self.stale.as_mut() {
+                        stale.remove(p);
+                    }
                     self.adj_in.insert(*p);
                     out.push(PeerAction::Accepted { prefix: *p, attrs: attrs.clone() });
                 }
                 Err(reason) => {
                     out.push(PeerAction::Rejected { prefix: *p, reason });
-                    if self.adj_in.remove(p) {
+                    if self.forget(p) {
                         out.push(PeerAction::Withdrawn { prefix: *p });
                     }
                 }
             }
         }
         if let Some(max) = self.policy.max_prefixes() {
-            let held = self.adj_in.len();
+            let held = self.adj_in.len() + self.stale.as_ref().map_or(0, |(s, _)| s.len());
             if held > max {
                 let n = Notification::max_prefixes(max);
                 self.notify_and_reset(now, n, format!("{held} prefixes accepted, the limit is {max}"), out);
@@ -347,7 +435,7 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Cease, Message, Origin};
+    use crate::wire::{Capability, Cease, Message, Origin};
 
     const SEC: u64 = 1_000_000_000;
 
@@ -525,5 +613,103 @@ mod tests {
         assert_eq!(a.as_path, Some(AsPath::sequence(vec![65000])));
         assert_eq!(a.local_pref, Some(100));
         assert_eq!(a.next_hop, Some(Ipv4Addr::new(10, 0, 0, 1)));
+    }
+
+    /// An OPEN from AS 64512 announcing graceful restart for IPv4 unicast, `forwarding` the F
+    /// bit, restart time 60 s.
+    fn restarting_open(forwarding: bool) -> Vec<u8> {
+        let mut open = Open::new(64512, 9, Ipv4Addr::new(10, 0, 0, 2));
+        open.capabilities.retain(|c| !matches!(c, Capability::GracefulRestart { .. }));
+        let flags = if forwarding { 0x80 } else { 0 };
+        open.capabilities.push(Capability::GracefulRestart { flags_time: 60, families: vec![0, 1, 1, flags] });
+        Message::Open(open).encode(true)
+    }
+
+    /// A provider-side peer whose neighbor announced graceful restart, holding two routes.
+    fn with_restart_and_two_routes() -> Peer {
+        let cfg = SessionConfig {
+            passive: true,
+            hold_time: 9,
+            ..SessionConfig::new(65000, 64512, Ipv4Addr::new(10, 0, 0, 1))
+        };
+        let mut peer = Peer::new(cfg, ImportPolicy::provider(64512));
+        let mut out = Vec::new();
+        peer.handle(Nanos(0), Event::ManualStart, &mut out);
+        come_back(&mut peer, Nanos(0), true, &mut out);
+        peer.handle(Nanos(2), Event::Data(&update(&["45.64.0.0/24", "45.64.1.0/24"], &[], vec![64512])), &mut out);
+        assert_eq!(peer.adj_rib_in().len(), 2);
+        peer
+    }
+
+    fn come_back(peer: &mut Peer, at: Nanos, forwarding: bool, out: &mut Vec<PeerAction>) {
+        peer.handle(at, Event::TcpConnected, out);
+        peer.handle(at, Event::Data(&restarting_open(forwarding)), out);
+        peer.handle(at, Event::Data(&Message::Keepalive.encode(true)), out);
+        assert_eq!(peer.state(), State::Established);
+    }
+
+    fn withdrawn(out: &[PeerAction]) -> Vec<Ipv4Net> {
+        out.iter().filter_map(|a| if let PeerAction::Withdrawn { prefix } = a { Some(*prefix) } else { None }).collect()
+    }
+
+    fn end_of_rib() -> Vec<u8> {
+        Message::Update(Update::default()).encode(true)
+    }
+
+    #[test]
+    fn graceful_restart_keeps_routes_stale_until_end_of_rib() {
+        let mut peer = with_restart_and_two_routes();
+        let mut out = Vec::new();
+        // The connection fails (no NOTIFICATION): the routes stay, stale.
+        peer.handle(Nanos(5 * SEC), Event::TcpFails, &mut out);
+        assert!(withdrawn(&out).is_empty(), "{out:?}");
+        assert!(out.contains(&PeerAction::Stale { routes: 2, until: Nanos(65 * SEC) }), "{out:?}");
+        assert_eq!(peer.next_deadline().map(|d| d <= Nanos(65 * SEC)), Some(true));
+        // Back with its forwarding state: one route announced again, then End-of-RIB: the
+        // other one goes, the first is fresh.
+        let mut out = Vec::new();
+        peer.handle(Nanos(20 * SEC), Event::ManualStart, &mut out);
+        come_back(&mut peer, Nanos(20 * SEC), true, &mut out);
+        assert!(withdrawn(&out).is_empty(), "{out:?}");
+        peer.handle(Nanos(21 * SEC), Event::Data(&update(&["45.64.1.0/24"], &[], vec![64512])), &mut out);
+        let mut out = Vec::new();
+        peer.handle(Nanos(22 * SEC), Event::Data(&end_of_rib()), &mut out);
+        assert_eq!(withdrawn(&out), [p("45.64.0.0/24")]);
+        assert!(out.contains(&PeerAction::RestartDone { withdrawn: 1 }));
+        assert_eq!(peer.adj_rib_in().len(), 1);
+        // Nothing stale is left to expire.
+        let mut out = Vec::new();
+        peer.handle(Nanos(80 * SEC), Event::Tick, &mut out);
+        assert!(withdrawn(&out).is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn graceful_restart_ends_at_the_restart_time_or_without_forwarding_state() {
+        // Not back within the restart time: both routes go when it has passed.
+        // (Frozen, it is noticed by the hold timer: that is no reason to drop its routes.)
+        let mut peer = with_restart_and_two_routes();
+        let mut out = Vec::new();
+        peer.handle(Nanos(12 * SEC), Event::Tick, &mut out);
+        assert!(out.iter().any(|a| matches!(a, PeerAction::NotificationSent(n, _) if n.is_hold_timer_expired())));
+        assert!(out.iter().any(|a| matches!(a, PeerAction::Stale { routes: 2, .. })), "{out:?}");
+        peer.handle(Nanos(71 * SEC), Event::Tick, &mut out);
+        assert!(withdrawn(&out).is_empty());
+        peer.handle(Nanos(72 * SEC), Event::Tick, &mut out);
+        assert_eq!(withdrawn(&out), [p("45.64.0.0/24"), p("45.64.1.0/24")]);
+        // Back without its forwarding state: the stale routes go at its OPEN.
+        let mut peer = with_restart_and_two_routes();
+        let mut out = Vec::new();
+        peer.handle(Nanos(5 * SEC), Event::TcpFails, &mut out);
+        peer.handle(Nanos(20 * SEC), Event::ManualStart, &mut out);
+        out.clear();
+        come_back(&mut peer, Nanos(20 * SEC), false, &mut out);
+        assert_eq!(withdrawn(&out), [p("45.64.0.0/24"), p("45.64.1.0/24")]);
+        // A NOTIFICATION: no graceful restart, the routes go at once.
+        let mut peer = with_restart_and_two_routes();
+        let mut out = Vec::new();
+        let cease = Message::Notification(Notification::cease(Cease::AdminShutdown)).encode(true);
+        peer.handle(Nanos(5 * SEC), Event::Data(&cease), &mut out);
+        assert_eq!(withdrawn(&out), [p("45.64.0.0/24"), p("45.64.1.0/24")]);
+        assert!(!out.iter().any(|a| matches!(a, PeerAction::Stale { .. })));
     }
 }

@@ -1125,6 +1125,14 @@ impl Speaker {
                     self.rib.withdraw(session, prefix);
                     self.route(i, RouteChange::Withdrawn(prefix));
                 }
+                PeerAction::Stale { routes, until } => self.push(SpeakerEvent::GracefulRestart {
+                    peer: name.to_string(),
+                    stale: routes,
+                    restart_time_s: until.since(self.now()).as_secs_f64().round(),
+                }),
+                PeerAction::RestartDone { withdrawn } => {
+                    self.push(SpeakerEvent::RestartDone { peer: name.to_string(), withdrawn })
+                }
                 PeerAction::AttributeIssue(issue) => {
                     self.log(&name, format!("RFC 7606 {:?}: {}", issue.action, issue.detail))
                 }

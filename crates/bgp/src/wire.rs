@@ -24,11 +24,16 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use xconnect_time::Span;
 
 /// The 16-byte all-ones marker that starts every message.
 pub const MARKER: [u8; 16] = [0xff; 16];
 /// AS_TRANS (RFC 6793): the 2-octet stand-in for a 4-octet ASN.
 pub const AS_TRANS: u16 = 23456;
+
+/// The restart time in our graceful restart capability, seconds (we announce no address
+/// family, so no neighbor keeps our routes; the time is what RFC 4724 asks to be there).
+pub const RESTART_TIME: u16 = 120;
 
 /// Message type code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -184,7 +189,8 @@ pub enum Capability {
     },
     /// 2: route refresh (RFC 2918).
     RouteRefresh,
-    /// 64: graceful restart (RFC 4724), recognized and kept; xconnect does not restart gracefully.
+    /// 64: graceful restart (RFC 4724); xconnect keeps a restarting neighbor's routes (the
+    /// receiving side) and does not restart gracefully itself.
     GracefulRestart {
         /// Restart flags (4 bits) and restart time (12 bits).
         flags_time: u16,
@@ -262,7 +268,7 @@ impl Open {
     pub const MIN_BODY: usize = 10;
 
     /// An OPEN for `asn` with the capabilities xconnect advertises: IPv4 unicast, route refresh,
-    /// 4-octet AS.
+    /// graceful restart (receiving side), 4-octet AS.
     pub fn new(asn: u32, hold_time: u16, router_id: Ipv4Addr) -> Self {
         Open {
             version: 4,
@@ -272,6 +278,9 @@ impl Open {
             capabilities: vec![
                 Capability::Multiprotocol { afi: 1, safi: 1 },
                 Capability::RouteRefresh,
+                // The receiving side of graceful restart only: no address family, so no
+                // neighbor keeps our routes when we go down (RFC 4724 §3).
+                Capability::GracefulRestart { flags_time: RESTART_TIME, families: Vec::new() },
                 Capability::FourOctetAs(asn),
             ],
         }
@@ -283,6 +292,18 @@ impl Open {
             .iter()
             .find_map(|c| if let Capability::FourOctetAs(a) = c { Some(*a) } else { None })
             .unwrap_or(u32::from(self.my_as))
+    }
+
+    /// The graceful restart capability (RFC 4724) if it covers IPv4 unicast: the restart time
+    /// and whether the sender kept its forwarding state (the F bit).
+    pub fn graceful_restart_ipv4(&self) -> Option<(Span, bool)> {
+        self.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart { flags_time, families } => families
+                .chunks_exact(4)
+                .find(|f| f[..3] == [0, 1, 1])
+                .map(|f| (Span::from_secs(u64::from(flags_time & 0x0fff)), f[3] & 0x80 != 0)),
+            _ => None,
+        })
     }
 
     /// Whether the 4-octet AS capability is present.

@@ -24,12 +24,13 @@ fn net(s: &str) -> Ipv4Net {
 
 #[test]
 fn test_open_bytes_both_ways() {
-    // OPEN, AS 65001, hold 90, id 10.0.0.1, capabilities MP(1,1), route refresh, 4-octet AS 65001.
-    // Every byte fixed, the length too: 19 + 10 + 16 = 45 (0x002d).
-    let bytes = hex("ffffffffffffffffffffffffffffffff 002d 01
-         04 fde9 005a 0a000001 10
-         02 0e 01 04 0001 00 01 02 00 41 04 0000fde9");
-    assert_eq!(bytes.len(), 45);
+    // OPEN, AS 65001, hold 90, id 10.0.0.1, capabilities MP(1,1), route refresh, graceful
+    // restart (restart time 120 s, no address family: the receiving side only), 4-octet AS
+    // 65001. Every byte fixed, the length too: 19 + 10 + 20 = 49 (0x0031).
+    let bytes = hex("ffffffffffffffffffffffffffffffff 0031 01
+         04 fde9 005a 0a000001 14
+         02 12 01 04 0001 00 01 02 00 40 02 0078 41 04 0000fde9");
+    assert_eq!(bytes.len(), 49);
     let open = Open::new(65001, 90, Ipv4Addr::new(10, 0, 0, 1));
     assert_eq!(Message::Open(open.clone()).encode(true), bytes);
     assert_eq!(Message::decode(&bytes, DecodeCtx::default()).unwrap(), Message::Open(open));

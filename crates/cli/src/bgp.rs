@@ -255,6 +255,12 @@ fn human(e: &SpeakerEvent) -> String {
         SpeakerEvent::SentBatch { peer, announced, withdrawn } => {
             format!("{peer} sent: {announced} announced, {withdrawn} withdrawn")
         }
+        SpeakerEvent::GracefulRestart { peer, stale, restart_time_s } => {
+            format!("{peer} restarting gracefully: {stale} routes kept stale for {restart_time_s} s at most")
+        }
+        SpeakerEvent::RestartDone { peer, withdrawn } => {
+            format!("{peer} restart done: {withdrawn} stale routes withdrawn")
+        }
         SpeakerEvent::BfdState { peer, from, to, diag } => format!("{peer} BFD {from} -> {to} ({diag})"),
         SpeakerEvent::Stopped => "stopped".into(),
     }

@@ -629,8 +629,13 @@ impl<'a> ControlPlane<'a> {
                     self.log(site, TimelineEvent::NotificationReceived, format!("{who}: {n}"));
                     cause = Some(DetectedBy::ReceivedNotification(n));
                 }
-                // Simulated peers send well-formed UPDATEs; what was sent is in the RIBs.
-                PeerAction::OpenReceived(_) | PeerAction::AttributeIssue(_) | PeerAction::Sent { .. } => {}
+                // Simulated peers send well-formed UPDATEs; what was sent is in the RIBs. They
+                // announce graceful restart for no address family, so none keeps stale routes.
+                PeerAction::OpenReceived(_)
+                | PeerAction::AttributeIssue(_)
+                | PeerAction::Sent { .. }
+                | PeerAction::Stale { .. }
+                | PeerAction::RestartDone { .. } => {}
             }
         }
         self.reroute();

@@ -276,6 +276,17 @@ impl Session {
         true
     }
 
+    /// Sends End-of-RIB for IPv4 unicast (an UPDATE with nothing in it, RFC 4724 §2) if
+    /// Established; returns whether it went.
+    pub fn send_end_of_rib(&mut self, now: Nanos, out: &mut Vec<Action>) -> bool {
+        if self.state != State::Established {
+            return false;
+        }
+        out.push(Action::Send(Message::Update(Update::default()).encode(self.four_octet())));
+        self.restart_keepalive(now);
+        true
+    }
+
     fn restart_keepalive(&mut self, now: Nanos) {
         if self.hold > Span::ZERO && self.state == State::Established {
             self.keepalive_at = Some(now + self.hold / 3);

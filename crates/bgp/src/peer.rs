@@ -284,6 +284,21 @@ impl Peer {
         }
     }
 
+    /// End-of-RIB after the first full Adj-RIB-Out, to a neighbor that announced graceful
+    /// restart (RFC 4724 §2): a restarting neighbor waits for it before it settles its routes.
+    fn end_of_rib(&mut self, now: Nanos, out: &mut Vec<PeerAction>) {
+        let graceful = self.session.peer_open().is_some_and(|o| {
+            o.capabilities.iter().any(|c| matches!(c, crate::wire::Capability::GracefulRestart { .. }))
+        });
+        let mut actions = Vec::new();
+        if graceful && self.session.send_end_of_rib(now, &mut actions) {
+            out.extend(actions.into_iter().filter_map(|a| match a {
+                Action::Send(b) => Some(PeerAction::Send(b)),
+                _ => None,
+            }));
+        }
+    }
+
     /// The whole Adj-RIB-Out, one UPDATE per set of attributes (on Established and on
     /// ROUTE-REFRESH).
     fn send_all(&mut self, now: Nanos, out: &mut Vec<PeerAction>) {
@@ -352,6 +367,7 @@ impl Peer {
                     }
                     if to == State::Established {
                         self.send_all(now, out);
+                        self.end_of_rib(now, out);
                     }
                 }
                 Action::OpenReceived(o) => {
@@ -502,7 +518,9 @@ mod tests {
     fn advertises_on_established_with_the_ebgp_export_rules() {
         let (_, out) = established(10);
         let u = sent_updates(&out);
-        assert_eq!(u.len(), 1, "{out:?}");
+        // The routes, then End-of-RIB (the neighbor announced graceful restart).
+        assert_eq!(u.len(), 2, "{out:?}");
+        assert_eq!(u[1], Update::default(), "End-of-RIB last");
         assert_eq!(u[0].nlri, vec![p("168.86.128.0/18")]);
         assert_eq!(u[0].attrs.as_path, Some(AsPath::sequence(vec![65000])), "our ASN prepended");
         assert_eq!(u[0].attrs.next_hop, Some(Ipv4Addr::new(169, 254, 0, 1)), "next hop self");

@@ -115,6 +115,11 @@ struct Bird {
 
 impl Bird {
     fn start(config: &str) -> Bird {
+        Bird::start_with(config, &[])
+    }
+
+    /// With more command-line options (`-R`: recovering from a graceful restart).
+    fn start_with(config: &str, options: &[&str]) -> Bird {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("bird.conf");
         std::fs::write(&conf, config).unwrap();
@@ -122,6 +127,7 @@ impl Bird {
         let pid = dir.path().join("bird.pid");
         let child = Command::new("bird")
             .args(["-f", "-c", conf.to_str().unwrap(), "-s", &sock, "-P", pid.to_str().unwrap()])
+            .args(options)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1098,4 +1104,59 @@ fn bfd_with_bird_takes_the_session_down_within_the_detection_time() {
     assert!(detected <= Duration::from_millis(350), "BFD detected the frozen peer after {detected:?}");
     eprintln!("bfd: frozen BIRD detected after {:.1} ms", detected.as_secs_f64() * 1e3);
     bird.signal("-CONT");
+}
+
+/// Graceful restart with BIRD as the restarting neighbor: `birdc graceful restart`, then BIRD
+/// started again in recovery (`-R`) announcing one of its two routes. xconnect keeps both,
+/// stale, while BIRD is away (no withdrawal), takes the one announced again as fresh, and
+/// withdraws the other at BIRD's End-of-RIB.
+#[test]
+fn graceful_restart_with_bird_keeps_routes_stale_then_fresh() {
+    if !require_tool("bird") || !require_tool("birdc") {
+        return;
+    }
+    let (bird_ip, xc_ip) = ("127.0.0.113", "127.0.0.114");
+    let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
+    let both = ["45.64.0.0/22", "185.1.2.0/24"];
+    let config = |routes: &[&str]| {
+        bird_config((bird_ip, bp, 64512), (xc_ip, xp, 65000), routes, "import all;")
+            .replace("  hold time 3;\n", "  hold time 9;\n  graceful restart on;\n")
+    };
+    let mut bird = Bird::start(&config(&both));
+    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &local,
+        "--peer",
+        &peer,
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--hold",
+        "9",
+        "--passive",
+        "--connect-retry",
+        "1",
+    ]);
+    for p in both {
+        xc.wait(10.0, p, move |v| v["event"] == "accepted" && v["prefix"] == p);
+    }
+    let out = bird.birdc("graceful restart");
+    assert!(out.contains("Graceful restart requested"), "{out}");
+    let stale = xc.wait(5.0, "graceful_restart", is("graceful_restart"));
+    assert_eq!(stale["stale"], 2, "{stale}");
+    bird.kill();
+    let mut bird = Bird::start_with(&config(&both[..1]), &["-R"]);
+    let done = xc.wait(20.0, "restart_done", is("restart_done"));
+    assert_eq!(done["withdrawn"], 1, "{done}");
+    let gone: Vec<&Value> = xc.seen.iter().filter(|v| v["event"] == "withdrawn").collect();
+    assert_eq!(gone.len(), 1, "only the route not announced again goes: {:#?}", xc.seen);
+    assert_eq!(gone[0]["prefix"], "185.1.2.0/24");
+    let again = xc.seen.iter().filter(|v| v["event"] == "accepted" && v["prefix"] == "45.64.0.0/22").count();
+    assert_eq!(again, 2, "announced again after the restart: {:#?}", xc.seen);
+    bird.wait("show protocols all xc", 5, |o| o.contains("Established"));
+    bird.kill();
 }

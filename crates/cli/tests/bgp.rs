@@ -1160,3 +1160,76 @@ fn graceful_restart_with_bird_keeps_routes_stale_then_fresh() {
     bird.wait("show protocols all xc", 5, |o| o.contains("Established"));
     bird.kill();
 }
+
+/// BFD's bad input: timers out of the RFC's range are refused before anything starts; a
+/// packet of the wrong version or for another session is counted and logged, and the
+/// speaker goes on.
+#[test]
+fn bfd_refuses_bad_timers_and_logs_bad_packets() {
+    for (bfd, says) in [
+        ("0,300,3", "transmit interval 0 ms"),
+        ("300,4294968,3", "receive interval 4294968 ms"),
+        ("300,300,0", "multiplier 0"),
+        ("300,300", "expected TX_MS,RX_MS,MULT"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xconnect"))
+            .args(["bgp", "--role", "provider", "--local", "127.0.0.115:0", "--peer", "127.0.0.116"])
+            .args(["--asn", "65000", "--peer-asn", "64512", "--bfd", bfd])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bfd}: {err}");
+        assert!(err.contains(says), "{bfd}: {err}");
+    }
+    let xp = free_port("127.0.0.117");
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &format!("127.0.0.117:{xp}"),
+        "--peer",
+        "127.0.0.118",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+        "--bfd",
+        "100,100,3",
+        "--bfd-multihop",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    let from = std::net::UdpSocket::bind("127.0.0.118:0").unwrap();
+    let packet = xconnect_bfd::Packet {
+        diag: xconnect_bfd::Diag::None,
+        state: xconnect_bfd::State::Down,
+        poll: false,
+        final_: false,
+        demand: false,
+        detect_mult: 3,
+        my_disc: 7,
+        your_disc: 0,
+        desired_min_tx_us: 1_000_000,
+        required_min_rx_us: 1_000_000,
+    };
+    let mut wrong_version = packet.encode();
+    wrong_version[0] = 0x40 | (wrong_version[0] & 0x1f);
+    let other_session = xconnect_bfd::Packet { your_disc: 12345, state: xconnect_bfd::State::Init, ..packet }.encode();
+    for p in [wrong_version, wrong_version, other_session] {
+        from.send_to(&p, "127.0.0.117:4784").unwrap();
+    }
+    let v = xc.wait(3.0, "version discard", |v| {
+        v["event"] == "log" && v["message"].as_str().is_some_and(|m| m.contains("version 2"))
+    });
+    assert!(v["message"].as_str().unwrap().contains("(1 so far)"), "{v}");
+    xc.wait(3.0, "discriminator discard", |v| {
+        v["event"] == "log" && v["message"].as_str().is_some_and(|m| m.contains("our discriminator given as 12345"))
+    });
+    // Logged the first time, counted after: one line for the two bad versions.
+    let lines = xc.seen.iter().filter(|v| v["message"].as_str().is_some_and(|m| m.contains("version 2"))).count();
+    assert_eq!(lines, 1, "{:#?}", xc.seen);
+    // The real exchange still works: a Down packet from the neighbor is answered.
+    from.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    from.send_to(&packet.encode(), "127.0.0.117:4784").unwrap();
+    xc.wait(3.0, "BFD Init", |v| v["event"] == "bfd_state" && v["to"] == "Init");
+}

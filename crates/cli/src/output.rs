@@ -400,6 +400,12 @@ pub fn sim_text(r: &SimReport) -> String {
 
 fn control_text(s: &mut String, c: &xconnect_sim::failover::ControlReport) {
     let _ = writeln!(s, "\nonboarding and BGP (detection: {}; calls start at {:.3} s)", c.detection, c.traffic_start_s);
+    for p in &c.sessions {
+        let on: Vec<&str> =
+            [(p.tcp_md5, "TCP-MD5"), (p.gtsm, "GTSM")].into_iter().filter(|x| x.0).map(|x| x.1).collect();
+        let on = if on.is_empty() { "no TCP-MD5, no GTSM".to_string() } else { on.join(", ") };
+        let _ = writeln!(s, "  {:<12} session: {on}; {}", p.site, p.detection);
+    }
     for o in &c.onboarding {
         let loa = o
             .loa

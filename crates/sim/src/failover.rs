@@ -258,6 +258,19 @@ pub struct ControlFrames {
     pub dropped: u64,
 }
 
+/// A site's eBGP session and what protects it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionProtection {
+    /// The site.
+    pub site: String,
+    /// TCP-MD5 (its 20-byte option is in every segment charged to the tier).
+    pub tcp_md5: bool,
+    /// GTSM.
+    pub gtsm: bool,
+    /// How a failure is noticed: "hold timer 9 s (...)" or "BFD 300 ms x 3".
+    pub detection: String,
+}
+
 /// The control-plane part of a simulation report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ControlReport {
@@ -265,6 +278,8 @@ pub struct ControlReport {
     pub onboarding: Vec<OnboardingRow>,
     /// "hold timer 90 s" or "BFD 300 ms × 3".
     pub detection: String,
+    /// Each site's eBGP session and what protects it.
+    pub sessions: Vec<SessionProtection>,
     /// Everything that happened, by time.
     pub timeline: Vec<TimelineRow>,
     /// One row per link-down fault.
@@ -496,8 +511,11 @@ impl<'a> ControlPlane<'a> {
             ends,
             bfd: match c.detection {
                 // Each side starts at its own phase, as two routers would.
-                Detection::Bfd { interval, multiplier } => (0..n)
+                Detection::Bfd { .. } => (0..n)
                     .map(|site| {
+                        let Detection::Bfd { interval, multiplier } = sc.sites[site].bfd.unwrap_or(c.detection) else {
+                            unreachable!("BFD detection")
+                        };
                         let timers = xconnect_bfd::Timers { tx: interval, rx: interval, mult: multiplier as u8 };
                         [0, 1].map(|side| {
                             let phase = Nanos(rng.random_range(0..interval.0));
@@ -872,12 +890,13 @@ fn control_frames(cp: &ControlPlane<'_>, sc: &Scenario) -> Vec<(u64, usize, Dire
     const MSS: usize = 1460;
     let l2 = 14 + 4 * u32::from(sc.vlan.is_some());
     let mut frames = Vec::new();
+    let md5 = sc.control.as_ref().is_some_and(|c| c.tcp_md5);
     for &(t, site, dir, bytes) in &cp.segments {
         let mut left = bytes;
         while left > 0 {
             let seg = left.min(MSS);
             left -= seg;
-            frames.push((t, site, dir, (l2 + 40 + seg as u32).max(60)));
+            frames.push((t, site, dir, segment_frame_len(l2, md5, seg)));
         }
     }
     for &(t, site, dir) in &cp.bfd_sent {
@@ -885,6 +904,13 @@ fn control_frames(cp: &ControlPlane<'_>, sc: &Scenario) -> Vec<(u64, usize, Dire
     }
     frames.sort_by_key(|f| f.0);
     frames
+}
+
+/// A BGP segment's frame without FCS: `l2` bytes of Ethernet (and VLAN tag), IPv4 and TCP
+/// headers, TCP-MD5's option (18 bytes padded to 20, RFC 2385) when on, the payload; 60 bytes
+/// at least.
+fn segment_frame_len(l2: u32, md5: bool, payload: usize) -> u32 {
+    (l2 + 40 + if md5 { 20 } else { 0 } + payload as u32).max(60)
 }
 
 /// Runs a scenario with `[control]`: the control plane first (it does not depend on the voice
@@ -1236,12 +1262,24 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             established_s: cp.established_at[i].map(t),
         })
         .collect();
+    let detection = |d: Detection| match d {
+        Detection::Hold => format!("hold timer {} s (keepalive every {} s)", c.hold_s, f64::from(c.hold_s) / 3.0),
+        Detection::Bfd { interval, multiplier } => format!("BFD {} ms x {multiplier}", interval.0 / 1_000_000),
+    };
+    let sessions = sc
+        .sites
+        .iter()
+        .map(|s| SessionProtection {
+            site: s.name.clone(),
+            tcp_md5: c.tcp_md5,
+            gtsm: c.gtsm,
+            detection: detection(s.bfd.unwrap_or(c.detection)),
+        })
+        .collect();
     let report = ControlReport {
         onboarding,
-        detection: match c.detection {
-            Detection::Hold => format!("hold timer {} s (keepalive every {} s)", c.hold_s, f64::from(c.hold_s) / 3.0),
-            Detection::Bfd { interval, multiplier } => format!("BFD {} ms x {multiplier}", interval.0 / 1_000_000),
-        },
+        detection: detection(c.detection),
+        sessions,
         timeline: std::mem::take(&mut cp.timeline),
         failovers,
         // The sites' calls (not the stray ones, which the ACL is meant to drop); a call none of
@@ -1384,6 +1422,44 @@ mod tests {
             check_convergence_loss(f, 500);
             assert!(c.survivors[0].carried, "{:?}", c.survivors);
         }
+    }
+
+    #[test]
+    fn a_site_with_its_own_bfd_timers_detects_on_them_and_the_report_says_so() {
+        // Ashburn (the site that fails) with 50 ms x 3 instead of [control]'s 300 ms x 3.
+        let own = "tier = \"100M\"\ncalls = 500\nbfd_interval_ms = 50\n\n[[sites]]\nname = \"san-jose\"";
+        let (_, _, c) = run(BFD, &[("tier = \"100M\"\ncalls = 500\n\n[[sites]]\nname = \"san-jose\"", own)]);
+        let f = &c.failovers[0];
+        assert_eq!(f.detected_by, DetectedBy::Bfd);
+        for d in [f.provider_detected_s.unwrap(), f.customer_detected_s.unwrap()] {
+            let took = d - f.down_s;
+            assert!((0.1..=0.15 + 1e-9).contains(&took), "50 ms x 3: detected after {took} s");
+        }
+        let rows: Vec<(&str, &str)> = c.sessions.iter().map(|s| (s.site.as_str(), s.detection.as_str())).collect();
+        assert_eq!(rows, [("ashburn", "BFD 50 ms x 3"), ("san-jose", "BFD 300 ms x 3")]);
+        assert!(c.sessions.iter().all(|s| !s.tcp_md5 && !s.gtsm));
+    }
+
+    #[test]
+    fn tcp_md5_makes_every_bgp_segment_20_bytes_longer_and_gtsm_is_reported() {
+        let protected = HOLD.replace("[control]\n", "[control]\ntcp_md5 = true\ngtsm = true\n");
+        let (_, _, c) = run(&protected, &[]);
+        assert!(c.sessions.iter().all(|s| s.tcp_md5 && s.gtsm), "{:?}", c.sessions);
+        let (_, _, plain) = run(HOLD, &[]);
+        assert!(plain.sessions.iter().all(|s| !s.tcp_md5 && !s.gtsm));
+        assert_eq!(c.control_frames, plain.control_frames, "the same segments, only longer");
+        // Ethernet 14 + IPv4 20 + TCP 20 (+ 20 with the MD5 option) + payload, 60 at least.
+        assert_eq!(segment_frame_len(14, false, 19), 73);
+        assert_eq!(segment_frame_len(14, true, 19), 93);
+        assert_eq!(segment_frame_len(18, true, 1460), 1538);
+        assert_eq!(segment_frame_len(14, false, 1), 60);
+    }
+
+    #[test]
+    fn site_bfd_timers_need_bfd_detection() {
+        let text = HOLD.replacen("calls = 500\n", "calls = 500\nbfd_multiplier = 5\n", 1);
+        let e = Scenario::parse(&text, "test").unwrap_err().to_string();
+        assert!(e.contains("bfd_multiplier: only with [control] detection = \"bfd\""), "{e}");
     }
 
     #[test]

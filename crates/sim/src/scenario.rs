@@ -96,6 +96,10 @@ pub struct Control {
     pub faults: Vec<Fault>,
     /// Unannounced calls at the first site.
     pub stray_calls: u64,
+    /// TCP-MD5 on every BGP session (RFC 2385: each segment carries a 20-byte option more).
+    pub tcp_md5: bool,
+    /// GTSM on every BGP session (RFC 5082: sent with TTL 255; nothing else changes here).
+    pub gtsm: bool,
 }
 
 impl Control {
@@ -193,6 +197,9 @@ pub struct Site {
     pub accounting: xconnect_policer::Accounting,
     /// How the provider holds provider → customer traffic to the tier.
     pub egress: Egress,
+    /// This site's BFD timers, instead of `[control]`'s (`bfd_interval_ms`, `bfd_multiplier`
+    /// in the site's table; only with `detection = "bfd"`).
+    pub bfd: Option<Detection>,
 }
 
 /// How the provider's edge holds the traffic it sends the customer to the tier (customer →
@@ -383,6 +390,8 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
                 );
             }
         }
+        let site_bfd_interval = t.in_range("bfd_interval_ms", 1..=60_000u64, BFD_INTERVAL);
+        let site_bfd_multiplier = t.in_range("bfd_multiplier", 1..=255u32, BFD_MULTIPLIER);
         let shape = t.one_of("egress", &[("police", false), ("shape", true)], Some(false)).unwrap_or(false);
         const QUEUE: &str = "the egress shaper's queue in ms at the tier's rate, 1 to 10000 (default 50)";
         let queue_ms = t.in_range("shaper_queue_ms", 1..=10_000u64, QUEUE);
@@ -399,7 +408,12 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
             } else {
                 Egress::Police
             };
-            sites.push(Site { name, location, tier, calls, burst_bytes, accounting, egress });
+            // The site's BFD timers: its own, else [control]'s (checked there), filled in below.
+            let bfd = (site_bfd_interval.is_some() || site_bfd_multiplier.is_some()).then_some(Detection::Bfd {
+                interval: Span::from_millis(site_bfd_interval.unwrap_or(0)),
+                multiplier: site_bfd_multiplier.unwrap_or(0),
+            });
+            sites.push(Site { name, location, tier, calls, burst_bytes, accounting, egress, bfd });
         }
     }
     if sites.len() == site_tables.len() {
@@ -409,6 +423,22 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
     }
     let faults = read_events(&root, &names, duration_s);
     let control = read_control(&root, site_tables.len(), faults);
+    // A site's BFD timers complete [control]'s, and need BFD on.
+    for (t, site) in site_tables.iter().zip(sites.iter_mut()) {
+        let Some(Detection::Bfd { interval, multiplier }) = site.bfd else { continue };
+        match control.as_ref().map(|c| c.detection) {
+            Some(Detection::Bfd { interval: ci, multiplier: cm }) => {
+                site.bfd = Some(Detection::Bfd {
+                    interval: if interval == Span::ZERO { ci } else { interval },
+                    multiplier: if multiplier == 0 { cm } else { multiplier },
+                });
+            }
+            _ => {
+                let key = if t.raw("bfd_interval_ms").is_some() { "bfd_interval_ms" } else { "bfd_multiplier" };
+                t.problem(key, "only with [control] detection = \"bfd\"");
+            }
+        }
+    }
     if sites.len() == site_tables.len() {
         check_address_room(&root, &site_tables, check_failover, &sites, control.as_ref());
     }
@@ -668,9 +698,10 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
     let connect_retry_s =
         c.in_range("connect_retry_s", 1..=3600u64, "seconds between connection attempts, 1 to 3600").unwrap_or(5);
     // Read whatever the detection, so that they are known keys with detection = "hold" too.
-    let bfd_interval_ms =
-        c.in_range("bfd_interval_ms", 1..=60_000u64, "a BFD interval in ms, 1 to 60000").unwrap_or(300);
-    let bfd_multiplier = c.in_range("bfd_multiplier", 1..=255u32, "a BFD detect multiplier, 1 to 255").unwrap_or(3);
+    let bfd_interval_ms = c.in_range("bfd_interval_ms", 1..=60_000u64, BFD_INTERVAL).unwrap_or(300);
+    let bfd_multiplier = c.in_range("bfd_multiplier", 1..=255u32, BFD_MULTIPLIER).unwrap_or(3);
+    let tcp_md5 = c.or("tcp_md5", "true or false (TCP-MD5 on every session)", false);
+    let gtsm = c.or("gtsm", "true or false (GTSM on every session)", false);
     let bfd = Detection::Bfd { interval: Span::from_millis(bfd_interval_ms), multiplier: bfd_multiplier };
     let detection = c.one_of("detection", &[("hold", Detection::Hold), ("bfd", bfd)], Some(Detection::Hold));
     if detection == Some(Detection::Hold) && hold_s == 0 {
@@ -719,8 +750,13 @@ fn read_control(root: &Table<'_, '_>, n_sites: usize, faults: Vec<Fault>) -> Opt
         detection: detection?,
         faults,
         stray_calls,
+        tcp_md5,
+        gtsm,
     })
 }
+
+const BFD_INTERVAL: &str = "a BFD interval in ms, 1 to 60000";
+const BFD_MULTIPLIER: &str = "a BFD detect multiplier, 1 to 255";
 
 #[cfg(test)]
 mod tests {

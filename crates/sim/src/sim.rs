@@ -470,6 +470,7 @@ impl CapacityAsk {
             burst_bytes: self.burst_bytes.unwrap_or(tier.default_burst_bytes()),
             accounting: Accounting::Frame,
             egress: crate::scenario::Egress::Police,
+            bfd: None,
         }];
         Ok(sc)
     }

@@ -1233,3 +1233,58 @@ fn bfd_refuses_bad_timers_and_logs_bad_packets() {
     from.send_to(&packet.encode(), "127.0.0.117:4784").unwrap();
     xc.wait(3.0, "BFD Init", |v| v["event"] == "bfd_state" && v["to"] == "Init");
 }
+
+/// Single-hop BFD (RFC 5881): sent with TTL 255, and a packet that arrives with less is
+/// discarded (it came from beyond a router), logged with its TTL.
+#[test]
+fn single_hop_bfd_wants_ttl_255() {
+    let xp = free_port("127.0.0.119");
+    let mut xc = Xc::start(&[
+        "--role",
+        "provider",
+        "--local",
+        &format!("127.0.0.119:{xp}"),
+        "--peer",
+        "127.0.0.120",
+        "--asn",
+        "65000",
+        "--peer-asn",
+        "64512",
+        "--passive",
+        "--bfd",
+        "100,100,3",
+    ]);
+    xc.wait(5.0, "listening", is("listening"));
+    let from = std::net::UdpSocket::bind("127.0.0.120:49152").unwrap();
+    let down = xconnect_bfd::Packet {
+        diag: xconnect_bfd::Diag::None,
+        state: xconnect_bfd::State::Down,
+        poll: false,
+        final_: false,
+        demand: false,
+        detect_mult: 3,
+        my_disc: 7,
+        your_disc: 0,
+        desired_min_tx_us: 1_000_000,
+        required_min_rx_us: 1_000_000,
+    }
+    .encode();
+    from.set_ttl(64).unwrap();
+    from.send_to(&down, "127.0.0.119:3784").unwrap();
+    let v = xc.wait(3.0, "TTL discard", |v| {
+        v["event"] == "log" && v["message"].as_str().is_some_and(|m| m.contains("TTL 64"))
+    });
+    assert!(v["message"].as_str().unwrap().contains("single-hop BFD needs 255"), "{v}");
+    assert!(!xc.seen.iter().any(|v| v["event"] == "bfd_state"), "{:#?}", xc.seen);
+    from.set_ttl(255).unwrap();
+    from.send_to(&down, "127.0.0.119:3784").unwrap();
+    xc.wait(3.0, "BFD Init", |v| v["event"] == "bfd_state" && v["to"] == "Init");
+    // (It sends once a second while not Up: the next packet is below.)
+    // And it answers, to the neighbor's BFD port, naming the neighbor's discriminator.
+    let port = std::net::UdpSocket::bind("127.0.0.120:3784").unwrap();
+    port.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, sender) = port.recv_from(&mut buf).unwrap();
+    assert!(sender.port() >= 49152, "source port {} (RFC 5881: 49152-65535)", sender.port());
+    assert_eq!(xconnect_bfd::Packet::decode(&buf[..n]).unwrap().your_disc, 7);
+}

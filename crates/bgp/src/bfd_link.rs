@@ -228,24 +228,7 @@ mod ttl {
     pub fn receive_ttl(s: &UdpSocket, v6: bool) -> io::Result<()> {
         let (level, name) =
             if v6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT) } else { (libc::IPPROTO_IP, libc::IP_RECVTTL) };
-        let on: libc::c_int = 1;
-        // SAFETY: `on` lives through the call and its size is passed; the descriptor is `s`'s.
-        // Exercised by `a_single_hop_packet_below_ttl_255_is_discarded` below.
-        #[allow(unsafe_code)]
-        let r = unsafe {
-            libc::setsockopt(
-                s.as_raw_fd(),
-                level,
-                name,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        crate::protect::setsockopt(s, level, name, &(1 as libc::c_int))
     }
 
     /// One packet: its length, sender and TTL (`None` when the kernel did not say).

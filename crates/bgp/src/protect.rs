@@ -133,11 +133,13 @@ mod sys {
         key: [u8; MD5_MAX_KEY],
     }
 
-    fn setsockopt<T>(s: &socket2::Socket, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    /// `setsockopt(2)` with `value` as the option.
+    pub(crate) fn setsockopt<T>(s: &impl AsRawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
         // SAFETY: `value` is a live, initialized `T` for the whole call and the length passed is
         // its size, so the kernel reads only inside it; the descriptor belongs to `s`, which
         // outlives the call. Exercised by the tests of this module (TCP_MD5SIG, IP_MINTTL and
-        // IPV6_MINHOPCOUNT set and read back or seen working) and by the BIRD interop tests.
+        // IPV6_MINHOPCOUNT set and read back or seen working), by bfd_link's (IP_RECVTTL) and
+        // by the BIRD interop tests.
         #[allow(unsafe_code)]
         let r = unsafe {
             libc::setsockopt(
@@ -206,6 +208,8 @@ mod sys {
     }
 }
 
+#[cfg(target_os = "linux")]
+pub(crate) use sys::setsockopt;
 use sys::{set_md5, set_min_ttl};
 
 /// The kernel's counts of segments it dropped for protection (system-wide, since boot).

@@ -1067,25 +1067,7 @@ fn bfd_with_bird_takes_the_session_down_within_the_detection_time() {
 ",
     );
     let bird = Bird::start(&config);
-    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &local,
-        "--peer",
-        &peer,
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--hold",
-        "9",
-        "--passive",
-        "--bfd",
-        "100,100,3",
-        "--bfd-multihop",
-    ]);
+    let mut xc = passive_provider_for((xc_ip, xp), (bird_ip, bp), &["--bfd", "100,100,3", "--bfd-multihop"]);
     xc.wait(10.0, "Established", state_to("Established"));
     xc.wait(10.0, "BFD Up", |v| v["event"] == "bfd_state" && v["to"] == "Up");
     bird.wait("show bfd sessions", 5, |o| o.contains("Up"));
@@ -1123,24 +1105,7 @@ fn graceful_restart_with_bird_keeps_routes_stale_then_fresh() {
             .replace("  hold time 3;\n", "  hold time 9;\n  graceful restart on;\n")
     };
     let mut bird = Bird::start(&config(&both));
-    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &local,
-        "--peer",
-        &peer,
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--hold",
-        "9",
-        "--passive",
-        "--connect-retry",
-        "1",
-    ]);
+    let mut xc = passive_provider_for((xc_ip, xp), (bird_ip, bp), &["--connect-retry", "1"]);
     for p in both {
         xc.wait(10.0, p, move |v| v["event"] == "accepted" && v["prefix"] == p);
     }
@@ -1182,36 +1147,9 @@ fn bfd_refuses_bad_timers_and_logs_bad_packets() {
         assert!(err.contains(says), "{bfd}: {err}");
     }
     let xp = free_port("127.0.0.117");
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &format!("127.0.0.117:{xp}"),
-        "--peer",
-        "127.0.0.118",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-        "--bfd",
-        "100,100,3",
-        "--bfd-multihop",
-    ]);
-    xc.wait(5.0, "listening", is("listening"));
+    let mut xc = bfd_speaker("127.0.0.117", xp, "127.0.0.118", &["--bfd-multihop"]);
     let from = std::net::UdpSocket::bind("127.0.0.118:0").unwrap();
-    let packet = xconnect_bfd::Packet {
-        diag: xconnect_bfd::Diag::None,
-        state: xconnect_bfd::State::Down,
-        poll: false,
-        final_: false,
-        demand: false,
-        detect_mult: 3,
-        my_disc: 7,
-        your_disc: 0,
-        desired_min_tx_us: 1_000_000,
-        required_min_rx_us: 1_000_000,
-    };
+    let packet = neighbor_down();
     let mut wrong_version = packet.encode();
     wrong_version[0] = 0x40 | (wrong_version[0] & 0x1f);
     let other_session = xconnect_bfd::Packet { your_disc: 12345, state: xconnect_bfd::State::Init, ..packet }.encode();
@@ -1239,36 +1177,9 @@ fn bfd_refuses_bad_timers_and_logs_bad_packets() {
 #[test]
 fn single_hop_bfd_wants_ttl_255() {
     let xp = free_port("127.0.0.119");
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &format!("127.0.0.119:{xp}"),
-        "--peer",
-        "127.0.0.120",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-        "--bfd",
-        "100,100,3",
-    ]);
-    xc.wait(5.0, "listening", is("listening"));
+    let mut xc = bfd_speaker("127.0.0.119", xp, "127.0.0.120", &[]);
     let from = std::net::UdpSocket::bind("127.0.0.120:49152").unwrap();
-    let down = xconnect_bfd::Packet {
-        diag: xconnect_bfd::Diag::None,
-        state: xconnect_bfd::State::Down,
-        poll: false,
-        final_: false,
-        demand: false,
-        detect_mult: 3,
-        my_disc: 7,
-        your_disc: 0,
-        desired_min_tx_us: 1_000_000,
-        required_min_rx_us: 1_000_000,
-    }
-    .encode();
+    let down = neighbor_down().encode();
     from.set_ttl(64).unwrap();
     from.send_to(&down, "127.0.0.119:3784").unwrap();
     let v = xc.wait(3.0, "TTL discard", |v| {
@@ -1287,4 +1198,41 @@ fn single_hop_bfd_wants_ttl_255() {
     let (n, sender) = port.recv_from(&mut buf).unwrap();
     assert!(sender.port() >= 49152, "source port {} (RFC 5881: 49152-65535)", sender.port());
     assert_eq!(xconnect_bfd::Packet::decode(&buf[..n]).unwrap().your_disc, 7);
+}
+
+/// A passive provider on `ip:port` with BFD 100 ms x 3 to `peer` (and `extra` options), listening.
+fn bfd_speaker(ip: &str, port: u16, peer: &str, extra: &[&str]) -> Xc {
+    let local = format!("{ip}:{port}");
+    let mut args = vec!["--role", "provider", "--local", &local, "--peer", peer, "--asn", "65000"];
+    args.extend(["--peer-asn", "64512", "--passive", "--bfd", "100,100,3"]);
+    args.extend(extra);
+    let mut xc = Xc::start(&args);
+    xc.wait(5.0, "listening", is("listening"));
+    xc
+}
+
+/// A neighbor's first BFD packet: Down, its discriminator 7, ours not known yet.
+fn neighbor_down() -> xconnect_bfd::Packet {
+    xconnect_bfd::Packet {
+        diag: xconnect_bfd::Diag::None,
+        state: xconnect_bfd::State::Down,
+        poll: false,
+        final_: false,
+        demand: false,
+        detect_mult: 3,
+        my_disc: 7,
+        your_disc: 0,
+        desired_min_tx_us: 1_000_000,
+        required_min_rx_us: 1_000_000,
+    }
+}
+
+/// xconnect as a passive provider (AS 65000, hold time 9 s) on `xc` for BIRD's customer (AS
+/// 64512) on `bird`, with `extra` options.
+fn passive_provider_for(xc: (&str, u16), bird: (&str, u16), extra: &[&str]) -> Xc {
+    let (local, peer) = (format!("{}:{}", xc.0, xc.1), format!("{}:{}", bird.0, bird.1));
+    let mut args = vec!["--role", "provider", "--local", &local, "--peer", &peer, "--asn", "65000"];
+    args.extend(["--peer-asn", "64512", "--hold", "9", "--passive"]);
+    args.extend(extra);
+    Xc::start(&args)
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use xconnect_bgp::fsm::{Event, SessionConfig, State};
 use xconnect_bgp::peer::{Peer, PeerAction};
 use xconnect_bgp::policy::ImportPolicy;
-use xconnect_bgp::wire::{AsWidth, DecodeCtx, Message, MessageReader, Open};
+use xconnect_bgp::wire::{AsWidth, Capability, DecodeCtx, Message, MessageReader, Open, Update};
 use xconnect_time::Nanos;
 
 fuzz_target!(|data: &[u8]| {
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
                 _ => {}
             }
         }
-        let rib: BTreeSet<_> = s.adj_rib_in().keys().copied().collect();
+        let rib: BTreeSet<_> = s.adj_rib_in().iter().copied().collect();
         assert_eq!(rib, held, "the Adj-RIB-In is what was reported");
         assert!(rib.len() <= 3, "over the max-prefix limit");
         if s.state() != State::Established {
@@ -74,4 +74,65 @@ fuzz_target!(|data: &[u8]| {
         s.handle(Nanos(u64::MAX / 2), Event::Tick, &mut out);
         assert!(s.adj_rib_in().is_empty(), "the hold timer expired: flushed");
     }
+    graceful_restart(bytes);
 });
+
+/// A neighbor that announced graceful restart: the bytes are its UPDATEs, then its connection
+/// fails (its routes kept stale, nothing withdrawn), it comes back with its forwarding state
+/// and sends the same bytes again, then End-of-RIB: exactly the stale routes it did not
+/// announce again are withdrawn, and what it holds afterwards is what it announced the second
+/// time.
+fn graceful_restart(bytes: &[u8]) {
+    let cfg = SessionConfig { passive: true, ..SessionConfig::new(65000, 64512, "10.0.0.1".parse().unwrap()) };
+    let mut s = Peer::new(cfg, ImportPolicy::provider_with_limit(64512, 3));
+    let open = {
+        let mut o = Open::new(64512, 90, "10.0.0.2".parse().unwrap());
+        o.capabilities.push(Capability::GracefulRestart { flags_time: 60, families: vec![0, 1, 1, 0x80] });
+        Message::Open(o).encode(true)
+    };
+    let mut out = Vec::new();
+    let up = |s: &mut Peer, at: u64, out: &mut Vec<PeerAction>| {
+        s.handle(Nanos(at), Event::ManualStart, out);
+        s.handle(Nanos(at), Event::TcpConnected, out);
+        s.handle(Nanos(at), Event::Data(&open), out);
+        s.handle(Nanos(at), Event::Data(&Message::Keepalive.encode(true)), out);
+    };
+    up(&mut s, 0, &mut out);
+    out.clear();
+    s.handle(Nanos(1), Event::Data(bytes), &mut out);
+    if s.state() != State::Established {
+        return;
+    }
+    let first: BTreeSet<_> = s.adj_rib_in().iter().copied().collect();
+    out.clear();
+    s.handle(Nanos(2), Event::TcpFails, &mut out);
+    assert!(!out.iter().any(|a| matches!(a, PeerAction::Withdrawn { .. })), "withdrawn while restarting: {out:?}");
+    assert!(s.adj_rib_in().is_empty());
+    out.clear();
+    up(&mut s, 3, &mut out);
+    s.handle(Nanos(4), Event::Data(bytes), &mut out);
+    if s.state() != State::Established {
+        return;
+    }
+    s.handle(Nanos(5), Event::Data(&Message::Update(Update::default()).encode(true)), &mut out);
+    let second: BTreeSet<_> = s.adj_rib_in().iter().copied().collect();
+    let mut gone = BTreeSet::new();
+    let mut again = BTreeSet::new();
+    for a in &out {
+        match a {
+            PeerAction::Withdrawn { prefix } => {
+                assert!(first.contains(prefix) || again.contains(prefix), "withdrew {prefix}, never held");
+                again.remove(prefix);
+                gone.insert(*prefix);
+            }
+            PeerAction::Accepted { prefix, .. } => {
+                again.insert(*prefix);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(again, second, "held after the restart: what was announced again");
+    for p in first.difference(&second) {
+        assert!(gone.contains(p), "{p} stale and not announced again, yet not withdrawn");
+    }
+}

@@ -2,7 +2,7 @@
 //! run may eat the machine's memory or run for hours unless the user raised the limit.
 
 use crate::plan::Carried;
-use crate::scenario::Scenario;
+use crate::scenario::{Detection, Scenario};
 use xconnect_trafgen::Directions;
 
 /// Frames simulated at most unless the user raises the limit (`--max-frames`): about ten
@@ -13,13 +13,21 @@ pub const DEFAULT_MAX_FRAMES: u64 = 10_000_000_000;
 /// row): measured as about 1 KB (3 million calls took 2.9 GB); rounded up.
 pub const BYTES_PER_STREAM: u64 = 1200;
 
+/// Memory a BFD packet of the simulated control plane holds until the run ends: its entry in
+/// the packets sent (24 bytes) and in the frames charged to the tier (24 bytes), with room
+/// for the vectors' growth.
+pub const BYTES_PER_CONTROL_FRAME: u64 = 96;
+
 /// What a run will do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Work {
-    /// Frames to simulate (an upper estimate: silence suppression sends fewer).
+    /// Frames to simulate (an upper estimate: silence suppression sends fewer), control
+    /// frames included.
     pub frames: u64,
     /// Call streams held at once at the most.
     pub streams: u64,
+    /// BFD packets the control plane sends and keeps until the run ends (at most).
+    pub control: u64,
 }
 
 /// The limits a run must fit.
@@ -68,13 +76,14 @@ fn rounds(duration_ns: u64, ptime_ms: u32) -> u64 {
 fn run_work(sc: &Scenario, calls: u64) -> Work {
     let rounds = rounds(sc.duration.0, sc.ptime_ms);
     match sc.mean_hold.map(|h| h.0) {
-        None => Work { frames: calls.saturating_mul(rounds), streams: calls },
+        None => Work { frames: calls.saturating_mul(rounds), streams: calls, control: 0 },
         Some(hold) => {
             let arrivals = (calls as f64 * sc.duration.0 as f64 / hold as f64).ceil();
             let arrivals = if arrivals >= u64::MAX as f64 { u64::MAX } else { arrivals as u64 };
             Work {
                 frames: calls.saturating_mul(rounds).saturating_add(arrivals),
                 streams: calls.saturating_add(arrivals),
+                control: 0,
             }
         }
     }
@@ -82,7 +91,11 @@ fn run_work(sc: &Scenario, calls: u64) -> Work {
 
 impl Work {
     fn add(self, o: Work) -> Work {
-        Work { frames: self.frames.saturating_add(o.frames), streams: self.streams.saturating_add(o.streams) }
+        Work {
+            frames: self.frames.saturating_add(o.frames),
+            streams: self.streams.saturating_add(o.streams),
+            control: self.control.saturating_add(o.control),
+        }
     }
 
     /// `simulate`: every site and the failover cases, both directions of every call; the
@@ -93,7 +106,7 @@ impl Work {
             let w = run_work(sc, calls);
             w.add(w)
         };
-        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0 }, |w, s| w.add(both(s.calls)));
+        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0, control: 0 }, |w, s| w.add(both(s.calls)));
         if sc.check_failover && sc.control.is_none() && sc.sites.len() > 1 {
             for _ in &sc.sites {
                 w = w.add(both(total));
@@ -101,6 +114,18 @@ impl Work {
         }
         if let Some(c) = &sc.control {
             w = w.add(run_work(sc, c.stray_calls));
+            // BFD: each side of each site sends every interval, jittered to 75 % of it at the
+            // shortest (once a second before it is up), and answers each Poll at once: a few
+            // per state change, 16 allowed.
+            if let Detection::Bfd { .. } = c.detection {
+                for site in &sc.sites {
+                    if let Some(Detection::Bfd { interval, .. }) = site.bfd.or(Some(c.detection)) {
+                        let per_side = (sc.duration.0 / (interval.0 / 4 * 3).max(1)).saturating_add(16);
+                        let bfd = per_side.saturating_mul(2);
+                        w = w.add(Work { frames: bfd, streams: 0, control: bfd });
+                    }
+                }
+            }
         }
         w
     }
@@ -117,7 +142,7 @@ impl Work {
         } else {
             0
         };
-        Work { frames: media.saturating_add(signalling), streams }
+        Work { frames: media.saturating_add(signalling), streams, control: 0 }
     }
 
     /// `capacity`: the bisection's trials, each at most [`capacity_ceiling`] calls.
@@ -127,18 +152,22 @@ impl Work {
         // trial runs both directions.
         let trials = 2 * u64::from(64 - most.leading_zeros()) + 3;
         let w = run_work(sc, most);
-        Work { frames: w.frames.saturating_mul(2 * trials), streams: w.streams.saturating_mul(2) }
+        Work { frames: w.frames.saturating_mul(2 * trials), streams: w.streams.saturating_mul(2), control: 0 }
     }
 
     /// Refuses a run beyond `limits`, saying the estimate, the limit and what to change.
     pub fn check(&self, limits: &Limits) -> Result<(), TooBig> {
-        let memory = self.streams.saturating_mul(BYTES_PER_STREAM);
+        let memory = self
+            .streams
+            .saturating_mul(BYTES_PER_STREAM)
+            .saturating_add(self.control.saturating_mul(BYTES_PER_CONTROL_FRAME));
         if memory > limits.max_memory_bytes {
             return Err(TooBig(format!(
-                "this run would hold about {} call streams, {:.1} GB of memory, more than the {:.1} GB it may use on \
-                 this machine (three quarters of what is available): use fewer calls, a shorter duration_s or a \
-                 longer mean_hold_s",
+                "this run would hold about {} call streams and {} BFD packets, {:.1} GB of memory, more than the \
+                 {:.1} GB it may use on this machine (three quarters of what is available): use fewer calls, a \
+                 shorter duration_s, a longer mean_hold_s or a longer bfd_interval_ms",
                 self.streams,
+                self.control,
                 memory as f64 / 1e9,
                 limits.max_memory_bytes as f64 / 1e9
             )));
@@ -194,6 +223,16 @@ mod tests {
         assert!(Work::capacity(&c).check(&limits).is_err());
         c.duration = xconnect_time::Span::from_secs(2);
         assert_eq!(Work::capacity(&c).check(&limits), Ok(()));
+        // BFD every millisecond for a day on both sites: the packets alone would not fit.
+        let bfd = include_str!("../../../fixtures/scenarios/failover-bfd.toml")
+            .replace("bfd_interval_ms = 300", "bfd_interval_ms = 1")
+            .replace("duration_s = 60", "duration_s = 86400");
+        let b = Scenario::parse(&bfd, "b").unwrap();
+        let w = Work::simulate(&b);
+        // Per side: 86,400 s / 0.75 ms + 16; two sides, two sites.
+        assert_eq!(w.control, 4 * (86_400_000_000_000 / 750_000 + 16));
+        let e = w.check(&Limits { max_frames: u64::MAX, ..limits }).unwrap_err();
+        assert!(e.0.contains("BFD packets") && e.0.contains("bfd_interval_ms"), "{e}");
     }
 
     #[test]

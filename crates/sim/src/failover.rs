@@ -1463,6 +1463,26 @@ mod tests {
     }
 
     #[test]
+    fn the_work_estimate_bounds_the_bfd_packets_sent() {
+        for interval in [300u64, 50] {
+            let (sc, _, c) = run(BFD, &[("bfd_interval_ms = 300", &format!("bfd_interval_ms = {interval}"))]);
+            let w = crate::budget::Work::simulate(&sc);
+            // Offered while the links were up: BGP segments and BFD packets.
+            let offered: u64 = c.control_frames.iter().map(|f| f.frames).sum();
+            assert!(offered <= w.control + 1000, "{interval} ms: {offered} offered, {} BFD estimated", w.control);
+            // And the estimate is not wildly above: about 4 sessions x 60 s / 0.875 interval.
+            let expected = 4.0 * 60.0 / (0.875 * interval as f64 / 1e3);
+            assert!(
+                (w.control as f64) < 1.5 * expected,
+                "{interval} ms: estimate {} for about {expected:.0}",
+                w.control
+            );
+            // (Ashburn's link is down for the second half: its packets are not offered then.)
+            assert!((offered as f64) > 0.7 * expected, "{interval} ms: {offered} offered for about {expected:.0}");
+        }
+    }
+
+    #[test]
     fn bfd_detection_within_one_interval_of_interval_times_multiplier() {
         for (interval, mult) in [(300u64, 3u32), (50, 3), (1000, 5)] {
             let (sc, _, c) = run(

@@ -36,8 +36,21 @@ impl std::fmt::Debug for Md5Key {
 impl Md5Key {
     /// The key in `path`: the file's bytes without one final newline (`\n` or `\r\n`), 1 to
     /// [`MD5_MAX_KEY`] bytes.
+    /// Only a regular file is read, and only as far as a key can go: a device (`/dev/zero`)
+    /// or a pipe would never end.
     pub fn read(path: &Path) -> Result<Md5Key, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read the TCP-MD5 key: {e}", path.display()))?;
+        use std::io::Read;
+        let cannot = |e: &dyn std::fmt::Display| format!("{}: cannot read the TCP-MD5 key: {e}", path.display());
+        let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+        if !file.metadata().map_err(|e| cannot(&e))?.is_file() {
+            return Err(cannot(&"not a regular file"));
+        }
+        // One byte more than the longest key with its newline tells a key too long.
+        let mut bytes = Vec::with_capacity(MD5_MAX_KEY + 3);
+        file.take(MD5_MAX_KEY as u64 + 3).read_to_end(&mut bytes).map_err(|e| cannot(&e))?;
+        if bytes.len() > MD5_MAX_KEY + 2 {
+            return Err(format!("{}: the TCP-MD5 key is longer than {MD5_MAX_KEY} bytes", path.display()));
+        }
         Md5Key::new(bytes).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -268,6 +281,15 @@ mod tests {
         assert_eq!(format!("{:?}", Md5Key::new(b"secret".to_vec()).unwrap()), "Md5Key(6 bytes)");
         let e = Md5Key::read(Path::new("/nonexistent/key")).unwrap_err();
         assert!(e.starts_with("/nonexistent/key: cannot read the TCP-MD5 key"), "{e}");
+        // A device never ends: refused, not read.
+        let e = Md5Key::read(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e, "/dev/zero: cannot read the TCP-MD5 key: not a regular file");
+        // A huge file is read only as far as a key goes.
+        let dir = std::env::temp_dir().join(format!("md5-key-{}", std::process::id()));
+        std::fs::write(&dir, vec![b'k'; 1 << 20]).unwrap();
+        let e = Md5Key::read(&dir).unwrap_err();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(e.ends_with("the TCP-MD5 key is longer than 80 bytes"), "{e}");
     }
 
     #[test]

@@ -1027,7 +1027,13 @@ fn protection_options_refuse_bad_keys_with_the_file_named() {
     let empty = dir.path().join("empty.key");
     std::fs::write(&empty, "\n").unwrap();
     let missing = dir.path().join("missing.key");
-    for (path, says) in [(&long, "81 bytes"), (&empty, "empty"), (&missing, "cannot read the TCP-MD5 key")] {
+    let device = std::path::PathBuf::from("/dev/zero");
+    for (path, says) in [
+        (&long, "81 bytes"),
+        (&empty, "empty"),
+        (&missing, "cannot read the TCP-MD5 key"),
+        (&device, "not a regular file"),
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_xconnect"))
             .args(["bgp", "--role", "provider", "--local", "127.0.0.109:0", "--peer", "127.0.0.110"])
             .args(["--asn", "65000", "--peer-asn", "64512", "--tcp-md5-file", path.to_str().unwrap()])

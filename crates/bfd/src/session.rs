@@ -108,11 +108,6 @@ impl Session {
         self.state
     }
 
-    /// Our discriminator.
-    pub fn local_disc(&self) -> u32 {
-        self.local_disc
-    }
-
     /// The detection time: how long without a packet before the remote is declared gone
     /// (its multiplier times the slower of what we accept and what it sends at).
     pub fn detection_time(&self) -> Span {
@@ -171,7 +166,11 @@ impl Session {
             }
         }
         if now >= self.next_tx {
-            out.push(Action::Send(self.packet(false).encode()));
+            // A remote that requires no packets (Required Min RX 0) gets none periodically
+            // (RFC 5880 §6.8.7); Finals still answer its Polls.
+            if self.remote_min_rx != Span::ZERO {
+                out.push(Action::Send(self.packet(false).encode()));
+            }
             self.next_tx = now + self.interval();
         }
     }
@@ -223,6 +222,7 @@ impl Session {
     /// jittered.
     fn interval(&mut self) -> Span {
         let base = self.announced_tx.max(self.remote_min_rx);
+        debug_assert!(base >= Span::from_millis(1), "timers are at least 1 ms");
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
@@ -356,6 +356,34 @@ mod tests {
         a.tick(Nanos(5000 * MS), &mut oa);
         let Action::Send(p) = oa[0] else { panic!() };
         assert_eq!(b.receive(Nanos(5000 * MS), &p, &mut out), Err(Discard::AdminDown));
+    }
+
+    #[test]
+    fn a_remote_that_requires_no_packets_gets_none_but_its_polls_answered() {
+        let mut a = Session::new(timers(), 1, Nanos(0));
+        let quiet = Packet {
+            diag: Diag::None,
+            state: State::Down,
+            poll: false,
+            final_: false,
+            demand: false,
+            detect_mult: 3,
+            my_disc: 9,
+            your_disc: 0,
+            desired_min_tx_us: 1_000_000,
+            required_min_rx_us: 0,
+        };
+        let mut out = Vec::new();
+        a.receive(Nanos(0), &quiet.encode(), &mut out).unwrap();
+        out.clear();
+        for ms in 1..5000 {
+            a.tick(Nanos(ms * MS), &mut out);
+        }
+        assert!(sent(&out).is_empty(), "{out:?}");
+        a.receive(Nanos(5000 * MS), &Packet { poll: true, ..quiet }.encode(), &mut out).unwrap();
+        let answers = sent(&out);
+        assert_eq!(answers.len(), 1);
+        assert!(answers[0].final_ && !answers[0].poll);
     }
 
     #[test]

@@ -145,11 +145,6 @@ impl BfdLink {
         self.links.iter().map(|l| l.session.next_deadline()).min()
     }
 
-    /// A neighbor's session state.
-    pub fn state(&self, peer: usize) -> State {
-        self.links[peer].session.state()
-    }
-
     /// Reads what arrived, runs the due timers, sends what is due; returns what happened.
     pub fn poll(&mut self, now: Nanos) -> Vec<BfdNews> {
         let mut news = Vec::new();

@@ -54,8 +54,6 @@ pub struct BestChange {
 pub struct Rib {
     /// Most prefixes have one route: it lives in the map's node, not behind a pointer.
     routes: PrefixMap<SmallVec<[Route; 1]>>,
-    /// Prefixes held per session (by session), kept with `routes` so max-prefix checks cost O(1).
-    per_session: Vec<usize>,
     /// Each session's peer BGP identifier (for the last tie-break), by session.
     router_ids: Vec<Ipv4Addr>,
 }
@@ -100,18 +98,13 @@ impl Rib {
         let s = route.session as usize;
         if self.router_ids.len() <= s {
             self.router_ids.resize(s + 1, Ipv4Addr::UNSPECIFIED);
-            self.per_session.resize(s + 1, 0);
         }
         self.router_ids[s] = peer_router_id;
         let ids = &self.router_ids;
         let id = |session: u32| ids.get(session as usize).copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
         let v = self.routes.entry(prefix).or_default();
         let old = Self::best_session(v);
-        let before = v.len();
         v.retain(|r| r.session != route.session);
-        if v.len() == before {
-            self.per_session[s] += 1;
-        }
         let at = v.partition_point(|r| compare(r, &route, id) == Ordering::Less);
         let changed_attrs = at == 0;
         v.insert(at, route);
@@ -136,7 +129,6 @@ impl Rib {
         if v.is_empty() {
             e.remove();
         }
-        self.per_session[session as usize] -= 1;
         (old != new).then_some(BestChange { prefix, old, new })
     }
 
@@ -148,19 +140,6 @@ impl Rib {
         for p in prefixes {
             std::hint::black_box(self.routes.contains_key(&p));
         }
-    }
-
-    /// Removes every route learned over `session` (the session went down).
-    pub fn drop_session(&mut self, session: u32) -> Vec<BestChange> {
-        let mut prefixes: Vec<Ipv4Net> =
-            self.routes.iter().filter(|(_, v)| v.iter().any(|r| r.session == session)).map(|(p, _)| *p).collect();
-        prefixes.sort_unstable();
-        prefixes.into_iter().filter_map(|p| self.withdraw(session, p)).collect()
-    }
-
-    /// Number of prefixes with a route from `session` (for max-prefix).
-    pub fn count_from(&self, session: u32) -> usize {
-        self.per_session.get(session as usize).copied().unwrap_or(0)
     }
 
     /// The best route to exactly `prefix`.
@@ -266,12 +245,12 @@ mod tests {
         announce(&mut rib, q, route(1, None, vec![9], None, 1));
         let a = u32::from(Ipv4Addr::new(45, 64, 1, 1));
         assert_eq!(rib.fib().lookup(a), Some(1));
-        assert_eq!((rib.count_from(1), rib.count_from(2)), (2, 1));
-        // Re-announcing a prefix replaces the route: still one per prefix.
+        // Re-announcing a prefix replaces the route: still one per session and prefix.
         announce(&mut rib, q, route(1, None, vec![9, 9], None, 1));
-        assert_eq!(rib.count_from(1), 2);
-        let changes = rib.drop_session(1);
-        assert_eq!(rib.count_from(1), 0);
+        assert_eq!(rib.routes[&q].len(), 1);
+        // Session 1 goes (its peer withdraws every route it had).
+        let changes: Vec<BestChange> = [p, q].into_iter().filter_map(|x| rib.withdraw(1, x)).collect();
+        assert_eq!(rib.withdraw(1, p), None, "nothing left to withdraw");
         assert_eq!(
             changes,
             vec![

@@ -276,10 +276,7 @@ impl Peer {
         };
         let mut actions = Vec::new();
         if self.session.send_update(now, &u, &mut actions) {
-            out.extend(actions.into_iter().filter_map(|a| match a {
-                Action::Send(b) => Some(PeerAction::Send(b)),
-                _ => None,
-            }));
+            out.extend(sends(actions));
             out.push(PeerAction::Sent { announced: nlri.to_vec(), withdrawn: withdrawn.to_vec() });
         }
     }
@@ -292,10 +289,7 @@ impl Peer {
         });
         let mut actions = Vec::new();
         if graceful && self.session.send_end_of_rib(now, &mut actions) {
-            out.extend(actions.into_iter().filter_map(|a| match a {
-                Action::Send(b) => Some(PeerAction::Send(b)),
-                _ => None,
-            }));
+            out.extend(sends(actions));
         }
     }
 
@@ -319,18 +313,14 @@ impl Peer {
     fn left_established(&mut self, now: Nanos, out: &mut Vec<PeerAction>) {
         match self.peer_restart {
             Some((time, _)) if !self.notified => {
-                let (stale, _) = self.stale.get_or_insert_with(|| (PrefixSet::default(), now));
+                let (stale, until) = self.stale.get_or_insert_with(Default::default);
                 stale.extend(std::mem::take(&mut self.adj_in));
-                let routes = stale.len();
-                let until = now + time;
-                self.stale.as_mut().expect("just set").1 = until;
-                out.push(PeerAction::Stale { routes, until });
+                *until = now + time;
+                out.push(PeerAction::Stale { routes: stale.len(), until: *until });
             }
             _ => {
-                let mut gone: Vec<Ipv4Net> = std::mem::take(&mut self.adj_in).into_iter().collect();
-                gone.extend(self.stale.take().map(|(s, _)| s).unwrap_or_default());
-                gone.sort_unstable();
-                out.extend(gone.into_iter().map(|prefix| PeerAction::Withdrawn { prefix }));
+                let stale = self.stale.take().map(|(s, _)| s).unwrap_or_default();
+                withdraw_all(std::mem::take(&mut self.adj_in).into_iter().chain(stale), out);
             }
         }
         self.notified = false;
@@ -340,10 +330,7 @@ impl Peer {
     /// without keeping its forwarding state): the routes still stale are withdrawn.
     fn end_restart(&mut self, out: &mut Vec<PeerAction>) {
         let Some((stale, _)) = self.stale.take() else { return };
-        let mut gone: Vec<Ipv4Net> = stale.into_iter().collect();
-        gone.sort_unstable();
-        let withdrawn = gone.len();
-        out.extend(gone.into_iter().map(|prefix| PeerAction::Withdrawn { prefix }));
+        let withdrawn = withdraw_all(stale, out);
         out.push(PeerAction::RestartDone { withdrawn });
     }
 
@@ -446,6 +433,23 @@ impl Peer {
             }
         }
     }
+}
+
+/// The session's messages to send, as the neighbor's actions.
+fn sends(actions: Vec<Action>) -> impl Iterator<Item = PeerAction> {
+    actions.into_iter().filter_map(|a| match a {
+        Action::Send(b) => Some(PeerAction::Send(b)),
+        _ => None,
+    })
+}
+
+/// Withdraws `prefixes`, in prefix order (the same order whatever the hashing); returns how many.
+fn withdraw_all(prefixes: impl IntoIterator<Item = Ipv4Net>, out: &mut Vec<PeerAction>) -> usize {
+    let mut gone: Vec<Ipv4Net> = prefixes.into_iter().collect();
+    gone.sort_unstable();
+    let n = gone.len();
+    out.extend(gone.into_iter().map(|prefix| PeerAction::Withdrawn { prefix }));
+    n
 }
 
 #[cfg(test)]

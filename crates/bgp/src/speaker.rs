@@ -119,19 +119,28 @@ impl Conn {
         Ok(())
     }
 
-    /// Reads what is there; returns whole messages (or, after a framing error, the raw rest
-    /// for the session to reject), `Ok(None)` when nothing more is waiting, `Err` on EOF/error.
-    fn next_input(&mut self, buf: &mut [u8]) -> io::Result<Option<Vec<u8>>> {
+    /// Reads what is there; puts the next whole message in `msg` (or, after a framing error,
+    /// the raw rest for the session to reject) and returns `Ok(true)`; `Ok(false)` when
+    /// nothing more is waiting, `Err` on EOF/error. `msg` is the caller's, reused: no
+    /// allocation per message.
+    fn next_input(&mut self, buf: &mut [u8], msg: &mut Vec<u8>) -> io::Result<bool> {
         loop {
+            msg.clear();
             match self.framer.next_message() {
-                Ok(Some(m)) => return Ok(Some(m.to_vec())),
+                Ok(Some(m)) => {
+                    msg.extend_from_slice(m);
+                    return Ok(true);
+                }
                 Ok(None) => {}
-                Err(_) => return Ok(Some(self.framer.take_pending())),
+                Err(_) => {
+                    msg.extend_from_slice(&self.framer.take_pending());
+                    return Ok(true);
+                }
             }
             match self.stream.read(buf) {
                 Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the peer")),
                 Ok(n) => self.framer.push(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -173,6 +182,7 @@ pub fn run(cfg: SpeakerConfig, commands: Receiver<Command>, mut emit: impl FnMut
     emit(vec![(Span::ZERO, Emitted::Event(SpeakerEvent::Listening { address: listener.local_addr()?.to_string() }))]);
     let mut sp = Speaker {
         start,
+        msg: Vec::with_capacity(4096),
         bfd,
         listen_ip: cfg.listen.ip(),
         peers: cfg
@@ -363,6 +373,8 @@ enum RouteChange<'a> {
 
 struct Speaker {
     start: Instant,
+    /// The message being handled, a buffer reused from one message to the next.
+    msg: Vec<u8>,
     /// BFD with the neighbors, when configured.
     bfd: Option<BfdLink>,
     listen_ip: IpAddr,
@@ -454,11 +466,11 @@ impl Speaker {
                         diag: diag.to_string(),
                     });
                     if from == xconnect_bfd::State::Up && self.peers[peer].conn.is_some() {
-                        self.log(&name, format!("BFD down ({diag}): the BGP session goes down with it"));
-                        if let Some(c) = self.peers[peer].conn.take() {
-                            self.close_conn(c);
-                        }
-                        self.event(peer, Event::TcpFails);
+                        // As in the simulator: Cease / BFD Down (RFC 9384), then closed.
+                        let mut out = Vec::new();
+                        let n = Notification::cease(Cease::BfdDown);
+                        self.peers[peer].bgp.notify_and_reset(now, n, format!("BFD down: {diag}"), &mut out);
+                        self.apply(peer, out);
                     }
                 }
                 BfdNews::Discarded { from, why, count } => {
@@ -866,18 +878,25 @@ impl Speaker {
 
     /// Reads a colliding second connection, like [`Speaker::read`].
     fn read_pending(&mut self, i: usize, buf: &mut [u8]) -> bool {
+        let mut msg = std::mem::take(&mut self.msg);
+        let busy = self.read_pending_into(i, buf, &mut msg);
+        self.msg = msg;
+        busy
+    }
+
+    fn read_pending_into(&mut self, i: usize, buf: &mut [u8], msg: &mut Vec<u8>) -> bool {
         let mut taken = 0;
         loop {
             if taken >= READ_BUDGET {
                 return true;
             }
             let Some(p) = self.peers[i].pending.as_mut() else { return taken > 0 };
-            match p.conn.next_input(buf) {
-                Ok(Some(msg)) => {
+            match p.conn.next_input(buf, msg) {
+                Ok(true) => {
                     taken += msg.len();
-                    self.pending_event(i, Event::Data(&msg));
+                    self.pending_event(i, Event::Data(msg));
                 }
-                Ok(None) => return taken > 0,
+                Ok(false) => return taken > 0,
                 Err(_) => {
                     self.peers[i].pending = None;
                     return false;
@@ -900,47 +919,37 @@ impl Speaker {
         let local_id = p.spec.session.router_id;
         let now = self.now();
         if keep_connection_initiated_by_higher_id(local_id, remote_id, conn.outgoing) {
-            let mut pending = self.peers[i].pending.take().expect("checked");
-            let mut out = Vec::new();
-            pending.session.notify_and_reset(
-                now,
-                Notification::cease(Cease::ConnectionCollision),
-                "connection collision".into(),
-                &mut out,
-            );
-            for a in out {
-                if let Action::Send(bytes) = a {
-                    pending.conn.unsent.extend_from_slice(&bytes);
-                }
-            }
-            self.close_conn(pending.conn);
+            let pending = self.peers[i].pending.take().expect("checked");
+            self.lose_collision(now, pending.session, pending.conn);
             self.log(
                 &name,
                 "connection collision: kept the first connection (opened by the higher BGP identifier)".into(),
             );
         } else {
             let pending = self.peers[i].pending.take().expect("checked");
-            let mut old = self.peers[i].bgp.replace_session(pending.session);
-            let mut old_conn = self.peers[i].conn.replace(pending.conn).expect("checked");
-            let mut out = Vec::new();
-            old.notify_and_reset(
-                now,
-                Notification::cease(Cease::ConnectionCollision),
-                "connection collision".into(),
-                &mut out,
-            );
-            for a in out {
-                if let Action::Send(bytes) = a {
-                    old_conn.unsent.extend_from_slice(&bytes);
-                }
-            }
-            self.close_conn(old_conn);
+            let old = self.peers[i].bgp.replace_session(pending.session);
+            let old_conn = self.peers[i].conn.replace(pending.conn).expect("checked");
+            self.lose_collision(now, old, old_conn);
             self.log(
                 &name,
                 "connection collision: kept the second connection (opened by the higher BGP identifier)".into(),
             );
             self.report_open(i);
         }
+    }
+
+    /// The session that lost a collision: Cease / Connection Collision Resolution on its
+    /// connection, which is then closed.
+    fn lose_collision(&mut self, now: Nanos, mut session: Session, mut conn: Conn) {
+        let mut out = Vec::new();
+        let n = Notification::cease(Cease::ConnectionCollision);
+        session.notify_and_reset(now, n, "connection collision".into(), &mut out);
+        for a in out {
+            if let Action::Send(bytes) = a {
+                conn.unsent.extend_from_slice(&bytes);
+            }
+        }
+        self.close_conn(conn);
     }
 
     /// A session taken over from a second connection may already have the peer's OPEN: report
@@ -1001,18 +1010,25 @@ impl Speaker {
     /// Reads the peer's connection up to [`READ_BUDGET`] bytes; returns whether it read
     /// anything (then more may follow at once: the loop does not sleep).
     fn read(&mut self, i: usize, buf: &mut [u8]) -> bool {
+        let mut msg = std::mem::take(&mut self.msg);
+        let busy = self.read_into(i, buf, &mut msg);
+        self.msg = msg;
+        busy
+    }
+
+    fn read_into(&mut self, i: usize, buf: &mut [u8], msg: &mut Vec<u8>) -> bool {
         let mut taken = 0;
         loop {
             if taken >= READ_BUDGET {
                 return true;
             }
             let Some(conn) = self.peers[i].conn.as_mut() else { return taken > 0 };
-            match conn.next_input(buf) {
-                Ok(Some(msg)) => {
+            match conn.next_input(buf, msg) {
+                Ok(true) => {
                     taken += msg.len();
-                    self.event(i, Event::Data(&msg));
+                    self.event(i, Event::Data(msg));
                 }
-                Ok(None) => return taken > 0,
+                Ok(false) => return taken > 0,
                 Err(e) => {
                     let name = self.peers[i].name.clone();
                     let what = if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -1117,7 +1133,7 @@ impl Speaker {
                 }
                 PeerAction::Rejected { prefix, reason } => self.push(SpeakerEvent::Rejected {
                     peer: name.to_string(),
-                    prefix: prefix.to_string(),
+                    prefix,
                     reason: reason.key().to_string(),
                     detail: reason.to_string(),
                 }),
@@ -1143,11 +1159,9 @@ impl Speaker {
                         withdrawn: withdrawn.len(),
                     })
                 }
-                PeerAction::Sent { announced, withdrawn } => self.push(SpeakerEvent::Sent {
-                    peer: name.to_string(),
-                    announced: announced.iter().map(|p| p.to_string()).collect(),
-                    withdrawn: withdrawn.iter().map(|p| p.to_string()).collect(),
-                }),
+                PeerAction::Sent { announced, withdrawn } => {
+                    self.push(SpeakerEvent::Sent { peer: name.to_string(), announced, withdrawn })
+                }
                 PeerAction::NotificationSent(n, reason) => self.push(SpeakerEvent::NotificationSent {
                     peer: name.to_string(),
                     code: n.code,

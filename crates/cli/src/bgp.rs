@@ -234,7 +234,8 @@ fn human(e: &SpeakerEvent) -> String {
         }
         SpeakerEvent::Rejected { peer, prefix, detail, .. } => format!("{peer} REJECTED {prefix}: {detail}"),
         SpeakerEvent::Sent { peer, announced, withdrawn } => {
-            format!("{peer} sent: announce [{}] withdraw [{}]", announced.join(" "), withdrawn.join(" "))
+            let words = |ps: &[Ipv4Net]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" ");
+            format!("{peer} sent: announce [{}] withdraw [{}]", words(announced), words(withdrawn))
         }
         SpeakerEvent::NotificationSent { peer, code, subcode, meaning, reason } => {
             format!("{peer} NOTIFICATION sent {code}/{subcode} {meaning}: {reason}")

@@ -2,7 +2,7 @@
 //! run may eat the machine's memory or run for hours unless the user raised the limit.
 
 use crate::plan::Carried;
-use crate::scenario::{Detection, Scenario};
+use crate::scenario::Scenario;
 use xconnect_trafgen::Directions;
 
 /// Frames simulated at most unless the user raises the limit (`--max-frames`): about ten
@@ -117,14 +117,10 @@ impl Work {
             // BFD: each side of each site sends every interval, jittered to 75 % of it at the
             // shortest (once a second before it is up), and answers each Poll at once: a few
             // per state change, 16 allowed.
-            if let Detection::Bfd { .. } = c.detection {
-                for site in &sc.sites {
-                    if let Some(Detection::Bfd { interval, .. }) = site.bfd.or(Some(c.detection)) {
-                        let per_side = (sc.duration.0 / (interval.0 / 4 * 3).max(1)).saturating_add(16);
-                        let bfd = per_side.saturating_mul(2);
-                        w = w.add(Work { frames: bfd, streams: 0, control: bfd });
-                    }
-                }
+            for timers in sc.sites.iter().filter_map(|s| s.bfd) {
+                let per_side = (sc.duration.0 / (timers.tx.0 / 4 * 3).max(1)).saturating_add(16);
+                let bfd = per_side.saturating_mul(2);
+                w = w.add(Work { frames: bfd, streams: 0, control: bfd });
             }
         }
         w

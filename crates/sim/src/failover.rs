@@ -509,22 +509,20 @@ impl<'a> ControlPlane<'a> {
             seq: 0,
             queue: BTreeMap::new(),
             ends,
-            bfd: match c.detection {
-                // Each side starts at its own phase, as two routers would.
-                Detection::Bfd { .. } => (0..n)
-                    .map(|site| {
-                        let Detection::Bfd { interval, multiplier } = sc.sites[site].bfd.unwrap_or(c.detection) else {
-                            unreachable!("BFD detection")
-                        };
-                        let timers = xconnect_bfd::Timers { tx: interval, rx: interval, mult: multiplier as u8 };
-                        [0, 1].map(|side| {
-                            let phase = Nanos(rng.random_range(0..interval.0));
-                            xconnect_bfd::Session::new(timers, (2 * site + side + 1) as u32, phase)
-                        })
-                    })
-                    .collect(),
-                Detection::Hold => Vec::new(),
-            },
+            // Each site's two sessions (every site or none has BFD), each side starting at its
+            // own phase, as two routers would.
+            bfd: sc
+                .sites
+                .iter()
+                .enumerate()
+                .filter_map(|(site, s)| {
+                    let timers = s.bfd?;
+                    Some([0, 1].map(|side| {
+                        let phase = Nanos(rng.random_range(0..timers.tx.0));
+                        xconnect_bfd::Session::new(timers, (2 * site + side + 1) as u32, phase)
+                    }))
+                })
+                .collect(),
             bfd_sent: Vec::new(),
             provider_rib: Rib::new(),
             customer_ribs: vec![Rib::new(); n],
@@ -1273,7 +1271,10 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             site: s.name.clone(),
             tcp_md5: c.tcp_md5,
             gtsm: c.gtsm,
-            detection: detection(s.bfd.unwrap_or(c.detection)),
+            detection: s.bfd.map_or_else(
+                || detection(c.detection),
+                |t| detection(Detection::Bfd { interval: t.tx, multiplier: u32::from(t.mult) }),
+            ),
         })
         .collect();
     let report = ControlReport {

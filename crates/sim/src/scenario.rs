@@ -197,9 +197,9 @@ pub struct Site {
     pub accounting: xconnect_policer::Accounting,
     /// How the provider holds provider → customer traffic to the tier.
     pub egress: Egress,
-    /// This site's BFD timers, instead of `[control]`'s (`bfd_interval_ms`, `bfd_multiplier`
-    /// in the site's table; only with `detection = "bfd"`).
-    pub bfd: Option<Detection>,
+    /// This site's BFD timers with `[control] detection = "bfd"`: its own (`bfd_interval_ms`,
+    /// `bfd_multiplier` in its table), else `[control]`'s; `None` without BFD.
+    pub bfd: Option<xconnect_bfd::Timers>,
 }
 
 /// How the provider's edge holds the traffic it sends the customer to the tier (customer →
@@ -339,6 +339,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         root.problem("sites", "missing: at least one [[sites]] table (name, location, tier, calls)");
     }
     let mut sites = Vec::new();
+    let mut bfd_overrides = Vec::new();
     let mut names = Vec::new();
     for (i, t) in site_tables.iter().enumerate() {
         let name = t.get::<String>("name", "a site name, e.g. \"ashburn\"").unwrap_or_default();
@@ -390,8 +391,11 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
                 );
             }
         }
-        let site_bfd_interval = t.in_range("bfd_interval_ms", 1..=60_000u64, BFD_INTERVAL);
-        let site_bfd_multiplier = t.in_range("bfd_multiplier", 1..=255u32, BFD_MULTIPLIER);
+        // This site's own BFD timers, completed with [control]'s below.
+        bfd_overrides.push((
+            t.in_range("bfd_interval_ms", 1..=60_000u64, BFD_INTERVAL),
+            t.in_range("bfd_multiplier", 1..=255u8, BFD_MULTIPLIER),
+        ));
         let shape = t.one_of("egress", &[("police", false), ("shape", true)], Some(false)).unwrap_or(false);
         const QUEUE: &str = "the egress shaper's queue in ms at the tier's rate, 1 to 10000 (default 50)";
         let queue_ms = t.in_range("shaper_queue_ms", 1..=10_000u64, QUEUE);
@@ -408,12 +412,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
             } else {
                 Egress::Police
             };
-            // The site's BFD timers: its own, else [control]'s (checked there), filled in below.
-            let bfd = (site_bfd_interval.is_some() || site_bfd_multiplier.is_some()).then_some(Detection::Bfd {
-                interval: Span::from_millis(site_bfd_interval.unwrap_or(0)),
-                multiplier: site_bfd_multiplier.unwrap_or(0),
-            });
-            sites.push(Site { name, location, tier, calls, burst_bytes, accounting, egress, bfd });
+            sites.push(Site { name, location, tier, calls, burst_bytes, accounting, egress, bfd: None });
         }
     }
     if sites.len() == site_tables.len() {
@@ -423,20 +422,23 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
     }
     let faults = read_events(&root, &names, duration_s);
     let control = read_control(&root, site_tables.len(), faults);
-    // A site's BFD timers complete [control]'s, and need BFD on.
-    for (t, site) in site_tables.iter().zip(sites.iter_mut()) {
-        let Some(Detection::Bfd { interval, multiplier }) = site.bfd else { continue };
+    // Each site's BFD timers: its own, else [control]'s; its own need BFD on.
+    let all_sites = sites.len() == site_tables.len();
+    for (i, (t, (interval, multiplier))) in site_tables.iter().zip(bfd_overrides).enumerate() {
         match control.as_ref().map(|c| c.detection) {
-            Some(Detection::Bfd { interval: ci, multiplier: cm }) => {
-                site.bfd = Some(Detection::Bfd {
-                    interval: if interval == Span::ZERO { ci } else { interval },
-                    multiplier: if multiplier == 0 { cm } else { multiplier },
-                });
+            Some(Detection::Bfd { interval: ci, multiplier: cm }) if all_sites => {
+                let tx = interval.map_or(ci, Span::from_millis);
+                let mult = multiplier.unwrap_or(u8::try_from(cm).expect("checked: 1 to 255"));
+                sites[i].bfd = Some(xconnect_bfd::Timers { tx, rx: tx, mult });
             }
-            _ => {
-                let key = if t.raw("bfd_interval_ms").is_some() { "bfd_interval_ms" } else { "bfd_multiplier" };
-                t.problem(key, "only with [control] detection = \"bfd\"");
+            Some(Detection::Hold) | None if root.raw("control").is_none() || control.is_some() => {
+                if interval.is_some() {
+                    t.problem("bfd_interval_ms", "only with [control] detection = \"bfd\"");
+                } else if multiplier.is_some() {
+                    t.problem("bfd_multiplier", "only with [control] detection = \"bfd\"");
+                }
             }
+            _ => {}
         }
     }
     if sites.len() == site_tables.len() {

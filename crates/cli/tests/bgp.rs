@@ -30,6 +30,17 @@ struct Xc {
 }
 
 impl Xc {
+    /// `xconnect bgp` as the provider (AS 65000) on `local`, for customers of AS 64512 at
+    /// `peers`, with `extra` options.
+    fn provider(local: &str, peers: &[&str], extra: &[&str]) -> Xc {
+        let mut args = vec!["--role", "provider", "--local", local, "--asn", "65000", "--peer-asn", "64512"];
+        for p in peers {
+            args.extend(["--peer", p]);
+        }
+        args.extend(extra);
+        Xc::start(&args)
+    }
+
     fn start(args: &[&str]) -> Xc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_xconnect"))
             .arg("bgp")
@@ -222,23 +233,11 @@ fn bird_customer_to_xconnect_provider() {
         &["45.64.0.0/22", "185.1.2.0/24", "10.1.0.0/16"],
         "import all;",
     ));
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
+    let mut xc = Xc::provider(
         &format!("{xc_ip}:{xp}"),
-        "--peer",
-        &format!("{bird_ip}:{bp}"),
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--announce",
-        "168.86.128.0/18",
-        "--hold",
-        "3",
-        "--passive",
-    ]);
+        &[&format!("{bird_ip}:{bp}")],
+        &["--announce", "168.86.128.0/18", "--hold", "3", "--passive"],
+    );
     let up = xc.wait(10.0, "Established", state_to("Established"));
     let open = xc.wait(1.0, "open", is("open"));
     assert_eq!(open["asn"], 64512);
@@ -365,32 +364,24 @@ fn misbehaving_peers_get_the_right_notification_and_others_keep_working() {
     let xc_ip = "127.0.0.31";
     let xp = free_port(xc_ip);
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
+    let mut xc = Xc::provider(
         &to.to_string(),
-        "--peer",
-        "127.0.0.32:1",
-        "--peer",
-        "127.0.0.33:1",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--hold",
-        "3",
-        "--passive",
-        "--max-prefixes",
-        "1000",
-        "--max-prefixes-restart",
-        "1",
-        "--connect-retry",
-        "1",
-        // Each misbehaving connection below is an error: keep the wait after each at 1 s.
-        "--idle-hold-max",
-        "1",
-    ]);
+        &["127.0.0.32:1", "127.0.0.33:1"],
+        &[
+            "--hold",
+            "3",
+            "--passive",
+            "--max-prefixes",
+            "1000",
+            "--max-prefixes-restart",
+            "1",
+            "--connect-retry",
+            "1",
+            // Each misbehaving connection below is an error: keep the wait after each at 1 s.
+            "--idle-hold-max",
+            "1",
+        ],
+    );
     xc.wait(5.0, "listening", is("listening"));
     // A good session from .33 that must survive everything below.
     let mut good = connect_from("127.0.0.33", to);
@@ -543,23 +534,11 @@ fn max_prefix_notification_reaches_a_peer_still_sending_and_the_session_stays_do
     let xc_ip = "127.0.0.41";
     let xp = free_port(xc_ip);
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
+    let mut xc = Xc::provider(
         &to.to_string(),
-        "--peer",
-        "127.0.0.42:1",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-        "--max-prefixes",
-        "100",
-        "--connect-retry",
-        "1",
-    ]);
+        &["127.0.0.42:1"],
+        &["--passive", "--max-prefixes", "100", "--connect-retry", "1"],
+    );
     xc.wait(5.0, "listening", is("listening"));
     let mut s = connect_from("127.0.0.42", to);
     send(&mut s, Message::Open(Open::new(64512, 90, Ipv4Addr::new(127, 0, 0, 42))));
@@ -698,23 +677,11 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
     let (bird_ip, xc_ip, other_ip) = ("127.0.0.71", "127.0.0.72", "127.0.0.73");
     let (bp, xp) = (free_port(bird_ip), free_port(xc_ip));
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
+    let mut xc = Xc::provider(
         &to.to_string(),
-        "--peer",
-        &format!("{bird_ip}:{bp}"),
-        "--peer",
-        &format!("{other_ip}:1"),
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-        "--max-prefixes",
-        "1000000",
-    ]);
+        &[&format!("{bird_ip}:{bp}"), &format!("{other_ip}:1")],
+        &["--passive", "--max-prefixes", "1000000"],
+    );
     xc.wait(5.0, "listening", is("listening"));
     // The other session: keepalives both ways, the arrival time of each of xconnect's recorded.
     let mut other = connect_from(other_ip, to);
@@ -786,21 +753,7 @@ fn a_peer_that_stops_reading_stalls_no_other_session() {
     let xc_ip = "127.0.0.81";
     let xp = free_port(xc_ip);
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let mut xc = Xc::start(&[
-        "--role",
-        "provider",
-        "--local",
-        &to.to_string(),
-        "--peer",
-        "127.0.0.82:1",
-        "--peer",
-        "127.0.0.83:1",
-        "--asn",
-        "65000",
-        "--peer-asn",
-        "64512",
-        "--passive",
-    ]);
+    let mut xc = Xc::provider(&to.to_string(), &["127.0.0.82:1", "127.0.0.83:1"], &["--passive"]);
     xc.wait(5.0, "listening", is("listening"));
     let a = {
         let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
@@ -848,11 +801,9 @@ fn a_peer_that_stops_reading_stalls_no_other_session() {
 fn provider_with_a_customer(xc_ip: &str, peer_ip: &str, extra: &[&str]) -> (Xc, TcpStream) {
     let xp = free_port(xc_ip);
     let to: SocketAddr = format!("{xc_ip}:{xp}").parse().unwrap();
-    let (local, peer) = (to.to_string(), format!("{peer_ip}:1"));
-    let mut args = vec!["--role", "provider", "--local", &local, "--peer", &peer];
-    args.extend(["--asn", "65000", "--peer-asn", "64512", "--passive"]);
+    let mut args = vec!["--passive"];
     args.extend(extra);
-    let mut xc = Xc::start(&args);
+    let mut xc = Xc::provider(&to.to_string(), &[&format!("{peer_ip}:1")], &args);
     xc.wait(5.0, "listening", is("listening"));
     let mut s = connect_from(peer_ip, to);
     send(&mut s, Message::Open(Open::new(64512, 90, peer_ip.parse().unwrap())));
@@ -953,13 +904,12 @@ fn protected_session(ips: (&str, &str), protection: &[&str], bird_extra: &str, b
     config = config.replace("  multihop;\n", &extra);
     let bird = Bird::start(&config);
     let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
-    let mut args = vec!["--role", "provider", "--local", &local, "--peer", &peer, "--asn", "65000"];
-    args.extend(["--peer-asn", "64512", "--hold", "3", "--connect-retry", "1"]);
+    let mut args = vec!["--hold", "3", "--connect-retry", "1"];
     if !bird_passive {
         args.push("--passive");
     }
     args.extend(protection);
-    let xc = Xc::start(&args);
+    let xc = Xc::provider(&local, &[&peer], &args);
     (bird, xc)
 }
 
@@ -1073,7 +1023,8 @@ fn bfd_with_bird_takes_the_session_down_within_the_detection_time() {
 ",
     );
     let bird = Bird::start(&config);
-    let mut xc = passive_provider_for((xc_ip, xp), (bird_ip, bp), &["--bfd", "100,100,3", "--bfd-multihop"]);
+    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
+    let mut xc = Xc::provider(&local, &[&peer], &["--hold", "9", "--passive", "--bfd", "100,100,3", "--bfd-multihop"]);
     xc.wait(10.0, "Established", state_to("Established"));
     xc.wait(10.0, "BFD Up", |v| v["event"] == "bfd_state" && v["to"] == "Up");
     bird.wait("show bfd sessions", 5, |o| o.contains("Up"));
@@ -1111,7 +1062,8 @@ fn graceful_restart_with_bird_keeps_routes_stale_then_fresh() {
             .replace("  hold time 3;\n", "  hold time 9;\n  graceful restart on;\n")
     };
     let mut bird = Bird::start(&config(&both));
-    let mut xc = passive_provider_for((xc_ip, xp), (bird_ip, bp), &["--connect-retry", "1"]);
+    let (local, peer) = (format!("{xc_ip}:{xp}"), format!("{bird_ip}:{bp}"));
+    let mut xc = Xc::provider(&local, &[&peer], &["--hold", "9", "--passive", "--connect-retry", "1"]);
     for p in both {
         xc.wait(10.0, p, move |v| v["event"] == "accepted" && v["prefix"] == p);
     }
@@ -1153,7 +1105,9 @@ fn bfd_refuses_bad_timers_and_logs_bad_packets() {
         assert!(err.contains(says), "{bfd}: {err}");
     }
     let xp = free_port("127.0.0.117");
-    let mut xc = bfd_speaker("127.0.0.117", xp, "127.0.0.118", &["--bfd-multihop"]);
+    let local = format!("127.0.0.117:{xp}");
+    let mut xc = Xc::provider(&local, &["127.0.0.118"], &["--passive", "--bfd", "100,100,3", "--bfd-multihop"]);
+    xc.wait(5.0, "listening", is("listening"));
     let from = std::net::UdpSocket::bind("127.0.0.118:0").unwrap();
     let packet = neighbor_down();
     let mut wrong_version = packet.encode();
@@ -1183,7 +1137,9 @@ fn bfd_refuses_bad_timers_and_logs_bad_packets() {
 #[test]
 fn single_hop_bfd_wants_ttl_255() {
     let xp = free_port("127.0.0.119");
-    let mut xc = bfd_speaker("127.0.0.119", xp, "127.0.0.120", &[]);
+    let local = format!("127.0.0.119:{xp}");
+    let mut xc = Xc::provider(&local, &["127.0.0.120"], &["--passive", "--bfd", "100,100,3"]);
+    xc.wait(5.0, "listening", is("listening"));
     let from = std::net::UdpSocket::bind("127.0.0.120:49152").unwrap();
     let down = neighbor_down().encode();
     from.set_ttl(64).unwrap();
@@ -1206,17 +1162,6 @@ fn single_hop_bfd_wants_ttl_255() {
     assert_eq!(xconnect_bfd::Packet::decode(&buf[..n]).unwrap().your_disc, 7);
 }
 
-/// A passive provider on `ip:port` with BFD 100 ms x 3 to `peer` (and `extra` options), listening.
-fn bfd_speaker(ip: &str, port: u16, peer: &str, extra: &[&str]) -> Xc {
-    let local = format!("{ip}:{port}");
-    let mut args = vec!["--role", "provider", "--local", &local, "--peer", peer, "--asn", "65000"];
-    args.extend(["--peer-asn", "64512", "--passive", "--bfd", "100,100,3"]);
-    args.extend(extra);
-    let mut xc = Xc::start(&args);
-    xc.wait(5.0, "listening", is("listening"));
-    xc
-}
-
 /// A neighbor's first BFD packet: Down, its discriminator 7, ours not known yet.
 fn neighbor_down() -> xconnect_bfd::Packet {
     xconnect_bfd::Packet {
@@ -1231,14 +1176,4 @@ fn neighbor_down() -> xconnect_bfd::Packet {
         desired_min_tx_us: 1_000_000,
         required_min_rx_us: 1_000_000,
     }
-}
-
-/// xconnect as a passive provider (AS 65000, hold time 9 s) on `xc` for BIRD's customer (AS
-/// 64512) on `bird`, with `extra` options.
-fn passive_provider_for(xc: (&str, u16), bird: (&str, u16), extra: &[&str]) -> Xc {
-    let (local, peer) = (format!("{}:{}", xc.0, xc.1), format!("{}:{}", bird.0, bird.1));
-    let mut args = vec!["--role", "provider", "--local", &local, "--peer", &peer, "--asn", "65000"];
-    args.extend(["--peer-asn", "64512", "--hold", "9", "--passive"]);
-    args.extend(extra);
-    Xc::start(&args)
 }

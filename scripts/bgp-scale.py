@@ -31,11 +31,24 @@ import threading
 import tempfile
 import time
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+def whole(text, what, low, high):
+    """A whole number from the command line, within [low, high], or a clear exit."""
+    try:
+        v = int(text)
+    except ValueError:
+        sys.exit(f"bgp-scale: {what} `{text}`: expected a whole number from {low:,} to {high:,}")
+    if not low <= v <= high:
+        sys.exit(f"bgp-scale: {what} {v:,}: expected a whole number from {low:,} to {high:,}")
+    return v
+
+
+N = whole(sys.argv[1], "N (prefixes)", 1, 10_000_000) if len(sys.argv) > 1 else 100_000
 BIN = sys.argv[sys.argv.index("--binary") + 1] if "--binary" in sys.argv else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "xconnect")
 EXTRA = ["--events", sys.argv[sys.argv.index("--events") + 1]] if "--events" in sys.argv else []
 ORDER = sys.argv[sys.argv.index("--order") + 1] if "--order" in sys.argv else "shuffled"
+if ORDER not in ("shuffled", "sorted"):
+    sys.exit(f"bgp-scale: --order {ORDER}: expected shuffled or sorted")
 XC, B2 = "127.0.0.62", "127.0.0.63"
 work = tempfile.mkdtemp(prefix="bgp-scale-")
 DEADLINE = time.time() + 900
@@ -252,7 +265,7 @@ protocol bgp watch {{
     return r
 
 
-RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 1
+RUNS = whole(sys.argv[sys.argv.index("--runs") + 1], "--runs", 1, 100) if "--runs" in sys.argv else 1
 xs, bs = [], []
 for _ in range(RUNS):
     xs.append(run_xconnect())

@@ -283,5 +283,13 @@ print("            ingest      CPU   RSS MB  B/prefix  peak MB  withdraw  (CPU) 
 for name, r in (("xconnect", x), ("BIRD", b)):
     print(f"  {name:8}  {r['ingest']:6.2f} s  {r['cpu']:5.2f} s  {r['rss'] / 1e6:6.1f}  {r['per']:8.0f}  "
           f"{r['peak'] / 1e6:7.1f}  {r['withdraw']:6.2f} s  {r['wcpu']:5.2f}  {r['after'] / 1e6:12.1f}  {r['gap']:9.2f} s")
-print(f"  xconnect / BIRD: ingest {x['ingest'] / b['ingest']:.2f}x, withdraw {x['withdraw'] / b['withdraw']:.2f}x, "
-      f"CPU {x['cpu'] / max(b['cpu'], 0.01):.2f}x, memory per prefix {x['per'] / b['per']:.2f}x")
+
+
+def ratio(a, b, floor):
+    """a / b, or why not: times under `floor` are below what the polling and the clock resolve."""
+    return f"{a / b:.2f}x" if min(a, b) >= floor else f"n/a (under {floor} s)"
+
+
+print(f"  xconnect / BIRD: ingest {ratio(x['ingest'], b['ingest'], 0.1)}, "
+      f"withdraw {ratio(x['withdraw'], b['withdraw'], 0.1)}, CPU {ratio(x['cpu'], b['cpu'], 0.05)}, "
+      f"memory per prefix {x['per'] / b['per']:.2f}x")

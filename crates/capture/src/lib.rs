@@ -1,4 +1,4 @@
-//! Capture files: a streaming pcap/pcapng reader with constant memory and byte-offset errors,
+//! Capture files: a pcap/pcapng reader (mapped or streamed, flat memory, byte-offset errors),
 //! and an atomic nanosecond-pcap writer.
 //!
 //! ```no_run
@@ -16,9 +16,11 @@
 #![deny(missing_docs)]
 
 mod error;
+mod mapping;
 mod reader;
 mod writer;
 
 pub use error::{CaptureError, ErrorKind};
+pub use mapping::{Mapping, RELEASE_CHUNK};
 pub use reader::{CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN};
 pub use writer::{remove_unfinished, PcapWriter};

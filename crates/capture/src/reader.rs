@@ -1,17 +1,26 @@
-//! A streaming reader for classic pcap (both byte orders, micro- and nanosecond timestamps) and
-//! pcapng (several sections and interfaces, per-interface timestamp resolution and offset).
+//! A reader for classic pcap (both byte orders, micro- and nanosecond timestamps) and pcapng
+//! (several sections and interfaces, per-interface timestamp resolution and offset).
 //!
-//! Memory is one buffer (1 MiB, grown only for a single larger block), whatever the file size.
-//! Packets are lent from that buffer: [`CaptureReader::next_packet`] returns a [`Packet`] that
-//! borrows the reader until the next call, so nothing is copied or allocated per packet.
+//! Two ways to the bytes, one decoder, the same packets and errors:
+//! - **Mapped** ([`CaptureReader::open`] on a regular file): the file is mapped and packets are
+//!   views into the page cache; nothing is copied ([`crate::mapping`] says how resident memory
+//!   stays flat). [`CaptureReader::twin`] gives another reader of the same mapping, so that
+//!   several threads can walk one file without sharing a cursor.
+//! - **Streamed** (pipes, stdin, anything [`Read`], and files that cannot be mapped): one buffer
+//!   (1 MiB, grown only for a single larger block), whatever the file size.
+//!
+//! Either way [`CaptureReader::next_packet`] returns a [`Packet`] that borrows the reader until
+//! the next call, so nothing is allocated per packet.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use xconnect_frame::LinkType;
 
 use crate::error::{CaptureError, ErrorKind};
+use crate::mapping::{Mapping, RELEASE_CHUNK};
 
 /// Bytes read from the file at a time.
 pub const BUFFER_LEN: usize = 1 << 20;
@@ -129,12 +138,22 @@ pub struct ReaderStats {
     pub ts_out_of_range: u64,
 }
 
-/// A streaming capture reader. See the module documentation.
+/// Where the bytes come from.
+#[derive(Debug)]
+enum Bytes<R> {
+    /// Read into a buffer of our own.
+    Stream { src: R, buf: Vec<u8> },
+    /// A shared mapping of the whole file; `id` is this reader's slot in its progress table.
+    Mapped { map: Arc<Mapping>, id: usize },
+}
+
+/// A capture reader. See the module documentation.
 #[derive(Debug)]
 pub struct CaptureReader<R: Read> {
-    src: R,
+    bytes: Bytes<R>,
+    /// Mapped: the offset at which to report progress next (`usize::MAX` when streaming).
+    report_at: usize,
     file: Option<PathBuf>,
-    buf: Vec<u8>,
     pos: usize,
     end: usize,
     /// File offset of `buf[0]`.
@@ -150,7 +169,9 @@ pub struct CaptureReader<R: Read> {
 }
 
 impl CaptureReader<File> {
-    /// Opens a file; the format is detected from its magic number, never from its name.
+    /// Opens a file; the format is detected from its magic number, never from its name. A
+    /// regular file is mapped; anything else (a FIFO, a device, `/dev/stdin`), or a file the
+    /// system will not map, is streamed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| CaptureError {
@@ -159,7 +180,53 @@ impl CaptureReader<File> {
             records: 0,
             kind: ErrorKind::Io(e),
         })?;
+        let name = Some(path.to_path_buf());
+        match Mapping::of(&file) {
+            Some(map) => Self::mapped(Arc::new(map), name),
+            None => Self::with_name(file, name),
+        }
+    }
+
+    /// Opens a file with `read()` even if it could be mapped (the streaming path, for
+    /// comparing the two and for benches).
+    pub fn open_streamed(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| CaptureError {
+            file: Some(path.to_path_buf()),
+            offset: 0,
+            records: 0,
+            kind: ErrorKind::Io(e),
+        })?;
         Self::with_name(file, Some(path.to_path_buf()))
+    }
+
+    fn mapped(map: Arc<Mapping>, file: Option<PathBuf>) -> Result<Self, CaptureError> {
+        let id = map.register();
+        let end = map.bytes().len();
+        Self::start(Bytes::Mapped { map, id }, end, true, file)
+    }
+
+    /// A new reader of the same mapping, at the start of the file: each thread of a pipeline
+    /// walks the file with its own. `None` when this reader streams.
+    pub fn twin(&self) -> Option<Result<Self, CaptureError>> {
+        match &self.bytes {
+            Bytes::Mapped { map, .. } => Some(Self::mapped(Arc::clone(map), self.file.clone())),
+            Bytes::Stream { .. } => None,
+        }
+    }
+
+    /// Whether the packets are views into a mapping of the file (else copies read into a
+    /// buffer).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.bytes, Bytes::Mapped { .. })
+    }
+
+    /// The mapping, when the file is mapped.
+    pub fn mapping(&self) -> Option<&Mapping> {
+        match &self.bytes {
+            Bytes::Mapped { map, .. } => Some(map),
+            Bytes::Stream { .. } => None,
+        }
     }
 }
 
@@ -170,14 +237,19 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn with_name(src: R, file: Option<PathBuf>) -> Result<Self, CaptureError> {
+        Self::start(Bytes::Stream { src, buf: vec![0; BUFFER_LEN] }, 0, false, file)
+    }
+
+    fn start(bytes: Bytes<R>, end: usize, eof: bool, file: Option<PathBuf>) -> Result<Self, CaptureError> {
+        let report_at = if eof { RELEASE_CHUNK } else { usize::MAX };
         let mut r = CaptureReader {
-            src,
+            bytes,
+            report_at,
             file,
-            buf: vec![0; BUFFER_LEN],
             pos: 0,
-            end: 0,
+            end,
             base: 0,
-            eof: false,
+            eof,
             failed: false,
             format: Format::Pcapng,
             state: State::Pcapng { big_endian: false, interfaces: Vec::new() },
@@ -206,9 +278,22 @@ impl<R: Read> CaptureReader<R> {
         self.stats
     }
 
-    /// The read buffer's size: [`BUFFER_LEN`] unless one block was larger.
+    /// The read buffer's size: [`BUFFER_LEN`] unless one block was larger (0 when mapped:
+    /// there is no buffer).
     pub fn buffer_len(&self) -> usize {
-        self.buf.len()
+        match &self.bytes {
+            Bytes::Stream { buf, .. } => buf.len(),
+            Bytes::Mapped { .. } => 0,
+        }
+    }
+
+    /// The bytes from `base` on: the buffer, or the whole mapping.
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Stream { buf, .. } => buf,
+            Bytes::Mapped { map, .. } => map.bytes(),
+        }
     }
 
     /// Byte offset just past the last packet or block read.
@@ -226,20 +311,22 @@ impl<R: Read> CaptureReader<R> {
     /// short, so kept out of line.
     #[inline(never)]
     fn fill(&mut self, need: usize) -> Result<usize, CaptureError> {
+        // A mapping is at end of file from the start: everything is available.
         if self.end - self.pos >= need || self.eof {
             return Ok(self.end - self.pos);
         }
-        if self.buf.len() - self.pos < need {
-            self.buf.copy_within(self.pos..self.end, 0);
+        let Bytes::Stream { src, buf } = &mut self.bytes else { return Ok(self.end - self.pos) };
+        if buf.len() - self.pos < need {
+            buf.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
             self.end -= self.pos;
             self.pos = 0;
-            if self.buf.len() < need {
-                self.buf.resize(need.next_power_of_two(), 0);
+            if buf.len() < need {
+                buf.resize(need.next_power_of_two(), 0);
             }
         }
         while self.end - self.pos < need {
-            match self.src.read(&mut self.buf[self.end..]) {
+            match src.read(&mut buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -272,7 +359,7 @@ impl<R: Read> CaptureReader<R> {
         if have < 4 {
             return Err(self.err(0, ErrorKind::Truncated { what: "file header", needed: 4, available: have as u64 }));
         }
-        let m: [u8; 4] = self.buf[..4].try_into().unwrap();
+        let m: [u8; 4] = self.buf()[..4].try_into().unwrap();
         let (le, be) = (u32::from_le_bytes(m), u32::from_be_bytes(m));
         if le == PCAPNG_SHB {
             self.format = Format::Pcapng;
@@ -291,7 +378,7 @@ impl<R: Read> CaptureReader<R> {
                 self.err(0, ErrorKind::Truncated { what: "pcap file header", needed: 24, available: have as u64 })
             );
         }
-        let h = &self.buf[..24];
+        let h = &self.buf()[..24];
         let rd = |o: usize| {
             let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
             if big_endian {
@@ -318,6 +405,9 @@ impl<R: Read> CaptureReader<R> {
         if self.failed {
             return Ok(None);
         }
+        if self.pos >= self.report_at {
+            self.report_progress();
+        }
         let r = match self.state {
             State::Pcap { .. } => self.next_pcap(),
             State::Pcapng { .. } => self.next_pcapng(),
@@ -325,14 +415,36 @@ impl<R: Read> CaptureReader<R> {
         match r {
             Ok(Some((start, len, meta))) => {
                 self.records += 1;
-                Ok(Some(Packet { data: &self.buf[start..start + len], ..meta }))
+                Ok(Some(Packet { data: &self.buf()[start..start + len], ..meta }))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                self.done();
+                Ok(None)
+            }
             Err(e) => {
                 self.failed = true;
+                self.done();
                 Err(e)
             }
         }
+    }
+
+    /// Mapped: tells the mapping where this reader is, so that what every reader has passed
+    /// can leave resident memory.
+    #[cold]
+    fn report_progress(&mut self) {
+        if let Bytes::Mapped { map, id } = &self.bytes {
+            map.advance(*id, self.pos);
+        }
+        self.report_at = (self.pos / RELEASE_CHUNK + 1) * RELEASE_CHUNK;
+    }
+
+    /// Mapped: this reader will read no more; it no longer holds pages resident.
+    fn done(&mut self) {
+        if let Bytes::Mapped { map, id } = &self.bytes {
+            map.advance(*id, usize::MAX);
+        }
+        self.report_at = usize::MAX;
     }
 
     #[inline]
@@ -345,7 +457,7 @@ impl<R: Read> CaptureReader<R> {
             self.need(16, "pcap record header")?;
         }
         let offset = self.offset();
-        let h = &self.buf[self.pos..self.pos + 16];
+        let h = &self.buf()[self.pos..self.pos + 16];
         let rd = |o: usize| {
             let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
             if big_endian {
@@ -381,14 +493,14 @@ impl<R: Read> CaptureReader<R> {
             let offset = self.offset();
             self.need(8, "pcapng block header")?;
             let p = self.pos;
-            let raw_type: [u8; 4] = self.buf[p..p + 4].try_into().unwrap();
+            let raw_type: [u8; 4] = self.buf()[p..p + 4].try_into().unwrap();
             let mut big_endian = match self.state {
                 State::Pcapng { big_endian, .. } => big_endian,
                 State::Pcap { .. } => unreachable!(),
             };
             if u32::from_le_bytes(raw_type) == PCAPNG_SHB {
                 self.need(12, "pcapng section header block")?;
-                let bom: [u8; 4] = self.buf[p + 8..p + 12].try_into().unwrap();
+                let bom: [u8; 4] = self.buf()[p + 8..p + 12].try_into().unwrap();
                 big_endian = if u32::from_le_bytes(bom) == PCAPNG_BOM {
                     false
                 } else if u32::from_be_bytes(bom) == PCAPNG_BOM {
@@ -417,8 +529,8 @@ impl<R: Read> CaptureReader<R> {
                     u32::from_le_bytes(x)
                 }
             };
-            let block_type = rd(&self.buf, p);
-            let length = rd(&self.buf, p + 4);
+            let block_type = rd(self.buf(), p);
+            let length = rd(self.buf(), p + 4);
             let min = match block_type {
                 PCAPNG_SHB => 28,
                 1 => 20,
@@ -440,7 +552,7 @@ impl<R: Read> CaptureReader<R> {
             let len = length as usize;
             self.need(len, "pcapng block")?;
             let p = self.pos;
-            let trailing = rd(&self.buf, p + len - 4);
+            let trailing = rd(self.buf(), p + len - 4);
             if trailing != length {
                 return Err(self.err(offset, ErrorKind::BlockLengthMismatch { block_type, leading: length, trailing }));
             }
@@ -449,7 +561,7 @@ impl<R: Read> CaptureReader<R> {
             self.pos += len;
             match block_type {
                 PCAPNG_SHB => {
-                    let body = &self.buf[body_start..body_end];
+                    let body = &self.buf()[body_start..body_end];
                     let major = if big_endian {
                         u16::from_be_bytes([body[4], body[5]])
                     } else {
@@ -465,7 +577,7 @@ impl<R: Read> CaptureReader<R> {
                     self.state = State::Pcapng { big_endian, interfaces: Vec::new() };
                 }
                 1 => {
-                    let body = &self.buf[body_start..body_end];
+                    let body = &self.buf()[body_start..body_end];
                     let lt = if big_endian {
                         u16::from_be_bytes([body[0], body[1]])
                     } else {
@@ -485,7 +597,7 @@ impl<R: Read> CaptureReader<R> {
                     }
                 }
                 6 | 2 | 3 => {
-                    let body = &self.buf[body_start..body_end];
+                    let body = &self.buf()[body_start..body_end];
                     let (iface_id, ts, caplen, orig_len, data_off) = match block_type {
                         6 => (rd(body, 0), Some((rd(body, 4), rd(body, 8))), rd(body, 12), rd(body, 16), 20),
                         2 => {
@@ -540,6 +652,12 @@ impl<R: Read> CaptureReader<R> {
                 _ => self.stats.skipped_blocks += 1,
             }
         }
+    }
+}
+
+impl<R: Read> Drop for CaptureReader<R> {
+    fn drop(&mut self) {
+        self.done();
     }
 }
 

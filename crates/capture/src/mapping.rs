@@ -1,0 +1,107 @@
+//! A capture file mapped into memory, shared by the readers that walk it.
+//!
+//! Mapping a page-cached file lets a reader hand out views into the page cache: no `read()`
+//! copies the bytes into a buffer first. Several readers (one per pipeline shard) may walk the
+//! same mapping, each at its own pace.
+//!
+//! **Resident memory stays flat.** Pages of a mapped file count in the process's RSS once
+//! touched; on a 10 GB file that would be 10 GB of RSS (reclaimable page cache, but it looks
+//! like ours and competes with everything else). So every reader reports its position every
+//! [`RELEASE_CHUNK`] bytes, and the chunks behind the slowest reader are released with
+//! `MADV_DONTNEED`: the pages leave our page tables and stay in the page cache. The kernel is
+//! asked to read ahead (`MADV_SEQUENTIAL` on the whole mapping, `MADV_WILLNEED` on the next
+//! chunk), so a file that is not cached yet streams from disk without stalls.
+//!
+//! **The hazard of mapping.** If another process truncates the file while it is mapped, a
+//! read past the new end raises SIGBUS and the process ends; there is no way to turn that into
+//! an error. Captures being written by another program should be read through a pipe or stdin
+//! (`xconnect replay - < FILE`), which takes the streaming `read()` path.
+
+use std::fs::File;
+use std::sync::Mutex;
+
+use memmap2::{Advice, Mmap, UncheckedAdvice};
+
+/// Readers report their position, and chunks behind the slowest are released, in steps of
+/// this many bytes (a multiple of every page size).
+pub const RELEASE_CHUNK: usize = 32 << 20;
+
+/// A read-only shared mapping of a whole file, and where its readers are.
+#[derive(Debug)]
+pub struct Mapping {
+    map: Mmap,
+    progress: Mutex<Progress>,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    /// Each registered reader's position (`usize::MAX` once it is done).
+    positions: Vec<usize>,
+    /// Everything below this offset has been released.
+    released: usize,
+}
+
+impl Mapping {
+    /// Maps `file` if it is a regular, non-empty file that can be mapped; `None` otherwise
+    /// (the caller then reads it with `read()`).
+    pub(crate) fn of(file: &File) -> Option<Mapping> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() == 0 || usize::try_from(meta.len()).is_err() {
+            return None;
+        }
+        // SAFETY: the mapping is shared and read-only, and the file is not changed by this
+        // process. Another process truncating it while it is mapped would make a later read
+        // fault with SIGBUS; the module documentation says so and names the streaming path for
+        // files that are still being written. Exercised by every test that opens a fixture.
+        #[allow(unsafe_code)]
+        let map = unsafe { Mmap::map(file) }.ok()?;
+        // Advice is a hint: a kernel that ignores it reads the same bytes.
+        let _ = map.advise(Advice::Sequential);
+        let _ = map.advise_range(Advice::WillNeed, 0, map.len().min(RELEASE_CHUNK));
+        Some(Mapping { map, progress: Mutex::new(Progress::default()) })
+    }
+
+    /// The file's bytes.
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Registers a reader starting at offset 0; returns its id.
+    pub(crate) fn register(&self) -> usize {
+        let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        p.positions.push(0);
+        p.positions.len() - 1
+    }
+
+    /// Reader `id` is at `pos` (`usize::MAX`: done). Releases the whole chunks that every
+    /// reader has passed and asks for the next chunk to be read ahead.
+    pub(crate) fn advance(&self, id: usize, pos: usize) {
+        let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        p.positions[id] = pos;
+        let slowest = p.positions.iter().copied().min().unwrap_or(usize::MAX).min(self.map.len());
+        let upto = slowest / RELEASE_CHUNK * RELEASE_CHUNK;
+        if upto > p.released {
+            // SAFETY: MADV_DONTNEED on a shared read-only file mapping drops only our page-table
+            // entries: a later access faults the same file bytes back in from the page cache
+            // (it would read zeros only for private or anonymous memory, which this is not), so
+            // a reader that still looks at a released byte reads it unchanged, only slower.
+            // Exercised by `capture/tests/mapping.rs`, which checks RSS and the bytes read.
+            #[allow(unsafe_code)]
+            let _ =
+                unsafe { self.map.unchecked_advise_range(UncheckedAdvice::DontNeed, p.released, upto - p.released) };
+            p.released = upto;
+        }
+        if pos < self.map.len() {
+            let ahead = (pos / RELEASE_CHUNK + 1) * RELEASE_CHUNK;
+            if ahead < self.map.len() {
+                let _ = self.map.advise_range(Advice::WillNeed, ahead, RELEASE_CHUNK.min(self.map.len() - ahead));
+            }
+        }
+    }
+
+    /// Bytes released so far (for tests and the benches' notes).
+    pub fn released(&self) -> usize {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner()).released
+    }
+}

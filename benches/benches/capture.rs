@@ -10,7 +10,8 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
 use xconnect_benches::mixed_ring;
 use xconnect_capture::{CaptureReader, PcapWriter};
-use xconnect_dataplane::replay::{replay_file, Outputs, Replay, ReplayOptions};
+use xconnect_dataplane::pipeline::{replay_file, Outputs};
+use xconnect_dataplane::replay::{Replay, ReplayOptions};
 use xconnect_frame::LinkType;
 
 const FRAMES: u64 = 2_000_000;

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xconnect_capture::PcapWriter;
+use xconnect_dataplane::pipeline::{replay_file, Outputs};
 use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
-use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions};
+use xconnect_dataplane::replay::ReplayOptions;
 use xconnect_interconnect::Tier;
 use xconnect_sim::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
 use xconnect_sim::plan;
@@ -342,8 +343,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             emit(json, &report, || output::capacity_text(&report))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { file, json, allow_truncated, top, rtp_rows, rtp_port_range, whatif } => {
-            let opts = ReplayOptions { top_flows: top, rtp_port_range, ..ReplayOptions::default() };
+        Command::Replay { file, json, allow_truncated, top, rtp_rows, rtp_port_range, threads, whatif } => {
+            let threads = threads_for(threads)?;
+            let opts = ReplayOptions { top_flows: top, rtp_port_range, threads, ..ReplayOptions::default() };
             // Everything is checked, and the outputs created, before the first frame is read.
             let police = police_stage(&whatif)?;
             if whatif.write_passed.is_some() || whatif.write_dropped.is_some() {

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::Path;
 
 use xconnect_capture::CaptureReader;
-use xconnect_dataplane::replay::{replay_file, Outputs, ReplayOptions, ReplayReport};
+use xconnect_dataplane::pipeline::{replay_file, Outputs};
+use xconnect_dataplane::replay::{ReplayOptions, ReplayReport};
 use xconnect_frame::{parse_lax, Layer, Link, Net, Transport};
 
 use crate::util::{all_pcaps, pcap, pcap_dir};

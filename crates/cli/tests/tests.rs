@@ -10,6 +10,7 @@ mod differential;
 mod onboarding;
 mod oracle;
 mod replay_cli;
+mod replay_shards;
 mod simulate;
 mod sip;
 mod tshark;

@@ -190,6 +190,9 @@ struct Conn {
 pub struct BgpTracker {
     conns: FxHashMap<(End, End), Conn>,
     report: BgpReport,
+    /// Only say which connections are BGP, decode nothing (a replay's other shards: they must
+    /// know which TCP segments are BGP's, so that the rest can go to SIP).
+    claims_only: bool,
 }
 
 /// TCP flag bits.
@@ -204,7 +207,13 @@ impl BgpTracker {
         src_port == 179 || dst_port == 179 || !self.conns.is_empty() || payload.starts_with(&MARKER)
     }
 
-    /// One TCP segment of frame `frame`.
+    /// A tracker that keeps which connections are BGP and decodes nothing.
+    pub fn claims_only() -> Self {
+        BgpTracker { claims_only: true, ..BgpTracker::default() }
+    }
+
+    /// One TCP segment of frame `frame`; returns whether it belongs to a BGP connection
+    /// (else it is left to the other TCP protocols).
     #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
@@ -216,20 +225,23 @@ impl BgpTracker {
         seq: u32,
         flags: u8,
         payload: &[u8],
-    ) {
+    ) -> bool {
         let (a, b) = (End { ip: src, port: src_port }, End { ip: dst, port: dst_port });
         let (key, dir) = if a <= b { ((a, b), 0) } else { ((b, a), 1) };
         let bgp_port = src_port == 179 || dst_port == 179;
         if !self.conns.contains_key(&key) {
             let syn_only = flags & SYN != 0 && flags & ACK == 0;
             if !(bgp_port || payload.starts_with(&MARKER)) || (payload.is_empty() && !syn_only) {
-                return;
+                return false;
             }
             // The client sent the SYN; without one, the side off port 179; else the lower end.
             let (client, server) = if syn_only || (dst_port == 179 && src_port != 179) { (a, b) } else { (b, a) };
             self.report.sessions.push(SessionRow { client: client.show(), server: server.show(), open: Vec::new() });
             let session = self.report.sessions.len() - 1;
             self.conns.insert(key, Conn { session, dirs: Default::default(), opens: [None; 2] });
+        }
+        if self.claims_only {
+            return true;
         }
         let conn = self.conns.get_mut(&key).expect("inserted above");
         let d = &mut conn.dirs[dir];
@@ -238,15 +250,15 @@ impl BgpTracker {
             d.reader = MessageReader::default();
             d.ooo.clear();
             d.lost = false;
-            return;
+            return true;
         }
         if payload.is_empty() {
-            return;
+            return true;
         }
         let next = match d.next_seq {
             Some(n) => n,
             None if payload.starts_with(&MARKER) => seq,
-            None => return,
+            None => return true,
         };
         let off = seq.wrapping_sub(next) as i32;
         if off > 0 && d.reader.pending() == 0 && payload.starts_with(&MARKER) && d.ooo.is_empty() {
@@ -259,7 +271,7 @@ impl BgpTracker {
         } else if off > 0 {
             d.ooo.insert(seq, (frame, payload.to_vec()));
             if d.ooo.len() <= MAX_OOO {
-                return;
+                return true;
             }
             // The gap is not going to fill: skip it and resynchronize at the first held segment.
             self.report.gaps += 1;
@@ -279,6 +291,7 @@ impl BgpTracker {
             Self::push(d, s, &p);
         }
         decode_ready(&mut self.report, conn, key, dir, frame);
+        true
     }
 
     /// Appends in-order bytes starting at `seq` (trimming what was already taken).

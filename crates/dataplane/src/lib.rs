@@ -3,10 +3,13 @@
 //! Module map:
 //! - [`replay`]: what is in a capture: per-layer, per-VLAN and per-flow counts, malformed
 //!   frames by reason, time span and peak rates.
+//! - [`pipeline`]: `replay`'s threads: a mapped file walked by every shard, or a stream read
+//!   into batches.
 //! - [`rate`]: peak rate over fixed windows.
 #![deny(missing_docs)]
 
 pub mod bgp;
+pub mod pipeline;
 pub mod police;
 pub mod rate;
 pub mod replay;

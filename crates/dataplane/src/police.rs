@@ -81,7 +81,7 @@ impl PolicerConfig {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Engine {
     Single(TokenBucket),
     Sr(SrTcm),
@@ -266,7 +266,7 @@ impl Classifier {
 }
 
 /// The tier as a cross-connect enforces it: full duplex, one bucket per direction.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Duplex {
     sides: Classifier,
     to_provider: PoliceStage,
@@ -349,7 +349,7 @@ impl Duplex {
 }
 
 /// The police stage.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PoliceStage {
     cfg: PolicerConfig,
     engine: Engine,

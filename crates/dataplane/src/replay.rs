@@ -8,11 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::Path;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use xconnect_capture::{CaptureError, CaptureReader, Packet, PcapWriter};
+use xconnect_capture::{CaptureError, CaptureReader, Packet};
 use xconnect_frame::{
     parse_lax, rtcp::looks_like_rtcp, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket,
     Transport,
@@ -40,11 +39,22 @@ pub struct ReplayOptions {
     pub malformed_examples: usize,
     /// UDP ports (inclusive) whose packets are RTP without the heuristic's probation.
     pub rtp_port_range: Option<(u16, u16)>,
+    /// Threads that share the work (see [`Shard`]); 1 to [`MAX_THREADS`].
+    pub threads: usize,
 }
+
+/// The most threads a replay uses.
+pub const MAX_THREADS: usize = 64;
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions { top_flows: 10, max_flows: 1_000_000, malformed_examples: 100, rtp_port_range: None }
+        ReplayOptions {
+            top_flows: 10,
+            max_flows: 1_000_000,
+            malformed_examples: 100,
+            rtp_port_range: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
+        }
     }
 }
 
@@ -256,21 +266,62 @@ impl V4Key {
     }
 }
 
+/// Parts of the flow space: a flow's part is a hash of its two ends, so that both directions
+/// of a conversation, and an RTP stream with its RTCP (ports 2n and 2n + 1), fall in the same
+/// part. Shards take whole parts, and the flow table's limit is kept per part, so that which
+/// flows are tracked does not depend on the number of shards.
+pub const FLOW_PARTS: usize = 64;
+
+/// Which share of the work a tally does when a replay runs on several threads.
+///
+/// Every shard reads and parses every frame (the parse is cheap next to the rest), so each can
+/// decide the same way what is whose, with no messages between shards:
+/// - **every shard** feeds SIP (its calls set up the media that RTP analysis looks up, in time
+///   order), notes which TCP connections are BGP's, and runs its own copy of the what-if
+///   policer (a frame's verdict is needed where its flow is counted);
+/// - **the frame's owner** (the shard of the frame's flow part; frames without addresses go
+///   round by frame number) counts layers, VLANs, malformed frames, checksums and the flow, and
+///   analyzes RTP;
+/// - **shard 0** also keeps what needs every frame in time order: bytes, time span and peak
+///   windows, BGP decoding, RTCP (a source's reports may come from other conversations), and
+///   the policer's report and output files.
+///
+/// [`Replay::merge`] then adds the shards up exactly: the report is the same whatever the
+/// number of shards (`tests/replay_shards.rs` checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: usize,
+    /// How many there are.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The only shard of a one-thread replay.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    fn keeps_timeline(self) -> bool {
+        self.index == 0
+    }
+}
+
 /// The running tally. Feed it packets with [`Replay::add`], then [`Replay::finish`].
 #[derive(Debug)]
 pub struct Replay {
     opts: ReplayOptions,
+    shard: Shard,
     frames: u64,
     bytes: u64,
     captured_bytes: u64,
     layers: LayerCounts,
     vlans: Box<[u64; 4096]>,
     malformed: FxHashMap<MalformedReason, u64>,
-    malformed_frames: Vec<MalformedFrame>,
+    /// The first malformed frames this shard saw, with their rank within the frame (SIP's
+    /// problems, then RTCP's, then the parser's), for an exact merge.
+    malformed_frames: Vec<(u8, MalformedFrame)>,
     cut_by_snaplen: u64,
     checksum_errors: ChecksumErrors,
-    flows: FxHashMap<AnyFlow, FlowCount>,
-    untracked_flow_frames: u64,
+    flows: FlowTable,
     first_ts: Option<u64>,
     last_ts: Option<u64>,
     ts_backwards: u64,
@@ -296,11 +347,116 @@ struct FlowCount {
     media_generation: u32,
 }
 
+/// The flow table: counts per flow, at most `per_part` flows in each part of the flow space.
+#[derive(Debug)]
+struct FlowTable {
+    flows: FxHashMap<AnyFlow, FlowCount>,
+    part_flows: [usize; FLOW_PARTS],
+    per_part: usize,
+    /// Frames of flows that found their part full.
+    untracked_frames: u64,
+}
+
+impl FlowTable {
+    fn new(max_flows: usize) -> Self {
+        FlowTable {
+            flows: FxHashMap::default(),
+            part_flows: [0; FLOW_PARTS],
+            per_part: max_flows.div_ceil(FLOW_PARTS),
+            untracked_frames: 0,
+        }
+    }
+
+    /// Counts the frame in its flow (tracked while its part of the flow space has room).
+    #[inline]
+    fn count(&mut self, p: &xconnect_frame::Parsed, part: usize, wire: u64, dropped: u64) -> Option<&mut FlowCount> {
+        let key = match p.net {
+            Net::Ipv4(_) => AnyFlow::V4(V4Key::pack(&p.flow_key()?)),
+            Net::Ipv6(ip) => {
+                let (src_port, dst_port) = p.transport.ports();
+                let t = p.vlans.as_slice();
+                AnyFlow::V6 {
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    src_port,
+                    dst_port,
+                    vlans: [
+                        t.first().map_or(u16::MAX, |v| v.vid.value()),
+                        t.get(1).map_or(u16::MAX, |v| v.vid.value()),
+                    ],
+                }
+            }
+            _ => return None,
+        };
+        let room = self.part_flows[part] < self.per_part;
+        let flow = if room {
+            let part_flows = &mut self.part_flows[part];
+            Some(self.flows.entry(key).or_insert_with(|| {
+                *part_flows += 1;
+                FlowCount { rtp_slot: u32::MAX, ..FlowCount::default() }
+            }))
+        } else {
+            self.flows.get_mut(&key)
+        };
+        match flow {
+            Some(v) => {
+                v.frames += 1;
+                v.bytes += wire;
+                v.dropped += dropped;
+                Some(v)
+            }
+            None => {
+                self.untracked_frames += 1;
+                None
+            }
+        }
+    }
+
+    /// Adds another shard's table (shards own disjoint parts).
+    fn absorb(&mut self, other: FlowTable) {
+        self.flows.extend(other.flows);
+        for (x, y) in self.part_flows.iter_mut().zip(other.part_flows) {
+            *x += y;
+        }
+        self.untracked_frames += other.untracked_frames;
+    }
+}
+
+/// The part of the flow space of a conversation between two ends (see [`FLOW_PARTS`]).
+#[inline]
+fn flow_part(src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) -> usize {
+    let end = |ip: IpAddr, port: u16| -> u64 {
+        let a = match ip {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                (x as u64) ^ ((x >> 64) as u64).rotate_left(29)
+            }
+        };
+        // Ports 2n and 2n + 1 (RTP and its RTCP) are one end.
+        a << 15 ^ u64::from(port >> 1)
+    };
+    let (x, y) = (end(src, src_port), end(dst, dst_port));
+    let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+    let h = (lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    (h >> 58) as usize
+}
+
+const _: () = assert!(FLOW_PARTS == 1 << 6, "flow_part keeps the top 6 bits");
+
 impl Replay {
-    /// An empty tally; with a police stage, every frame also goes through the tier's policer.
+    /// An empty tally of every frame (one shard); with a police stage, every frame also goes
+    /// through the tier's policer.
     pub fn new(opts: ReplayOptions, police: Option<Duplex>) -> Self {
+        Self::shard(opts, police, Shard::ALL)
+    }
+
+    /// An empty tally of one shard's share (see [`Shard`]).
+    pub fn shard(opts: ReplayOptions, police: Option<Duplex>, shard: Shard) -> Self {
         Replay {
             opts,
+            shard,
             frames: 0,
             bytes: 0,
             captured_bytes: 0,
@@ -310,8 +466,7 @@ impl Replay {
             malformed_frames: Vec::new(),
             cut_by_snaplen: 0,
             checksum_errors: ChecksumErrors::default(),
-            flows: FxHashMap::default(),
-            untracked_flow_frames: 0,
+            flows: FlowTable::new(opts.max_flows),
             first_ts: None,
             last_ts: None,
             ts_backwards: 0,
@@ -319,30 +474,180 @@ impl Replay {
             peak_1s: PeakWindow::new(1_000_000_000),
             police,
             rtp: RtpAnalyzer::new(opts.rtp_port_range),
-            bgp: BgpTracker::default(),
+            bgp: if shard.index == 0 { BgpTracker::default() } else { BgpTracker::claims_only() },
             sip: SipTracker::default(),
             rtcp: RtcpTracker::default(),
         }
+    }
+
+    /// Frames seen so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
     }
 
     /// Tallies one packet; returns the policer's verdict when there is a policer.
     pub fn add(&mut self, pkt: &Packet<'_>) -> Option<Verdict> {
         self.frames += 1;
         let wire = u64::from(pkt.orig_len.max(pkt.data.len() as u32));
-        self.bytes += wire;
-        self.captured_bytes += pkt.data.len() as u64;
-        match self.last_ts {
-            None => self.first_ts = Some(pkt.ts_ns),
-            Some(prev) if pkt.ts_ns < prev => self.ts_backwards += 1,
-            Some(_) => {}
+        let global = self.shard.keeps_timeline();
+        if global {
+            self.bytes += wire;
+            self.captured_bytes += pkt.data.len() as u64;
+            match self.last_ts {
+                None => self.first_ts = Some(pkt.ts_ns),
+                Some(prev) if pkt.ts_ns < prev => self.ts_backwards += 1,
+                Some(_) => {}
+            }
+            self.last_ts = Some(pkt.ts_ns);
+            self.peak_1ms.add(pkt.ts_ns, wire);
+            self.peak_1s.add(pkt.ts_ns, wire);
         }
-        self.last_ts = Some(pkt.ts_ns);
-        self.peak_1ms.add(pkt.ts_ns, wire);
-        self.peak_1s.add(pkt.ts_ns, wire);
 
         let snapped = (pkt.data.len() as u64) < wire;
         let lax = parse_lax(pkt.link_type, pkt.data);
         let p = &lax.parsed;
+        let addresses = p.addresses();
+        let (src_port, dst_port) = p.transport.ports();
+        let part = addresses.map(|(src, dst)| flow_part(src, src_port, dst, dst_port));
+        let owner = match part {
+            Some(part) => part % self.shard.count,
+            None => ((self.frames - 1) % self.shard.count as u64) as usize,
+        };
+        let own = owner == self.shard.index;
+
+        let verdict = self.police.as_mut().map(|police| {
+            let ip_len = match p.net {
+                Net::Ipv4(ip) => Some(u32::from(ip.total_len)),
+                Net::Ipv6(_) => Some(pkt.orig_len.saturating_sub(u32::from(p.net_offset))),
+                _ => None,
+            };
+            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, addresses)
+        });
+        if own {
+            self.count_layers(p, lax.stop);
+        }
+        // One flow-table lookup per frame, before the payload analysis: the flow remembers its
+        // RTP stream's slot, so the stream needs no second lookup.
+        let mut flow = match (own, part) {
+            (true, Some(part)) => self.flows.count(p, part, wire, u64::from(verdict == Some(Verdict::Drop))),
+            _ => None,
+        };
+
+        let mut rtcp_problem = None;
+        let l = &mut self.layers;
+        match p.transport {
+            Transport::Udp { .. } => {
+                let payload = p.payload(pkt.data);
+                // A forced RTP port range is the user's word, even over SIP's port.
+                let in_range = self.rtp.forced(src_port, dst_port);
+                if !in_range && SipTracker::wants_udp(src_port, dst_port, payload) {
+                    if let Some((src, dst)) = addresses {
+                        let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
+                        self.sip.datagram(&o, payload);
+                    }
+                } else if let Some((src, dst)) = addresses {
+                    let rtcp_like = looks_like_rtcp(payload);
+                    // Only the owner analyzes RTP; shard 0 reads every RTCP packet.
+                    if own || (global && rtcp_like) {
+                        // SDP's endpoints first (Wireshark's conversations), then the heuristics.
+                        let table = &self.sip.media;
+                        let media = match flow.as_deref_mut() {
+                            _ if table.is_empty() => MediaVerdict::Unknown,
+                            Some(f) if f.media_generation == table.generation() && f.media.is_some() => {
+                                f.media.unwrap_or(MediaVerdict::Unknown)
+                            }
+                            Some(f) => {
+                                let v = table.verdict(src, src_port, dst, dst_port);
+                                f.media = Some(v);
+                                f.media_generation = table.generation();
+                                v
+                            }
+                            None => table.verdict(src, src_port, dst, dst_port),
+                        };
+                        let forced = in_range || media != MediaVerdict::Unknown;
+                        let high_ports = src_port > 1023 && dst_port > 1023;
+                        if media == MediaVerdict::T38 {
+                            if own {
+                                self.sip.t38_packets += 1;
+                            }
+                        } else if rtcp_like && (forced || high_ports) {
+                            if global {
+                                if let Err(e) = self.rtcp.add(pkt.ts_ns, payload) {
+                                    rtcp_problem = Some(e);
+                                }
+                            }
+                        } else if own && (forced || high_ports) {
+                            match RtpPacket::new_checked(payload) {
+                                Ok(rtp) if forced || !rtp.payload_type().is_rtcp_conflict() => {
+                                    l.rtp += 1;
+                                    let pt = rtp.payload_type().value();
+                                    let clock = match media {
+                                        MediaVerdict::Rtp(i) => self.sip.media.clock(i, pt),
+                                        _ => Clock::of_static(pt),
+                                    };
+                                    let key = StreamKey { src, src_port, dst, dst_port, ssrc: rtp.ssrc() };
+                                    let sample = RtpSample {
+                                        arrival_ns: pkt.ts_ns,
+                                        seq: rtp.sequence_number(),
+                                        timestamp: rtp.timestamp(),
+                                        payload_type: pt,
+                                        marker: rtp.marker(),
+                                        clock,
+                                        sent_ns: None,
+                                    };
+                                    self.rtp.add(key, sample, forced, flow.as_mut().map(|f| &mut f.rtp_slot));
+                                }
+                                Ok(_) => {}
+                                Err(_) if forced => self.rtp.not_rtp_in_range += 1,
+                                Err(_) => {}
+                            }
+                        }
+                    }
+                }
+            }
+            Transport::Tcp { flags, .. } => {
+                let payload = p.payload(pkt.data);
+                let seq = p.tcp_seq(pkt.data);
+                // Every shard knows which connections are BGP's (shard 0 decodes them); the
+                // other TCP segments may be SIP.
+                let bgp = self.bgp.wants(src_port, dst_port, payload)
+                    && matches!((addresses, seq), (Some((src, dst)), Some(seq))
+                        if self.bgp.add(self.frames, src, src_port, dst, dst_port, seq, flags, payload));
+                if !bgp && self.sip.wants_tcp(src_port, dst_port, payload) {
+                    if let (Some((src, dst)), Some(seq)) = (addresses, seq) {
+                        let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
+                        self.sip.segment(&o, seq, payload);
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        // Application-layer problems (the tracker's list is reused: no allocation per frame).
+        let app_offset = usize::from(p.payload_offset);
+        if !self.sip.problems.is_empty() {
+            let problems = std::mem::take(&mut self.sip.problems);
+            if own {
+                for &x in &problems {
+                    self.count_malformed(0, x.reason(), || format!("{} at offset {app_offset}: {x}", x.layer()));
+                }
+            }
+            self.sip.problems = problems;
+            self.sip.problems.clear();
+        }
+        if let Some(e) = rtcp_problem {
+            self.count_malformed(1, MalformedReason::Rtcp(e), || format!("rtcp at offset {app_offset}: {e}"));
+        }
+        if own {
+            self.count_frame_problems(pkt, p, lax.stop, snapped);
+        }
+        verdict
+    }
+
+    /// The layers a frame carries. A layer whose header was recognised but is invalid still
+    /// counts for that layer, as it does in tshark's protocol hierarchy (an IPv4 header with
+    /// IHL 4 is still "ip").
+    fn count_layers(&mut self, p: &xconnect_frame::Parsed, stop: Option<ParseError>) {
         let l = &mut self.layers;
         match p.link {
             Link::Ethernet => l.ethernet += 1,
@@ -355,59 +660,7 @@ impl Replay {
                 self.vlans[usize::from(t.vid.value())] += 1;
             }
         }
-        let key = match p.net {
-            Net::Ipv4(_) => p.flow_key().map(|k| AnyFlow::V4(V4Key::pack(&k))),
-            Net::Ipv6(ip) => {
-                let (src_port, dst_port) = p.transport.ports();
-                let t = p.vlans.as_slice();
-                Some(AnyFlow::V6 {
-                    src: ip.src,
-                    dst: ip.dst,
-                    protocol: ip.protocol,
-                    src_port,
-                    dst_port,
-                    vlans: [
-                        t.first().map_or(u16::MAX, |v| v.vid.value()),
-                        t.get(1).map_or(u16::MAX, |v| v.vid.value()),
-                    ],
-                })
-            }
-            _ => None,
-        };
-        let verdict = self.police.as_mut().map(|police| {
-            let ip_len = match p.net {
-                Net::Ipv4(ip) => Some(u32::from(ip.total_len)),
-                Net::Ipv6(_) => Some(pkt.orig_len.saturating_sub(u32::from(p.net_offset))),
-                _ => None,
-            };
-            police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, p.addresses())
-        });
-        let dropped = u64::from(verdict == Some(Verdict::Drop));
-        // One flow-table lookup per frame, before the payload analysis: the flow remembers its
-        // RTP stream's slot, so the stream needs no second lookup.
-        let flow = match key {
-            Some(key) if self.flows.len() < self.opts.max_flows => {
-                Some(self.flows.entry(key).or_insert(FlowCount { rtp_slot: u32::MAX, ..FlowCount::default() }))
-            }
-            Some(key) => self.flows.get_mut(&key),
-            None => None,
-        };
-        let mut flow = match flow {
-            Some(v) => {
-                v.frames += 1;
-                v.bytes += wire;
-                v.dropped += dropped;
-                Some(v)
-            }
-            None => {
-                self.untracked_flow_frames += u64::from(key.is_some());
-                None
-            }
-        };
-        // A layer whose header was recognised but is invalid still counts for that layer, as
-        // it does in tshark's protocol hierarchy (an IPv4 header with IHL 4 is still "ip").
-        let stopped_in = lax.stop.map(|e| e.layer());
-        let mut rtcp_problem = None;
+        let stopped_in = stop.map(|e| e.layer());
         match (p.net, stopped_in) {
             (Net::Ipv4(_), _) | (Net::None, Some(Layer::Ipv4 | Layer::Ipv4Payload)) => l.ipv4 += 1,
             (Net::Ipv6(_), _) | (Net::None, Some(Layer::Ipv6)) => l.ipv6 += 1,
@@ -418,104 +671,24 @@ impl Replay {
             (Net::Other(_) | Net::None, _) => l.other += 1,
         }
         match (p.transport, stopped_in) {
-            (Transport::Udp { src_port, dst_port, .. }, _) => {
-                l.udp += 1;
-                let payload = p.payload(pkt.data);
-                let addresses = p.addresses();
-                // A forced RTP port range is the user's word, even over SIP's port.
-                let in_range = self.rtp.forced(src_port, dst_port);
-                if !in_range && SipTracker::wants_udp(src_port, dst_port, payload) {
-                    if let Some((src, dst)) = addresses {
-                        let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
-                        self.sip.datagram(&o, payload);
-                    }
-                } else if let Some((src, dst)) = addresses {
-                    // SDP's endpoints first (Wireshark's conversations), then the heuristics.
-                    let table = &self.sip.media;
-                    let media = match flow.as_deref_mut() {
-                        _ if table.is_empty() => MediaVerdict::Unknown,
-                        Some(f) if f.media_generation == table.generation() && f.media.is_some() => {
-                            f.media.unwrap_or(MediaVerdict::Unknown)
-                        }
-                        Some(f) => {
-                            let v = table.verdict(src, src_port, dst, dst_port);
-                            f.media = Some(v);
-                            f.media_generation = table.generation();
-                            v
-                        }
-                        None => table.verdict(src, src_port, dst, dst_port),
-                    };
-                    let forced = in_range || media != MediaVerdict::Unknown;
-                    if media == MediaVerdict::T38 {
-                        self.sip.t38_packets += 1;
-                    } else if looks_like_rtcp(payload) && (forced || (src_port > 1023 && dst_port > 1023)) {
-                        if let Err(e) = self.rtcp.add(pkt.ts_ns, payload) {
-                            rtcp_problem = Some(e);
-                        }
-                    } else if forced || (src_port > 1023 && dst_port > 1023) {
-                        match RtpPacket::new_checked(payload) {
-                            Ok(rtp) if forced || !rtp.payload_type().is_rtcp_conflict() => {
-                                l.rtp += 1;
-                                let pt = rtp.payload_type().value();
-                                let clock = match media {
-                                    MediaVerdict::Rtp(i) => self.sip.media.clock(i, pt),
-                                    _ => Clock::of_static(pt),
-                                };
-                                let key = StreamKey { src, src_port, dst, dst_port, ssrc: rtp.ssrc() };
-                                let sample = RtpSample {
-                                    arrival_ns: pkt.ts_ns,
-                                    seq: rtp.sequence_number(),
-                                    timestamp: rtp.timestamp(),
-                                    payload_type: pt,
-                                    marker: rtp.marker(),
-                                    clock,
-                                    sent_ns: None,
-                                };
-                                self.rtp.add(key, sample, forced, flow.as_mut().map(|f| &mut f.rtp_slot));
-                            }
-                            Ok(_) => {}
-                            Err(_) if forced => self.rtp.not_rtp_in_range += 1,
-                            Err(_) => {}
-                        }
-                    }
-                }
-            }
-            (Transport::None, Some(Layer::Udp | Layer::UdpPayload)) => l.udp += 1,
-            (Transport::Tcp { src_port, dst_port, flags, .. }, _) => {
-                l.tcp += 1;
-                let payload = p.payload(pkt.data);
-                if self.bgp.wants(src_port, dst_port, payload) {
-                    if let (Some((src, dst)), Some(seq)) = (p.addresses(), p.tcp_seq(pkt.data)) {
-                        self.bgp.add(self.frames, src, src_port, dst, dst_port, seq, flags, payload);
-                    }
-                } else if self.sip.wants_tcp(src_port, dst_port, payload) {
-                    if let (Some((src, dst)), Some(seq)) = (p.addresses(), p.tcp_seq(pkt.data)) {
-                        let o = Origin { frame: self.frames, ts_ns: pkt.ts_ns, src, src_port, dst, dst_port };
-                        self.sip.segment(&o, seq, payload);
-                    }
-                }
-            }
-            (Transport::None, Some(Layer::Tcp)) => l.tcp += 1,
+            (Transport::Udp { .. }, _) | (Transport::None, Some(Layer::Udp | Layer::UdpPayload)) => l.udp += 1,
+            (Transport::Tcp { .. }, _) | (Transport::None, Some(Layer::Tcp)) => l.tcp += 1,
             (Transport::Icmp, _) | (Transport::None, Some(Layer::Icmp)) => l.icmp += 1,
             _ => {}
         }
+    }
 
-        // Application-layer problems (the tracker's list is reused: no allocation per frame).
-        let app_offset = usize::from(p.payload_offset);
-        if !self.sip.problems.is_empty() {
-            let problems = std::mem::take(&mut self.sip.problems);
-            for &x in &problems {
-                self.count_malformed(x.reason(), || format!("{} at offset {app_offset}: {x}", x.layer()));
-            }
-            self.sip.problems = problems;
-            self.sip.problems.clear();
-        }
-        if let Some(e) = rtcp_problem {
-            self.count_malformed(MalformedReason::Rtcp(e), || format!("rtcp at offset {app_offset}: {e}"));
-        }
-        match (lax.stop, p.cut) {
+    /// What the parser found wrong with the frame, or its checksums.
+    fn count_frame_problems(
+        &mut self,
+        pkt: &Packet<'_>,
+        p: &xconnect_frame::Parsed,
+        stop: Option<ParseError>,
+        snapped: bool,
+    ) {
+        match (stop, p.cut) {
             (Some(ParseError::Len(_)), _) if snapped => self.cut_by_snaplen += 1,
-            (Some(e), _) => self.count_malformed(e.reason(), || e.to_string()),
+            (Some(e), _) => self.count_malformed(2, e.reason(), || e.to_string()),
             (None, Some(_)) if snapped => self.cut_by_snaplen += 1,
             (None, Some(layer)) => {
                 let reason = if layer == Layer::UdpPayload {
@@ -523,7 +696,7 @@ impl Replay {
                 } else {
                     MalformedReason::Ipv4TotalLenBeyondFrame
                 };
-                self.count_malformed(reason, || match p.net {
+                self.count_malformed(2, reason, || match p.net {
                     Net::Ipv4(ip) if layer == Layer::Ipv4Payload => format!(
                         "ipv4 at offset {}: total length {} runs past the {} bytes after it in the frame",
                         p.net_offset,
@@ -544,28 +717,73 @@ impl Replay {
                 }
             }
         }
-
-        verdict
     }
 
     /// Counts a malformed frame; the message is built only for the frames that are listed.
     #[cold]
-    fn count_malformed(&mut self, reason: MalformedReason, message: impl FnOnce() -> String) {
+    fn count_malformed(&mut self, rank: u8, reason: MalformedReason, message: impl FnOnce() -> String) {
         *self.malformed.entry(reason).or_default() += 1;
         if self.malformed_frames.len() < self.opts.malformed_examples {
-            self.malformed_frames.push(MalformedFrame { frame: self.frames, reason: reason.key(), message: message() });
+            let m = MalformedFrame { frame: self.frames, reason: reason.key(), message: message() };
+            self.malformed_frames.push((rank, m));
         }
     }
 
+    /// The shards of one replay (in any order) added up into one tally, as if one shard had
+    /// seen every frame.
+    pub fn merge(shards: Vec<Replay>) -> Replay {
+        let mut shards = shards;
+        shards.sort_by_key(|r| r.shard.index);
+        let mut it = shards.into_iter();
+        let mut all = it.next().expect("a replay has at least one shard");
+        for r in it {
+            debug_assert_eq!(r.frames, all.frames, "every shard reads every frame");
+            let (a, b) = (&mut all.layers, r.layers);
+            a.ethernet += b.ethernet;
+            a.sll += b.sll;
+            a.vlan += b.vlan;
+            a.ipv4 += b.ipv4;
+            a.ipv6 += b.ipv6;
+            a.arp += b.arp;
+            a.udp += b.udp;
+            a.tcp += b.tcp;
+            a.icmp += b.icmp;
+            a.rtp += b.rtp;
+            a.other += b.other;
+            for (x, y) in all.vlans.iter_mut().zip(r.vlans.iter()) {
+                *x += y;
+            }
+            for (k, n) in r.malformed {
+                *all.malformed.entry(k).or_default() += n;
+            }
+            all.malformed_frames.extend(r.malformed_frames);
+            all.cut_by_snaplen += r.cut_by_snaplen;
+            all.checksum_errors.ipv4 += r.checksum_errors.ipv4;
+            all.checksum_errors.udp += r.checksum_errors.udp;
+            // Shards own disjoint parts of the flow space: no flow is in two.
+            all.flows.absorb(r.flows);
+            all.rtp.absorb(r.rtp);
+            all.sip.t38_packets += r.sip.t38_packets;
+        }
+        // The first malformed frames of all, in frame order (a stable sort keeps one frame's
+        // problems in the order they were found).
+        all.malformed_frames.sort_by_key(|(rank, m)| (m.frame, *rank));
+        all.malformed_frames.truncate(all.opts.malformed_examples);
+        all.shard = Shard::ALL;
+        all
+    }
+
     /// The report. `reader` supplies the format and link types; `stop` is the error that ended
-    /// reading early, if any.
+    /// reading early, if any. A sharded replay is [merged](Replay::merge) first.
     pub fn finish<R: std::io::Read>(
         self,
         file: &str,
         reader: &CaptureReader<R>,
         stop: Option<&CaptureError>,
     ) -> ReplayReport {
-        let mut flows: Vec<(AnyFlow, FlowCount)> = self.flows.into_iter().collect();
+        assert_eq!(self.shard, Shard::ALL, "a sharded replay is merged before its report");
+        let untracked_flow_frames = self.flows.untracked_frames;
+        let mut flows: Vec<(AnyFlow, FlowCount)> = self.flows.flows.into_iter().collect();
         // Busiest first; ties in the flow key's order, so the report is deterministic.
         flows.sort_unstable_by(|a, b| (b.1.bytes, b.1.frames, a.0).cmp(&(a.1.bytes, a.1.frames, b.0)));
         let n_flows = flows.len() as u64;
@@ -605,14 +823,14 @@ impl Replay {
             layers: self.layers,
             vlans: self.vlans.iter().enumerate().filter(|(_, n)| **n > 0).map(|(id, n)| (id as u16, *n)).collect(),
             malformed,
-            malformed_frames: self.malformed_frames,
+            malformed_frames: self.malformed_frames.into_iter().map(|(_, m)| m).collect(),
             cut_by_snaplen: self.cut_by_snaplen,
             checksum_errors: self.checksum_errors,
             top_flows,
             lossy_flows,
             lossy_flows_total,
             flows: n_flows,
-            untracked_flow_frames: self.untracked_flow_frames,
+            untracked_flow_frames,
             first_ts_ns: self.first_ts,
             last_ts_ns: self.last_ts,
             ts_backwards: self.ts_backwards,
@@ -670,152 +888,6 @@ fn flow_row(k: &AnyFlow, FlowCount { frames, bytes, dropped, .. }: FlowCount) ->
             dropped_frames: dropped,
         },
     }
-}
-
-/// Frames per batch handed from the reading thread to the tallying thread.
-const BATCH_FRAMES: usize = 4096;
-/// Batches in flight: enough to keep both threads busy, few enough to bound memory
-/// (about 8 × 4096 frames × their length).
-const BATCHES: usize = 8;
-
-/// A batch of packets copied out of the reader's buffer, reused across the whole replay.
-struct Batch {
-    data: Vec<u8>,
-    meta: Vec<(Packet<'static>, usize, usize)>,
-}
-
-impl Batch {
-    fn push(&mut self, p: &Packet<'_>) {
-        let start = self.data.len();
-        self.data.extend_from_slice(p.data);
-        self.meta.push((Packet { data: &[], ..*p }, start, p.data.len()));
-    }
-
-    fn for_each(&self, mut f: impl FnMut(&Packet<'_>)) {
-        for (meta, start, len) in &self.meta {
-            f(&Packet { data: &self.data[*start..*start + *len], ..*meta });
-        }
-    }
-}
-
-/// Where a what-if replay writes the frames its policer passed and dropped.
-#[derive(Debug, Default)]
-pub struct Outputs {
-    /// Frames passed (at their departure time when shaping).
-    pub passed: Option<PcapWriter>,
-    /// Frames dropped.
-    pub dropped: Option<PcapWriter>,
-}
-
-/// Why a replay failed.
-#[derive(Debug)]
-pub enum ReplayError {
-    /// The input cannot be opened or is not a capture.
-    Capture(CaptureError),
-    /// An output could not be written.
-    Write(std::io::Error),
-}
-
-impl std::fmt::Display for ReplayError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReplayError::Capture(e) => e.fmt(f),
-            ReplayError::Write(e) => write!(f, "writing output: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ReplayError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReplayError::Capture(e) => Some(e),
-            ReplayError::Write(e) => Some(e),
-        }
-    }
-}
-
-/// Replays a whole file, optionally through a tier's policer, writing what it passed and
-/// dropped to `outputs` (returned unfinished: the caller finishes them, or drops them, which
-/// removes their temporary files). A file that stops early yields a report with `truncated`
-/// set and the error's offset.
-///
-/// Two threads: one reads the file into batches of [`BATCH_FRAMES`] frames, the other parses,
-/// polices and tallies them in time order (DESIGN.md: stages work on batches; buffers are
-/// allocated once and reused). With one core the same code simply interleaves.
-pub fn replay_file(
-    path: &Path,
-    opts: ReplayOptions,
-    police: Option<Duplex>,
-    mut outputs: Outputs,
-) -> Result<(ReplayReport, Outputs), ReplayError> {
-    let mut reader = CaptureReader::open(path).map_err(ReplayError::Capture)?;
-    let (full_tx, full_rx) = crossbeam_channel::bounded::<Batch>(BATCHES);
-    let (empty_tx, empty_rx) = crossbeam_channel::bounded::<Batch>(BATCHES);
-    for _ in 0..BATCHES {
-        let b = Batch { data: Vec::with_capacity(BATCH_FRAMES * 256), meta: Vec::with_capacity(BATCH_FRAMES) };
-        empty_tx.send(b).expect("channel has room for every batch");
-    }
-    std::thread::scope(|s| {
-        let read = s.spawn(move || {
-            let stop = 'file: loop {
-                let Ok(mut batch) = empty_rx.recv() else { break None };
-                batch.data.clear();
-                batch.meta.clear();
-                let stop = loop {
-                    if batch.meta.len() == BATCH_FRAMES {
-                        break None;
-                    }
-                    match reader.next_packet() {
-                        Ok(Some(p)) => batch.push(&p),
-                        Ok(None) => break Some(None),
-                        Err(e) => break Some(Some(e)),
-                    }
-                };
-                if full_tx.send(batch).is_err() {
-                    break None;
-                }
-                if let Some(stop) = stop {
-                    break 'file stop;
-                }
-            };
-            drop(full_tx);
-            (reader, stop)
-        });
-        let mut replay = Replay::new(opts, police);
-        let mut write_error = None;
-        for batch in full_rx {
-            batch.for_each(|p| {
-                let verdict = replay.add(p);
-                if write_error.is_some() {
-                    return;
-                }
-                let written = match verdict {
-                    Some(Verdict::Pass { departs, .. }) => {
-                        outputs.passed.as_mut().map(|w| w.write_packet(departs.0, p.link_type, p.data, p.orig_len))
-                    }
-                    Some(Verdict::Drop) => {
-                        outputs.dropped.as_mut().map(|w| w.write_packet(p.ts_ns, p.link_type, p.data, p.orig_len))
-                    }
-                    None => None,
-                };
-                if let Some(Err(e)) = written {
-                    write_error = Some(e);
-                }
-            });
-            // The reader may have finished and dropped its receiver: then the batch is freed.
-            let _ = empty_tx.send(batch);
-            if write_error.is_some() {
-                break;
-            }
-        }
-        // Dropping our ends unblocks the reading thread if we stopped early.
-        drop(empty_tx);
-        let (reader, stop) = read.join().expect("the reading thread does not panic");
-        if let Some(e) = write_error {
-            return Err(ReplayError::Write(e));
-        }
-        Ok((replay.finish(&path.display().to_string(), &reader, stop.as_ref()), outputs))
-    })
 }
 
 #[cfg(test)]

@@ -612,6 +612,18 @@ impl RtpAnalyzer {
         }
     }
 
+    /// Takes in another analyzer's streams (a replay shard's: its streams are keyed apart from
+    /// ours). Slots handed out by `other` are not valid here.
+    pub fn absorb(&mut self, other: RtpAnalyzer) {
+        for (k, st) in other.streams {
+            let i = self.streams.len() as u32;
+            debug_assert!(!self.index.contains_key(&k), "a stream is in one shard");
+            self.index.insert(k, i);
+            self.streams.push((k, st));
+        }
+        self.not_rtp_in_range += other.not_rtp_in_range;
+    }
+
     /// Tells the analyzer that the stream in `slot` (a hint from [`RtpAnalyzer::add`]) was sent
     /// `sent` packets: its loss then also counts packets lost after the last that arrived.
     pub fn sent(&mut self, slot: u32, sent: u64) {

@@ -26,7 +26,7 @@ pub enum ShaperOutcome {
 ///
 /// Exact in integer bit-ns like the policers: a frame that must wait leaves at the first
 /// nanosecond at which the bucket holds it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Shaper {
     rate_bps: u64,
     size: u64,

@@ -18,7 +18,9 @@ use rand::seq::SliceRandom;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 use xconnect_bgp::lpm::Lpm;
 use xconnect_bgp::rib::{Rib, Route};
-use xconnect_bgp::wire::{AsPath, AsWidth, DecodeCtx, Message, MessageReader, Origin, PathAttributes, Update};
+use xconnect_bgp::wire::{
+    AsPath, AsWidth, DecodeCtx, Message, MessageReader, Origin, PathAttributes, Update, UpdateBuffer,
+};
 
 const PREFIXES: usize = 1_000_000;
 
@@ -75,12 +77,30 @@ fn decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("bgp_decode");
     g.sample_size(10);
     g.throughput(Throughput::Elements(prefixes.len() as u64));
+    // The reader holds the stream (as a session's socket buffer would); the timing is the
+    // decoding: messages framed, UPDATEs decoded into one reused buffer (no allocation per
+    // message, `crates/bgp/tests/alloc.rs`).
+    let mut reader = MessageReader::default();
     g.bench_function(format!("updates_{}_prefixes_{}_MB", prefixes.len(), stream.len() >> 20), |b| {
+        let mut buf = UpdateBuffer::default();
         b.iter(|| {
-            let mut r = MessageReader::default();
-            r.push(&stream);
+            reader.push(&stream);
             let mut n = 0usize;
-            while let Some(m) = r.next_message().unwrap() {
+            while let Some(m) = reader.next_message().unwrap() {
+                if Message::decode_reusing(m, ctx, &mut buf).unwrap().is_none() {
+                    n += buf.update().nlri.len();
+                }
+            }
+            assert_eq!(n, prefixes.len());
+            black_box(n)
+        })
+    });
+    // The same with a new `Message` per UPDATE (what the speaker's session does today).
+    g.bench_function("updates_owned_messages", |b| {
+        b.iter(|| {
+            reader.push(&stream);
+            let mut n = 0usize;
+            while let Some(m) = reader.next_message().unwrap() {
                 if let Message::Update(u) = Message::decode(m, ctx).unwrap() {
                     n += u.nlri.len();
                 }

@@ -690,30 +690,39 @@ impl AsPath {
     /// Decodes segments of `width` (2 or 4) octets. `None` if the bytes are not a well-formed
     /// path (RFC 7606 §7.2).
     fn decode(v: &[u8], width: usize) -> Option<AsPath> {
-        let mut segments = Vec::new();
+        let mut p = AsPath::default();
+        p.decode_into(v, width).then_some(p)
+    }
+
+    /// [`AsPath::decode`] into `self`, reusing its segments' buffers; `false` (and `self`
+    /// unspecified) if the bytes are not a well-formed path.
+    fn decode_into(&mut self, v: &[u8], width: usize) -> bool {
+        let mut n = 0;
         let mut i = 0;
         while i < v.len() {
-            let kind = SegmentType::from_code(*v.get(i)?)?;
-            let n = usize::from(*v.get(i + 1)?);
-            if n == 0 {
-                return None;
+            let (Some(kind), Some(&count)) = (v.get(i).and_then(|&c| SegmentType::from_code(c)), v.get(i + 1)) else {
+                return false;
+            };
+            let count = usize::from(count);
+            let end = i + 2 + count * width;
+            let Some(body) = v.get(i + 2..end).filter(|_| count > 0) else { return false };
+            if n == self.segments.len() {
+                // Room for a long path, so that a reused buffer seldom grows.
+                self.segments.push(Segment { kind, asns: Vec::with_capacity(count.max(16)) });
             }
-            let end = i + 2 + n * width;
-            let body = v.get(i + 2..end)?;
-            let asns = body
-                .chunks_exact(width)
-                .map(|c| {
-                    if width == 2 {
-                        u32::from(u16::from_be_bytes([c[0], c[1]]))
-                    } else {
-                        u32::from_be_bytes([c[0], c[1], c[2], c[3]])
-                    }
-                })
-                .collect();
-            segments.push(Segment { kind, asns });
+            let seg = &mut self.segments[n];
+            seg.kind = kind;
+            seg.asns.clear();
+            if width == 2 {
+                seg.asns.extend(body.chunks_exact(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))));
+            } else {
+                seg.asns.extend(body.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])));
+            }
+            n += 1;
             i = end;
         }
-        Some(AsPath { segments })
+        self.segments.truncate(n);
+        true
     }
 
     fn emit(&self, out: &mut Vec<u8>, four: bool) {
@@ -870,6 +879,28 @@ pub struct PathAttributes {
     pub other: Vec<RawAttribute>,
 }
 
+impl PathAttributes {
+    /// No attributes; the buffers are kept for the next UPDATE (the path's is handed to
+    /// `decode_attributes` by `Update::decode_into`).
+    fn clear(&mut self) {
+        let PathAttributes {
+            origin,
+            as_path,
+            next_hop,
+            med,
+            local_pref,
+            atomic_aggregate,
+            aggregator,
+            communities,
+            other,
+        } = self;
+        (*origin, *next_hop, *med, *local_pref, *atomic_aggregate, *aggregator) = (None, None, None, None, false, None);
+        *as_path = None;
+        communities.clear();
+        other.clear();
+    }
+}
+
 /// What RFC 7606 says to do with a malformed attribute that does not reset the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttrAction {
@@ -915,7 +946,17 @@ impl Update {
         self.issues.iter().any(|i| i.action == AttrAction::TreatAsWithdraw)
     }
 
-    fn decode(body: &[u8], ctx: DecodeCtx) -> Result<Self, DecodeError> {
+    /// Decodes an UPDATE body into `self`, reusing its buffers and `spare` for the AS_PATH
+    /// (which is left there when the UPDATE has none). On an error `self` holds what was
+    /// decoded before it.
+    fn decode_into(&mut self, body: &[u8], ctx: DecodeCtx, spare: &mut AsPath) -> Result<(), DecodeError> {
+        self.withdrawn.clear();
+        self.nlri.clear();
+        self.issues.clear();
+        if let Some(p) = self.attrs.as_path.take() {
+            *spare = p;
+        }
+        self.attrs.clear();
         let malformed = |detail: String| DecodeError::new(3, 1, Vec::new(), detail);
         let wlen = usize::from(u16::from_be_bytes([body[0], body[1]]));
         if 2 + wlen + 2 > body.len() {
@@ -924,7 +965,7 @@ impl Update {
                 body.len()
             )));
         }
-        let withdrawn = decode_prefixes(&body[2..2 + wlen], "withdrawn routes")?;
+        decode_prefixes(&body[2..2 + wlen], "withdrawn routes", &mut self.withdrawn)?;
         let alen_at = 2 + wlen;
         let alen = usize::from(u16::from_be_bytes([body[alen_at], body[alen_at + 1]]));
         let attrs_start = alen_at + 2;
@@ -934,10 +975,8 @@ impl Update {
                 attrs_start + alen - body.len()
             )));
         }
-        let nlri = decode_prefixes(&body[attrs_start + alen..], "NLRI")?;
-        let mut u = Update { withdrawn, attrs: PathAttributes::default(), nlri, issues: Vec::new() };
-        decode_attributes(&body[attrs_start..attrs_start + alen], ctx, &mut u)?;
-        Ok(u)
+        decode_prefixes(&body[attrs_start + alen..], "NLRI", &mut self.nlri)?;
+        decode_attributes(&body[attrs_start..attrs_start + alen], ctx, self, spare)
     }
 
     /// Appends the UPDATE body (after the header) for a peer with `four` = 4-octet ASNs.
@@ -990,35 +1029,42 @@ impl Update {
 /// Prefixes as (length in bits, minimal bytes). A length over 32 or a prefix that overruns the
 /// field is an Invalid Network Field (RFC 4271 §6.3; RFC 7606 §5.3 keeps the reset since the
 /// rest of the field cannot be found).
-fn decode_prefixes(mut v: &[u8], field: &str) -> Result<Vec<Ipv4Net>, DecodeError> {
-    let mut out = Vec::with_capacity(v.len() / 4);
+fn decode_prefixes(mut v: &[u8], field: &str, out: &mut Vec<Ipv4Net>) -> Result<(), DecodeError> {
     let total = v.len();
     while let Some((&bits, rest)) = v.split_first() {
-        let at = total - v.len();
         if bits > 32 {
             return Err(DecodeError::new(
                 3,
                 10,
                 Vec::new(),
-                format!("{field} prefix at byte {at} has length /{bits}, expected at most /32"),
+                format!("{field} prefix at byte {} has length /{bits}, expected at most /32", total - v.len()),
             ));
         }
         let n = usize::from(bits).div_ceil(8);
-        if rest.len() < n {
-            return Err(DecodeError::new(
-                3,
-                10,
-                Vec::new(),
-                format!("{field} prefix /{bits} at byte {at} needs {n} bytes, {} left", rest.len()),
-            ));
-        }
-        let mut a = [0u8; 4];
-        a[..n].copy_from_slice(&rest[..n]);
-        let addr = u32::from_be_bytes(a) & if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-        out.push(Ipv4Net::new(Ipv4Addr::from(addr), bits).expect("bits <= 32"));
+        let addr = match rest.first_chunk::<4>() {
+            // Four bytes are there: read them at once; the mask drops what belongs to the next
+            // prefix.
+            Some(a) if n <= rest.len() => u32::from_be_bytes(*a),
+            _ if n <= rest.len() => {
+                let mut a = [0u8; 4];
+                a[..n].copy_from_slice(&rest[..n]);
+                u32::from_be_bytes(a)
+            }
+            _ => {
+                return Err(DecodeError::new(
+                    3,
+                    10,
+                    Vec::new(),
+                    format!("{field} prefix /{bits} at byte {} needs {n} bytes, {} left", total - v.len(), rest.len()),
+                ))
+            }
+        };
+        // u64 so that /0 shifts by 32 and masks everything.
+        let mask = (u64::from(u32::MAX) << (32 - u32::from(bits))) as u32;
+        out.push(Ipv4Net::new_assert(Ipv4Addr::from(addr & mask), bits));
         v = &rest[n..];
     }
-    Ok(out)
+    Ok(())
 }
 
 fn emit_prefix(p: Ipv4Net, out: &mut Vec<u8>) {
@@ -1091,7 +1137,9 @@ fn emit_attributes(a: &PathAttributes, out: &mut Vec<u8>, four: bool) {
     }
 }
 
-fn decode_attributes(mut v: &[u8], ctx: DecodeCtx, u: &mut Update) -> Result<(), DecodeError> {
+/// Decodes the attributes into `u`; `path` is a buffer for the AS_PATH (moved into `u` when
+/// there is one).
+fn decode_attributes(mut v: &[u8], ctx: DecodeCtx, u: &mut Update, path: &mut AsPath) -> Result<(), DecodeError> {
     let mut seen = [false; 256];
     let mut as_path_raw: Option<&[u8]> = None;
     let mut as4_path: Option<AsPath> = None;
@@ -1205,8 +1253,9 @@ fn decode_attributes(mut v: &[u8], ctx: DecodeCtx, u: &mut Update) -> Result<(),
                 if len == 0 || len % 4 != 0 {
                     len_err(u, AttrAction::TreatAsWithdraw, "a non-zero multiple of 4");
                 } else {
-                    u.attrs.communities =
-                        val.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+                    u.attrs
+                        .communities
+                        .extend(val.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])));
                 }
             }
             attr::AS4_PATH => match AsPath::decode(val, 4) {
@@ -1228,12 +1277,12 @@ fn decode_attributes(mut v: &[u8], ctx: DecodeCtx, u: &mut Update) -> Result<(),
         }
     }
     if let Some(raw) = as_path_raw {
-        let path = match ctx.as_width {
-            AsWidth::Two => AsPath::decode(raw, 2),
-            AsWidth::Four => AsPath::decode(raw, 4),
-            AsWidth::Guess => AsPath::decode(raw, 2).or_else(|| AsPath::decode(raw, 4)),
+        let ok = match ctx.as_width {
+            AsWidth::Two => path.decode_into(raw, 2),
+            AsWidth::Four => path.decode_into(raw, 4),
+            AsWidth::Guess => path.decode_into(raw, 2) || path.decode_into(raw, 4),
         };
-        match path {
+        match ok.then(|| std::mem::take(path)) {
             Some(p) => {
                 let p = match (&as4_path, ctx.as_width) {
                     (Some(as4), AsWidth::Two | AsWidth::Guess) => p.merge_as4(as4),
@@ -1256,6 +1305,23 @@ fn decode_attributes(mut v: &[u8], ctx: DecodeCtx, u: &mut Update) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Where [`Message::decode_reusing`] decodes UPDATEs: the last one, and buffers kept for the
+/// next (once they have grown to the stream's largest UPDATE, decoding allocates nothing;
+/// `tests/alloc.rs` counts).
+#[derive(Debug, Default)]
+pub struct UpdateBuffer {
+    update: Update,
+    /// The AS_PATH's buffer while the last UPDATE had none.
+    spare_path: AsPath,
+}
+
+impl UpdateBuffer {
+    /// The last UPDATE decoded.
+    pub fn update(&self) -> &Update {
+        &self.update
+    }
 }
 
 /// A BGP message.
@@ -1292,6 +1358,13 @@ impl Message {
 
     /// Decodes one whole message (`msg` is exactly the length its header says).
     pub fn decode(msg: &[u8], ctx: DecodeCtx) -> Result<Message, DecodeError> {
+        let mut buf = UpdateBuffer::default();
+        Ok(Self::decode_reusing(msg, ctx, &mut buf)?.unwrap_or(Message::Update(buf.update)))
+    }
+
+    /// Decodes one whole message: an UPDATE into `buf` (`Ok(None)`; its buffers are reused, so
+    /// a stream of UPDATEs decodes without allocating), any other message into the result.
+    pub fn decode_reusing(msg: &[u8], ctx: DecodeCtx, buf: &mut UpdateBuffer) -> Result<Option<Message>, DecodeError> {
         let (len, ty) = Header::check(msg)?.ok_or_else(|| {
             DecodeError::new(
                 1,
@@ -1309,9 +1382,12 @@ impl Message {
             ));
         }
         let body = &msg[Header::LEN..];
-        Ok(match ty {
+        Ok(Some(match ty {
             MessageType::Open => Message::Open(Open::decode(body)?),
-            MessageType::Update => Message::Update(Update::decode(body, ctx)?),
+            MessageType::Update => {
+                buf.update.decode_into(body, ctx, &mut buf.spare_path)?;
+                return Ok(None);
+            }
             MessageType::Notification => {
                 Message::Notification(Notification { code: body[0], subcode: body[1], data: body[2..].to_vec() })
             }
@@ -1320,7 +1396,7 @@ impl Message {
                 Message::RouteRefresh { afi: u16::from_be_bytes([body[0], body[1]]), safi: body[3] }
             }
             MessageType::Unknown(_) => unreachable!("Header::check rejects unknown types"),
-        })
+        }))
     }
 
     /// Encodes the message for a peer with (`four`) or without 4-octet ASNs.

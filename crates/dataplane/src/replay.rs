@@ -303,6 +303,19 @@ impl Shard {
     fn keeps_timeline(self) -> bool {
         self.index == 0
     }
+
+    /// Whether this shard owns a part of the flow space: parts are dealt out in runs (a
+    /// multiply and a shift, no division in the per-frame path).
+    #[inline]
+    fn owns(self, part: usize) -> bool {
+        part * self.count / FLOW_PARTS == self.index
+    }
+
+    /// Whether this shard owns a frame without addresses (the `n`-th, from 1): round robin.
+    #[inline]
+    fn owns_frame(self, n: u64) -> bool {
+        self.count == 1 || (n - 1) % self.count as u64 == self.index as u64
+    }
 }
 
 /// The running tally. Feed it packets with [`Replay::add`], then [`Replay::finish`].
@@ -509,11 +522,10 @@ impl Replay {
         let addresses = p.addresses();
         let (src_port, dst_port) = p.transport.ports();
         let part = addresses.map(|(src, dst)| flow_part(src, src_port, dst, dst_port));
-        let owner = match part {
-            Some(part) => part % self.shard.count,
-            None => ((self.frames - 1) % self.shard.count as u64) as usize,
+        let own = match part {
+            Some(part) => self.shard.owns(part),
+            None => self.shard.owns_frame(self.frames),
         };
-        let own = owner == self.shard.index;
 
         let verdict = self.police.as_mut().map(|police| {
             let ip_len = match p.net {

@@ -17,6 +17,7 @@
 
 mod error;
 mod mapping;
+pub mod prefetch;
 mod reader;
 mod writer;
 

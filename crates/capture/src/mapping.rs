@@ -12,11 +12,12 @@
 //! is then the chunk the readers are in, the one mapped ahead, and the distance between the
 //! fastest and the slowest reader.
 //!
-//! **Faults.** Touching a mapped page for the first time is a page fault, about one per 16
-//! pages with the kernel's fault-around: a tenth of a replay's time when measured. The next chunk
-//! is mapped in one call instead (`MADV_POPULATE_READ`, Linux 5.14), and the one after is read
-//! ahead from disk in the background (`MADV_WILLNEED`; `MADV_SEQUENTIAL` on the whole mapping),
-//! so a file that is not cached yet streams without stalls.
+//! **Faults.** Touching a mapped page for the first time is a page fault; the kernel maps 16
+//! cached pages per fault ("fault-around"). Mapping a chunk ahead in one call
+//! (`MADV_POPULATE_READ`) was measured slower than that: it maps page by page. So the pages are
+//! left to fault, and the next chunk is read ahead from disk in the background
+//! (`MADV_WILLNEED`; `MADV_SEQUENTIAL` on the whole mapping), so that a file that is not cached
+//! yet streams without stalls.
 //!
 //! **The hazard of mapping.** If another process truncates the file while it is mapped, a
 //! read past the new end raises SIGBUS and the process ends; there is no way to turn that into
@@ -45,8 +46,8 @@ struct Progress {
     positions: Vec<usize>,
     /// Everything below this offset has been released.
     released: usize,
-    /// Everything below this offset has been mapped ahead.
-    populated: usize,
+    /// Everything below this offset has been asked for ahead.
+    asked: usize,
 }
 
 impl Mapping {
@@ -106,17 +107,14 @@ impl Mapping {
         }
     }
 
-    /// Maps the chunk after the one `pos` is in, and has the kernel read the one after that.
+    /// Has the kernel read the chunk after the one `pos` is in.
     fn ahead(&self, p: &mut Progress, pos: usize) {
         let len = self.map.len();
         let upto = ((pos / RELEASE_CHUNK + 2) * RELEASE_CHUNK).min(len);
-        if upto > p.populated {
-            // Advice is a hint: a kernel without it faults the pages in as they are read.
-            let _ = self.map.advise_range(Advice::PopulateRead, p.populated, upto - p.populated);
-            p.populated = upto;
-            if upto < len {
-                let _ = self.map.advise_range(Advice::WillNeed, upto, RELEASE_CHUNK.min(len - upto));
-            }
+        if upto > p.asked {
+            // Advice is a hint: without it the pages are read when they fault.
+            let _ = self.map.advise_range(Advice::WillNeed, p.asked, upto - p.asked);
+            p.asked = upto;
         }
     }
 

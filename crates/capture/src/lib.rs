@@ -22,6 +22,6 @@ mod reader;
 mod writer;
 
 pub use error::{CaptureError, ErrorKind};
-pub use mapping::{Mapping, RELEASE_CHUNK};
+pub use mapping::{Mapping, MAX_LEAD, RELEASE_CHUNK, REPORT_STEP};
 pub use reader::{CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN};
 pub use writer::{remove_unfinished, PcapWriter};

@@ -29,9 +29,15 @@ use std::sync::Mutex;
 
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 
-/// Readers report their position, and chunks behind the slowest are released, in steps of
-/// this many bytes (a multiple of every page size).
+/// Chunks behind the slowest reader are released in steps of this many bytes (a multiple of
+/// every page size).
 pub const RELEASE_CHUNK: usize = 16 << 20;
+/// Readers report their position every this many bytes.
+pub const REPORT_STEP: usize = 2 << 20;
+/// How far a reader may run ahead of the slowest before it waits: readers that stay this close
+/// read bytes that the first of them has just brought into the shared last-level cache, instead
+/// of each fetching the whole file from memory.
+pub const MAX_LEAD: usize = 8 << 20;
 
 /// A read-only shared mapping of a whole file, and where its readers are.
 #[derive(Debug)]
@@ -89,6 +95,13 @@ impl Mapping {
     pub(crate) fn advance(&self, id: usize, pos: usize) {
         let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
         p.positions[id] = pos;
+        // Wait (briefly, yielding) while this reader leads the slowest by too much; a reader
+        // that is done or dropped is at usize::MAX and holds nobody back.
+        while pos != usize::MAX && pos > p.positions.iter().copied().min().unwrap_or(pos).saturating_add(MAX_LEAD) {
+            drop(p);
+            std::thread::yield_now();
+            p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        }
         let slowest = p.positions.iter().copied().min().unwrap_or(usize::MAX).min(self.map.len());
         let upto = slowest / RELEASE_CHUNK * RELEASE_CHUNK;
         if upto > p.released {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use xconnect_frame::LinkType;
 
 use crate::error::{CaptureError, ErrorKind};
-use crate::mapping::{Mapping, RELEASE_CHUNK};
+use crate::mapping::{Mapping, REPORT_STEP};
 
 /// Bytes read from the file at a time.
 pub const BUFFER_LEN: usize = 1 << 20;
@@ -211,6 +211,11 @@ impl CaptureReader<File> {
 
     /// A new reader of the same mapping, at the start of the file: each thread of a pipeline
     /// walks the file with its own. `None` when this reader streams.
+    ///
+    /// Twins keep together: a reader more than [`crate::MAX_LEAD`] bytes ahead of the slowest
+    /// of its twins waits for it (so that they share the last-level cache instead of each
+    /// fetching the file from memory). So every twin must be read on its own thread until it
+    /// ends, or be [closed](CaptureReader::close) or dropped.
     pub fn twin(&self) -> Option<Result<Self, CaptureError>> {
         match &self.bytes {
             Bytes::Mapped { map, .. } => Some(Self::mapped(Arc::clone(map), self.file.clone())),
@@ -244,7 +249,7 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn start(bytes: Bytes<R>, end: usize, eof: bool, file: Option<PathBuf>) -> Result<Self, CaptureError> {
-        let report_at = if eof { RELEASE_CHUNK } else { usize::MAX };
+        let report_at = if eof { REPORT_STEP } else { usize::MAX };
         let mut r = CaptureReader {
             bytes,
             report_at,
@@ -436,6 +441,13 @@ impl<R: Read> CaptureReader<R> {
         }
     }
 
+    /// Reads no more: every later call returns `Ok(None)`, and a mapped reader no longer holds
+    /// its twins back.
+    pub fn close(&mut self) {
+        self.failed = true;
+        self.done();
+    }
+
     /// Mapped: tells the mapping where this reader is, so that what every reader has passed
     /// can leave resident memory.
     #[cold]
@@ -443,7 +455,7 @@ impl<R: Read> CaptureReader<R> {
         if let Bytes::Mapped { map, id } = &self.bytes {
             map.advance(*id, self.pos);
         }
-        self.report_at = (self.pos / RELEASE_CHUNK + 1) * RELEASE_CHUNK;
+        self.report_at = (self.pos / REPORT_STEP + 1) * REPORT_STEP;
     }
 
     /// Mapped: this reader will read no more; it no longer holds pages resident.

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use xconnect_capture::{CaptureReader, PcapWriter, RELEASE_CHUNK};
+use xconnect_capture::{CaptureReader, PcapWriter, MAX_LEAD, RELEASE_CHUNK, REPORT_STEP};
 use xconnect_frame::LinkType;
 
 fn fixtures() -> Vec<PathBuf> {
@@ -162,19 +162,42 @@ fn resident_memory_stays_flat_and_only_behind_the_slowest_reader_is_released() {
     assert!(released >= size - RELEASE_CHUNK as u64, "released {released} of {size}");
     drop(one);
 
-    // Two readers: nothing is released while one of them has not moved, and the pages released
-    // behind the slower one read back the same bytes.
-    let mut a = CaptureReader::open(&path).unwrap();
+    // Two readers: the one in front waits for the other within MAX_LEAD, nothing is released
+    // while one of them has not moved, and pages released behind the slower read back the same.
+    let a = CaptureReader::open(&path).unwrap();
     let mut b = a.twin().unwrap().unwrap();
-    while a.next_packet().unwrap().is_some() {}
-    assert_eq!(a.mapping().unwrap().released(), 0, "the twin at offset 0 holds every page");
+    let read_by_a = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&read_by_a);
+    let ahead = std::thread::spawn(move || {
+        let mut a = a;
+        while a.next_packet().unwrap().is_some() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        a
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let lead = read_by_a.load(std::sync::atomic::Ordering::Relaxed) * 1016;
+    assert!(lead <= (MAX_LEAD + 2 * REPORT_STEP) as u64, "the reader in front ran {lead} bytes ahead");
+    assert_eq!(b.mapping().unwrap().released(), 0, "the twin at offset 0 holds every page");
     let (mut m, mut sum) = (0u64, 0u64);
     while let Some(p) = b.next_packet().unwrap() {
         m += 1;
         sum += u64::from(p.data[999]);
     }
+    let a = ahead.join().unwrap();
+    assert_eq!(read_by_a.load(std::sync::atomic::Ordering::Relaxed), frames);
     assert_eq!((m, sum), (frames, frames * 0x5a));
-    assert!(b.mapping().unwrap().released() as u64 >= size - RELEASE_CHUNK as u64);
+    assert!(a.mapping().unwrap().released() as u64 >= size - RELEASE_CHUNK as u64);
+    // A closed twin holds nobody back.
+    let mut c = CaptureReader::open(&path).unwrap();
+    let mut d = c.twin().unwrap().unwrap();
+    d.close();
+    assert!(d.next_packet().unwrap().is_none());
+    let mut n = 0;
+    while c.next_packet().unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, frames);
     // While one reader walked, at most the chunk it was in, the one read ahead and the rounding
     // stayed resident, never the whole file.
     assert!(peak < 4 * RELEASE_CHUNK as u64, "resident {peak} bytes of a {size}-byte file");

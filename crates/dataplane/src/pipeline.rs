@@ -150,6 +150,8 @@ fn mapped(
                     if let Err(e) = outputs.write(verdict, &p) {
                         write_error = Some(e);
                         abort.store(true, Ordering::Relaxed);
+                        // The other shards may be waiting for this reader to move on.
+                        reader.close();
                         break None;
                     }
                 }

@@ -176,14 +176,7 @@ impl CaptureReader<File> {
     /// regular file is mapped; anything else (a FIFO, a device, `/dev/stdin`), or a file the
     /// system will not map, is streamed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
-        let path = path.as_ref();
-        let file = File::open(path).map_err(|e| CaptureError {
-            file: Some(path.to_path_buf()),
-            offset: 0,
-            records: 0,
-            kind: ErrorKind::Io(e),
-        })?;
-        let name = Some(path.to_path_buf());
+        let (file, name) = Self::open_file(path.as_ref())?;
         match Mapping::of(&file) {
             Some(map) => Self::mapped(Arc::new(map), name),
             None => Self::with_name(file, name),
@@ -193,14 +186,16 @@ impl CaptureReader<File> {
     /// Opens a file with `read()` even if it could be mapped (the streaming path, for
     /// comparing the two and for benches).
     pub fn open_streamed(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
-        let path = path.as_ref();
-        let file = File::open(path).map_err(|e| CaptureError {
-            file: Some(path.to_path_buf()),
-            offset: 0,
-            records: 0,
-            kind: ErrorKind::Io(e),
-        })?;
-        Self::with_name(file, Some(path.to_path_buf()))
+        let (file, name) = Self::open_file(path.as_ref())?;
+        Self::with_name(file, name)
+    }
+
+    fn open_file(path: &Path) -> Result<(File, Option<PathBuf>), CaptureError> {
+        let name = Some(path.to_path_buf());
+        match File::open(path) {
+            Ok(file) => Ok((file, name)),
+            Err(e) => Err(CaptureError { file: name, offset: 0, records: 0, kind: ErrorKind::Io(e) }),
+        }
     }
 
     fn mapped(map: Arc<Mapping>, file: Option<PathBuf>) -> Result<Self, CaptureError> {

@@ -1,22 +1,14 @@
 //! The mapped reader against the streaming one (same packets, same errors, on every fixture
 //! and on damaged copies of them), and its resident memory on a file larger than it may keep.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::io::Write;
+use std::path::Path;
+
+use common::fixtures;
 use xconnect_capture::{CaptureReader, PcapWriter, MAX_LEAD, RELEASE_CHUNK, REPORT_STEP};
 use xconnect_frame::LinkType;
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pcap");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
-        .collect();
-    v.sort();
-    v
-}
 
 /// Everything a reader says about a file, in order.
 #[derive(Debug, PartialEq)]

@@ -1,20 +1,12 @@
 //! The reader on real captures (against pcap-parser as the oracle) and on damaged files.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::fixtures;
 use pcap_parser::{create_reader, Block, PcapBlockOwned, PcapError};
 use xconnect_capture::{CaptureReader, ErrorKind, Format};
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pcap");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
-        .collect();
-    v.sort();
-    v
-}
 
 /// (captured bytes, original length) of every packet, by pcap-parser. Every fixture read here
 /// is whole, so anything but a clean end of file fails the test.

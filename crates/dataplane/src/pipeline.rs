@@ -104,10 +104,11 @@ pub fn replay_file(
     }
 }
 
-/// The shards' tallies, each with its own copy of the policer.
-fn shards(opts: ReplayOptions, police: Option<Duplex>) -> Vec<Replay> {
+/// The shards' tallies, each with its own copy of the policer: shard 0 and the others.
+fn shards(opts: ReplayOptions, police: Option<Duplex>) -> (Replay, Vec<Replay>) {
     let count = opts.threads;
-    (0..count).map(|index| Replay::shard(opts, police.clone(), Shard { index, count })).collect()
+    let others = (1..count).map(|index| Replay::shard(opts, police.clone(), Shard { index, count })).collect();
+    (Replay::shard(opts, police, Shard { index: 0, count }), others)
 }
 
 fn mapped(
@@ -117,8 +118,7 @@ fn mapped(
     police: Option<Duplex>,
     mut outputs: Outputs,
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
-    let mut tallies = shards(opts, police).into_iter();
-    let mut first = tallies.next().expect("one shard at least");
+    let (mut first, tallies) = shards(opts, police);
     let mut others = Vec::new();
     for t in tallies {
         let twin = reader.twin().expect("a mapped reader has twins").map_err(ReplayError::Capture)?;
@@ -193,8 +193,7 @@ fn streamed<R: Read + Send>(
     police: Option<Duplex>,
     mut outputs: Outputs,
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
-    let mut tallies = shards(opts, police).into_iter();
-    let mut first = tallies.next().expect("one shard at least");
+    let (mut first, tallies) = shards(opts, police);
     let count = opts.threads;
     // One channel of full batches per shard; every shard hands its copy of a batch back, and
     // the reader refills a batch once no shard holds it.
@@ -249,6 +248,7 @@ fn streamed<R: Read + Send>(
             (reader, stop)
         });
         let handles: Vec<_> = tallies
+            .into_iter()
             .zip(full_rx)
             .map(|(mut t, rx)| {
                 let back = back_tx.clone();

@@ -122,11 +122,6 @@ impl fmt::Display for CaptureError {
     }
 }
 
-impl std::error::Error for CaptureError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            ErrorKind::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// The message already says what the I/O error said, so it is not also given as a source
+/// (a chain printer would say it twice).
+impl std::error::Error for CaptureError {}

@@ -320,6 +320,8 @@ fn flag_cases() -> Vec<Case> {
             &["speex"],
         ),
         case(n(), &["replay", "/nonexistent.pcap"], 1, &["/nonexistent.pcap"]),
+        case(n(), &["replay", "/"], 1, &["Is a directory"]),
+        case(n(), &["replay", "/dev/null"], 1, &["empty"]),
         case(Input::Text("text.pcap", "this is not a capture\n".into()), &["replay", "{}"], 1, &["magic"]),
         case(n(), &["replay", "{pcap}ndpi-fuzz-2021-10-13.pcap"], 2, &["stopped at byte"]),
         case(n(), &["replay", "{pcap}sipp-g711a.pcap", "--tier", "200M"], 1, &["200M"]),
@@ -427,6 +429,14 @@ fn every_bad_input_gets_a_clear_refusal() {
         for w in c.words {
             if !text.contains(w) {
                 why.push(format!("no {w:?}"));
+            }
+        }
+        // Said once: an error chain that repeats its cause ("Is a directory" three times in
+        // one line) reads as noise.
+        for line in text.lines() {
+            let parts: Vec<&str> = line.split(": ").filter(|p| p.len() >= 12).collect();
+            if let Some(p) = parts.iter().enumerate().find_map(|(i, p)| parts[i + 1..].contains(p).then_some(p)) {
+                why.push(format!("says {p:?} twice in one line"));
             }
         }
         // A refusal is one clear message: no report on stdout beside it (validate's report is

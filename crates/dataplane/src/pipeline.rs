@@ -72,15 +72,9 @@ impl std::fmt::Display for ReplayError {
     }
 }
 
-impl std::error::Error for ReplayError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReplayError::Capture(e) => Some(e),
-            ReplayError::Write(e) => Some(e),
-            ReplayError::Options(_) => None,
-        }
-    }
-}
+/// Each variant's message already holds its cause's, so none is given again as a source (a
+/// chain printer said "Is a directory" three times).
+impl std::error::Error for ReplayError {}
 
 /// Replays a whole file, optionally through a tier's policer, writing what it passed and
 /// dropped to `outputs` (returned unfinished: the caller finishes them, or drops them, which

@@ -106,6 +106,30 @@ fn analysis(c: &mut Criterion) {
             black_box(a.not_rtp_in_range)
         })
     });
+    // As the replay and the simulator call it: each flow keeps its stream's slot, so no
+    // index lookup per packet, only the stream's state.
+    g.bench_function("analyzer_add_slot_hint", |b| {
+        let mut hints = vec![u32::MAX; keys.len()];
+        b.iter(|| {
+            let mut a = RtpAnalyzer::new(None);
+            hints.fill(u32::MAX);
+            for k in 0..50u64 {
+                for (i, key) in keys.iter().enumerate() {
+                    let s = RtpSample {
+                        arrival_ns: k * 20_000_000 + i as u64 * 10_000 + (k * 7 % 5) * 1000,
+                        seq: k as u16,
+                        timestamp: k as u32 * 160,
+                        payload_type: 0,
+                        marker: false,
+                        clock: Clock::Hz(8000),
+                        sent_ns: None,
+                    };
+                    a.add(*key, s, false, Some(&mut hints[i]));
+                }
+            }
+            black_box(a.not_rtp_in_range)
+        })
+    });
     g.finish();
 }
 

@@ -1,7 +1,8 @@
 //! BGP bytes from a peer: framed by `MessageReader` and decoded under every session context
 //! (2-octet, 4-octet, unknown AS width), then fed to a session in OpenSent and Established, as a
 //! misbehaving peer would. Nothing may panic; every decoded message must re-encode and decode
-//! to the same value. In Established the session is a provider-side `Peer` with a small
+//! to the same value, and decoding into one reused buffer gives what a fresh decode gives. In
+//! Established the session is a provider-side `Peer` with a small
 //! max-prefix limit: its Adj-RIB-In must hold exactly what it reported accepted and not
 //! withdrawn, never more than the limit, and nothing once the session is down.
 #![no_main]
@@ -12,7 +13,7 @@ use std::collections::BTreeSet;
 use xconnect_bgp::fsm::{Event, SessionConfig, State};
 use xconnect_bgp::peer::{Peer, PeerAction};
 use xconnect_bgp::policy::ImportPolicy;
-use xconnect_bgp::wire::{AsWidth, Capability, DecodeCtx, Message, MessageReader, Open, Update};
+use xconnect_bgp::wire::{AsWidth, Capability, DecodeCtx, Message, MessageReader, Open, Update, UpdateBuffer};
 use xconnect_time::Nanos;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,8 +26,17 @@ fuzz_target!(|data: &[u8]| {
     let ctx = DecodeCtx { as_width: width };
     let mut r = MessageReader::default();
     r.push(bytes);
+    // One buffer reused across the whole stream (errors included) decodes each message as a
+    // fresh decode does: nothing of an earlier message leaks into a later one.
+    let mut reused = UpdateBuffer::default();
     while let Ok(Some(m)) = r.next_message() {
-        if let Ok(msg) = Message::decode(m, ctx) {
+        let fresh = Message::decode(m, ctx);
+        match Message::decode_reusing(m, ctx, &mut reused) {
+            Ok(None) => assert_eq!(fresh.as_ref().ok(), Some(&Message::Update(reused.update().clone()))),
+            Ok(Some(other)) => assert_eq!(fresh.as_ref().ok(), Some(&other)),
+            Err(e) => assert_eq!(fresh.as_ref().err().map(|f| (f.code, f.subcode)), Some((e.code, e.subcode))),
+        }
+        if let Ok(msg) = fresh {
             let four = width == AsWidth::Four;
             if let Message::Update(u) = &msg {
                 // Only well-formed UPDATEs whose ASNs fit the width round-trip exactly.

@@ -41,8 +41,8 @@ pub enum Command {
         /// Packets there whose RTP version is not 2 are counted, not analyzed.
         #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
         rtp_port_range: Option<(u16, u16)>,
-        /// Threads that share the flows [default: the number of cores; more than the cores are
-        /// capped to them, with a note]. The report does not depend on it.
+        /// Threads that share the flows [default: the number of cores, at most 8; more are
+        /// capped, with a note]. The report does not depend on it.
         #[arg(long)]
         threads: Option<usize>,
         #[command(flatten)]

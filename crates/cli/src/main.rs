@@ -13,7 +13,7 @@ use clap::Parser;
 use xconnect_capture::PcapWriter;
 use xconnect_dataplane::pipeline::{replay_file, Outputs};
 use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
-use xconnect_dataplane::replay::ReplayOptions;
+use xconnect_dataplane::replay::{self, ReplayOptions};
 use xconnect_interconnect::Tier;
 use xconnect_sim::budget::{Limits, Work, DEFAULT_MAX_FRAMES};
 use xconnect_sim::plan;
@@ -344,7 +344,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { file, json, allow_truncated, top, rtp_rows, rtp_port_range, threads, whatif } => {
-            let threads = threads_for(threads)?;
+            let mut threads = threads_for(threads)?;
+            if threads > replay::MAX_THREADS {
+                eprintln!(
+                    "xconnect: note: replay uses at most {} threads (every one reads every frame)",
+                    replay::MAX_THREADS
+                );
+                threads = replay::MAX_THREADS;
+            }
             let opts = ReplayOptions { top_flows: top, rtp_port_range, threads, ..ReplayOptions::default() };
             // Everything is checked, and the outputs created, before the first frame is read.
             let police = police_stage(&whatif)?;

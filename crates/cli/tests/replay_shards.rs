@@ -38,7 +38,7 @@ fn run(path: &Path, opts: ReplayOptions, police: Option<Duplex>) -> (String, Opt
 
 fn same_for_every_thread_count(path: &Path, opts: ReplayOptions, police: impl Fn() -> Option<Duplex>) {
     let one = run(path, ReplayOptions { threads: 1, ..opts }, police());
-    for threads in [2, 3, 4, 7] {
+    for threads in [2, 3, 4, 8] {
         let many = run(path, ReplayOptions { threads, ..opts }, police());
         assert!(
             one == many,
@@ -140,10 +140,10 @@ fn a_stream_gives_the_same_report_as_the_mapped_file() {
 #[test]
 fn threads_out_of_range_are_refused() {
     let path = &all_pcaps()[0];
-    for threads in [0, 65] {
+    for threads in [0, 9] {
         let e = replay_file(path, ReplayOptions { threads, ..ReplayOptions::default() }, None, Outputs::default())
             .unwrap_err();
-        assert!(e.to_string().contains("expected 1 to 64"), "{e}");
+        assert!(e.to_string().contains("expected 1 to 8"), "{e}");
     }
     let out = xconnect(&["replay", path.to_str().unwrap(), "--threads", "0"]);
     assert!(!out.status.success());

@@ -43,8 +43,10 @@ pub struct ReplayOptions {
     pub threads: usize,
 }
 
-/// The most threads a replay uses.
-pub const MAX_THREADS: usize = 64;
+/// The most threads a replay uses. Every shard reads and parses every frame and keeps its own
+/// SIP state, so beyond a few shards the shared part dominates the time (each shard costs
+/// about a third of a one-thread replay however many there are) while memory grows with each.
+pub const MAX_THREADS: usize = 8;
 
 impl Default for ReplayOptions {
     fn default() -> Self {

@@ -1,10 +1,11 @@
 //! `xconnect replay`'s threads: the file is read, and the tally's shards (see
-//! [`Shard`](crate::replay::Shard)) work, on as many threads as asked.
+//! [`Shard`]) work, on as many threads as asked.
 //!
-//! - **A mapped file** (a regular file): every shard walks the mapping with its own reader.
+//! - **A mapped file** (a regular file): every shard walks the mapping with its own reader,
+//!   the readers kept within 8 MiB of each other so that they share the last-level cache.
 //!   Nothing is copied and nothing passes between threads until the shards are merged.
 //! - **A stream** (a pipe, a FIFO, a file that cannot be mapped): one thread reads batches of
-//!   [`BATCH_FRAMES`] frames into buffers allocated once, and every shard reads every batch.
+//!   4096 frames into buffers allocated once, and every shard reads every batch.
 //!
 //! Shard 0 runs on the calling thread and writes the policer's output files.
 

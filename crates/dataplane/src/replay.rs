@@ -1,10 +1,12 @@
 //! What is in a capture: the summary behind `xconnect replay`.
 //!
-//! Every frame is parsed once with the lax parser (so a frame cut by the snap length still
-//! counts for the layers that were captured) and tallied: per layer, per VLAN id, per flow,
-//! per malformed reason, and into 1 ms and 1 s peak-rate windows. Memory is bounded: the flow
-//! table holds at most [`ReplayOptions::max_flows`] flows, and frames of further flows are
-//! counted in `untracked_flow_frames`.
+//! Every frame is parsed with the lax parser (so a frame cut by the snap length still counts
+//! for the layers that were captured) and tallied: per layer, per VLAN id, per flow, per
+//! malformed reason, and into 1 ms and 1 s peak-rate windows; RTP, RTCP, SIP and BGP are
+//! analyzed on the way. The tally may be split into [`Shard`]s that [`Replay::merge`] adds up
+//! exactly. Memory is bounded: the flow table holds at most [`ReplayOptions::max_flows`] flows
+//! (kept per 1/[`FLOW_PARTS`] of the flow space), and frames of further flows are counted in
+//! `untracked_flow_frames`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -276,8 +278,9 @@ pub const FLOW_PARTS: usize = 64;
 
 /// Which share of the work a tally does when a replay runs on several threads.
 ///
-/// Every shard reads and parses every frame (the parse is cheap next to the rest), so each can
-/// decide the same way what is whose, with no messages between shards:
+/// Every shard reads and parses every frame, so each decides the same way what is whose, with
+/// no messages between shards (a design where one shard parsed and handed the others their
+/// frames was tried: no faster on two cores, and two ways into the tally instead of one):
 /// - **every shard** feeds SIP (its calls set up the media that RTP analysis looks up, in time
 ///   order), notes which TCP connections are BGP's, and runs its own copy of the what-if
 ///   policer (a frame's verdict is needed where its flow is counted);

@@ -116,7 +116,8 @@ fn a_stream_gives_the_same_report_as_the_mapped_file() {
     let file = generated(dir.path(), "calls.pcap", &["--calls", "50", "--seconds", "2", "--sip"]);
     let fixtures = all_pcaps();
     let damaged = fixtures.iter().find(|p| p.ends_with("zeek-trunc-hdr.pcap")).unwrap().clone();
-    for (k, path) in [file, damaged].into_iter().enumerate() {
+    let pcapng = fixtures.iter().find(|p| p.ends_with("pcapplusplus-pcapng-example.pcapng")).unwrap().clone();
+    for (k, path) in [file, damaged, pcapng].into_iter().enumerate() {
         for threads in [1, 3] {
             let opts = ReplayOptions { threads, ..ReplayOptions::default() };
             let mapped = run(&path, opts, Some(police(Mode::Police)));
@@ -133,6 +134,40 @@ fn a_stream_gives_the_same_report_as_the_mapped_file() {
             let strip = |s: &str| s.replace(fifo.to_str().unwrap(), "FILE").replace(path.to_str().unwrap(), "FILE");
             assert_eq!(strip(&mapped.0), strip(&streamed.0), "{}: {threads} threads", path.display());
             assert_eq!(mapped.1, streamed.1);
+        }
+    }
+}
+
+#[test]
+fn a_failed_output_ends_the_replay_on_any_number_of_threads() {
+    // /dev/full takes nothing: the first flush of dropped frames fails. Shard 0 stops; the
+    // others (which may be waiting for its reader to move on) must end too.
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "calls.pcap", &["--calls", "400", "--seconds", "3", "--both-directions"]);
+    for threads in [1, 2, 3, 8] {
+        for streamed in [false, true] {
+            let input = if streamed {
+                let fifo = dir.path().join(format!("fifo-{threads}"));
+                assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+                let (src, f2) = (file.clone(), fifo.clone());
+                std::thread::spawn(move || {
+                    let mut out = std::fs::OpenOptions::new().write(true).open(f2).unwrap();
+                    // The reader may stop early and close the pipe: a write error here is fine.
+                    let _ = std::io::copy(&mut std::fs::File::open(src).unwrap(), &mut out);
+                });
+                fifo
+            } else {
+                file.clone()
+            };
+            let outputs = Outputs {
+                passed: None,
+                dropped: Some(xconnect_capture::PcapWriter::create(Path::new("/dev/full"), 65535).unwrap()),
+            };
+            let opts = ReplayOptions { threads, ..ReplayOptions::default() };
+            let started = std::time::Instant::now();
+            let e = replay_file(&input, opts, Some(police(Mode::Police)), outputs).unwrap_err();
+            assert!(e.to_string().contains("No space left"), "{threads} threads, streamed {streamed}: {e}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(30));
         }
     }
 }

@@ -155,6 +155,8 @@ fn benches(c: &mut Criterion) {
     assert_eq!(xconnect(&f), bare(&f));
     single(c, "parse/g711_218B", &f);
     single(c, "parse/g711_vlan_222B", &g711_frame(&[100]));
+    // A cross-connect's S-tag and C-tag (QinQ).
+    single(c, "parse/g711_qinq_226B", &g711_frame(&[300, 42]));
     let u = udp64_frame();
     assert_eq!(u.len(), 64);
     single(c, "parse/udp_64B", &u);

@@ -57,7 +57,8 @@ pub fn mixed_ring() -> Vec<Vec<u8>> {
     ring
 }
 
-fn tcp_frame() -> Vec<u8> {
+/// A TCP segment (SIP over TCP ports) in IPv4, 94 bytes.
+pub fn tcp_frame() -> Vec<u8> {
     let mut f = vec![0u8; 14 + 20 + 20 + 40];
     f[12..14].copy_from_slice(&[0x08, 0x00]);
     let ip = &mut f[14..];
@@ -74,14 +75,16 @@ fn tcp_frame() -> Vec<u8> {
     f
 }
 
-fn arp_frame() -> Vec<u8> {
+/// An ARP request, 60 bytes.
+pub fn arp_frame() -> Vec<u8> {
     let mut f = vec![0u8; 60];
     f[12..14].copy_from_slice(&[0x08, 0x06]);
     f[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
     f
 }
 
-fn ipv6_udp_frame() -> Vec<u8> {
+/// UDP in IPv6.
+pub fn ipv6_udp_frame() -> Vec<u8> {
     let mut f = vec![0u8; 14 + 40 + 8 + 172];
     f[12..14].copy_from_slice(&[0x86, 0xdd]);
     let ip = &mut f[14..];

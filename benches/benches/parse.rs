@@ -15,7 +15,7 @@ use pnet_packet::ipv4::Ipv4Packet;
 use pnet_packet::udp::UdpPacket;
 use pnet_packet::vlan::VlanPacket;
 use pnet_packet::Packet as _;
-use xconnect_benches::{g711_frame, mixed_ring, udp64_frame};
+use xconnect_benches::{arp_frame, g711_frame, ipv6_udp_frame, mixed_ring, tcp_frame, udp64_frame};
 use xconnect_frame::{parse_ethernet, RtpPacket, Transport};
 
 #[inline]
@@ -160,6 +160,10 @@ fn benches(c: &mut Criterion) {
     let u = udp64_frame();
     assert_eq!(u.len(), 64);
     single(c, "parse/udp_64B", &u);
+    // The ring's other kinds, one by one (they take the general path).
+    single(c, "parse/tcp_94B", &tcp_frame());
+    single(c, "parse/arp_60B", &arp_frame());
+    single(c, "parse/ipv6_udp", &ipv6_udp_frame());
 
     let ring = mixed_ring();
     let mut g = c.benchmark_group("parse/ring_4096_mixed");

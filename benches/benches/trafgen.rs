@@ -73,6 +73,19 @@ fn generation(c: &mut Criterion) {
     g.finish();
 }
 
+/// Packet `k` of stream `i`: 20 ms apart, streams 10 µs apart, a little jitter.
+fn sample(k: u64, i: usize) -> RtpSample {
+    RtpSample {
+        arrival_ns: k * 20_000_000 + i as u64 * 10_000 + (k * 7 % 5) * 1000,
+        seq: k as u16,
+        timestamp: k as u32 * 160,
+        payload_type: 0,
+        marker: false,
+        clock: Clock::Hz(8000),
+        sent_ns: None,
+    }
+}
+
 fn analysis(c: &mut Criterion) {
     // 2000 streams, 50 packets each, interleaved as they arrive.
     let keys: Vec<StreamKey> = (0..2000u32)
@@ -91,16 +104,7 @@ fn analysis(c: &mut Criterion) {
             let mut a = RtpAnalyzer::new(None);
             for k in 0..50u64 {
                 for (i, key) in keys.iter().enumerate() {
-                    let s = RtpSample {
-                        arrival_ns: k * 20_000_000 + i as u64 * 10_000 + (k * 7 % 5) * 1000,
-                        seq: k as u16,
-                        timestamp: k as u32 * 160,
-                        payload_type: 0,
-                        marker: false,
-                        clock: Clock::Hz(8000),
-                        sent_ns: None,
-                    };
-                    a.add(*key, s, false, None);
+                    a.add(*key, sample(k, i), false, None);
                 }
             }
             black_box(a.not_rtp_in_range)
@@ -115,16 +119,7 @@ fn analysis(c: &mut Criterion) {
             hints.fill(u32::MAX);
             for k in 0..50u64 {
                 for (i, key) in keys.iter().enumerate() {
-                    let s = RtpSample {
-                        arrival_ns: k * 20_000_000 + i as u64 * 10_000 + (k * 7 % 5) * 1000,
-                        seq: k as u16,
-                        timestamp: k as u32 * 160,
-                        payload_type: 0,
-                        marker: false,
-                        clock: Clock::Hz(8000),
-                        sent_ns: None,
-                    };
-                    a.add(*key, s, false, Some(&mut hints[i]));
+                    a.add(*key, sample(k, i), false, Some(&mut hints[i]));
                 }
             }
             black_box(a.not_rtp_in_range)

@@ -242,6 +242,23 @@ mod tests {
         Timers::new(100, 100, 3).unwrap()
     }
 
+    /// A neighbor's packet: discriminator 9, detect multiplier 3, 1 s intervals unless changed
+    /// with struct update syntax.
+    fn from_neighbor(state: State, your_disc: u32) -> Packet {
+        Packet {
+            diag: Diag::None,
+            state,
+            poll: false,
+            final_: false,
+            demand: false,
+            detect_mult: 3,
+            my_disc: 9,
+            your_disc,
+            desired_min_tx_us: 1_000_000,
+            required_min_rx_us: 1_000_000,
+        }
+    }
+
     fn sent(out: &[Action]) -> Vec<Packet> {
         out.iter()
             .filter_map(|a| match a {
@@ -361,18 +378,7 @@ mod tests {
     #[test]
     fn a_remote_that_requires_no_packets_gets_none_but_its_polls_answered() {
         let mut a = Session::new(timers(), 1, Nanos(0));
-        let quiet = Packet {
-            diag: Diag::None,
-            state: State::Down,
-            poll: false,
-            final_: false,
-            demand: false,
-            detect_mult: 3,
-            my_disc: 9,
-            your_disc: 0,
-            desired_min_tx_us: 1_000_000,
-            required_min_rx_us: 0,
-        };
+        let quiet = Packet { required_min_rx_us: 0, ..from_neighbor(State::Down, 0) };
         let mut out = Vec::new();
         a.receive(Nanos(0), &quiet.encode(), &mut out).unwrap();
         out.clear();
@@ -389,18 +395,7 @@ mod tests {
     #[test]
     fn a_packet_for_another_session_is_discarded() {
         let mut a = Session::new(timers(), 1, Nanos(0));
-        let p = Packet {
-            diag: Diag::None,
-            state: State::Init,
-            poll: false,
-            final_: false,
-            demand: false,
-            detect_mult: 3,
-            my_disc: 9,
-            your_disc: 2,
-            desired_min_tx_us: 1_000_000,
-            required_min_rx_us: 1_000_000,
-        };
+        let p = from_neighbor(State::Init, 2);
         assert_eq!(a.receive(Nanos(0), &p.encode(), &mut Vec::new()), Err(Discard::WrongDiscriminator(2)));
         assert_eq!(a.state(), State::Down);
     }

@@ -21,8 +21,9 @@
 //!
 //! **The hazard of mapping.** If another process truncates the file while it is mapped, a
 //! read past the new end raises SIGBUS and the process ends; there is no way to turn that into
-//! an error. Captures being written by another program should be read through a pipe or stdin
-//! (`xconnect replay - < FILE`), which takes the streaming `read()` path.
+//! an error. Captures being written by another program should be read through a pipe
+//! (`cat FILE | xconnect replay /dev/stdin`), which takes the streaming `read()` path. (Standard
+//! input redirected from the file itself, `< FILE`, is that regular file, and is mapped.)
 
 use std::fs::File;
 use std::sync::Mutex;

@@ -173,7 +173,7 @@ pub struct CaptureReader<R: Read> {
 
 impl CaptureReader<File> {
     /// Opens a file; the format is detected from its magic number, never from its name. A
-    /// regular file is mapped; anything else (a FIFO, a device, `/dev/stdin`), or a file the
+    /// regular file is mapped; anything else (a FIFO, a device, `/dev/stdin` on a pipe), or a file the
     /// system will not map, is streamed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let (file, name) = Self::open_file(path.as_ref())?;

@@ -183,4 +183,13 @@ fn threads_out_of_range_are_refused() {
     let out = xconnect(&["replay", path.to_str().unwrap(), "--threads", "0"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--threads 0: expected at least 1"));
+    // More than the cores (or than 8) is capped with a note, and the report is the one-thread
+    // report.
+    let many = xconnect(&["replay", path.to_str().unwrap(), "--json", "--threads", "1000000"]);
+    let one = xconnect(&["replay", path.to_str().unwrap(), "--json", "--threads", "1"]);
+    assert!(many.status.success() && one.status.success());
+    assert!(String::from_utf8_lossy(&many.stderr).contains("capped"), "{}", String::from_utf8_lossy(&many.stderr));
+    assert_eq!(many.stdout, one.stdout);
+    let garbage = xconnect(&["replay", path.to_str().unwrap(), "--threads", "-3"]);
+    assert_eq!(garbage.status.code(), Some(2), "clap refuses a negative count");
 }

@@ -26,7 +26,7 @@
 //! input redirected from the file itself, `< FILE`, is that regular file, and is mapped.)
 
 use std::fs::File;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 
@@ -45,6 +45,8 @@ pub const MAX_LEAD: usize = 8 << 20;
 pub struct Mapping {
     map: Mmap,
     progress: Mutex<Progress>,
+    /// Signalled whenever a reader moves, for readers waiting to keep within `MAX_LEAD`.
+    moved: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -73,7 +75,7 @@ impl Mapping {
         let map = unsafe { Mmap::map(file) }.ok()?;
         // Advice is a hint: a kernel that ignores it reads the same bytes.
         let _ = map.advise(Advice::Sequential);
-        let m = Mapping { map, progress: Mutex::new(Progress::default()) };
+        let m = Mapping { map, progress: Mutex::new(Progress::default()), moved: Condvar::new() };
         m.ahead(&mut m.progress.lock().unwrap_or_else(|e| e.into_inner()), 0);
         Some(m)
     }
@@ -96,12 +98,11 @@ impl Mapping {
     pub(crate) fn advance(&self, id: usize, pos: usize) {
         let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
         p.positions[id] = pos;
-        // Wait (briefly, yielding) while this reader leads the slowest by too much; a reader
-        // that is done or dropped is at usize::MAX and holds nobody back.
+        self.moved.notify_all();
+        // Sleep while this reader leads the slowest by too much (it wakes when a reader moves);
+        // a reader that is done or dropped is at usize::MAX and holds nobody back.
         while pos != usize::MAX && pos > p.positions.iter().copied().min().unwrap_or(pos).saturating_add(MAX_LEAD) {
-            drop(p);
-            std::thread::yield_now();
-            p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+            p = self.moved.wait(p).unwrap_or_else(|e| e.into_inner());
         }
         let slowest = p.positions.iter().copied().min().unwrap_or(usize::MAX).min(self.map.len());
         let upto = slowest / RELEASE_CHUNK * RELEASE_CHUNK;

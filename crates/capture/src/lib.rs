@@ -17,11 +17,13 @@
 
 mod error;
 mod mapping;
+mod output;
 pub mod prefetch;
 mod reader;
 mod writer;
 
 pub use error::{CaptureError, ErrorKind};
 pub use mapping::{Mapping, MAX_LEAD, RELEASE_CHUNK, REPORT_STEP};
+pub use output::{remove_unfinished, OutputFile};
 pub use reader::{CaptureReader, Format, Packet, ReaderStats, BUFFER_LEN, MAX_BLOCK_LEN, MAX_RECORD_LEN};
-pub use writer::{remove_unfinished, PcapWriter};
+pub use writer::PcapWriter;

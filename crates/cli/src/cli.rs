@@ -34,6 +34,14 @@ pub enum Command {
         /// How many flows to list, busiest by bytes first.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        /// Also write a self-contained HTML report (charts, tables) to this file.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+        /// The series' interval (`series` in the JSON, the report's charts), e.g. 100ms or 1s
+        /// [default: 1 s, or 100 ms for captures under a minute; widened to keep at most 3600
+        /// points].
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        interval: Option<u64>,
         /// How many RTP streams the text lists (the JSON lists every one).
         #[arg(long, default_value_t = 100)]
         rtp_rows: usize,
@@ -69,6 +77,14 @@ pub enum Command {
         /// minutes]; the estimate is printed with the refusal.
         #[arg(long)]
         max_frames: Option<u64>,
+        /// Also write a self-contained HTML report (charts, tables) to this file.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+        /// The series' interval (`series` in the JSON, the report's charts), e.g. 100ms or 1s
+        /// [default: 1 s, or 100 ms for runs under a minute; widened to keep at most 3600
+        /// points].
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        interval: Option<u64>,
     },
     /// Write a capture of synthetic RTP calls: real G.711 audio (a 1004 Hz tone) for g711u and
     /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
@@ -128,6 +144,9 @@ pub enum Command {
         /// 10000000000].
         #[arg(long)]
         max_frames: Option<u64>,
+        /// Also write a self-contained HTML report (the search's trials, charted) to this file.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
         /// One JSON object.
         #[arg(long)]
         json: bool,
@@ -238,6 +257,25 @@ pub enum PhaseArg {
     Random,
     /// All at once.
     Sync,
+}
+
+/// A duration such as `100ms`, `1s` or `2.5s` (a bare number is seconds), in ns: from 1 ms to
+/// one day.
+pub fn parse_interval(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e6)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1e9)
+    } else {
+        (t, 1e9)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("{s:?}: expected a duration such as 100ms, 1s or 2.5s"))?;
+    let ns = v * scale;
+    if !(1e6..=86_400e9).contains(&ns) {
+        return Err(format!("{s:?}: expected from 1ms to 86400s (one day)"));
+    }
+    Ok((ns / 1e6).round() as u64 * 1_000_000)
 }
 
 fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
@@ -459,5 +497,17 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn intervals_read_with_their_unit_and_bounds() {
+        use super::parse_interval;
+        assert_eq!(parse_interval("100ms"), Ok(100_000_000));
+        assert_eq!(parse_interval("1s"), Ok(1_000_000_000));
+        assert_eq!(parse_interval("2.5"), Ok(2_500_000_000));
+        for bad in ["0", "0.5ms", "-1s", "nan", "inf", "1e300", "86401s", "fast", ""] {
+            let e = parse_interval(bad).unwrap_err();
+            assert!(e.contains("expected"), "{bad}: {e}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 mod bgp;
 mod cli;
+mod html;
 mod output;
 mod progress;
 
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xconnect_capture::PcapWriter;
-use xconnect_dataplane::pipeline::{replay_file, Outputs};
+use xconnect_dataplane::pipeline::{replay_file_with_progress, Outputs};
 use xconnect_dataplane::police::{Duplex, Mode, PolicerConfig, Profile, Sides};
 use xconnect_dataplane::replay::{self, ReplayOptions};
 use xconnect_interconnect::Tier;
@@ -25,6 +26,7 @@ use xconnect_trafgen::generate::{GenerateAsk, Generator};
 use xconnect_trafgen::{Codec, Phase};
 
 use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
+use crate::progress::Unit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -261,7 +263,7 @@ fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> Strin
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Simulate { scenario, json, seconds, threads, max_frames } => {
+        Command::Simulate { scenario, json, seconds, threads, max_frames, report: report_path, interval } => {
             let mut sc = match &scenario {
                 Some(path) => Scenario::load(path)?,
                 None => Scenario::default_scenario(),
@@ -272,11 +274,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 sc.duration = xconnect_time::Span((s * 1e9) as u64);
             }
+            sc.interval = interval.map(xconnect_time::Span);
             let work = Work::simulate(&sc);
             work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
             let threads = threads_for(threads)?;
+            let html = report_path.as_deref().map(html::ReportFile::create).transpose()?;
+            let (iv, widened) = sc.series_interval();
+            if widened && interval.is_some() {
+                eprintln!(
+                    "xconnect: note: --interval widened to {} s to keep each series at {} points or fewer",
+                    iv as f64 / 1e9,
+                    xconnect_dataplane::series::MAX_POINTS
+                );
+            }
             let started = std::time::Instant::now();
-            let report = progress::run_with_progress(!json, work.frames, |done| simulate(&sc, threads, done));
+            let report =
+                progress::run_with_progress(!json, work.frames, Unit::Frames, |done| simulate(&sc, threads, done));
             let elapsed = started.elapsed().as_secs_f64();
             emit(json, &report, || {
                 format!(
@@ -286,6 +299,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     report.frames as f64 / elapsed / 1e6
                 )
             })?;
+            if let Some(h) = html {
+                h.finish(&html::simulate::render(&report))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate(args) => generate(&args),
@@ -326,7 +342,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             emit(json, &p, || output::plan_text(&p))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Capacity { tier, codec, ptime, phase, burst, loss_target, seconds, max_frames, json } => {
+        Command::Capacity {
+            tier,
+            codec,
+            ptime,
+            phase,
+            burst,
+            loss_target,
+            seconds,
+            max_frames,
+            json,
+            report: report_path,
+        } => {
             let ask = CapacityAsk {
                 tier: tier.parse().context("--tier")?,
                 codec: codec.parse().context("--codec")?,
@@ -339,11 +366,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let sc = ask.scenario().map_err(anyhow::Error::msg)?;
             let work = Work::capacity(&sc);
             work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
-            let report = progress::run_with_progress(!json, work.frames, |done| capacity(&sc, done));
+            let html = report_path.as_deref().map(html::ReportFile::create).transpose()?;
+            let report = progress::run_with_progress(!json, work.frames, Unit::Frames, |done| capacity(&sc, done));
             emit(json, &report, || output::capacity_text(&report))?;
+            if let Some(h) = html {
+                h.finish(&html::capacity::render(&report))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { file, json, allow_truncated, top, rtp_rows, rtp_port_range, threads, whatif } => {
+        Command::Replay {
+            file,
+            json,
+            allow_truncated,
+            top,
+            report: report_path,
+            interval,
+            rtp_rows,
+            rtp_port_range,
+            threads,
+            whatif,
+        } => {
             let mut threads = threads_for(threads)?;
             if threads > replay::MAX_THREADS {
                 eprintln!(
@@ -352,7 +394,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 threads = replay::MAX_THREADS;
             }
-            let opts = ReplayOptions { top_flows: top, rtp_port_range, threads, ..ReplayOptions::default() };
+            let opts = ReplayOptions {
+                top_flows: top,
+                rtp_port_range,
+                threads,
+                interval_ns: interval,
+                ..ReplayOptions::default()
+            };
             // Everything is checked, and the outputs created, before the first frame is read.
             let police = police_stage(&whatif)?;
             if whatif.write_passed.is_some() || whatif.write_dropped.is_some() {
@@ -362,8 +410,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 passed: create_output(whatif.write_passed.as_deref())?,
                 dropped: create_output(whatif.write_dropped.as_deref())?,
             };
-            let (report, outputs) = replay_file(&file, opts, police, outputs)?;
+            let html = report_path.as_deref().map(html::ReportFile::create).transpose()?;
+            // Progress in bytes of a regular file (a pipe's size is not known).
+            let size = std::fs::metadata(&file).ok().filter(|m| m.is_file()).map_or(0, |m| m.len());
+            let (report, outputs) = progress::run_with_progress(!json && size > 0, size, Unit::Bytes, |done| {
+                replay_file_with_progress(&file, opts, police, outputs, done)
+            })?;
             emit(json, &report, || output::replay_text(&report, rtp_rows))?;
+            if let Some(h) = html {
+                h.finish(&html::replay::render(&report))?;
+            }
             let complete = report.error.is_none() || allow_truncated;
             if complete {
                 for w in [outputs.passed, outputs.dropped].into_iter().flatten() {

@@ -7,9 +7,23 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Runs `work`, which adds what it has done to the counter it is given, with a bar of `total`
-/// when `wanted` and stderr is a terminal and `NO_COLOR`/`TERM=dumb` do not say otherwise.
-pub fn run_with_progress<T: Send>(wanted: bool, total: u64, work: impl FnOnce(&AtomicU64) -> T + Send) -> T {
+/// What a run counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Frames simulated.
+    Frames,
+    /// Bytes of a file read.
+    Bytes,
+}
+
+/// Runs `work`, which keeps what it has done in the counter it is given, with a bar of `total`
+/// `unit`s when `wanted` and stderr is a terminal and `TERM=dumb` does not say otherwise.
+pub fn run_with_progress<T: Send>(
+    wanted: bool,
+    total: u64,
+    unit: Unit,
+    work: impl FnOnce(&AtomicU64) -> T + Send,
+) -> T {
     let show = wanted && std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
     let done = AtomicU64::new(0);
     let finished = AtomicBool::new(false);
@@ -24,9 +38,14 @@ pub fn run_with_progress<T: Send>(wanted: bool, total: u64, work: impl FnOnce(&A
                 }
                 let bar = ProgressBar::new(total.max(1));
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:40}] {percent:>3}% {human_pos}/{human_len} frames, eta {eta}",
-                    )
+                    ProgressStyle::with_template(match unit {
+                        Unit::Frames => {
+                            "{elapsed_precise} [{bar:40}] {percent:>3}% {human_pos}/{human_len} frames, eta {eta}"
+                        }
+                        Unit::Bytes => {
+                            "{elapsed_precise} [{bar:40}] {percent:>3}% {binary_bytes}/{binary_total_bytes}, eta {eta}"
+                        }
+                    })
                     .expect("valid template")
                     .progress_chars("=> "),
                 );

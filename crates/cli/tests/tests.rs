@@ -6,6 +6,7 @@ mod architecture;
 mod bad_input;
 mod bgp;
 mod bgp_replay;
+mod browser;
 mod differential;
 mod onboarding;
 mod oracle;

@@ -6,6 +6,7 @@
 //! - [`pipeline`]: `replay`'s threads: a mapped file walked by every shard, or a stream read
 //!   into batches.
 //! - [`rate`]: peak rate over fixed windows.
+//! - [`series`]: figures per interval of time, bounded, for the reports' charts.
 #![deny(missing_docs)]
 
 pub mod bgp;
@@ -15,4 +16,5 @@ pub mod rate;
 pub mod replay;
 pub mod rtcp;
 pub mod rtp;
+pub mod series;
 pub mod sip;

@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use xconnect_capture::{CaptureError, CaptureReader, Packet, PcapWriter};
@@ -25,6 +25,8 @@ const BATCH_FRAMES: usize = 4096;
 /// Batches in flight: enough to keep every thread busy, few enough to bound memory
 /// (about 8 × 4096 frames × their length).
 const BATCHES: usize = 8;
+/// Frames between two updates of the progress counter.
+const PROGRESS_STEP: u64 = 4096;
 /// Frames between two looks at whether another thread has given up.
 const ABORT_CHECK: u64 = 1 << 16;
 
@@ -87,15 +89,27 @@ pub fn replay_file(
     police: Option<Duplex>,
     outputs: Outputs,
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
+    replay_file_with_progress(path, opts, police, outputs, &AtomicU64::new(0))
+}
+
+/// [`replay_file`], storing in `progress` the bytes of the file read so far (every few
+/// thousand frames), for a display.
+pub fn replay_file_with_progress(
+    path: &Path,
+    opts: ReplayOptions,
+    police: Option<Duplex>,
+    outputs: Outputs,
+    progress: &AtomicU64,
+) -> Result<(ReplayReport, Outputs), ReplayError> {
     if !(1..=MAX_THREADS).contains(&opts.threads) {
         return Err(ReplayError::Options(format!("{} threads: expected 1 to {MAX_THREADS}", opts.threads)));
     }
     let reader = CaptureReader::open(path).map_err(ReplayError::Capture)?;
     let name = path.display().to_string();
     if reader.is_mapped() {
-        mapped(&name, reader, opts, police, outputs)
+        mapped(&name, reader, opts, police, outputs, progress)
     } else {
-        streamed(&name, reader, opts, police, outputs)
+        streamed(&name, reader, opts, police, outputs, progress)
     }
 }
 
@@ -112,6 +126,7 @@ fn mapped(
     opts: ReplayOptions,
     police: Option<Duplex>,
     mut outputs: Outputs,
+    progress: &AtomicU64,
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
     let (mut first, tallies) = shards(opts, police);
     let mut others = Vec::new();
@@ -139,6 +154,9 @@ fn mapped(
             .collect();
         let mut write_error = None;
         let stop = loop {
+            if first.frames() % PROGRESS_STEP == 0 {
+                progress.store(reader.offset(), Ordering::Relaxed);
+            }
             match reader.next_packet() {
                 Ok(Some(p)) => {
                     let verdict = first.add(&p);
@@ -187,6 +205,7 @@ fn streamed<R: Read + Send>(
     opts: ReplayOptions,
     police: Option<Duplex>,
     mut outputs: Outputs,
+    progress: &AtomicU64,
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
     let (mut first, tallies) = shards(opts, police);
     let count = opts.threads;
@@ -231,6 +250,7 @@ fn streamed<R: Read + Send>(
                         Err(e) => break Some(Some(e)),
                     }
                 };
+                progress.store(reader.offset(), Ordering::Relaxed);
                 if full_tx.iter().any(|tx| tx.send(Arc::clone(&batch)).is_err()) {
                     break None;
                 }

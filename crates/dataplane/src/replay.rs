@@ -25,6 +25,7 @@ use crate::police::{Duplex, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 use crate::rtcp::RtcpTracker;
 use crate::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
+use crate::series::{Quality, Recorder, Series};
 use crate::sip::{MediaVerdict, Origin, SipReport, SipTracker};
 
 /// How many flows `lossy_flows` lists at the most (the total is counted apart).
@@ -43,7 +44,16 @@ pub struct ReplayOptions {
     pub rtp_port_range: Option<(u16, u16)>,
     /// Threads that share the work (see [`Shard`]); 1 to [`MAX_THREADS`].
     pub threads: usize,
+    /// The series' interval, ns (`None`: 100 ms, shown at 1 s when the capture spans a minute
+    /// or more; widened further to keep at most [`crate::series::MAX_POINTS`] points).
+    pub interval_ns: Option<u64>,
+    /// The MOS under which a stream counts as below target in an interval of the series.
+    pub mos_target: f64,
 }
+
+/// The MOS target of a replay's series unless told otherwise: 3.6, the E-model's boundary
+/// under which many users are dissatisfied (G.107's R = 70).
+pub const DEFAULT_MOS_TARGET: f64 = 3.6;
 
 /// The most threads a replay uses. Every shard reads and parses every frame and keeps its own
 /// SIP state, so beyond a few shards the shared part dominates the time (each shard costs
@@ -58,6 +68,8 @@ impl Default for ReplayOptions {
             malformed_examples: 100,
             rtp_port_range: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
+            interval_ns: None,
+            mos_target: DEFAULT_MOS_TARGET,
         }
     }
 }
@@ -217,6 +229,10 @@ pub struct ReplayReport {
     /// The what-if policer, when a tier was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policer: Option<PolicerReport>,
+    /// The capture over time, from its first frame: rate on the wire (offered), what the
+    /// what-if policer passed and dropped, RTP streams active, their jitter and those below
+    /// the MOS target (see `series` in the README).
+    pub series: Series,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -350,6 +366,11 @@ pub struct Replay {
     bgp: BgpTracker,
     sip: SipTracker,
     rtcp: RtcpTracker,
+    series: Recorder,
+    /// The last frame's time (the series' current interval).
+    last_frame_ts: u64,
+    /// Where the series' current interval ends: the analyzer's interval is closed there.
+    interval_end: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -495,6 +516,30 @@ impl Replay {
             bgp: if shard.index == 0 { BgpTracker::default() } else { BgpTracker::claims_only() },
             sip: SipTracker::default(),
             rtcp: RtcpTracker::default(),
+            series: Recorder::new(opts.interval_ns.unwrap_or(100_000_000)),
+            last_frame_ts: 0,
+            interval_end: 0,
+        }
+    }
+
+    /// Moves the series to `ts_ns`: the RTP streams' interval closes when a frame falls past
+    /// it (every shard sees every frame, so all close at the same times).
+    #[inline]
+    fn tick(&mut self, ts_ns: u64) {
+        if self.frames == 1 {
+            self.interval_end = self.series.end_of(ts_ns);
+        } else if ts_ns >= self.interval_end {
+            self.close_interval();
+            self.interval_end = self.series.end_of(ts_ns);
+        }
+        self.last_frame_ts = ts_ns;
+    }
+
+    /// Closes the RTP streams' current interval into the series.
+    fn close_interval(&mut self) {
+        let q = self.rtp.close_interval(self.opts.mos_target);
+        if q != Quality::default() {
+            self.series.at(self.last_frame_ts).add_quality(&q);
         }
     }
 
@@ -508,7 +553,9 @@ impl Replay {
         self.frames += 1;
         let wire = u64::from(pkt.orig_len.max(pkt.data.len() as u32));
         let global = self.shard.keeps_timeline();
+        self.tick(pkt.ts_ns);
         if global {
+            self.series.offered(pkt.ts_ns, wire);
             self.bytes += wire;
             self.captured_bytes += pkt.data.len() as u64;
             match self.last_ts {
@@ -540,6 +587,13 @@ impl Replay {
             };
             police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, addresses)
         });
+        if global {
+            let b = self.series.at(pkt.ts_ns);
+            match verdict {
+                Some(Verdict::Drop) => b.policer_drops += 1,
+                _ => b.passed_bytes += wire,
+            }
+        }
         if own {
             self.count_layers(p, lax.stop);
         }
@@ -751,6 +805,9 @@ impl Replay {
     pub fn merge(shards: Vec<Replay>) -> Replay {
         let mut shards = shards;
         shards.sort_by_key(|r| r.shard.index);
+        for r in &mut shards {
+            r.close_interval();
+        }
         let mut it = shards.into_iter();
         let mut all = it.next().expect("a replay has at least one shard");
         for r in it {
@@ -780,6 +837,7 @@ impl Replay {
             // Shards own disjoint parts of the flow space: no flow is in two.
             all.flows.absorb(r.flows);
             all.rtp.absorb(r.rtp);
+            all.series.merge(r.series);
             all.sip.t38_packets += r.sip.t38_packets;
         }
         // The first malformed frames of all, in frame order (a stable sort keeps one frame's
@@ -793,12 +851,13 @@ impl Replay {
     /// The report. `reader` supplies the format and link types; `stop` is the error that ended
     /// reading early, if any. A sharded replay is [merged](Replay::merge) first.
     pub fn finish<R: std::io::Read>(
-        self,
+        mut self,
         file: &str,
         reader: &CaptureReader<R>,
         stop: Option<&CaptureError>,
     ) -> ReplayReport {
         assert_eq!(self.shard, Shard::ALL, "a sharded replay is merged before its report");
+        self.close_interval();
         let untracked_flow_frames = self.flows.untracked_frames;
         let mut flows: Vec<(AnyFlow, FlowCount)> = self.flows.flows.into_iter().collect();
         // Busiest first; ties in the flow key's order, so the report is deterministic.
@@ -813,6 +872,11 @@ impl Replay {
             (Some(a), Some(b)) if b > a => b - a,
             _ => 0,
         };
+        let mut series = self.series;
+        if self.opts.interval_ns.is_none() && duration_ns >= crate::series::SHORT_RUN_NS {
+            series.widen_to(1_000_000_000);
+        }
+        let series = series.finish(self.last_ts.unwrap_or(0).saturating_add(1));
         let mut rtp_streams = self.rtp.rows();
         for row in &mut rtp_streams {
             // RTCP's jitter is in the units of the stream's own clock (an SDP's for a dynamic
@@ -863,6 +927,7 @@ impl Replay {
             rtcp_packets: self.rtcp.packets,
             rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
             bgp: self.bgp.finish(),
+            series,
         }
     }
 }

@@ -21,6 +21,8 @@
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
+
+use crate::series::Quality;
 use serde::Serialize;
 
 /// Sequence numbers remembered for duplicate detection.
@@ -99,6 +101,28 @@ pub fn mos(r: f64) -> f64 {
     } else {
         (1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6).max(1.0)
     }
+}
+
+/// RFC 3550 §6.4.1's interarrival jitter estimate after one more packet: `J += (|D| − J) / 16`,
+/// with `d_ms` the packet's transit difference against the one before, ms.
+#[inline]
+pub fn jitter_step(j: f64, d_ms: f64) -> f64 {
+    (15.0 * j + d_ms.abs()) / 16.0
+}
+
+/// A stream's MOS (two decimals) from what the receiver saw: the mouth-to-ear delay is the
+/// packetization (`mean_delta_ms`, the mean arrival gap), a jitter buffer of twice the
+/// largest jitter, and the network's one-way delay when known; `loss_pct` random loss. The
+/// same rule scores a whole stream and one interval of it.
+pub fn stream_mos(
+    (ie, bpl): (f64, f64),
+    mean_delta_ms: f64,
+    max_jitter_ms: f64,
+    net_delay_ms: f64,
+    loss_pct: f64,
+) -> f64 {
+    let delay = mean_delta_ms + 2.0 * max_jitter_ms + net_delay_ms;
+    (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
 }
 
 /// (Ie, Bpl) for the payload types the E-model tables cover: G.711 with packet-loss
@@ -250,6 +274,11 @@ struct StreamState {
     delay_min: u64,
     delay_max: u64,
     confirmed: bool,
+    /// Whether the stream is in the analyzer's list of streams with packets in the current
+    /// interval.
+    touched: bool,
+    /// Largest jitter of the current interval, ms.
+    interval_max_jitter: f64,
     /// Packets the sender sent, when a simulation knows it (0: unknown): loss then counts the
     /// packets lost after the last one that arrived, which sequence numbers cannot show.
     sent: u64,
@@ -295,6 +324,8 @@ impl StreamState {
             delay_min: u64::MAX,
             delay_max: 0,
             confirmed: false,
+            touched: false,
+            interval_max_jitter: 0.0,
             sent: 0,
         };
         st.mark(st.max_ext);
@@ -420,7 +451,7 @@ impl StreamState {
                 }
                 let nominal = f64::from(ts.wrapping_sub(first)) * self.per_khz;
                 let diff = (delta - (nominal - self.last_nominal)).abs();
-                self.jitter = (15.0 * self.jitter + diff) / 16.0;
+                self.jitter = jitter_step(self.jitter, diff);
                 self.last_nominal = nominal;
             }
         }
@@ -440,6 +471,9 @@ impl StreamState {
                 if j > self.max_jitter {
                     self.max_jitter = j;
                 }
+                if j > self.interval_max_jitter {
+                    self.interval_max_jitter = j;
+                }
                 if j < self.min_jitter {
                     self.min_jitter = j;
                 }
@@ -451,6 +485,30 @@ impl StreamState {
         }
         self.stop_seq = s.seq;
         self.last_arrival = s.arrival_ns;
+    }
+
+    /// The mean gap between first and last arrival, ms (0 with one packet).
+    fn mean_arrival_gap_ms(&self) -> f64 {
+        if self.packets > 1 {
+            self.last_arrival.abs_diff(self.first_arrival) as f64 / 1e6 / (self.packets - 1) as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// The E-model's (Ie, Bpl) for this stream: its first payload type the tables know (a
+    /// stream that starts with comfort noise is still G.711).
+    fn impairment(&self) -> Option<(f64, f64)> {
+        let mut bits = self.payload_types;
+        std::iter::once(self.payload_type)
+            .chain(std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let pt = bits.trailing_zeros() as u8;
+                    bits &= bits - 1;
+                    pt
+                })
+            }))
+            .find_map(impairment)
     }
 
     fn mean_delta(&self) -> f64 {
@@ -530,6 +588,11 @@ pub struct RtpStreamRow {
     pub mos: Option<f64>,
     /// What the far end reported of this source over RTCP (captures only).
     pub rtcp: Option<crate::rtcp::RtcpView>,
+    /// The largest jitter of each interval the stream had packets in, ms, at most
+    /// [`SPARKLINE_POINTS`] (later points cover two intervals, then four, ...); kept for the
+    /// first [`SPARKLINE_STREAMS`] streams of each shard. Absent when not recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jitter_series_ms: Vec<f64>,
     /// First arrival, ns since the epoch.
     pub first_ns: u64,
     /// Last arrival, ns since the epoch.
@@ -547,12 +610,55 @@ pub struct DelayStats {
     pub max: f64,
 }
 
+/// Points of a stream's jitter sparkline.
+pub const SPARKLINE_POINTS: usize = 60;
+/// Streams (per analyzer) that keep a sparkline: its memory is bounded whatever the capture.
+pub const SPARKLINE_STREAMS: usize = 2000;
+
+/// Where a stream's current interval started, and its sparkline.
+#[derive(Debug, Clone, Default)]
+struct Mark {
+    expected: u64,
+    packets: u64,
+    delay_n: u64,
+    delay_sum: u128,
+    /// Largest jitter per point, ms; each point covers `stride` intervals.
+    sparkline: Vec<f32>,
+    stride: u32,
+    /// Intervals already in the last point.
+    in_last: u32,
+}
+
+impl Mark {
+    /// One interval's jitter into the sparkline; when it is full, points are merged two by two
+    /// (the larger kept) and each covers twice as many intervals.
+    fn spark(&mut self, j: f32) {
+        self.stride = self.stride.max(1);
+        if self.in_last > 0 && self.in_last < self.stride {
+            let last = self.sparkline.last_mut().expect("a point is open");
+            *last = last.max(j);
+            self.in_last += 1;
+            return;
+        }
+        if self.sparkline.len() == SPARKLINE_POINTS {
+            self.sparkline = self.sparkline.chunks(2).map(|c| c.iter().copied().fold(0.0, f32::max)).collect();
+            self.stride *= 2;
+        }
+        self.sparkline.push(j);
+        self.in_last = 1;
+    }
+}
+
 /// Finds and analyzes RTP streams among UDP payloads.
 #[derive(Debug, Default)]
 pub struct RtpAnalyzer {
     /// Streams in order of appearance; `index` finds them by key, and callers that keep a
     /// per-flow slot hint (the replay's flow table) skip that lookup.
     streams: Vec<(PackedKey, StreamState)>,
+    /// Per stream (same slots): where its current interval started, and its jitter sparkline.
+    marks: Vec<Mark>,
+    /// Slots of the streams with packets in the current interval (see [`RtpAnalyzer::close_interval`]).
+    touched: Vec<u32>,
     index: FxHashMap<PackedKey, u32>,
     forced: Option<(u16, u16)>,
     /// Packets in a forced port range whose version is not 2 (counted, not analyzed).
@@ -563,7 +669,14 @@ impl RtpAnalyzer {
     /// An analyzer; with `forced` = Some((lo, hi)), every UDP packet with a port in
     /// `lo..=hi` is taken as RTP without the heuristic's probation.
     pub fn new(forced: Option<(u16, u16)>) -> Self {
-        RtpAnalyzer { streams: Vec::new(), index: FxHashMap::default(), forced, not_rtp_in_range: 0 }
+        RtpAnalyzer {
+            streams: Vec::new(),
+            marks: Vec::new(),
+            touched: Vec::new(),
+            index: FxHashMap::default(),
+            forced,
+            not_rtp_in_range: 0,
+        }
     }
 
     /// Whether a UDP packet between these ports is in the forced range.
@@ -588,6 +701,7 @@ impl RtpAnalyzer {
                 if !st.confirmed && !forced {
                     if st.payload_type != s.payload_type || s.seq != st.seq_num.wrapping_add(1) {
                         *st = StreamState::new(&s);
+                        self.marks[i as usize] = Mark::default();
                     } else {
                         st.confirmed = st.packets + 1 >= u64::from(MIN_SEQUENTIAL);
                         st.add(&s);
@@ -596,13 +710,20 @@ impl RtpAnalyzer {
                     st.confirmed = true;
                     st.add(&s);
                 }
+                if !st.touched {
+                    st.touched = true;
+                    self.touched.push(i);
+                }
                 i
             }
             None => {
                 let mut st = StreamState::new(&s);
                 st.confirmed = forced || MIN_SEQUENTIAL <= 1;
+                st.touched = true;
                 let i = self.streams.len() as u32;
                 self.streams.push((packed, st));
+                self.marks.push(Mark::default());
+                self.touched.push(i);
                 self.index.insert(packed, i);
                 i
             }
@@ -615,6 +736,8 @@ impl RtpAnalyzer {
     /// Takes in another analyzer's streams (a replay shard's: its streams are keyed apart from
     /// ours). Slots handed out by `other` are not valid here.
     pub fn absorb(&mut self, other: RtpAnalyzer) {
+        debug_assert!(other.touched.is_empty() && self.touched.is_empty(), "intervals closed before absorbing");
+        self.marks.extend(other.marks);
         for (k, st) in other.streams {
             let i = self.streams.len() as u32;
             debug_assert!(!self.index.contains_key(&k), "a stream is in one shard");
@@ -634,8 +757,17 @@ impl RtpAnalyzer {
 
     /// The confirmed streams, sorted by (src, src port, dst, dst port, SSRC).
     pub fn rows(&self) -> Vec<RtpStreamRow> {
-        let mut rows: Vec<RtpStreamRow> =
-            self.streams.iter().filter(|(_, s)| s.confirmed).map(|(k, s)| Self::row_of(k, s)).collect();
+        let mut rows: Vec<RtpStreamRow> = self
+            .streams
+            .iter()
+            .zip(&self.marks)
+            .filter(|((_, s), _)| s.confirmed)
+            .map(|((k, s), m)| {
+                let mut row = Self::row_of(k, s);
+                row.jitter_series_ms = m.sparkline.iter().map(|&j| f64::from(j)).collect();
+                row
+            })
+            .collect();
         sort_rows(&mut rows);
         rows
     }
@@ -643,6 +775,51 @@ impl RtpAnalyzer {
     /// The row of the stream in `slot` (a hint from [`RtpAnalyzer::add`]), if it is confirmed.
     pub fn row(&self, slot: u32) -> Option<RtpStreamRow> {
         self.streams.get(slot as usize).filter(|(_, s)| s.confirmed).map(|(k, s)| Self::row_of(k, s))
+    }
+
+    /// Closes the current interval of every stream that had packets in it: how many were
+    /// active, how many scored below `mos_target` over the interval (loss within it counted
+    /// from sequence numbers, as a capture shows it; streams outside the E-model's tables are
+    /// below only when they lost everything), their jitter; and each stream's sparkline gets
+    /// a point. Costs the streams touched, not all of them.
+    pub fn close_interval(&mut self, mos_target: f64) -> Quality {
+        let mut q = Quality::default();
+        for &slot in &self.touched {
+            let (_, st) = &mut self.streams[slot as usize];
+            if !st.touched {
+                continue; // listed twice (restarted on probation)
+            }
+            st.touched = false;
+            let max_jitter = std::mem::take(&mut st.interval_max_jitter);
+            let m = &mut self.marks[slot as usize];
+            let (expected, packets) = (st.expected().max(st.sent), st.packets);
+            let (exp_in, got_in) = (expected.saturating_sub(m.expected), packets.saturating_sub(m.packets));
+            let delay_in = (st.delay_n > m.delay_n)
+                .then(|| (st.delay_sum - m.delay_sum) as f64 / (st.delay_n - m.delay_n) as f64 / 1e6);
+            (m.expected, m.packets, m.delay_n, m.delay_sum) = (expected, packets, st.delay_n, st.delay_sum);
+            if !st.confirmed {
+                continue;
+            }
+            q.active += 1;
+            let loss_pct = if exp_in == 0 { 0.0 } else { exp_in.saturating_sub(got_in) as f64 * 100.0 / exp_in as f64 };
+            let below = match st.impairment() {
+                Some(e) => {
+                    stream_mos(e, st.mean_arrival_gap_ms(), max_jitter, delay_in.unwrap_or(0.0), loss_pct) < mos_target
+                }
+                None => got_in == 0,
+            };
+            q.below += u64::from(below);
+            if st.clocked && st.packets > 1 {
+                q.jitter_sum_ms += st.jitter;
+                q.jitter_n += 1;
+                q.jitter_max_ms = q.jitter_max_ms.max(max_jitter);
+                if (slot as usize) < SPARKLINE_STREAMS {
+                    m.spark(max_jitter as f32);
+                }
+            }
+        }
+        self.touched.clear();
+        q
     }
 
     fn row_of(k: &PackedKey, s: &StreamState) -> RtpStreamRow {
@@ -662,22 +839,14 @@ impl RtpAnalyzer {
             payload_types.push(bits.trailing_zeros() as u8);
             bits &= bits - 1;
         }
-        // The codec the E-model scores: the first payload type its tables know
-        // (a stream that starts with comfort noise is still G.711).
-        let scored = std::iter::once(s.payload_type).chain(payload_types.iter().copied()).find_map(impairment);
+        let scored = s.impairment();
         // Mouth-to-ear delay: the packetization (the mean arrival gap), a jitter buffer
         // of twice the largest jitter, and the mean network delay when known.
         // A stream of one packet has a MOS only when the sender is known to have sent more:
         // its loss then speaks for it.
-        let mos = scored.filter(|_| s.packets > 1 || expected > 1).map(|(ie, bpl)| {
-            let mean_delta = if s.packets > 1 {
-                s.last_arrival.abs_diff(s.first_arrival) as f64 / 1e6 / (s.packets - 1) as f64
-            } else {
-                0.0
-            };
-            let delay = mean_delta + 2.0 * max_jitter_ms + delay_ms.map_or(0.0, |d| d.mean);
+        let mos = scored.filter(|_| s.packets > 1 || expected > 1).map(|e| {
             let loss_pct = (lost.max(0) as f64) * 100.0 / expected as f64;
-            (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
+            stream_mos(e, s.mean_arrival_gap_ms(), max_jitter_ms, delay_ms.map_or(0.0, |d| d.mean), loss_pct)
         });
         RtpStreamRow {
             src: k.src,
@@ -703,6 +872,7 @@ impl RtpAnalyzer {
             delay_ms,
             mos,
             rtcp: None,
+            jitter_series_ms: Vec::new(),
             first_ns: s.first_arrival,
             last_ns: s.last_arrival,
         }

@@ -49,6 +49,7 @@ use xconnect_time::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
+use crate::series::{Bins, Calls, Link, LinkSeries, Loss};
 use crate::site::{
     delay_histogram, leg_scores, mos_text, rows_against_sent, worse_legs, Counts, Direction, Edge, EdgeDrop, Leg,
     Receiver, Seen, SiteReport,
@@ -362,8 +363,8 @@ enum Cp {
 
 /// What became of a frame.
 enum Fate {
-    /// At the provider edge at this time, via this site.
-    Passed(u64),
+    /// At the provider edge at this time, and its bytes as the edge counts them.
+    Passed(u64, u64),
     /// Sent into a failed link or with no route.
     Blackholed,
     /// Dropped by the provider's ACL.
@@ -914,7 +915,7 @@ fn segment_frame_len(l2: u32, md5: bool, payload: usize) -> u32 {
 /// Runs a scenario with `[control]`: the control plane first (it does not depend on the voice
 /// traffic: BGP's few bytes are not policed here), then every site's calls through the routes
 /// it chose, in one time-ordered pass.
-pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>, ControlReport, u64) {
+pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>, ControlReport, u64, Vec<LinkSeries>) {
     let c = sc.control.as_ref().expect("called for scenarios with [control]");
     let n = sc.sites.len();
     // Onboarding: LOA, link up, addresses and ASN.
@@ -973,7 +974,13 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         /// Frames each call sent, whatever became of them: its loss is counted against these.
         sent: Vec<u32>,
         cursor: usize,
+        /// Its calls per interval of the series.
+        quality: Calls,
     }
+    let (interval, _) = sc.series_interval();
+    // Per home site and direction: the site's calls over time, wherever they cross (as the
+    // site's figures count them).
+    let mut links: Vec<[Link; 2]> = (0..n).map(|_| [Link::new(interval), Link::new(interval)]).collect();
     let mut legs: Vec<Stream> = Vec::new();
     for dir in Direction::BOTH {
         for (k, (f, &calls)) in flows.iter().zip(&calls).enumerate() {
@@ -1004,6 +1011,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 rx: Receiver::new(streams),
                 sent: vec![0; streams],
                 cursor: 0,
+                quality: Calls::new(sc, streams, interval),
             });
         }
     }
@@ -1071,6 +1079,10 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         let mine = u64::from(!is_stray);
         let counters = &mut counts[h][d];
         counters.offered += mine;
+        let link = &mut links[h][d];
+        if !is_stray {
+            leg.quality.sent(stream, sent, link);
+        }
         let route = match leg.dir {
             Direction::ToProvider => at(&cp.egress[k], &mut leg.cursor, sent),
             Direction::ToCustomer => at(&cp.ret[k], &mut leg.cursor, sent),
@@ -1093,6 +1105,9 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                     let edge = &mut edges[e][d];
                     let bytes = u64::from(edge.accounted(len as u32));
                     counters.offered_bytes += bytes * mine;
+                    if !is_stray {
+                        link.offered(sent, bytes);
+                    }
                     let r = edge.offer(sent, len as u32);
                     if last_move.is_some_and(|m| sent >= m) {
                         after[e][d][0] += 1;
@@ -1101,18 +1116,30 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                     match r {
                         Ok(t) => {
                             counters.passed_bytes += bytes * mine;
-                            Fate::Passed(t)
+                            Fate::Passed(t, bytes)
                         }
                         Err(d) => Fate::Edge(d),
                     }
                 }
             }
         };
+        if !is_stray {
+            match fate {
+                Fate::Passed(..) => {}
+                Fate::Blackholed | Fate::Acl => link.lost(sent, Loss::Lost),
+                Fate::Edge(drop) => link.lost(sent, Loss::Edge(drop)),
+            }
+        }
         match fate {
-            Fate::Passed(t_edge) => {
+            Fate::Passed(t_edge, bytes) => {
                 counters.passed += mine;
                 let v = if sc.variation.0 > 0 { jitter[d].random_range(0..=sc.variation.0) } else { 0 };
-                leg.rx.receive(frame, stream, sent, t_edge + sc.propagation.0 + v);
+                let arrival = t_edge + sc.propagation.0 + v;
+                if !is_stray {
+                    link.passed(sent, arrival, bytes);
+                    leg.quality.arrived(stream, sent, arrival);
+                }
+                leg.rx.receive(frame, stream, sent, arrival);
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
                 Some(f) if !is_stray => lost[f][i][stream] += 1,
@@ -1136,6 +1163,26 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         }
     }
 
+    // The series: each site's calls' last interval, then every site's two directions.
+    for leg in legs.iter_mut().filter(|l| l.flow < site_flows) {
+        let quality = std::mem::replace(&mut leg.quality, Calls::new(sc, 0, interval));
+        quality.finish(&mut links[flows[leg.flow].home][leg.dir as usize]);
+    }
+    let mut series: Vec<LinkSeries> = links
+        .into_iter()
+        .zip(&sc.sites)
+        .flat_map(|(pair, s)| {
+            pair.into_iter().zip(Direction::BOTH).map(|(link, dir)| LinkSeries {
+                site: s.name.clone(),
+                direction: dir.name(),
+                tier_bps: s.tier.rate_bps(),
+                series: link.finish(sc.duration.0),
+                mos_histogram: Bins::default(),
+                delay_ms_histogram: Bins::default(),
+            })
+        })
+        .collect();
+
     // Reports: each site's two directions, each from its calls' streams (from all its flows,
     // in flow order in both directions, so that a call's two legs share an index).
     let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
@@ -1156,6 +1203,12 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             let seen = Seen { rows: (rows, missing), scores, delays };
             site_legs[h][dir as usize] = Some(Leg::new(sc, s.name.clone(), s, s.calls, c, seen));
         }
+    }
+    // The distributions, from the legs the sites' figures come from (same order as `series`).
+    for (s, leg) in series.iter_mut().zip(site_legs.iter().flat_map(|pair| pair.iter())) {
+        let leg = leg.as_ref().expect("built");
+        s.mos_histogram = Bins::of_mos(&leg.scores);
+        s.delay_ms_histogram = Bins::of_delays(&leg.delays);
     }
     // A call's fate is the worse of its legs.
     let calls_below_mos_3_6 = site_legs
@@ -1299,7 +1352,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             .to_vec(),
         single_point_of_failure: n == 1,
     };
-    (sites, report, frames)
+    (sites, report, frames, series)
 }
 
 fn source(
@@ -1387,7 +1440,7 @@ mod tests {
             t = t.replace(a, b);
         }
         let sc = Scenario::parse(&t, "test").unwrap_or_else(|e| panic!("{e}"));
-        let (sites, c, _) = simulate_control(&sc, &AtomicU64::new(0));
+        let (sites, c, _, _) = simulate_control(&sc, &AtomicU64::new(0));
         (sc, sites, c)
     }
 

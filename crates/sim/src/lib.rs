@@ -10,11 +10,13 @@
 //!   withdrawal) and the failover cases.
 //! - [`plan`]: calls per tier (`Carried`), Erlang B trunks, which tier and which sites.
 //! - [`budget`]: the work a run will do, estimated and bounded before it starts.
+//! - [`series`]: the run over time, per site and direction, for the reports' charts.
 #![deny(missing_docs)]
 
 pub mod budget;
 pub mod failover;
 pub mod plan;
 pub mod scenario;
+pub mod series;
 pub mod sim;
 pub mod site;

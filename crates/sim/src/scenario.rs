@@ -178,6 +178,10 @@ pub struct Scenario {
     pub sites: Vec<Site>,
     /// The control plane, when the scenario has `[control]`.
     pub control: Option<Control>,
+    /// The report's series interval (`--interval`; not a scenario key). `None`: 1 s, or
+    /// 100 ms for runs under a minute; widened to keep the series bounded (see
+    /// [`Scenario::series_interval`]).
+    pub interval: Option<Span>,
 }
 
 /// A checked site.
@@ -234,6 +238,12 @@ pub type ScenarioError = Problems;
 pub const MOS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=4.5;
 
 impl Scenario {
+    /// The series' interval and whether it was widened from the one asked (to keep at most
+    /// [`xconnect_dataplane::series::MAX_POINTS`] points).
+    pub fn series_interval(&self) -> (u64, bool) {
+        xconnect_dataplane::series::interval_for(self.duration.0, self.interval.map(|s| s.0))
+    }
+
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
@@ -466,6 +476,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
             Some(_) => Some(control?),
             None => None,
         },
+        interval: None,
     })
 }
 

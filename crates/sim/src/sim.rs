@@ -21,6 +21,7 @@ use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Codec, P
 
 use crate::plan::Carried;
 use crate::scenario::{Scenario, Site};
+use crate::series::{Bins, Calls, Link, LinkSeries, Loss};
 use crate::site::{
     delay_histogram, leg_scores, mos_text, rows_against_sent, Counts, Direction, Edge, EdgeDrop, Leg, Receiver, Seen,
     SiteReport,
@@ -54,6 +55,12 @@ pub struct SimReport {
     /// Onboarding, BGP, faults and failover (scenarios with `[control]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control: Option<crate::failover::ControlReport>,
+    /// Each site's (and failover case's) two directions over time; the control plane's
+    /// events with their times are `control.timeline`.
+    pub series: Vec<LinkSeries>,
+    /// Whether the series' interval was widened from the one asked, to keep at most
+    /// 3600 points per series.
+    pub series_interval_widened: bool,
 }
 
 /// One run: a site, the calls it carries, and a seed.
@@ -156,6 +163,9 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
     }
     let (mut port_drops, mut shaper_drops) = (0u64, 0u64);
     let mut sent_per_stream = vec![0u32; streams];
+    let (interval, _) = sc.series_interval();
+    let mut link = Link::new(interval);
+    let mut quality = Calls::new(sc, streams, interval);
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         let mut sink = if workers == 0 {
@@ -197,22 +207,26 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
             offered += 1;
             let bytes = edge.accounted(len as u32);
             offered_bytes += u64::from(bytes);
+            quality.sent(stream, sent, &mut link);
+            link.offered(sent, u64::from(bytes));
             let at_edge = match edge.offer(sent, len as u32) {
                 Ok(t) => t,
-                Err(EdgeDrop::Port) => {
-                    port_drops += 1;
+                Err(drop) => {
+                    match drop {
+                        EdgeDrop::Port => port_drops += 1,
+                        EdgeDrop::Shaper => shaper_drops += 1,
+                        EdgeDrop::Policer => {}
+                    }
+                    link.lost(sent, Loss::Edge(drop));
                     continue;
                 }
-                Err(EdgeDrop::Shaper) => {
-                    shaper_drops += 1;
-                    continue;
-                }
-                Err(EdgeDrop::Policer) => continue,
             };
             passed += 1;
             passed_bytes += u64::from(bytes);
             let variation = if sc.variation.0 > 0 { jitter_rng.random_range(0..=sc.variation.0) } else { 0 };
             let arrival = at_edge + sc.propagation.0 + variation;
+            link.passed(sent, arrival, u64::from(bytes));
+            quality.arrived(stream, sent, arrival);
             // The receiver parses the real frame.
             sink.push(frame, stream, sent, arrival);
         }
@@ -246,7 +260,10 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
             offered_bytes,
             passed_bytes,
         };
-        Leg::new(sc, run.name.clone(), &run.site, run.calls, counts, Seen { rows, scores, delays })
+        quality.finish(&mut link);
+        let mut leg = Leg::new(sc, run.name.clone(), &run.site, run.calls, counts, Seen { rows, scores, delays });
+        leg.series = link.finish(sc.duration.0);
+        leg
     })
 }
 
@@ -272,9 +289,9 @@ fn simulate_run(sc: &Scenario, run: &Run, progress: &AtomicU64, threads: usize) 
 /// `progress` counts frames simulated so far (roughly, in steps of 65,536), for a display.
 pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimReport {
     if sc.control.is_some() {
-        let (sites, control, frames) = crate::failover::simulate_control(sc, progress);
+        let (sites, control, frames, series) = crate::failover::simulate_control(sc, progress);
         let v = crate::failover::verdict(&sites, &control, sc.loss_target_pct, sc.mos_target);
-        return report(sc, sites, Vec::new(), frames, v, Some(control));
+        return report(sc, sites, Vec::new(), frames, v, Some(control), series);
     }
     let mut runs: Vec<Run> = sc
         .sites
@@ -320,10 +337,22 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
         }
     });
     let mut done = done.into_iter().map(|l| l.expect("every leg finished"));
-    let results: Vec<SiteReport> = (0..runs.len())
-        .map(|_| {
-            let up = done.next().expect("two legs per run");
-            let down = done.next().expect("two legs per run");
+    let mut series = Vec::new();
+    let results: Vec<SiteReport> = runs
+        .iter()
+        .map(|run| {
+            let mut up = done.next().expect("two legs per run");
+            let mut down = done.next().expect("two legs per run");
+            for (dir, leg) in [(Direction::ToProvider, &mut up), (Direction::ToCustomer, &mut down)] {
+                series.push(LinkSeries {
+                    site: run.name.clone(),
+                    direction: dir.name(),
+                    tier_bps: run.site.tier.rate_bps(),
+                    series: std::mem::take(&mut leg.series),
+                    mos_histogram: Bins::of_mos(&leg.scores),
+                    delay_ms_histogram: Bins::of_delays(&leg.delays),
+                });
+            }
             SiteReport::both(up, down, sc)
         })
         .collect();
@@ -331,7 +360,7 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
     let failover = reports.split_off(n_sites);
     let frames = reports.iter().chain(&failover).map(|r| r.offered_frames).sum();
     let v = verdict(sc, &reports, &failover);
-    report(sc, reports, failover, frames, v, None)
+    report(sc, reports, failover, frames, v, None, series)
 }
 
 fn report(
@@ -341,6 +370,7 @@ fn report(
     frames: u64,
     verdict: String,
     control: Option<crate::failover::ControlReport>,
+    series: Vec<LinkSeries>,
 ) -> SimReport {
     SimReport {
         scenario: sc.name.clone(),
@@ -355,6 +385,8 @@ fn report(
         failover,
         frames,
         control,
+        series,
+        series_interval_widened: sc.series_interval().1,
     }
 }
 
@@ -395,6 +427,18 @@ pub struct CapacityReport {
     pub ratio_to_rule_of_thumb: f64,
     /// Simulations run by the bisection.
     pub simulations: u32,
+    /// Every simulation the search ran, in the order it ran them (the report's loss-against-
+    /// calls chart).
+    pub trials: Vec<Trial>,
+}
+
+/// One simulation of a capacity search.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Trial {
+    /// Calls simulated.
+    pub calls: u64,
+    /// Loss of the worse direction, percent.
+    pub loss_pct: f64,
 }
 
 /// Most loss `capacity` accepts as a target, percent (beyond 20 % loss the E-model scores a
@@ -496,11 +540,17 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     let most = crate::budget::capacity_ceiling(sc);
     // A trial's loss is its worse direction's (each direction has the tier to itself); the
     // two run side by side.
-    let loss_at = |calls: u64| {
+    let mut trials: Vec<Trial> = Vec::new();
+    let mut loss_at = |calls: u64| {
+        if let Some(t) = trials.iter().find(|t| t.calls == calls) {
+            return t.loss_pct;
+        }
         let run = Run { name: site.name.clone(), site: site.clone(), calls, seed: sc.seed, steady_state: true };
         let r = simulate_run(sc, &run, progress, 2);
         let d = r.directions.expect("a run has both directions");
-        d.to_provider.loss_pct.max(d.to_customer.loss_pct)
+        let loss_pct = d.to_provider.loss_pct.max(d.to_customer.loss_pct);
+        trials.push(Trial { calls, loss_pct });
+        loss_pct
     };
     // Invariant: loss(lo) <= target < loss(hi); 0 calls lose nothing.
     let mut simulations = 1;
@@ -522,6 +572,8 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
             hi = mid;
         }
     }
+    let loss_pct_at_max = if lo == 0 { 0.0 } else { loss_at(lo) };
+    let loss_pct_above = loss_at(lo + 1);
     let rule = rate / 100_000;
     CapacityReport {
         tier_bps: rate,
@@ -532,14 +584,15 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
         loss_target_pct: sc.loss_target_pct,
         accounting: site.accounting.as_str(),
         max_calls: lo,
-        loss_pct_at_max: if lo == 0 { 0.0 } else { loss_at(lo) },
-        loss_pct_above: loss_at(lo + 1),
+        loss_pct_at_max,
+        loss_pct_above,
         arithmetic_calls: arithmetic,
         port_limit_calls: port_limit,
         rule_of_thumb_calls: rule,
         ratio_to_arithmetic: lo as f64 / carried.calls() as f64,
         ratio_to_rule_of_thumb: lo as f64 / rule as f64,
         simulations,
+        trials,
     }
 }
 

@@ -174,7 +174,7 @@ pub struct SiteDirections {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LegScore {
     /// Its MOS (a leg none of whose frames arrived scores the E-model's floor, 1.0).
-    mos: Option<f64>,
+    pub(crate) mos: Option<f64>,
     /// It sent frames of which none arrived.
     missing: bool,
 }
@@ -255,6 +255,8 @@ pub(crate) struct Leg {
     pub(crate) delays: Histogram<u64>,
     /// Sum and count of the streams' mean jitters.
     pub(crate) jitter: (f64, usize),
+    /// Over time (set by the engine that ran the leg).
+    pub(crate) series: xconnect_dataplane::series::Series,
 }
 
 impl Leg {
@@ -289,7 +291,7 @@ impl Leg {
             ok: loss_pct <= sc.loss_target_pct && q.below == 0,
             directions: None,
         };
-        Leg { report, scores, delays, jitter: q.jitter }
+        Leg { report, scores, delays, jitter: q.jitter, series: Default::default() }
     }
 }
 

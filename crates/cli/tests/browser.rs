@@ -252,6 +252,8 @@ fn assert_not_blank(png: &[u8], file: &Path) {
     );
 }
 
+/// The JSON of a run that may stop on a damaged capture (exit 2: the report covers what was
+/// read, and so does its HTML).
 fn json_of(args: &[&str]) -> Value {
     let out = xconnect(args);
     assert!(out.status.success() || out.status.code() == Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::util::{check, xconnect};
+use crate::util::{check, json_of, xconnect};
 
 fn sim_json(args: &[&str]) -> Value {
     let mut all = vec!["simulate", "--json"];
@@ -92,12 +92,6 @@ fn the_fixture_is_the_built_in_default() {
     let a = sim_json(&["--seconds", "1"]);
     let b = sim_json(&[path.to_str().unwrap(), "--seconds", "1"]);
     assert_eq!(a, b);
-}
-
-fn json_of(args: &[&str]) -> Value {
-    let out = xconnect(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

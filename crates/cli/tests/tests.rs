@@ -12,6 +12,7 @@ mod onboarding;
 mod oracle;
 mod replay_cli;
 mod replay_shards;
+mod series;
 mod simulate;
 mod sip;
 mod tshark;

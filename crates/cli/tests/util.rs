@@ -32,6 +32,13 @@ pub fn xconnect(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xconnect")).args(args).output().expect("running xconnect")
 }
 
+/// Runs the xconnect binary, which must succeed, and reads the JSON it prints.
+pub fn json_of(args: &[&str]) -> Value {
+    let out = xconnect(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
 /// Whether an external tool is on PATH. Under `CI=true` a missing tool fails the test; elsewhere
 /// the test is skipped with a loud message on stderr.
 pub fn require_tool(tool: &str) -> bool {

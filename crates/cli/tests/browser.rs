@@ -260,7 +260,7 @@ fn json_of(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
-/// The chart ids a simulate report has: six per series with frames.
+/// The chart ids a simulate report has: seven per series with frames.
 fn simulate_charts(v: &Value) -> Vec<String> {
     let slug = |s: &str| {
         let mut out = String::new();
@@ -280,7 +280,7 @@ fn simulate_charts(v: &Value) -> Vec<String> {
         .filter(|s| !s["t_s"].as_array().unwrap().is_empty())
         .flat_map(|s| {
             let id = format!("{}-{}", slug(s["site"].as_str().unwrap()), s["direction"].as_str().unwrap());
-            ["rate", "drops", "jitter", "calls", "mos", "delay"].map(|k| format!("{k}-{id}"))
+            ["rate", "drops", "jitter", "calls", "mos-time", "mos", "delay"].map(|k| format!("{k}-{id}"))
         })
         .collect()
 }
@@ -295,6 +295,9 @@ fn replay_charts(v: &Value) -> Vec<String> {
         }
         if !v["rtp_streams"].as_array().unwrap().is_empty() {
             ids.push("streams".into());
+        }
+        if v["series"]["mos_mean"].as_array().unwrap().iter().any(|j| !j.is_null()) {
+            ids.push("mos".into());
         }
         if v["series"]["jitter_ms_mean"].as_array().unwrap().iter().any(|j| !j.is_null()) {
             ids.push("jitter".into());

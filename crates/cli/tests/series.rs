@@ -88,9 +88,30 @@ fn a_failover_shows_in_the_series_where_the_timeline_puts_it() {
             let at = (down / 0.1).round() as usize;
             assert!(below[at] > 0.0, "{:?}", &below[at - 2..at + 3]);
             assert!(below[..at - 5].iter().all(|&b| b == 0.0));
+            // And the calls' MOS over that interval falls under the target.
+            let mos_min = nums(s, "mos_min");
+            assert!(mos_min[at] < v["mos_target"].as_f64().unwrap(), "{:?}", &mos_min[at - 2..at + 3]);
+            assert!(mos_min[..at - 5].iter().all(|&m| m > 4.0));
         } else if s["site"] != site {
             assert_eq!(lost.iter().sum::<f64>(), 0.0, "{}", s["site"]);
         }
+    }
+}
+
+#[test]
+fn a_sites_calls_from_several_sources_all_count() {
+    // Two provider prefixes: each site's calls come from two sources, one per prefix; the
+    // series counts the calls of both.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(pcap("../scenarios/failover-bfd.toml")).unwrap();
+    let text =
+        text.replacen("[control]\n", "[control]\nprovider_prefixes = [\"168.86.128.0/18\", \"54.172.60.0/23\"]\n", 1);
+    let f = dir.path().join("two.toml");
+    std::fs::write(&f, text).unwrap();
+    let v = json_of(&["simulate", f.to_str().unwrap(), "--json", "--seconds", "3"]);
+    for s in v["series"].as_array().unwrap() {
+        let calls = v["sites"].as_array().unwrap().iter().find(|x| x["name"] == s["site"]).unwrap()["calls"].as_f64();
+        assert_eq!(nums(s, "calls_active").iter().copied().fold(0.0, f64::max), calls.unwrap(), "{}", s["site"]);
     }
 }
 
@@ -137,6 +158,7 @@ fn replay_series_add_up_to_the_report() {
     let lossy = v["rtp_streams"].as_array().unwrap().iter().filter(|st| st["lost"].as_i64().unwrap() > 0).count();
     assert!(lossy > 100, "{lossy} streams lost frames");
     assert!(below.iter().any(|&b| b > 0.0), "{below:?}");
+    assert!(nums(s, "mos_min").iter().any(|&m| m > 0.0 && m < 3.6));
     assert!(below.iter().zip(nums(s, "calls_active")).all(|(b, a)| *b <= a));
 }
 

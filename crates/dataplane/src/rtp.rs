@@ -804,7 +804,9 @@ impl RtpAnalyzer {
             let loss_pct = if exp_in == 0 { 0.0 } else { exp_in.saturating_sub(got_in) as f64 * 100.0 / exp_in as f64 };
             let below = match st.impairment() {
                 Some(e) => {
-                    stream_mos(e, st.mean_arrival_gap_ms(), max_jitter, delay_in.unwrap_or(0.0), loss_pct) < mos_target
+                    let mos = stream_mos(e, st.mean_arrival_gap_ms(), max_jitter, delay_in.unwrap_or(0.0), loss_pct);
+                    q.mos.record(mos);
+                    mos < mos_target
                 }
                 None => got_in == 0,
             };

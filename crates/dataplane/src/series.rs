@@ -56,6 +56,9 @@ pub struct Bucket {
     pub jitter_n: u64,
     /// The largest jitter any call reached in the interval, ms.
     pub jitter_max_ms: f64,
+    /// The calls' MOS over the interval: sum, count and lowest (calls outside the E-model's
+    /// tables have none).
+    pub mos: Mos,
     /// Median one-way delay of the frames sent in the interval, ns.
     pub delay_p50_ns: Option<u64>,
     /// 99th percentile of the same, ns.
@@ -79,6 +82,7 @@ impl Bucket {
         self.jitter_sum_ms += o.jitter_sum_ms;
         self.jitter_n += o.jitter_n;
         self.jitter_max_ms = self.jitter_max_ms.max(o.jitter_max_ms);
+        self.mos.add(&o.mos);
         self.delay_p50_ns = self.delay_p50_ns.max(o.delay_p50_ns);
         self.delay_p99_ns = self.delay_p99_ns.max(o.delay_p99_ns);
         self.calls_active += o.calls_active;
@@ -93,14 +97,56 @@ impl Bucket {
         self.calls_below = below;
     }
 
-    /// Adds one closing of the calls' quality (see [`Quality`]); a second closing in the same
-    /// bucket (after the interval doubled) counts calls once.
+    /// Adds the quality of a group of calls over this interval (see [`Quality`]): groups are
+    /// disjoint (a traffic source's calls, a shard's streams), so their calls add up. Each
+    /// group closes an interval once.
     pub fn add_quality(&mut self, q: &Quality) {
         self.jitter_sum_ms += q.jitter_sum_ms;
         self.jitter_n += q.jitter_n;
         self.jitter_max_ms = self.jitter_max_ms.max(q.jitter_max_ms);
-        self.calls_active = self.calls_active.max(q.active);
-        self.calls_below = self.calls_below.max(q.below);
+        self.mos.add(&q.mos);
+        self.calls_active += q.active;
+        self.calls_below += q.below;
+    }
+}
+
+/// MOS of several calls: sum, count, lowest.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Mos {
+    /// Sum of the MOS values.
+    pub sum: f64,
+    /// How many.
+    pub n: u64,
+    /// The lowest (meaningless while `n` is 0).
+    pub min: f64,
+}
+
+impl Mos {
+    /// One call's MOS.
+    #[inline]
+    pub fn record(&mut self, mos: f64) {
+        self.min = if self.n == 0 { mos } else { self.min.min(mos) };
+        self.sum += mos;
+        self.n += 1;
+    }
+
+    /// Another group's.
+    pub fn add(&mut self, o: &Mos) {
+        if o.n > 0 {
+            self.min = if self.n == 0 { o.min } else { self.min.min(o.min) };
+            self.sum += o.sum;
+            self.n += o.n;
+        }
+    }
+
+    /// Mean and lowest, two decimals; `None` without a call.
+    fn mean_min(&self) -> (Option<f64>, Option<f64>) {
+        let r = |x: f64| (x * 100.0).round() / 100.0;
+        if self.n == 0 {
+            (None, None)
+        } else {
+            (Some(r(self.sum / self.n as f64)), Some(r(self.min)))
+        }
     }
 }
 
@@ -117,6 +163,8 @@ pub struct Quality {
     pub jitter_n: u64,
     /// Largest jitter reached in the interval, ms.
     pub jitter_max_ms: f64,
+    /// The calls' MOS over the interval.
+    pub mos: Mos,
 }
 
 /// Buckets of one direction of one link, by time.
@@ -128,12 +176,25 @@ pub struct Recorder {
     /// The millisecond being summed for the 1 ms peak (since the start) and its bytes.
     ms: u64,
     ms_bytes: u64,
+    /// The last bucket looked up: its time range and index (most frames fall in the same
+    /// bucket and the same millisecond as the one before: no division for them).
+    hot: (u64, u64, usize),
+    /// Where the millisecond being summed ends.
+    ms_end: u64,
 }
 
 impl Recorder {
     /// A recorder whose first bucket starts at the first time it is given.
     pub fn new(interval_ns: u64) -> Self {
-        Recorder { start_ns: None, interval_ns: interval_ns.max(1), buckets: Vec::new(), ms: 0, ms_bytes: 0 }
+        Recorder {
+            start_ns: None,
+            interval_ns: interval_ns.max(1),
+            buckets: Vec::new(),
+            ms: 0,
+            ms_bytes: 0,
+            hot: (0, 0, 0),
+            ms_end: 0,
+        }
     }
 
     /// A recorder whose first bucket starts at `start_ns`.
@@ -156,6 +217,19 @@ impl Recorder {
     /// [`MAX_POINTS`] points.
     #[inline]
     fn index(&mut self, ts_ns: u64) -> usize {
+        let (from, to, i) = self.hot;
+        if ts_ns >= from && ts_ns < to {
+            return i;
+        }
+        let i = self.index_slow(ts_ns);
+        let start = self.start_ns.unwrap_or(ts_ns);
+        let from = start.saturating_add(i as u64 * self.interval_ns);
+        self.hot = (from, from.saturating_add(self.interval_ns), i);
+        i
+    }
+
+    #[cold]
+    fn index_slow(&mut self, ts_ns: u64) -> usize {
         let start = *self.start_ns.get_or_insert(ts_ns);
         let since = ts_ns.saturating_sub(start);
         let mut i = since / self.interval_ns;
@@ -192,6 +266,7 @@ impl Recorder {
             .collect();
         self.buckets = merged;
         self.interval_ns = self.interval_ns.saturating_mul(factor);
+        self.hot = (0, 0, 0);
         // The millisecond being summed keeps its place: milliseconds do not depend on the interval.
     }
 
@@ -218,10 +293,14 @@ impl Recorder {
     #[inline]
     pub fn offered(&mut self, ts_ns: u64, bytes: u64) {
         self.at(ts_ns).offered_bytes += bytes;
-        let ms = ts_ns.saturating_sub(self.start_ns.unwrap_or(ts_ns)) / 1_000_000;
-        if ms > self.ms {
-            self.close_ms();
-            self.ms = ms;
+        if ts_ns >= self.ms_end {
+            let start = self.start_ns.unwrap_or(ts_ns);
+            let ms = ts_ns.saturating_sub(start) / 1_000_000;
+            if ms > self.ms || self.ms_end == 0 {
+                self.close_ms();
+                self.ms = ms;
+            }
+            self.ms_end = start.saturating_add((self.ms + 1).saturating_mul(1_000_000));
         }
         self.ms_bytes += bytes;
     }
@@ -281,6 +360,9 @@ impl Recorder {
             s.lost_frames.push(b.lost_frames);
             s.jitter_ms_mean.push((b.jitter_n > 0).then(|| round(b.jitter_sum_ms / b.jitter_n as f64)));
             s.jitter_ms_max.push((b.jitter_n > 0).then(|| round(b.jitter_max_ms)));
+            let (mean, min) = b.mos.mean_min();
+            s.mos_mean.push(mean);
+            s.mos_min.push(min);
             s.delay_ms_p50.push(b.delay_p50_ns.map(|d| round(d as f64 / 1e6)));
             s.delay_ms_p99.push(b.delay_p99_ns.map(|d| round(d as f64 / 1e6)));
             s.calls_active.push(b.calls_active);
@@ -318,6 +400,10 @@ pub struct Series {
     pub jitter_ms_mean: Vec<Option<f64>>,
     /// Largest jitter a call reached, ms.
     pub jitter_ms_max: Vec<Option<f64>>,
+    /// Mean of the calls' MOS over the interval (`null`: no call with a MOS).
+    pub mos_mean: Vec<Option<f64>>,
+    /// The lowest call's MOS over the interval.
+    pub mos_min: Vec<Option<f64>>,
     /// Median one-way delay, ms (`null`: not known, as in a capture).
     pub delay_ms_p50: Vec<Option<f64>>,
     /// 99th percentile one-way delay, ms.
@@ -381,7 +467,10 @@ mod tests {
         let mut r = Recorder::starting_at(0, S);
         for sec in 0..(3 * MAX_POINTS as u64) {
             r.at(sec * S).policer_drops += 1;
-            r.at(sec * S).add_quality(&Quality { active: 5, below: sec % 2, ..Quality::default() });
+            // The same five calls close each interval once, as an analyzer does.
+            if (sec * S).is_multiple_of(r.interval_ns()) {
+                r.at(sec * S).add_quality(&Quality { active: 5, below: (sec / 4) % 2, ..Quality::default() });
+            }
         }
         assert_eq!(r.interval_ns(), 4 * S);
         // 100 ms widens to 1 s, not 200 ms.
@@ -393,7 +482,23 @@ mod tests {
         assert_eq!(s.policer_drops.iter().sum::<u64>(), 3 * MAX_POINTS as u64);
         // The same five calls in every second: five per point, not twenty.
         assert!(s.calls_active.iter().all(|&c| c == 5), "{:?}", &s.calls_active[..4]);
-        assert!(s.calls_below_mos_target.iter().all(|&c| c == 1));
+        assert!(s.calls_below_mos_target.iter().all(|&c| c <= 1) && s.calls_below_mos_target.contains(&1));
+    }
+
+    #[test]
+    fn mos_groups_add_up_and_keep_the_lowest() {
+        let (mut a, mut b) = (Mos::default(), Mos::default());
+        a.record(4.4);
+        a.record(3.0);
+        b.add(&Mos::default());
+        assert_eq!(b.mean_min(), (None, None));
+        b.record(1.0);
+        a.add(&b);
+        assert_eq!(a.mean_min(), (Some(2.8), Some(1.0)));
+        let mut bucket = Bucket::default();
+        bucket.add_quality(&Quality { active: 2, mos: a, ..Quality::default() });
+        bucket.add_quality(&Quality { active: 1, ..Quality::default() });
+        assert_eq!((bucket.calls_active, bucket.mos.n), (3, 3));
     }
 
     #[test]

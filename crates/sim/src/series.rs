@@ -201,14 +201,21 @@ impl Calls {
         for &i in &self.touched {
             let c = &mut self.calls[i as usize];
             q.active += 1;
-            let below = if c.passed == 0 {
-                true
-            } else {
-                let loss_pct = f64::from(c.sent - c.passed.min(c.sent)) * 100.0 / f64::from(c.sent);
-                let delay_ms = c.delay_sum_ns as f64 / f64::from(c.passed) / 1e6;
-                self.scored
-                    .is_some_and(|e| stream_mos(e, self.ptime_ms, c.max_jitter, delay_ms, loss_pct) < self.mos_target)
-            };
+            // A call that carried nothing in the interval scores the scale's floor, as over a
+            // whole run.
+            let mos = self.scored.map(|e| {
+                if c.passed == 0 {
+                    1.0
+                } else {
+                    let loss_pct = f64::from(c.sent - c.passed.min(c.sent)) * 100.0 / f64::from(c.sent);
+                    let delay_ms = c.delay_sum_ns as f64 / f64::from(c.passed) / 1e6;
+                    stream_mos(e, self.ptime_ms, c.max_jitter, delay_ms, loss_pct)
+                }
+            });
+            if let Some(m) = mos {
+                q.mos.record(m);
+            }
+            let below = c.passed == 0 || mos.is_some_and(|m| m < self.mos_target);
             q.below += u64::from(below);
             if c.passed > 0 {
                 q.jitter_sum_ms += c.jitter;

@@ -118,6 +118,24 @@ pub fn render(r: &ReplayReport) -> String {
                 .render(),
             );
         }
+        if s.mos_mean.iter().any(Option::is_some) {
+            b.push_str(
+                &Chart {
+                    id: "mos".into(),
+                    title: "RTP streams' MOS over time".into(),
+                    x_label: "time since the first frame (s)".into(),
+                    y_label: "MOS over the interval".into(),
+                    lines: vec![
+                        Line::new("mean of the streams", t, s.mos_mean.clone(), Mark::Line),
+                        Line::new("lowest stream", t, s.mos_min.clone(), Mark::Line),
+                    ],
+                    hlines: vec![(3.6, "target 3.6".into())],
+                    y_range: Some((1.0, 4.5)),
+                    ..Chart::default()
+                }
+                .render(),
+            );
+        }
         if s.jitter_ms_mean.iter().any(Option::is_some) {
             b.push_str(
                 &Chart {

@@ -115,9 +115,13 @@ fn timeline_marks(c: &ControlReport) -> Marks {
             TimelineEvent::LinkUp => "link up",
             TimelineEvent::BgpReset => "BGP reset",
             TimelineEvent::Detected => "detected",
+            TimelineEvent::Withdraw => "withdraw",
             _ => continue,
         };
-        m.events.push((e.site.clone(), e.t_s, label.to_string()));
+        // One mark per site, time and kind (a withdrawal touches several RIBs at once).
+        if !m.events.iter().any(|x| x.0 == e.site && x.1 == e.t_s && x.2 == label) {
+            m.events.push((e.site.clone(), e.t_s, label.to_string()));
+        }
     }
     for f in &c.failovers {
         if let Some(moved) = f.traffic_moved_s {
@@ -256,6 +260,22 @@ fn link_section(l: &LinkSeries, marks: &Marks, mos_target: f64) -> String {
                 ),
             ],
             y_from_zero: true,
+            ..Chart::default()
+        })
+        .render(),
+    );
+    out.push_str(
+        &timed(Chart {
+            id: format!("mos-time-{id}"),
+            title: format!("MOS over time, {} {dir}", l.site),
+            x_label: "time (s)".into(),
+            y_label: "MOS over the interval".into(),
+            lines: vec![
+                Line::new("mean of the calls", t, s.mos_mean.clone(), Mark::Line),
+                Line::new("lowest call", t, s.mos_min.clone(), Mark::Line),
+            ],
+            hlines: vec![(mos_target, format!("target {mos_target}"))],
+            y_range: Some((1.0, 4.5)),
             ..Chart::default()
         })
         .render(),

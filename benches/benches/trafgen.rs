@@ -125,6 +125,25 @@ fn analysis(c: &mut Criterion) {
             black_box(a.not_rtp_in_range)
         })
     });
+    // The same with the series' intervals closed every 100 ms (five packets of each stream),
+    // as a replay's default does: each close scores every stream over its interval.
+    g.bench_function("analyzer_add_slot_hint_closing_100ms", |b| {
+        let mut hints = vec![u32::MAX; keys.len()];
+        b.iter(|| {
+            let mut a = RtpAnalyzer::new(None);
+            hints.fill(u32::MAX);
+            let mut active = 0;
+            for k in 0..50u64 {
+                if k % 5 == 0 {
+                    active += a.close_interval(3.6).active;
+                }
+                for (i, key) in keys.iter().enumerate() {
+                    a.add(*key, sample(k, i), false, Some(&mut hints[i]));
+                }
+            }
+            black_box((a.not_rtp_in_range, active))
+        })
+    });
     g.finish();
 }
 

@@ -290,8 +290,12 @@ fn replay_charts(v: &Value) -> Vec<String> {
     let mut ids = Vec::new();
     if !v["series"]["t_s"].as_array().unwrap().is_empty() {
         ids.push("rate".to_string());
-        if v.get("policer").is_some() {
-            ids.push("drops".into());
+        if let Some(ps) = v.get("policer_series") {
+            for dir in ["to_provider", "to_customer"] {
+                if !ps[dir]["t_s"].as_array().unwrap().is_empty() {
+                    ids.extend([format!("rate-{dir}"), format!("drops-{dir}")]);
+                }
+            }
         }
         if !v["rtp_streams"].as_array().unwrap().is_empty() {
             ids.push("streams".into());

@@ -129,6 +129,21 @@ fn replay_series_add_up_to_the_report() {
         assert!(p["dropped_frames"].as_u64().unwrap() > 0, "150 calls both ways overload 10M");
         assert_eq!(sum(s, "policer_drops"), p["dropped_frames"].as_f64().unwrap());
         let end = v["duration_s"].as_f64().unwrap();
+        // Each direction over time, as its policer counted it: the same drops and bytes as
+        // the direction's report, on the same time axis as the capture's series.
+        let ps = &v["policer_series"];
+        assert_eq!(ps["tier_bps"], 10_000_000);
+        for dir in ["to_provider", "to_customer"] {
+            let (d, r) = (&ps[dir], &p["directions"][dir]);
+            assert_eq!(sum(d, "policer_drops"), r["dropped_frames"].as_f64().unwrap(), "{dir}");
+            assert!(r["dropped_frames"].as_u64().unwrap() > 0, "{dir}");
+            let offered = r["offered_bytes"].as_f64().unwrap();
+            assert!((bytes_of(d, "offered_mbps", end) - offered).abs() < offered * 1e-6 + 10.0, "{dir}");
+            let passed = r["passed_bytes"].as_f64().unwrap();
+            assert!((bytes_of(d, "passed_mbps", end) - passed).abs() < passed * 1e-6 + 10.0, "{dir}");
+            assert_eq!(d["start_ns"], s["start_ns"]);
+            assert_eq!(d["interval_s"], s["interval_s"]);
+        }
         let bytes = v["bytes"].as_f64().unwrap();
         assert!((bytes_of(s, "offered_mbps", end) - bytes).abs() < bytes * 1e-6 + 10.0, "{bytes}");
         let streams = v["rtp_streams"].as_array().unwrap();

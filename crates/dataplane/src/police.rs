@@ -8,6 +8,8 @@ use xconnect_policer::{
 };
 use xconnect_time::Nanos;
 
+use crate::series::{Recorder, Series};
+
 /// Which algorithm colors the frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -193,6 +195,17 @@ pub struct Directions {
     pub to_customer: PolicerReport,
 }
 
+/// The two directions of the what-if over time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DirectionSeries {
+    /// The tier each direction is held to, bit/s.
+    pub tier_bps: u64,
+    /// Customer → provider.
+    pub to_provider: Series,
+    /// Provider → customer.
+    pub to_customer: Series,
+}
+
 /// Which addresses decide a frame's direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sides {
@@ -305,6 +318,31 @@ impl Duplex {
         }
     }
 
+    /// Records each direction over time from `start_ns`, at `interval_ns` (widened as
+    /// [`Recorder`] does): bytes as the policer accounts them, passed, dropped.
+    pub fn record_series(&mut self, start_ns: u64, interval_ns: u64) {
+        for stage in [&mut self.to_provider, &mut self.to_customer] {
+            stage.series = Some(Recorder::starting_at(start_ns, interval_ns));
+        }
+    }
+
+    /// Each direction over time (when recorded), at `interval_ns` if that is a multiple of
+    /// what was recorded (so that they line up with the capture's series), the last point
+    /// ending at `end_ns`.
+    pub fn series(&self, interval_ns: u64, end_ns: u64) -> Option<DirectionSeries> {
+        let finish = |stage: &PoliceStage| {
+            stage.series.clone().map(|mut r| {
+                r.widen_to(interval_ns);
+                r.finish(end_ns)
+            })
+        };
+        Some(DirectionSeries {
+            tier_bps: self.to_provider.cfg.rate_bps,
+            to_provider: finish(&self.to_provider)?,
+            to_customer: finish(&self.to_customer)?,
+        })
+    }
+
     /// Both directions, and their sum at the top.
     pub fn report(&self) -> PolicerReport {
         let (a, b) = (self.to_provider.report(), self.to_customer.report());
@@ -361,6 +399,8 @@ pub struct PoliceStage {
     largest: u32,
     peak_1ms: crate::rate::PeakWindow,
     peak_1s: crate::rate::PeakWindow,
+    /// Over time, when asked (see [`Duplex::record_series`]).
+    series: Option<Recorder>,
 }
 
 impl PoliceStage {
@@ -400,6 +440,7 @@ impl PoliceStage {
             largest: 0,
             peak_1ms: crate::rate::PeakWindow::new(1_000_000),
             peak_1s: crate::rate::PeakWindow::new(1_000_000_000),
+            series: None,
         })
     }
 
@@ -432,6 +473,14 @@ impl PoliceStage {
             Verdict::Drop => {
                 self.dropped.add(bytes);
                 self.colors[Color::Red as usize].add(bytes);
+            }
+        }
+        if let Some(r) = &mut self.series {
+            let b = r.offered_into(ts.0, u64::from(bytes));
+            match verdict {
+                Verdict::Pass { .. } => b.passed_bytes += u64::from(bytes),
+                Verdict::Drop if matches!(self.engine, Engine::Shape(_)) => b.shaper_drops += 1,
+                Verdict::Drop => b.policer_drops += 1,
             }
         }
         verdict

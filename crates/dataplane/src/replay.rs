@@ -21,7 +21,7 @@ use xconnect_frame::{
 use xconnect_time::Nanos;
 
 use crate::bgp::{BgpReport, BgpTracker};
-use crate::police::{Duplex, PolicerReport, Verdict};
+use crate::police::{DirectionSeries, Duplex, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 use crate::rtcp::RtcpTracker;
 use crate::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
@@ -233,6 +233,10 @@ pub struct ReplayReport {
     /// what-if policer passed and dropped, RTP streams active, their jitter and those below
     /// the MOS target (see `series` in the README).
     pub series: Series,
+    /// With a tier: each direction over time as its policer counted it (the same start and
+    /// interval as `series`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policer_series: Option<DirectionSeries>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -554,8 +558,12 @@ impl Replay {
         let wire = u64::from(pkt.orig_len.max(pkt.data.len() as u32));
         let global = self.shard.keeps_timeline();
         self.tick(pkt.ts_ns);
+        if global && self.frames == 1 {
+            if let Some(p) = &mut self.police {
+                p.record_series(pkt.ts_ns, self.series.interval_ns());
+            }
+        }
         if global {
-            self.series.offered(pkt.ts_ns, wire);
             self.bytes += wire;
             self.captured_bytes += pkt.data.len() as u64;
             match self.last_ts {
@@ -588,7 +596,7 @@ impl Replay {
             police.offer(Nanos(pkt.ts_ns), pkt.orig_len.max(pkt.data.len() as u32), ip_len, addresses)
         });
         if global {
-            let b = self.series.at(pkt.ts_ns);
+            let b = self.series.offered_into(pkt.ts_ns, wire);
             match verdict {
                 Some(Verdict::Drop) => b.policer_drops += 1,
                 _ => b.passed_bytes += wire,
@@ -876,7 +884,9 @@ impl Replay {
         if self.opts.interval_ns.is_none() && duration_ns >= crate::series::SHORT_RUN_NS {
             series.widen_to(1_000_000_000);
         }
-        let series = series.finish(self.last_ts.unwrap_or(0).saturating_add(1));
+        let end = self.last_ts.unwrap_or(0).saturating_add(1);
+        let policer_series = self.police.as_ref().and_then(|p| p.series(series.interval_ns(), end));
+        let series = series.finish(end);
         let mut rtp_streams = self.rtp.rows();
         for row in &mut rtp_streams {
             // RTCP's jitter is in the units of the stream's own clock (an SDP's for a dynamic
@@ -928,6 +938,7 @@ impl Replay {
             rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
             bgp: self.bgp.finish(),
             series,
+            policer_series,
         }
     }
 }

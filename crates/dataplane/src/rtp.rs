@@ -122,7 +122,9 @@ pub fn stream_mos(
     loss_pct: f64,
 ) -> f64 {
     let delay = mean_delta_ms + 2.0 * max_jitter_ms + net_delay_ms;
-    (mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0).round() / 100.0
+    // Rounded half up to two decimals (as `f64::round` does for a MOS, which is positive),
+    // without the library call `round` is on x86-64: this runs once per call and interval.
+    ((mos(r_factor(delay, loss_pct, ie, bpl)) * 100.0 + 0.5) as u64) as f64 / 100.0
 }
 
 /// (Ie, Bpl) for the payload types the E-model tables cover: G.711 with packet-loss
@@ -279,6 +281,10 @@ struct StreamState {
     touched: bool,
     /// Largest jitter of the current interval, ms.
     interval_max_jitter: f64,
+    /// The counters where the current interval started.
+    mark: IntervalMark,
+    /// The stream's jitter per interval (the first [`SPARKLINE_STREAMS`] streams).
+    sparkline: Option<Box<Sparkline>>,
     /// Packets the sender sent, when a simulation knows it (0: unknown): loss then counts the
     /// packets lost after the last one that arrived, which sequence numbers cannot show.
     sent: u64,
@@ -326,6 +332,8 @@ impl StreamState {
             confirmed: false,
             touched: false,
             interval_max_jitter: 0.0,
+            mark: IntervalMark::default(),
+            sparkline: None,
             sent: 0,
         };
         st.mark(st.max_ext);
@@ -615,37 +623,55 @@ pub const SPARKLINE_POINTS: usize = 60;
 /// Streams (per analyzer) that keep a sparkline: its memory is bounded whatever the capture.
 pub const SPARKLINE_STREAMS: usize = 2000;
 
-/// Where a stream's current interval started, and its sparkline.
-#[derive(Debug, Clone, Default)]
-struct Mark {
+/// Where a stream's current interval started (its counters then).
+#[derive(Debug, Clone, Copy, Default)]
+struct IntervalMark {
     expected: u64,
     packets: u64,
     delay_n: u64,
     delay_sum: u128,
-    /// Largest jitter per point, ms; each point covers `stride` intervals.
-    sparkline: Vec<f32>,
+}
+
+/// A stream's jitter per interval: the largest of each, ms; when full, points are merged two
+/// by two (the larger kept) and each then covers twice as many intervals. Fixed size, in one
+/// allocation made at the stream's first closed interval.
+#[derive(Debug, Clone)]
+struct Sparkline {
+    points: [f32; SPARKLINE_POINTS],
+    len: usize,
+    /// Intervals per point.
     stride: u32,
     /// Intervals already in the last point.
     in_last: u32,
 }
 
-impl Mark {
-    /// One interval's jitter into the sparkline; when it is full, points are merged two by two
-    /// (the larger kept) and each covers twice as many intervals.
-    fn spark(&mut self, j: f32) {
-        self.stride = self.stride.max(1);
+impl Sparkline {
+    fn new() -> Self {
+        Sparkline { points: [0.0; SPARKLINE_POINTS], len: 0, stride: 1, in_last: 0 }
+    }
+
+    fn push(&mut self, j: f32) {
         if self.in_last > 0 && self.in_last < self.stride {
-            let last = self.sparkline.last_mut().expect("a point is open");
+            let last = &mut self.points[self.len - 1];
             *last = last.max(j);
             self.in_last += 1;
             return;
         }
-        if self.sparkline.len() == SPARKLINE_POINTS {
-            self.sparkline = self.sparkline.chunks(2).map(|c| c.iter().copied().fold(0.0, f32::max)).collect();
+        if self.len == SPARKLINE_POINTS {
+            for i in 0..SPARKLINE_POINTS / 2 {
+                self.points[i] = self.points[2 * i].max(self.points[2 * i + 1]);
+            }
+            self.len = SPARKLINE_POINTS / 2;
             self.stride *= 2;
         }
-        self.sparkline.push(j);
+        self.points[self.len] = j;
+        self.len += 1;
         self.in_last = 1;
+    }
+
+    /// The points, ms, to 0.1 µs (what an f32 holds of them, without its binary tail).
+    fn values(&self) -> Vec<f64> {
+        self.points[..self.len].iter().map(|&j| (f64::from(j) * 1e4).round() / 1e4).collect()
     }
 }
 
@@ -655,8 +681,6 @@ pub struct RtpAnalyzer {
     /// Streams in order of appearance; `index` finds them by key, and callers that keep a
     /// per-flow slot hint (the replay's flow table) skip that lookup.
     streams: Vec<(PackedKey, StreamState)>,
-    /// Per stream (same slots): where its current interval started, and its jitter sparkline.
-    marks: Vec<Mark>,
     /// Slots of the streams with packets in the current interval (see [`RtpAnalyzer::close_interval`]).
     touched: Vec<u32>,
     index: FxHashMap<PackedKey, u32>,
@@ -671,7 +695,6 @@ impl RtpAnalyzer {
     pub fn new(forced: Option<(u16, u16)>) -> Self {
         RtpAnalyzer {
             streams: Vec::new(),
-            marks: Vec::new(),
             touched: Vec::new(),
             index: FxHashMap::default(),
             forced,
@@ -701,7 +724,6 @@ impl RtpAnalyzer {
                 if !st.confirmed && !forced {
                     if st.payload_type != s.payload_type || s.seq != st.seq_num.wrapping_add(1) {
                         *st = StreamState::new(&s);
-                        self.marks[i as usize] = Mark::default();
                     } else {
                         st.confirmed = st.packets + 1 >= u64::from(MIN_SEQUENTIAL);
                         st.add(&s);
@@ -722,7 +744,6 @@ impl RtpAnalyzer {
                 st.touched = true;
                 let i = self.streams.len() as u32;
                 self.streams.push((packed, st));
-                self.marks.push(Mark::default());
                 self.touched.push(i);
                 self.index.insert(packed, i);
                 i
@@ -737,7 +758,6 @@ impl RtpAnalyzer {
     /// ours). Slots handed out by `other` are not valid here.
     pub fn absorb(&mut self, other: RtpAnalyzer) {
         debug_assert!(other.touched.is_empty() && self.touched.is_empty(), "intervals closed before absorbing");
-        self.marks.extend(other.marks);
         for (k, st) in other.streams {
             let i = self.streams.len() as u32;
             debug_assert!(!self.index.contains_key(&k), "a stream is in one shard");
@@ -760,11 +780,10 @@ impl RtpAnalyzer {
         let mut rows: Vec<RtpStreamRow> = self
             .streams
             .iter()
-            .zip(&self.marks)
-            .filter(|((_, s), _)| s.confirmed)
-            .map(|((k, s), m)| {
+            .filter(|(_, s)| s.confirmed)
+            .map(|(k, s)| {
                 let mut row = Self::row_of(k, s);
-                row.jitter_series_ms = m.sparkline.iter().map(|&j| f64::from(j)).collect();
+                row.jitter_series_ms = s.sparkline.as_ref().map_or_else(Vec::new, |sp| sp.values());
                 row
             })
             .collect();
@@ -791,12 +810,12 @@ impl RtpAnalyzer {
             }
             st.touched = false;
             let max_jitter = std::mem::take(&mut st.interval_max_jitter);
-            let m = &mut self.marks[slot as usize];
             let (expected, packets) = (st.expected().max(st.sent), st.packets);
+            let m = st.mark;
             let (exp_in, got_in) = (expected.saturating_sub(m.expected), packets.saturating_sub(m.packets));
             let delay_in = (st.delay_n > m.delay_n)
                 .then(|| (st.delay_sum - m.delay_sum) as f64 / (st.delay_n - m.delay_n) as f64 / 1e6);
-            (m.expected, m.packets, m.delay_n, m.delay_sum) = (expected, packets, st.delay_n, st.delay_sum);
+            st.mark = IntervalMark { expected, packets, delay_n: st.delay_n, delay_sum: st.delay_sum };
             if !st.confirmed {
                 continue;
             }
@@ -816,7 +835,7 @@ impl RtpAnalyzer {
                 q.jitter_n += 1;
                 q.jitter_max_ms = q.jitter_max_ms.max(max_jitter);
                 if (slot as usize) < SPARKLINE_STREAMS {
-                    m.spark(max_jitter as f32);
+                    st.sparkline.get_or_insert_with(|| Box::new(Sparkline::new())).push(max_jitter as f32);
                 }
             }
         }

@@ -215,7 +215,7 @@ impl Recorder {
 
     /// The bucket index of `ts_ns`, doubling the interval while it falls beyond
     /// [`MAX_POINTS`] points.
-    #[inline]
+    #[inline(always)]
     fn index(&mut self, ts_ns: u64) -> usize {
         let (from, to, i) = self.hot;
         if ts_ns >= from && ts_ns < to {
@@ -279,20 +279,39 @@ impl Recorder {
     }
 
     /// The bucket of `ts_ns`.
-    #[inline]
+    #[inline(always)]
     pub fn at(&mut self, ts_ns: u64) -> &mut Bucket {
         let i = self.index(ts_ns);
         if i >= self.buckets.len() {
-            self.buckets.resize(i + 1, Bucket::default());
+            self.grow(i);
         }
         &mut self.buckets[i]
+    }
+
+    #[cold]
+    fn grow(&mut self, i: usize) {
+        self.buckets.resize(i + 1, Bucket::default());
     }
 
     /// `bytes` offered at `ts_ns`, into the interval's total and its busiest millisecond. A
     /// time before the millisecond being summed (a capture's clock stepped back) counts in it.
     #[inline]
     pub fn offered(&mut self, ts_ns: u64, bytes: u64) {
-        self.at(ts_ns).offered_bytes += bytes;
+        self.offered_into(ts_ns, bytes);
+    }
+
+    /// `bytes` offered at `ts_ns` (into the interval and its busiest millisecond), and the
+    /// interval's bucket for what else the caller knows of the frame: one lookup per frame.
+    #[inline]
+    pub fn offered_into(&mut self, ts_ns: u64, bytes: u64) -> &mut Bucket {
+        self.busiest_ms(ts_ns, bytes);
+        let b = self.at(ts_ns);
+        b.offered_bytes += bytes;
+        b
+    }
+
+    #[inline]
+    fn busiest_ms(&mut self, ts_ns: u64, bytes: u64) {
         if ts_ns >= self.ms_end {
             let start = self.start_ns.unwrap_or(ts_ns);
             let ms = ts_ns.saturating_sub(start) / 1_000_000;

@@ -49,7 +49,7 @@ use xconnect_time::Nanos;
 use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
-use crate::series::{Bins, Calls, Link, LinkSeries, Loss};
+use crate::series::{Bins, Calls, Link, LinkSeries, Loss, Outcome};
 use crate::site::{
     delay_histogram, leg_scores, mos_text, rows_against_sent, worse_legs, Counts, Direction, Edge, EdgeDrop, Leg,
     Receiver, Seen, SiteReport,
@@ -362,9 +362,10 @@ enum Cp {
 }
 
 /// What became of a frame.
+#[derive(Debug, Clone, Copy)]
 enum Fate {
-    /// At the provider edge at this time, and its bytes as the edge counts them.
-    Passed(u64, u64),
+    /// At the provider edge at this time, via this site.
+    Passed(u64),
     /// Sent into a failed link or with no route.
     Blackholed,
     /// Dropped by the provider's ACL.
@@ -1079,10 +1080,8 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         let mine = u64::from(!is_stray);
         let counters = &mut counts[h][d];
         counters.offered += mine;
-        let link = &mut links[h][d];
-        if !is_stray {
-            leg.quality.sent(stream, sent, link);
-        }
+        // Bytes offered to an edge, as it counts them (0: the frame reached none).
+        let mut edge_bytes = 0;
         let route = match leg.dir {
             Direction::ToProvider => at(&cp.egress[k], &mut leg.cursor, sent),
             Direction::ToCustomer => at(&cp.ret[k], &mut leg.cursor, sent),
@@ -1105,9 +1104,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                     let edge = &mut edges[e][d];
                     let bytes = u64::from(edge.accounted(len as u32));
                     counters.offered_bytes += bytes * mine;
-                    if !is_stray {
-                        link.offered(sent, bytes);
-                    }
+                    edge_bytes = bytes;
                     let r = edge.offer(sent, len as u32);
                     if last_move.is_some_and(|m| sent >= m) {
                         after[e][d][0] += 1;
@@ -1116,30 +1113,34 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                     match r {
                         Ok(t) => {
                             counters.passed_bytes += bytes * mine;
-                            Fate::Passed(t, bytes)
+                            Fate::Passed(t)
                         }
                         Err(d) => Fate::Edge(d),
                     }
                 }
             }
         };
-        if !is_stray {
-            match fate {
-                Fate::Passed(..) => {}
-                Fate::Blackholed | Fate::Acl => link.lost(sent, Loss::Lost),
-                Fate::Edge(drop) => link.lost(sent, Loss::Edge(drop)),
+        let arrival = match fate {
+            Fate::Passed(t_edge) => {
+                let v = if sc.variation.0 > 0 { jitter[d].random_range(0..=sc.variation.0) } else { 0 };
+                Some(t_edge + sc.propagation.0 + v)
             }
+            _ => None,
+        };
+        if !is_stray {
+            let outcome = match (fate, arrival) {
+                (_, Some(a)) => Outcome::Arrived(a),
+                (Fate::Edge(drop), None) => Outcome::Lost(Loss::Edge(drop)),
+                _ => Outcome::Lost(Loss::Lost),
+            };
+            let link = &mut links[h][d];
+            link.frame(sent, edge_bytes, outcome);
+            leg.quality.frame(stream, sent, arrival, link);
         }
         match fate {
-            Fate::Passed(t_edge, bytes) => {
+            Fate::Passed(..) => {
                 counters.passed += mine;
-                let v = if sc.variation.0 > 0 { jitter[d].random_range(0..=sc.variation.0) } else { 0 };
-                let arrival = t_edge + sc.propagation.0 + v;
-                if !is_stray {
-                    link.passed(sent, arrival, bytes);
-                    leg.quality.arrived(stream, sent, arrival);
-                }
-                leg.rx.receive(frame, stream, sent, arrival);
+                leg.rx.receive(frame, stream, sent, arrival.expect("a passed frame arrives"));
             }
             Fate::Blackholed => match downs.iter().rposition(|&(t, site)| t <= sent && site == h) {
                 Some(f) if !is_stray => lost[f][i][stream] += 1,

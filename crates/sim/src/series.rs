@@ -29,6 +29,88 @@ pub(crate) enum Loss {
     Lost,
 }
 
+/// The one-way delays of one interval, µs, in log-linear bins: the values below 16 µs one by
+/// one, above them 16 bins per power of two, so a bin is at most 1/16 of its value wide and
+/// its midpoint within 3.2 % of anything in it. Recording is a few instructions (hdrhistogram
+/// took about 60 per frame here, the whole simulation 10 % longer); hdrhistogram stays the
+/// test oracle of the percentiles.
+#[derive(Debug, Clone)]
+pub(crate) struct DelayBins {
+    counts: Vec<u32>,
+    n: u64,
+}
+
+/// Bins: 16 exact ones, then 16 per power of two from 2^4 to 2^63.
+const DELAY_BIN_COUNT: usize = 16 + 60 * 16;
+
+impl DelayBins {
+    pub(crate) fn new() -> Self {
+        DelayBins { counts: vec![0; DELAY_BIN_COUNT], n: 0 }
+    }
+
+    #[inline]
+    fn bin(us: u64) -> usize {
+        if us < 16 {
+            us as usize
+        } else {
+            let e = 63 - us.leading_zeros() as usize; // 4..=63
+            let sub = ((us >> (e - 4)) & 15) as usize;
+            16 + (e - 4) * 16 + sub
+        }
+    }
+
+    /// The middle of bin `i`, µs.
+    fn middle(i: usize) -> f64 {
+        if i < 16 {
+            i as f64
+        } else {
+            let (e, sub) = ((i - 16) / 16 + 4, (i - 16) % 16);
+            let width = (1u64 << (e - 4)) as f64;
+            ((16 + sub) as f64) * width + width / 2.0
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&mut self, us: u64) {
+        self.counts[Self::bin(us)] += 1;
+        self.n += 1;
+    }
+
+    /// The value at quantile `q` (0 to 1), µs; `None` when empty.
+    pub(crate) fn quantile(&self, q: f64) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n);
+        let mut seen = 0u64;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += u64::from(c);
+            if seen >= rank {
+                return Some(Self::middle(i));
+            }
+        }
+        None
+    }
+
+    fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    fn reset(&mut self) {
+        self.counts.fill(0);
+        self.n = 0;
+    }
+}
+
+/// What became of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// It arrived at this time.
+    Arrived(u64),
+    /// It was lost.
+    Lost(Loss),
+}
+
 /// One site's direction over time.
 #[derive(Debug)]
 pub(crate) struct Link {
@@ -37,8 +119,8 @@ pub(crate) struct Link {
     /// Start and end of the interval whose delays are being collected.
     from: u64,
     to: u64,
-    /// One-way delays of the frames sent in the current interval, µs.
-    delays: Histogram<u64>,
+    /// One-way delays of the frames sent in the current interval.
+    delays: DelayBins,
 }
 
 impl Link {
@@ -48,54 +130,50 @@ impl Link {
             interval_ns,
             from: 0,
             to: interval_ns,
-            delays: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds"),
+            delays: DelayBins::new(),
         }
     }
 
     /// Moves to `sent` (times come in order): the delays of an interval that ended are kept.
-    #[inline]
+    #[inline(always)]
     fn tick(&mut self, sent: u64) {
         if sent >= self.to {
-            self.close_delays();
-            self.from = sent - sent % self.interval_ns;
-            self.to = self.from.saturating_add(self.interval_ns);
+            self.next_interval(sent);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn next_interval(&mut self, sent: u64) {
+        self.close_delays();
+        self.from = sent - sent % self.interval_ns;
+        self.to = self.from.saturating_add(self.interval_ns);
     }
 
     fn close_delays(&mut self) {
         if !self.delays.is_empty() {
             let b = self.rec.at(self.from);
-            b.delay_p50_ns = Some(self.delays.value_at_quantile(0.5) * 1000);
-            b.delay_p99_ns = Some(self.delays.value_at_quantile(0.99) * 1000);
+            b.delay_p50_ns = self.delays.quantile(0.5).map(|us| (us * 1000.0) as u64);
+            b.delay_p99_ns = self.delays.quantile(0.99).map(|us| (us * 1000.0) as u64);
             self.delays.reset();
         }
     }
 
-    /// A frame of `bytes` (as the edge counts them) offered at `sent`.
-    #[inline]
-    pub(crate) fn offered(&mut self, sent: u64, bytes: u64) {
+    /// A frame sent at `sent`, `offered_bytes` of it offered to the edge (as the edge counts
+    /// them; 0 when it never reached one), and what became of it.
+    #[inline(always)]
+    pub(crate) fn frame(&mut self, sent: u64, offered_bytes: u64, outcome: Outcome) {
         self.tick(sent);
-        self.rec.offered(sent, bytes);
-    }
-
-    /// The frame sent at `sent` crossed the edge and arrived at `arrival`.
-    #[inline]
-    pub(crate) fn passed(&mut self, sent: u64, arrival: u64, bytes: u64) {
-        self.tick(sent);
-        self.rec.at(sent).passed_bytes += bytes;
-        self.delays.saturating_record(((arrival - sent) / 1000).max(1));
-    }
-
-    /// The frame sent at `sent` was lost.
-    #[inline]
-    pub(crate) fn lost(&mut self, sent: u64, why: Loss) {
-        self.tick(sent);
-        let b = self.rec.at(sent);
-        match why {
-            Loss::Edge(EdgeDrop::Policer) => b.policer_drops += 1,
-            Loss::Edge(EdgeDrop::Port) => b.port_drops += 1,
-            Loss::Edge(EdgeDrop::Shaper) => b.shaper_drops += 1,
-            Loss::Lost => b.lost_frames += 1,
+        let b = self.rec.offered_into(sent, offered_bytes);
+        match outcome {
+            Outcome::Arrived(arrival) => {
+                b.passed_bytes += offered_bytes;
+                self.delays.record((arrival - sent) / 1000);
+            }
+            Outcome::Lost(Loss::Edge(EdgeDrop::Policer)) => b.policer_drops += 1,
+            Outcome::Lost(Loss::Edge(EdgeDrop::Port)) => b.port_drops += 1,
+            Outcome::Lost(Loss::Edge(EdgeDrop::Shaper)) => b.shaper_drops += 1,
+            Outcome::Lost(Loss::Lost) => b.lost_frames += 1,
         }
     }
 
@@ -114,17 +192,29 @@ impl Link {
 }
 
 /// One call's figures in the current interval.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Call {
+    /// Frames sent in the whole run.
+    total: u32,
+    /// Frames sent in the interval (0: not yet in the interval's list).
     sent: u32,
     passed: u32,
     delay_sum_ns: u64,
-    /// Send and arrival time of its last frame that arrived (`last_sent` 0: none yet).
-    last_sent: u64,
-    last_arrival: u64,
-    jitter: f64,
-    max_jitter: f64,
-    touched: bool,
+    /// Transit time (arrival − send) of its last frame that arrived, ns ([`NO_TRANSIT`]: none
+    /// yet): RFC 3550's D is the difference of two transits.
+    last_transit: i64,
+    /// Jitter, ms (an f32 holds it to far below a microsecond; 32 bytes a call keep a
+    /// failover's 2000 calls in 64 KiB).
+    jitter: f32,
+    max_jitter: f32,
+}
+
+const NO_TRANSIT: i64 = i64::MIN;
+
+impl Default for Call {
+    fn default() -> Self {
+        Call { total: 0, sent: 0, passed: 0, delay_sum_ns: 0, last_transit: NO_TRANSIT, jitter: 0.0, max_jitter: 0.0 }
+    }
 }
 
 /// The calls of one traffic source, per interval.
@@ -157,41 +247,50 @@ impl Calls {
     }
 
     /// Moves to `sent`; when an interval ended, its quality goes to `link`.
-    #[inline]
+    #[inline(always)]
     fn tick(&mut self, sent: u64, link: &mut Link) {
         if sent >= self.to {
-            let q = self.close();
-            link.quality(self.from, &q);
-            self.from = sent - sent % self.interval_ns;
-            self.to = self.from.saturating_add(self.interval_ns);
+            self.next_interval(sent, link);
         }
     }
 
-    /// Call `call` sent a frame at `sent` (its fate follows).
-    #[inline]
-    pub(crate) fn sent(&mut self, call: usize, sent: u64, link: &mut Link) {
+    #[cold]
+    #[inline(never)]
+    fn next_interval(&mut self, sent: u64, link: &mut Link) {
+        let q = self.close();
+        link.quality(self.from, &q);
+        self.from = sent - sent % self.interval_ns;
+        self.to = self.from.saturating_add(self.interval_ns);
+    }
+
+    /// Starts loading call `call`'s state: its frame is on the way (the edge decides first).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, call: usize) {
+        xconnect_capture::prefetch::prefetch_item(&self.calls, call);
+    }
+
+    /// Call `call` sent a frame at `sent` that arrived at `arrival`, or not at all.
+    #[inline(always)]
+    pub(crate) fn frame(&mut self, call: usize, sent: u64, arrival: Option<u64>, link: &mut Link) {
         self.tick(sent, link);
         let c = &mut self.calls[call];
-        c.sent += 1;
-        if !c.touched {
-            c.touched = true;
+        if c.sent == 0 {
             self.touched.push(call as u32);
         }
-    }
-
-    /// The frame call `call` sent at `sent` arrived at `arrival`.
-    #[inline]
-    pub(crate) fn arrived(&mut self, call: usize, sent: u64, arrival: u64) {
-        let c = &mut self.calls[call];
+        c.sent += 1;
+        c.total = c.total.saturating_add(1);
+        let Some(arrival) = arrival else { return };
         c.passed += 1;
-        c.delay_sum_ns += arrival - sent;
-        if c.last_sent != 0 {
+        let transit = arrival - sent;
+        c.delay_sum_ns += transit;
+        let transit = transit as i64;
+        if c.last_transit != NO_TRANSIT {
             // The transit difference against the call's previous arrival, ms.
-            let d = (arrival as f64 - c.last_arrival as f64) - (sent as f64 - c.last_sent as f64);
-            c.jitter = jitter_step(c.jitter, d / 1e6);
+            let d_ms = (transit - c.last_transit) as f64 * 1e-6;
+            c.jitter = jitter_step(f64::from(c.jitter), d_ms) as f32;
             c.max_jitter = c.max_jitter.max(c.jitter);
         }
-        (c.last_sent, c.last_arrival) = (sent.max(1), arrival);
+        c.last_transit = transit;
     }
 
     /// The interval's quality: calls that sent, those below the MOS target (or that carried
@@ -209,7 +308,7 @@ impl Calls {
                 } else {
                     let loss_pct = f64::from(c.sent - c.passed.min(c.sent)) * 100.0 / f64::from(c.sent);
                     let delay_ms = c.delay_sum_ns as f64 / f64::from(c.passed) / 1e6;
-                    stream_mos(e, self.ptime_ms, c.max_jitter, delay_ms, loss_pct)
+                    stream_mos(e, self.ptime_ms, f64::from(c.max_jitter), delay_ms, loss_pct)
                 }
             });
             if let Some(m) = mos {
@@ -218,13 +317,13 @@ impl Calls {
             let below = c.passed == 0 || mos.is_some_and(|m| m < self.mos_target);
             q.below += u64::from(below);
             if c.passed > 0 {
-                q.jitter_sum_ms += c.jitter;
+                q.jitter_sum_ms += f64::from(c.jitter);
                 q.jitter_n += 1;
-                q.jitter_max_ms = q.jitter_max_ms.max(c.max_jitter);
+                q.jitter_max_ms = q.jitter_max_ms.max(f64::from(c.max_jitter));
             }
             *c = Call {
-                last_sent: c.last_sent,
-                last_arrival: c.last_arrival,
+                total: c.total,
+                last_transit: c.last_transit,
                 jitter: c.jitter,
                 max_jitter: c.jitter,
                 ..Call::default()
@@ -232,6 +331,11 @@ impl Calls {
         }
         self.touched.clear();
         q
+    }
+
+    /// Every frame each call sent in the run, by call.
+    pub(crate) fn sent_per_call(&self) -> Vec<u32> {
+        self.calls.iter().map(|c| c.total).collect()
     }
 
     /// Closes the last interval into `link`.
@@ -301,5 +405,36 @@ impl Bins {
             counts[i] += v.count_at_value();
         }
         Bins { from: lo, width, counts }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn delay_bins_agree_with_hdrhistogram_within_their_width() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for spread in [10u64, 1_000, 50_000, 5_000_000] {
+            let (mut bins, mut hdr) = (DelayBins::new(), Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).unwrap());
+            for _ in 0..20_000 {
+                let us = 2_000 + rng.random_range(0..spread);
+                bins.record(us);
+                hdr.record(us).unwrap();
+            }
+            for q in [0.5, 0.99] {
+                let (a, b) = (bins.quantile(q).unwrap(), hdr.value_at_quantile(q) as f64);
+                assert!((a - b).abs() <= b * 0.033 + 1.0, "spread {spread}, q {q}: {a} vs {b}");
+            }
+        }
+        // Every bin's middle maps back to the bin.
+        for i in 0..DELAY_BIN_COUNT - 16 {
+            assert_eq!(DelayBins::bin(DelayBins::middle(i) as u64), i, "{i}");
+        }
+        assert_eq!(DelayBins::new().quantile(0.5), None);
+        let mut one = DelayBins::new();
+        one.record(u64::MAX);
+        assert!(one.quantile(0.99).unwrap() > 9e18);
     }
 }

@@ -21,7 +21,7 @@ use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Codec, P
 
 use crate::plan::Carried;
 use crate::scenario::{Scenario, Site};
-use crate::series::{Bins, Calls, Link, LinkSeries, Loss};
+use crate::series::{Bins, Calls, Link, LinkSeries, Loss, Outcome};
 use crate::site::{
     delay_histogram, leg_scores, mos_text, rows_against_sent, Counts, Direction, Edge, EdgeDrop, Leg, Receiver, Seen,
     SiteReport,
@@ -162,7 +162,6 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
         edge.port_free = edge.buffer_ns;
     }
     let (mut port_drops, mut shaper_drops) = (0u64, 0u64);
-    let mut sent_per_stream = vec![0u32; streams];
     let (interval, _) = sc.series_interval();
     let mut link = Link::new(interval);
     let mut quality = Calls::new(sc, streams, interval);
@@ -202,13 +201,11 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
                 progress.fetch_add(65_536, Ordering::Relaxed);
             }
             let stream = source.last_stream();
-            sent_per_stream[stream] = sent_per_stream[stream].saturating_add(1);
+            quality.prefetch(stream);
             let frame = &buf[..len];
             offered += 1;
             let bytes = edge.accounted(len as u32);
             offered_bytes += u64::from(bytes);
-            quality.sent(stream, sent, &mut link);
-            link.offered(sent, u64::from(bytes));
             let at_edge = match edge.offer(sent, len as u32) {
                 Ok(t) => t,
                 Err(drop) => {
@@ -217,7 +214,8 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
                         EdgeDrop::Shaper => shaper_drops += 1,
                         EdgeDrop::Policer => {}
                     }
-                    link.lost(sent, Loss::Edge(drop));
+                    link.frame(sent, u64::from(bytes), Outcome::Lost(Loss::Edge(drop)));
+                    quality.frame(stream, sent, None, &mut link);
                     continue;
                 }
             };
@@ -225,8 +223,8 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
             passed_bytes += u64::from(bytes);
             let variation = if sc.variation.0 > 0 { jitter_rng.random_range(0..=sc.variation.0) } else { 0 };
             let arrival = at_edge + sc.propagation.0 + variation;
-            link.passed(sent, arrival, u64::from(bytes));
-            quality.arrived(stream, sent, arrival);
+            link.frame(sent, u64::from(bytes), Outcome::Arrived(arrival));
+            quality.frame(stream, sent, Some(arrival), &mut link);
             // The receiver parses the real frame.
             sink.push(frame, stream, sent, arrival);
         }
@@ -248,6 +246,8 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
         for r in &receivers {
             delays.add(&r.delays).expect("same bounds");
         }
+        // Every frame each call sent, whatever became of it (counted with its interval's).
+        let sent_per_stream = quality.sent_per_call();
         let rows = rows_against_sent(&mut receivers, &sent_per_stream);
         let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
         let scores = leg_scores(&receivers, &sent_per_stream, scored);

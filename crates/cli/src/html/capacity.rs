@@ -39,6 +39,14 @@ pub fn render(c: &CapacityReport) -> String {
     let mut trials = c.trials.clone();
     trials.sort_by_key(|t| t.calls);
     let xs: Vec<f64> = trials.iter().map(|t| t.calls as f64).collect();
+    // The search's own range, with the answers near it; the port's limit is marked only when
+    // it is close (at 10M it is a hundred times further; the facts above give it).
+    let right = xs
+        .iter()
+        .copied()
+        .chain([c.max_calls as f64 + 1.0, c.arithmetic_calls as f64, c.rule_of_thumb_calls as f64])
+        .fold(1.0, f64::max)
+        * 1.1;
     let chart = Chart {
         id: "capacity-trials".into(),
         title: format!("Loss against calls on the {tier} Mbit/s tier (each point a simulation)"),
@@ -53,6 +61,7 @@ pub fn render(c: &CapacityReport) -> String {
             (c.rule_of_thumb_calls as f64, format!("rule of thumb {}", c.rule_of_thumb_calls)),
         ],
         y_from_zero: true,
+        x_range: Some((0.0, right)),
         ..Chart::default()
     };
     b.push_str("<h2>The search</h2>");

@@ -66,6 +66,8 @@ pub struct Chart {
     pub y_from_zero: bool,
     /// A fixed y range (MOS: 1 to 4.5).
     pub y_range: Option<(f64, f64)>,
+    /// A fixed x range; markers outside it are left out (the caller says them in words).
+    pub x_range: Option<(f64, f64)>,
 }
 
 /// Round tick steps: 1, 2, 2.5 or 5 × 10^k, about `n` of them over `span`.
@@ -120,10 +122,13 @@ impl Chart {
     /// The chart as a `<figure>` with an inline SVG and a legend.
     pub fn render(&self) -> String {
         let xs = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-        let (x0, x1) = range(
-            xs.chain(self.vlines.iter().map(|v| v.0)).chain(self.spans.iter().flat_map(|s| [s.0, s.1])),
-            (0.0, 1.0),
-        );
+        let (x0, x1) = match self.x_range {
+            Some(r) => r,
+            None => range(
+                xs.chain(self.vlines.iter().map(|v| v.0)).chain(self.spans.iter().flat_map(|s| [s.0, s.1])),
+                (0.0, 1.0),
+            ),
+        };
         let ys = self.lines.iter().flat_map(|l| l.points.iter().filter_map(|p| p.1));
         let (mut y0, mut y1) = match self.y_range {
             Some(r) => r,
@@ -152,7 +157,7 @@ impl Chart {
             title = escape(&self.title),
         );
         // Shaded spans first, under everything.
-        for (a, b, label) in &self.spans {
+        for (a, b, label) in self.spans.iter().filter(|s| s.1 >= x0 && s.0 <= x1) {
             let (xa, xb) = (px(a.max(x0)), px(b.min(x1)));
             let _ = write!(
                 s,
@@ -227,7 +232,7 @@ impl Chart {
                 escape(label)
             );
         }
-        for (i, (x, label)) in self.vlines.iter().enumerate() {
+        for (i, (x, label)) in self.vlines.iter().filter(|v| (x0..=x1).contains(&v.0)).enumerate() {
             let xx = px(*x);
             let _ = write!(
                 s,
@@ -436,11 +441,15 @@ mod tests {
             spans: vec![(1.0, 1.5, "outage".into())],
             y_from_zero: true,
             y_range: None,
+            x_range: None,
         };
         let s = c.render();
         assert!(s.contains("Rate &lt;a&amp;b&gt;") && s.contains("time (s)") && s.contains("Mbit/s"), "{s}");
         assert!(s.contains("data-series=\"offered\"") && s.contains("outage") && s.contains("link down"));
         assert!(!s.contains("NaN") && !s.contains("inf"), "{s}");
+        // A fixed x range leaves out the markers beyond it.
+        let narrow = Chart { x_range: Some((0.0, 0.5)), ..c.clone() }.render();
+        assert!(!narrow.contains("link down") && !narrow.contains("outage") && narrow.contains("axis x"));
         // An empty chart still has axes.
         let empty =
             Chart { id: "e".into(), lines: vec![Line::new("x", &[], [], Mark::Line)], ..Chart::default() }.render();

@@ -65,41 +65,61 @@ pub fn render(r: &ReplayReport) -> String {
         let t = &s.t_s;
         let some = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
         let count = |v: &[u64]| v.iter().map(|&x| Some(x as f64)).collect::<Vec<_>>();
-        let mut lines = vec![
-            Line::new("average over the interval", t, some(&s.offered_mbps), Mark::Line),
-            Line::new("busiest 1 ms", t, some(&s.peak_1ms_mbps), Mark::Line),
-        ];
-        let mut hlines = Vec::new();
-        if let Some(p) = &r.policer {
-            lines.push(Line::new("passed by the what-if tier", t, some(&s.passed_mbps), Mark::Line));
-            hlines.push((p.tier_bps as f64 / 1e6, format!("tier {} Mbit/s (each direction)", p.tier_bps / 1_000_000)));
-        }
         b.push_str(
             &Chart {
                 id: "rate".into(),
-                title: "Rate on the wire".into(),
+                title: "Rate on the wire, both directions".into(),
                 x_label: "time since the first frame (s)".into(),
                 y_label: "rate (Mbit/s)".into(),
-                lines,
-                hlines,
+                lines: vec![
+                    Line::new("average over the interval", t, some(&s.offered_mbps), Mark::Line),
+                    Line::new("busiest 1 ms", t, some(&s.peak_1ms_mbps), Mark::Line),
+                ],
                 y_from_zero: true,
                 ..Chart::default()
             }
             .render(),
         );
-        if r.policer.is_some() {
-            b.push_str(
-                &Chart {
-                    id: "drops".into(),
-                    title: "Frames the what-if tier drops".into(),
-                    x_label: "time since the first frame (s)".into(),
-                    y_label: "frames per interval".into(),
-                    lines: vec![Line::new("dropped", t, count(&s.policer_drops), Mark::Line)],
-                    y_from_zero: true,
-                    ..Chart::default()
+        // The tier holds each direction on its own: one rate chart and one drops chart each.
+        if let Some(ps) = &r.policer_series {
+            let tier = ps.tier_bps as f64 / 1e6;
+            for (dir, d) in [("to_provider", &ps.to_provider), ("to_customer", &ps.to_customer)] {
+                if d.is_empty() {
+                    continue;
                 }
-                .render(),
-            );
+                let name = if dir == "to_provider" { "customer → provider" } else { "provider → customer" };
+                let t = &d.t_s;
+                b.push_str(
+                    &Chart {
+                        id: format!("rate-{dir}"),
+                        title: format!("What-if tier, {name}: rate as the policer counts it"),
+                        x_label: "time since the first frame (s)".into(),
+                        y_label: "rate (Mbit/s)".into(),
+                        lines: vec![
+                            Line::new("offered", t, some(&d.offered_mbps), Mark::Line),
+                            Line::new("passed", t, some(&d.passed_mbps), Mark::Line),
+                            Line::new("busiest 1 ms offered", t, some(&d.peak_1ms_mbps), Mark::Line),
+                        ],
+                        hlines: vec![(tier, format!("tier {tier} Mbit/s"))],
+                        y_from_zero: true,
+                        ..Chart::default()
+                    }
+                    .render(),
+                );
+                let drops: Vec<u64> = d.policer_drops.iter().zip(&d.shaper_drops).map(|(p, s)| p + s).collect();
+                b.push_str(
+                    &Chart {
+                        id: format!("drops-{dir}"),
+                        title: format!("What-if tier, {name}: frames dropped"),
+                        x_label: "time since the first frame (s)".into(),
+                        y_label: "frames per interval".into(),
+                        lines: vec![Line::new("dropped", t, count(&drops), Mark::Line)],
+                        y_from_zero: true,
+                        ..Chart::default()
+                    }
+                    .render(),
+                );
+            }
         }
         if !r.rtp_streams.is_empty() {
             b.push_str(

@@ -281,10 +281,6 @@ struct StreamState {
     touched: bool,
     /// Largest jitter of the current interval, ms.
     interval_max_jitter: f64,
-    /// The counters where the current interval started.
-    mark: IntervalMark,
-    /// The stream's jitter per interval (the first [`SPARKLINE_STREAMS`] streams).
-    sparkline: Option<Box<Sparkline>>,
     /// Packets the sender sent, when a simulation knows it (0: unknown): loss then counts the
     /// packets lost after the last one that arrived, which sequence numbers cannot show.
     sent: u64,
@@ -332,8 +328,6 @@ impl StreamState {
             confirmed: false,
             touched: false,
             interval_max_jitter: 0.0,
-            mark: IntervalMark::default(),
-            sparkline: None,
             sent: 0,
         };
         st.mark(st.max_ext);
@@ -623,13 +617,17 @@ pub const SPARKLINE_POINTS: usize = 60;
 /// Streams (per analyzer) that keep a sparkline: its memory is bounded whatever the capture.
 pub const SPARKLINE_STREAMS: usize = 2000;
 
-/// Where a stream's current interval started (its counters then).
-#[derive(Debug, Clone, Copy, Default)]
+/// Where a stream's current interval started (its counters then), and its sparkline: kept
+/// beside the streams' state, not in it, since only the interval's close reads them (the
+/// per-packet state stays as small as it was).
+#[derive(Debug, Clone, Default)]
 struct IntervalMark {
     expected: u64,
     packets: u64,
     delay_n: u64,
     delay_sum: u128,
+    /// The stream's jitter per interval (the first [`SPARKLINE_STREAMS`] streams).
+    sparkline: Option<Box<Sparkline>>,
 }
 
 /// A stream's jitter per interval: the largest of each, ms; when full, points are merged two
@@ -681,6 +679,8 @@ pub struct RtpAnalyzer {
     /// Streams in order of appearance; `index` finds them by key, and callers that keep a
     /// per-flow slot hint (the replay's flow table) skip that lookup.
     streams: Vec<(PackedKey, StreamState)>,
+    /// Per stream (the same slots): where its current interval started, its sparkline.
+    marks: Vec<IntervalMark>,
     /// Slots of the streams with packets in the current interval (see [`RtpAnalyzer::close_interval`]).
     touched: Vec<u32>,
     index: FxHashMap<PackedKey, u32>,
@@ -695,6 +695,7 @@ impl RtpAnalyzer {
     pub fn new(forced: Option<(u16, u16)>) -> Self {
         RtpAnalyzer {
             streams: Vec::new(),
+            marks: Vec::new(),
             touched: Vec::new(),
             index: FxHashMap::default(),
             forced,
@@ -724,6 +725,7 @@ impl RtpAnalyzer {
                 if !st.confirmed && !forced {
                     if st.payload_type != s.payload_type || s.seq != st.seq_num.wrapping_add(1) {
                         *st = StreamState::new(&s);
+                        self.marks[i as usize] = IntervalMark::default();
                     } else {
                         st.confirmed = st.packets + 1 >= u64::from(MIN_SEQUENTIAL);
                         st.add(&s);
@@ -744,6 +746,7 @@ impl RtpAnalyzer {
                 st.touched = true;
                 let i = self.streams.len() as u32;
                 self.streams.push((packed, st));
+                self.marks.push(IntervalMark::default());
                 self.touched.push(i);
                 self.index.insert(packed, i);
                 i
@@ -757,6 +760,7 @@ impl RtpAnalyzer {
     /// Takes in another analyzer's streams (a replay shard's: its streams are keyed apart from
     /// ours). Slots handed out by `other` are not valid here.
     pub fn absorb(&mut self, other: RtpAnalyzer) {
+        self.marks.extend(other.marks);
         debug_assert!(other.touched.is_empty() && self.touched.is_empty(), "intervals closed before absorbing");
         for (k, st) in other.streams {
             let i = self.streams.len() as u32;
@@ -780,10 +784,11 @@ impl RtpAnalyzer {
         let mut rows: Vec<RtpStreamRow> = self
             .streams
             .iter()
-            .filter(|(_, s)| s.confirmed)
-            .map(|(k, s)| {
+            .zip(&self.marks)
+            .filter(|((_, s), _)| s.confirmed)
+            .map(|((k, s), m)| {
                 let mut row = Self::row_of(k, s);
-                row.jitter_series_ms = s.sparkline.as_ref().map_or_else(Vec::new, |sp| sp.values());
+                row.jitter_series_ms = m.sparkline.as_ref().map_or_else(Vec::new, |sp| sp.values());
                 row
             })
             .collect();
@@ -811,11 +816,11 @@ impl RtpAnalyzer {
             st.touched = false;
             let max_jitter = std::mem::take(&mut st.interval_max_jitter);
             let (expected, packets) = (st.expected().max(st.sent), st.packets);
-            let m = st.mark;
+            let m = &mut self.marks[slot as usize];
             let (exp_in, got_in) = (expected.saturating_sub(m.expected), packets.saturating_sub(m.packets));
             let delay_in = (st.delay_n > m.delay_n)
                 .then(|| (st.delay_sum - m.delay_sum) as f64 / (st.delay_n - m.delay_n) as f64 / 1e6);
-            st.mark = IntervalMark { expected, packets, delay_n: st.delay_n, delay_sum: st.delay_sum };
+            (m.expected, m.packets, m.delay_n, m.delay_sum) = (expected, packets, st.delay_n, st.delay_sum);
             if !st.confirmed {
                 continue;
             }
@@ -835,7 +840,7 @@ impl RtpAnalyzer {
                 q.jitter_n += 1;
                 q.jitter_max_ms = q.jitter_max_ms.max(max_jitter);
                 if (slot as usize) < SPARKLINE_STREAMS {
-                    st.sparkline.get_or_insert_with(|| Box::new(Sparkline::new())).push(max_jitter as f32);
+                    m.sparkline.get_or_insert_with(|| Box::new(Sparkline::new())).push(max_jitter as f32);
                 }
             }
         }

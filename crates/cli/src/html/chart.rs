@@ -146,16 +146,7 @@ impl Chart {
         }
         let px = |x: f64| ML + (x - x0) / (x1 - x0) * (W - ML - MR);
         let py = |y: f64| H - MB - (y - y0) / (y1 - y0) * (H - MT - MB);
-        let mut s = String::new();
-        let title_id = format!("{}-title", self.id);
-        let _ = write!(
-            s,
-            "<figure class=\"chart\" data-chart=\"{id}\"><figcaption id=\"{title_id}\">{title}</figcaption>\
-             <svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"{title_id}\" preserveAspectRatio=\"xMidYMid meet\">\
-             <title>{title}</title>",
-            id = escape(&self.id),
-            title = escape(&self.title),
-        );
+        let mut s = open_figure(&self.id, &self.title);
         // Shaded spans first, under everything.
         for (a, b, label) in self.spans.iter().filter(|s| s.1 >= x0 && s.0 <= x1) {
             let (xa, xb) = (px(a.max(x0)), px(b.min(x1)));
@@ -171,27 +162,7 @@ impl Chart {
                 escape(label)
             );
         }
-        // Grid and tick labels.
-        let yt = ticks(y0, y1, 5);
-        let ystep = if yt.len() > 1 { yt[1] - yt[0] } else { 1.0 };
-        s.push_str("<g class=\"axis y\">");
-        for &t in &yt {
-            let y = py(t);
-            let _ = write!(
-                s,
-                "<line class=\"grid\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-                W - MR,
-                ML - 6.0,
-                y + 4.0,
-                tick_text(t, ystep)
-            );
-        }
-        let _ = write!(
-            s,
-            "<text class=\"axis-label\" transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text></g>",
-            MT + (H - MT - MB) / 2.0,
-            escape(&self.y_label)
-        );
+        y_axis(&mut s, (y0, y1), py, &self.y_label, false);
         let xt = ticks(x0, x1, 8);
         let xstep = if xt.len() > 1 { xt[1] - xt[0] } else { 1.0 };
         s.push_str("<g class=\"axis x\">");
@@ -292,6 +263,41 @@ impl Chart {
     }
 }
 
+/// The figure, its caption, and the SVG's opening with the same title for screen readers.
+fn open_figure(id: &str, title: &str) -> String {
+    let (id, title) = (escape(id), escape(title));
+    format!(
+        "<figure class=\"chart\" data-chart=\"{id}\"><figcaption id=\"{id}-title\">{title}</figcaption>\
+         <svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"{id}-title\" preserveAspectRatio=\"xMidYMid meet\">\
+         <title>{title}</title>"
+    )
+}
+
+/// The y axis over `(lo, hi)`: grid lines, tick labels (whole numbers only when `counts`),
+/// and its label.
+fn y_axis(s: &mut String, (lo, hi): (f64, f64), py: impl Fn(f64) -> f64, label: &str, counts: bool) {
+    let yt = ticks(lo, hi, 5);
+    let step = if yt.len() > 1 { yt[1] - yt[0] } else { 1.0 };
+    s.push_str("<g class=\"axis y\">");
+    for &t in yt.iter().filter(|t| !counts || t.fract() == 0.0) {
+        let y = py(t);
+        let _ = write!(
+            s,
+            "<line class=\"grid\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - MR,
+            ML - 6.0,
+            y + 4.0,
+            tick_text(t, if counts { step.max(1.0) } else { step })
+        );
+    }
+    let _ = write!(
+        s,
+        "<text class=\"axis-label\" transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text></g>",
+        MT + (H - MT - MB) / 2.0,
+        escape(label)
+    );
+}
+
 /// The legend under a chart: one swatch per series, in the series' class.
 fn legend<'a>(items: impl Iterator<Item = (&'a str, Mark)>) -> String {
     let mut s = String::from("<ul class=\"legend\">");
@@ -327,35 +333,8 @@ impl Bars {
         let n = self.bins.len().max(1) as f64;
         let bw = (W - ML - MR) / n;
         let py = |y: f64| H - MB - y / (most * 1.05) * (H - MT - MB);
-        let title_id = format!("{}-title", self.id);
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            "<figure class=\"chart\" data-chart=\"{id}\"><figcaption id=\"{title_id}\">{title}</figcaption>\
-             <svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"{title_id}\"><title>{title}</title>",
-            id = escape(&self.id),
-            title = escape(&self.title),
-        );
-        let yt = ticks(0.0, most * 1.05, 5);
-        let ystep = if yt.len() > 1 { yt[1] - yt[0] } else { 1.0 };
-        s.push_str("<g class=\"axis y\">");
-        for &t in yt.iter().filter(|t| t.fract() == 0.0 || ystep < 1.0) {
-            let y = py(t);
-            let _ = write!(
-                s,
-                "<line class=\"grid\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-                W - MR,
-                ML - 6.0,
-                y + 4.0,
-                tick_text(t, ystep.max(1.0))
-            );
-        }
-        let _ = write!(
-            s,
-            "<text class=\"axis-label\" transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text></g>",
-            MT + (H - MT - MB) / 2.0,
-            escape(&self.y_label)
-        );
+        let mut s = open_figure(&self.id, &self.title);
+        y_axis(&mut s, (0.0, most * 1.05), py, &self.y_label, true);
         s.push_str("<g class=\"axis x\">");
         let label_every = (self.bins.len() / 12).max(1);
         for (i, (label, _)) in self.bins.iter().enumerate() {

@@ -29,7 +29,7 @@ pub(crate) enum Loss {
     Lost,
 }
 
-/// The one-way delays of one interval, µs, in log-linear bins: the values below 16 µs one by
+/// The one-way delays of one interval, ns, in log-linear bins: the values below 16 ns one by
 /// one, above them 16 bins per power of two, so a bin is at most 1/16 of its value wide and
 /// its midpoint within 3.2 % of anything in it. Recording is a few instructions (hdrhistogram
 /// took about 60 per frame here, the whole simulation 10 % longer); hdrhistogram stays the
@@ -49,17 +49,17 @@ impl DelayBins {
     }
 
     #[inline]
-    fn bin(us: u64) -> usize {
-        if us < 16 {
-            us as usize
+    fn bin(v: u64) -> usize {
+        if v < 16 {
+            v as usize
         } else {
-            let e = 63 - us.leading_zeros() as usize; // 4..=63
-            let sub = ((us >> (e - 4)) & 15) as usize;
+            let e = 63 - v.leading_zeros() as usize; // 4..=63
+            let sub = ((v >> (e - 4)) & 15) as usize;
             16 + (e - 4) * 16 + sub
         }
     }
 
-    /// The middle of bin `i`, µs.
+    /// The middle of bin `i`, ns.
     fn middle(i: usize) -> f64 {
         if i < 16 {
             i as f64
@@ -71,12 +71,12 @@ impl DelayBins {
     }
 
     #[inline]
-    pub(crate) fn record(&mut self, us: u64) {
-        self.counts[Self::bin(us)] += 1;
+    pub(crate) fn record(&mut self, ns: u64) {
+        self.counts[Self::bin(ns)] += 1;
         self.n += 1;
     }
 
-    /// The value at quantile `q` (0 to 1), µs; `None` when empty.
+    /// The value at quantile `q` (0 to 1), ns; `None` when empty.
     pub(crate) fn quantile(&self, q: f64) -> Option<f64> {
         if self.n == 0 {
             return None;
@@ -153,8 +153,8 @@ impl Link {
     fn close_delays(&mut self) {
         if !self.delays.is_empty() {
             let b = self.rec.at(self.from);
-            b.delay_p50_ns = self.delays.quantile(0.5).map(|us| (us * 1000.0) as u64);
-            b.delay_p99_ns = self.delays.quantile(0.99).map(|us| (us * 1000.0) as u64);
+            b.delay_p50_ns = self.delays.quantile(0.5).map(|ns| ns as u64);
+            b.delay_p99_ns = self.delays.quantile(0.99).map(|ns| ns as u64);
             self.delays.reset();
         }
     }
@@ -168,7 +168,7 @@ impl Link {
         match outcome {
             Outcome::Arrived(arrival) => {
                 b.passed_bytes += offered_bytes;
-                self.delays.record((arrival - sent) / 1000);
+                self.delays.record(arrival - sent);
             }
             Outcome::Lost(Loss::Edge(EdgeDrop::Policer)) => b.policer_drops += 1,
             Outcome::Lost(Loss::Edge(EdgeDrop::Port)) => b.port_drops += 1,
@@ -416,16 +416,19 @@ mod tests {
     #[test]
     fn delay_bins_agree_with_hdrhistogram_within_their_width() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for spread in [10u64, 1_000, 50_000, 5_000_000] {
+        // Delays in ns: a few ns (exact bins), µs, ms, seconds.
+        for (base, spread) in
+            [(1u64, 15u64), (1_900, 10), (2_000, 1_000), (2_000_000, 500_000), (1_000_000_000, 5_000_000_000)]
+        {
             let (mut bins, mut hdr) = (DelayBins::new(), Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).unwrap());
             for _ in 0..20_000 {
-                let us = 2_000 + rng.random_range(0..spread);
-                bins.record(us);
-                hdr.record(us).unwrap();
+                let ns = base + rng.random_range(0..spread);
+                bins.record(ns);
+                hdr.record(ns).unwrap();
             }
             for q in [0.5, 0.99] {
                 let (a, b) = (bins.quantile(q).unwrap(), hdr.value_at_quantile(q) as f64);
-                assert!((a - b).abs() <= b * 0.033 + 1.0, "spread {spread}, q {q}: {a} vs {b}");
+                assert!((a - b).abs() <= b * 0.033 + 1.0, "{base} + {spread}, q {q}: {a} vs {b}");
             }
         }
         // Every bin's middle maps back to the bin.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use xconnect_dataplane::replay::ReplayReport;
 
 use super::chart::{sparkline, Chart, Line, Mark};
-use super::{escape, facts, num, page, table};
+use super::{escape, facts, num, page, table, verdict};
 
 /// Streams listed in the table (all are in the JSON).
 const MAX_STREAM_ROWS: usize = 500;
@@ -28,6 +28,7 @@ pub fn render(r: &ReplayReport) -> String {
             escape(&e.message)
         );
     }
+    b.push_str(&summary(r));
     if r.frames == 0 {
         b.push_str(
             "<p class=\"verdict bad\"><strong>The capture holds no frame.</strong> There is nothing to draw.</p>",
@@ -277,4 +278,33 @@ pub fn render(r: &ReplayReport) -> String {
             .map(|(f, e, p, d)| vec![f.to_string(), escape(&e), escape(&p), escape(&d)]),
     ));
     page(&format!("xconnect replay: {}", r.file), &b)
+}
+
+/// One sentence on what the capture says: the what-if tier's drops and the streams below the
+/// MOS target (a replay's series counts streams under 3.6, as here).
+fn summary(r: &ReplayReport) -> String {
+    let mut parts = Vec::new();
+    let mut good = r.error.is_none();
+    match &r.policer {
+        Some(p) => {
+            let pct =
+                if p.offered_frames == 0 { 0.0 } else { p.dropped_frames as f64 * 100.0 / p.offered_frames as f64 };
+            good &= p.dropped_frames == 0;
+            parts.push(format!(
+                "the {} Mbit/s tier would drop {} of {} frames ({pct:.2} %), its busiest millisecond at {:.0} % of the tier",
+                p.tier_bps / 1_000_000,
+                p.dropped_frames,
+                p.offered_frames,
+                p.peak_pct_of_tier_1ms
+            ));
+        }
+        None => parts.push("no what-if tier was asked (--tier)".into()),
+    }
+    let scored = r.rtp_streams.iter().filter(|s| s.mos.is_some()).count();
+    let below = r.rtp_streams.iter().filter(|s| s.mos.is_some_and(|m| m < 3.6)).count();
+    good &= below == 0;
+    parts.push(format!("{below} of {} RTP streams score below MOS 3.6 ({scored} have a MOS)", r.rtp_streams.len()));
+    let mut text = parts.join("; ");
+    text.replace_range(..1, &text[..1].to_uppercase());
+    verdict(&text, good)
 }

@@ -203,15 +203,35 @@ impl Chart {
                 escape(label)
             );
         }
-        for (i, (x, label)) in self.vlines.iter().filter(|v| (x0..=x1).contains(&v.0)).enumerate() {
-            let xx = px(*x);
+        // Markers: a line each; labels of markers closer than 80 px share one text (events of
+        // one failover fall within a second of each other), stacked in rows when groups crowd.
+        let mut marks: Vec<(f64, &str)> =
+            self.vlines.iter().filter(|v| (x0..=x1).contains(&v.0)).map(|(x, l)| (px(*x), l.as_str())).collect();
+        marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut groups: Vec<(f64, Vec<&str>)> = Vec::new();
+        for &(xx, label) in &marks {
             let _ = write!(
                 s,
-                "<g class=\"marker\"><line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{MT}\" y2=\"{:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
-                H - MB,
-                xx + 3.0,
-                MT + 24.0 + 12.0 * (i % 4) as f64,
-                escape(label)
+                "<g class=\"marker\"><line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{MT}\" y2=\"{:.1}\"/></g>",
+                H - MB
+            );
+            match groups.last_mut() {
+                Some((at, labels)) if xx - *at < 80.0 => {
+                    if !labels.contains(&label) {
+                        labels.push(label);
+                    }
+                }
+                _ => groups.push((xx, vec![label])),
+            }
+        }
+        for (i, (xx, labels)) in groups.iter().enumerate() {
+            // Near the right edge the text runs leftwards.
+            let (tx, anchor) = if *xx > W - MR - 200.0 { (xx - 3.0, "end") } else { (xx + 3.0, "start") };
+            let _ = write!(
+                s,
+                "<text class=\"marker-label\" x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+                MT + 24.0 + 12.0 * (i % 3) as f64,
+                escape(&labels.join(", "))
             );
         }
         // The series.
@@ -425,6 +445,15 @@ mod tests {
         let s = c.render();
         assert!(s.contains("Rate &lt;a&amp;b&gt;") && s.contains("time (s)") && s.contains("Mbit/s"), "{s}");
         assert!(s.contains("data-series=\"offered\"") && s.contains("outage") && s.contains("link down"));
+        // Markers close together share one label.
+        let crowded = Chart {
+            vlines: vec![(1.0, "link down".into()), (1.01, "detected".into()), (1.02, "detected".into())],
+            ..c.clone()
+        }
+        .render();
+        assert_eq!(crowded.matches("class=\"marker-label\"").count(), 1, "{crowded}");
+        assert!(crowded.contains("link down, detected<"), "{crowded}");
+        assert_eq!(crowded.matches("<g class=\"marker\">").count(), 3);
         assert!(!s.contains("NaN") && !s.contains("inf"), "{s}");
         // A fixed x range leaves out the markers beyond it.
         let narrow = Chart { x_range: Some((0.0, 0.5)), ..c.clone() }.render();

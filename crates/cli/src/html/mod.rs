@@ -164,7 +164,7 @@ figure.chart>svg{width:100%;height:auto;max-height:340px;display:block}
 svg text{font-size:12px;fill:var(--fg)}svg .tick{fill:var(--muted)}svg .axis-label{font-size:13px;fill:var(--fg)}
 svg .grid{stroke:var(--grid);stroke-width:1}svg .no-data{fill:var(--muted);font-size:14px}svg .axis-line,svg .tick-mark{stroke:var(--muted)}
 svg .ref line{stroke:var(--bad);stroke-width:1.5;stroke-dasharray:8 4}svg .ref text{fill:var(--bad)}
-svg .marker line{stroke:var(--fg);stroke-width:1;stroke-dasharray:2 3}svg .marker text{font-size:11px}
+svg .marker line{stroke:var(--fg);stroke-width:1;stroke-dasharray:2 3}svg .marker-label{font-size:11px}
 svg .span rect{fill:#d9d9d9;opacity:.55}svg .span-label{font-size:11px;fill:var(--muted)}
 .series polyline,.series line{fill:none;stroke-width:2}
 .s0 polyline,.s0 line{stroke:var(--c0)}.s0 circle,.s0 rect{fill:var(--c0)}

@@ -186,8 +186,7 @@ fn link_section(l: &LinkSeries, marks: &Marks, mos_target: f64) -> String {
     let t = &s.t_s;
     // The site's own marks (a failover case is named after its site: "ashburn alone (…)").
     let mine = |site: &str| l.site == site || l.site.starts_with(&format!("{site} "));
-    let vlines: Vec<(f64, String)> =
-        marks.events.iter().filter(|e| mine(&e.0)).map(|e| (e.1, format!("{}: {}", e.0, e.2))).collect();
+    let vlines: Vec<(f64, String)> = marks.events.iter().filter(|e| mine(&e.0)).map(|e| (e.1, e.2.clone())).collect();
     let spans: Vec<(f64, f64, String)> =
         marks.outages.iter().filter(|o| mine(&o.0) && o.2 > o.1).map(|o| (o.1, o.2, "outage".to_string())).collect();
     let timed = |c: Chart| Chart { vlines: vlines.clone(), spans: spans.clone(), ..c };

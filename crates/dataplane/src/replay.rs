@@ -25,7 +25,7 @@ use crate::police::{DirectionSeries, Duplex, PolicerReport, Verdict};
 use crate::rate::PeakWindow;
 use crate::rtcp::RtcpTracker;
 use crate::rtp::{Clock, RtpAnalyzer, RtpSample, StreamKey};
-use crate::series::{Quality, Recorder, Series};
+use crate::series::{Recorder, Series};
 use crate::sip::{MediaVerdict, Origin, SipReport, SipTracker};
 
 /// How many flows `lossy_flows` lists at the most (the total is counted apart).
@@ -542,9 +542,7 @@ impl Replay {
     /// Closes the RTP streams' current interval into the series.
     fn close_interval(&mut self) {
         let q = self.rtp.close_interval(self.opts.mos_target);
-        if q != Quality::default() {
-            self.series.at(self.last_frame_ts).add_quality(&q);
-        }
+        self.series.quality(self.last_frame_ts, &q);
     }
 
     /// Frames seen so far.

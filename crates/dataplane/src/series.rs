@@ -7,10 +7,12 @@
 //! and a year-long capture still fits in [`MAX_POINTS`] points of a longer interval. The JSON of
 //! one series is then at most a few hundred kilobytes.
 //!
-//! Adding two buckets of the same interval (two shards or two workers that saw different
-//! calls) sums everything but the maxima; adding two consecutive buckets into one (doubling
-//! the interval) also keeps the larger of the calls active and below target, since a call
-//! active in both halves is one call.
+//! Every figure of a bucket adds up linearly or keeps a maximum or minimum, whether two
+//! buckets of the same interval are added (two shards or workers that saw different calls) or
+//! consecutive buckets are merged into a wider one, so that a sharded replay merges exactly
+//! whatever widening happened. The calls active and below target are kept as call-intervals
+//! (calls × base intervals): a widened point shows their mean over its base intervals, the
+//! average number of calls at a time.
 
 use serde::Serialize;
 
@@ -63,9 +65,11 @@ pub struct Bucket {
     pub delay_p50_ns: Option<u64>,
     /// 99th percentile of the same, ns.
     pub delay_p99_ns: Option<u64>,
-    /// Calls (streams, in a capture) that sent in the interval.
+    /// Calls (streams, in a capture) that sent, counted once per base interval they sent in
+    /// (see the module comment).
     pub calls_active: u64,
-    /// Of those, the ones whose interval scored below the MOS target, or carried nothing.
+    /// Of those, the ones whose interval scored below the MOS target, or carried nothing,
+    /// counted alike.
     pub calls_below: u64,
 }
 
@@ -89,24 +93,16 @@ impl Bucket {
         self.calls_below += o.calls_below;
     }
 
-    /// Adds the next interval into this one (the interval doubles): calls are counted once.
-    fn add_next_interval(&mut self, o: &Bucket) {
-        let (active, below) = (self.calls_active.max(o.calls_active), self.calls_below.max(o.calls_below));
-        self.add_same_interval(o);
-        self.calls_active = active;
-        self.calls_below = below;
-    }
-
-    /// Adds the quality of a group of calls over this interval (see [`Quality`]): groups are
-    /// disjoint (a traffic source's calls, a shard's streams), so their calls add up. Each
-    /// group closes an interval once.
-    pub fn add_quality(&mut self, q: &Quality) {
+    /// Adds the quality of a group of calls over an interval `base_intervals` base intervals
+    /// long (see [`Quality`]): groups are disjoint (a traffic source's calls, a shard's
+    /// streams), so their calls add up.
+    fn add_quality(&mut self, q: &Quality, base_intervals: u64) {
         self.jitter_sum_ms += q.jitter_sum_ms;
         self.jitter_n += q.jitter_n;
         self.jitter_max_ms = self.jitter_max_ms.max(q.jitter_max_ms);
         self.mos.add(&q.mos);
-        self.calls_active += q.active;
-        self.calls_below += q.below;
+        self.calls_active += q.active * base_intervals;
+        self.calls_below += q.below * base_intervals;
     }
 }
 
@@ -172,6 +168,8 @@ pub struct Quality {
 pub struct Recorder {
     start_ns: Option<u64>,
     interval_ns: u64,
+    /// The interval it started with: calls are counted per base interval.
+    base_ns: u64,
     buckets: Vec<Bucket>,
     /// The millisecond being summed for the 1 ms peak (since the start) and its bytes.
     ms: u64,
@@ -189,6 +187,7 @@ impl Recorder {
         Recorder {
             start_ns: None,
             interval_ns: interval_ns.max(1),
+            base_ns: interval_ns.max(1),
             buckets: Vec::new(),
             ms: 0,
             ms_bytes: 0,
@@ -259,7 +258,7 @@ impl Recorder {
             .map(|c| {
                 let mut b = c[0];
                 for next in &c[1..] {
-                    b.add_next_interval(next);
+                    b.add_same_interval(next);
                 }
                 b
             })
@@ -298,6 +297,15 @@ impl Recorder {
     #[inline]
     pub fn offered(&mut self, ts_ns: u64, bytes: u64) {
         self.offered_into(ts_ns, bytes);
+    }
+
+    /// The quality of a group of calls over the current interval of `ts_ns` (each group
+    /// closes an interval once, when a later time comes).
+    pub fn quality(&mut self, ts_ns: u64, q: &Quality) {
+        if *q != Quality::default() {
+            let base_intervals = self.interval_ns / self.base_ns;
+            self.at(ts_ns).add_quality(q, base_intervals);
+        }
     }
 
     /// `bytes` offered at `ts_ns` (into the interval and its busiest millisecond), and the
@@ -362,6 +370,8 @@ impl Recorder {
         let start = self.start_ns.unwrap_or(end_ns);
         let iv = self.interval_ns;
         let mut s = Series { interval_s: iv as f64 / 1e9, start_ns: start, ..Series::default() };
+        // Call-intervals to calls at a time: the mean over the point's base intervals.
+        let per_point = (iv / self.base_ns) as f64;
         let n = self.buckets.len();
         let round = |x: f64| (x * 1e6).round() / 1e6;
         for (i, b) in self.buckets.iter().enumerate() {
@@ -384,8 +394,8 @@ impl Recorder {
             s.mos_min.push(min);
             s.delay_ms_p50.push(b.delay_p50_ns.map(|d| round(d as f64 / 1e6)));
             s.delay_ms_p99.push(b.delay_p99_ns.map(|d| round(d as f64 / 1e6)));
-            s.calls_active.push(b.calls_active);
-            s.calls_below_mos_target.push(b.calls_below);
+            s.calls_active.push(round(b.calls_active as f64 / per_point));
+            s.calls_below_mos_target.push(round(b.calls_below as f64 / per_point));
         }
         s
     }
@@ -427,10 +437,12 @@ pub struct Series {
     pub delay_ms_p50: Vec<Option<f64>>,
     /// 99th percentile one-way delay, ms.
     pub delay_ms_p99: Vec<Option<f64>>,
-    /// Calls (streams in a capture) that sent in the interval.
-    pub calls_active: Vec<u64>,
-    /// Of those, the ones below the MOS target over the interval or that carried nothing.
-    pub calls_below_mos_target: Vec<u64>,
+    /// Calls (streams in a capture) that sent in the interval; in a point wider than the
+    /// interval recording started with, their mean over its base intervals.
+    pub calls_active: Vec<f64>,
+    /// Of those, the ones below the MOS target over the interval or that carried nothing
+    /// (likewise a mean in a widened point).
+    pub calls_below_mos_target: Vec<f64>,
 }
 
 impl Series {
@@ -488,7 +500,7 @@ mod tests {
             r.at(sec * S).policer_drops += 1;
             // The same five calls close each interval once, as an analyzer does.
             if (sec * S).is_multiple_of(r.interval_ns()) {
-                r.at(sec * S).add_quality(&Quality { active: 5, below: (sec / 4) % 2, ..Quality::default() });
+                r.quality(sec * S, &Quality { active: 5, below: u64::from(sec % 8 < 4), ..Quality::default() });
             }
         }
         assert_eq!(r.interval_ns(), 4 * S);
@@ -499,9 +511,9 @@ mod tests {
         let s = r.finish(3 * MAX_POINTS as u64 * S);
         assert!(s.len() <= MAX_POINTS);
         assert_eq!(s.policer_drops.iter().sum::<u64>(), 3 * MAX_POINTS as u64);
-        // The same five calls in every second: five per point, not twenty.
-        assert!(s.calls_active.iter().all(|&c| c == 5), "{:?}", &s.calls_active[..4]);
-        assert!(s.calls_below_mos_target.iter().all(|&c| c <= 1) && s.calls_below_mos_target.contains(&1));
+        // The same five calls in every second: five at a time per point, not twenty.
+        assert!(s.calls_active.iter().all(|&c| c == 5.0), "{:?}", &s.calls_active[..4]);
+        assert!(s.calls_below_mos_target.iter().all(|&c| c <= 1.0) && s.calls_below_mos_target.contains(&1.0));
     }
 
     #[test]
@@ -515,9 +527,32 @@ mod tests {
         a.add(&b);
         assert_eq!(a.mean_min(), (Some(2.8), Some(1.0)));
         let mut bucket = Bucket::default();
-        bucket.add_quality(&Quality { active: 2, mos: a, ..Quality::default() });
-        bucket.add_quality(&Quality { active: 1, ..Quality::default() });
+        bucket.add_quality(&Quality { active: 2, mos: a, ..Quality::default() }, 1);
+        bucket.add_quality(&Quality { active: 1, ..Quality::default() }, 1);
         assert_eq!((bucket.calls_active, bucket.mos.n), (3, 3));
+    }
+
+    #[test]
+    fn shards_merge_exactly_after_widening() {
+        // Two shards see the same times (so they widen alike) but different calls; merged they
+        // equal one recorder that saw every call, whatever the widening.
+        let (mut one, mut a, mut b) = (Recorder::new(S / 10), Recorder::new(S / 10), Recorder::new(S / 10));
+        let mut t = 0;
+        for k in 0..(3 * MAX_POINTS as u64) {
+            t += S / 10 * (1 + k % 7);
+            let (qa, qb) = (
+                Quality { active: k % 3, below: k % 2, ..Quality::default() },
+                Quality { active: (k / 5) % 4, ..Quality::default() },
+            );
+            let all = Quality { active: qa.active + qb.active, below: qa.below + qb.below, ..Quality::default() };
+            for (r, q) in [(&mut one, all), (&mut a, qa), (&mut b, qb)] {
+                r.at(t);
+                r.quality(t, &q);
+            }
+        }
+        a.merge(b);
+        assert!(one.interval_ns() > S);
+        assert_eq!(one.finish(t + 1), a.finish(t + 1));
     }
 
     #[test]
@@ -539,6 +574,6 @@ mod tests {
         a.merge(b);
         let s = a.finish(2 * S);
         assert_eq!(s.policer_drops, vec![3, 0]);
-        assert_eq!(s.calls_active, vec![0, 3]);
+        assert_eq!(s.calls_active, vec![0.0, 3.0]);
     }
 }

@@ -180,7 +180,7 @@ impl Link {
     /// Adds the quality of calls for the interval that starts at `from`.
     pub(crate) fn quality(&mut self, from: u64, q: &Quality) {
         if *q != Quality::default() {
-            self.rec.at(from).add_quality(q);
+            self.rec.quality(from, q);
         }
     }
 

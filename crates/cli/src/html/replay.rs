@@ -130,8 +130,8 @@ pub fn render(r: &ReplayReport) -> String {
                     x_label: "time since the first frame (s)".into(),
                     y_label: "streams".into(),
                     lines: vec![
-                        Line::new("streams with packets", t, count(&s.calls_active), Mark::Line),
-                        Line::new("below MOS target or silent", t, count(&s.calls_below_mos_target), Mark::Line),
+                        Line::new("streams with packets", t, some(&s.calls_active), Mark::Line),
+                        Line::new("below MOS target or silent", t, some(&s.calls_below_mos_target), Mark::Line),
                     ],
                     y_from_zero: true,
                     ..Chart::default()

@@ -250,13 +250,8 @@ fn link_section(l: &LinkSeries, marks: &Marks, mos_target: f64) -> String {
             x_label: "time (s)".into(),
             y_label: "calls".into(),
             lines: vec![
-                Line::new("calls sending", t, count(&s.calls_active), Mark::Line),
-                Line::new(
-                    &format!("below MOS {mos_target} or silent"),
-                    t,
-                    count(&s.calls_below_mos_target),
-                    Mark::Line,
-                ),
+                Line::new("calls sending", t, some(&s.calls_active), Mark::Line),
+                Line::new(&format!("below MOS {mos_target} or silent"), t, some(&s.calls_below_mos_target), Mark::Line),
             ],
             y_from_zero: true,
             ..Chart::default()

@@ -292,13 +292,6 @@ impl Recorder {
         self.buckets.resize(i + 1, Bucket::default());
     }
 
-    /// `bytes` offered at `ts_ns`, into the interval's total and its busiest millisecond. A
-    /// time before the millisecond being summed (a capture's clock stepped back) counts in it.
-    #[inline]
-    pub fn offered(&mut self, ts_ns: u64, bytes: u64) {
-        self.offered_into(ts_ns, bytes);
-    }
-
     /// The quality of a group of calls over the current interval of `ts_ns` (each group
     /// closes an interval once, when a later time comes).
     pub fn quality(&mut self, ts_ns: u64, q: &Quality) {
@@ -308,8 +301,9 @@ impl Recorder {
         }
     }
 
-    /// `bytes` offered at `ts_ns` (into the interval and its busiest millisecond), and the
-    /// interval's bucket for what else the caller knows of the frame: one lookup per frame.
+    /// `bytes` offered at `ts_ns` (into the interval and its busiest millisecond; a time
+    /// before the millisecond being summed, a capture's clock stepped back, counts in it), and
+    /// the interval's bucket for what else the caller knows of the frame: one lookup per frame.
     #[inline]
     pub fn offered_into(&mut self, ts_ns: u64, bytes: u64) -> &mut Bucket {
         self.busiest_ms(ts_ns, bytes);
@@ -481,9 +475,9 @@ mod tests {
         // 1250 bytes in each of the first 100 ms of second 0: 10 Mbit/s each ms, 1 Mbit/s
         // over the second.
         for ms in 0..100 {
-            r.offered(ms * 1_000_000, 1250);
+            r.offered_into(ms * 1_000_000, 1250);
         }
-        r.offered(S + 1, 125_000);
+        r.offered_into(S + 1, 125_000);
         let s = r.finish(S + S / 2);
         assert_eq!(s.t_s, vec![0.0, 1.0]);
         assert_eq!(s.offered_mbps[0], 1.0);
@@ -558,8 +552,8 @@ mod tests {
     #[test]
     fn a_clock_far_in_the_future_stays_bounded() {
         let mut r = Recorder::new(1_000_000);
-        r.offered(5, 100);
-        r.offered(u64::MAX - 1, 100);
+        r.offered_into(5, 100);
+        r.offered_into(u64::MAX - 1, 100);
         let s = r.finish(u64::MAX);
         assert!(s.len() <= MAX_POINTS && s.offered_mbps.iter().all(|x| x.is_finite()));
     }

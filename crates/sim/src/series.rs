@@ -179,9 +179,7 @@ impl Link {
 
     /// Adds the quality of calls for the interval that starts at `from`.
     pub(crate) fn quality(&mut self, from: u64, q: &Quality) {
-        if *q != Quality::default() {
-            self.rec.quality(from, q);
-        }
+        self.rec.quality(from, q);
     }
 
     /// The series of a run that ended at `end_ns`.

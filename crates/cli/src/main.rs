@@ -242,6 +242,60 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<Duplex>> {
     Ok(Some(Duplex::new(cfg, sides).context("policer configuration")?))
 }
 
+/// What a path names, as a file: an existing file by its device and inode (so that a link or
+/// a second name of it is the same file), one not there yet by its directory's canonical path
+/// joined with its name. `None` for what is written in place and never replaced: `-`, a
+/// character device, a FIFO.
+#[derive(Debug, PartialEq, Eq)]
+enum FileId {
+    Inode(u64, u64),
+    New(std::path::PathBuf),
+}
+
+fn file_identity(p: &std::path::Path) -> Option<FileId> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    if p.as_os_str() == "-" {
+        return None;
+    }
+    match std::fs::metadata(p) {
+        Ok(m) if m.file_type().is_char_device() || m.file_type().is_fifo() => None,
+        Ok(m) => Some(FileId::Inode(m.dev(), m.ino())),
+        Err(_) => {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            Some(FileId::New(std::fs::canonicalize(dir).ok()?.join(p.file_name()?)))
+        }
+    }
+}
+
+/// No output of a run may name an input or another output: an output is renamed over its
+/// file at the end, so it would destroy the file being read, or one output would silently
+/// replace the other. Checked before anything is created.
+fn check_outputs(
+    inputs: &[(&str, &std::path::Path)],
+    outputs: &[(&str, Option<&std::path::Path>)],
+) -> anyhow::Result<()> {
+    let outs: Vec<(&str, &std::path::Path, FileId)> =
+        outputs.iter().filter_map(|&(flag, p)| p.and_then(|p| file_identity(p).map(|id| (flag, p, id)))).collect();
+    for (i, (flag, p, id)) in outs.iter().enumerate() {
+        for (what, input) in inputs {
+            if file_identity(input).as_ref() == Some(id) {
+                anyhow::bail!(
+                    "{flag} {}: the same file as the {what} being read; an output is written to a new file and would replace it",
+                    p.display()
+                );
+            }
+        }
+        if let Some((other, q, _)) = outs[..i].iter().find(|o| &o.2 == id) {
+            anyhow::bail!(
+                "{other} {} and {flag} {} name the same file: one output would replace the other; give each its own",
+                q.display(),
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn create_output(path: Option<&std::path::Path>) -> anyhow::Result<Option<PcapWriter>> {
     path.map(|p| PcapWriter::create(p, 262_144).with_context(|| format!("cannot write {}", p.display()))).transpose()
 }
@@ -278,6 +332,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let work = Work::simulate(&sc);
             work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
             let threads = threads_for(threads)?;
+            let inputs: Vec<(&str, &std::path::Path)> = scenario.iter().map(|p| ("scenario", p.as_path())).collect();
+            check_outputs(&inputs, &[("--report", report_path.as_deref())])?;
             let html = report_path.as_deref().map(html::ReportFile::create).transpose()?;
             let (iv, widened) = sc.series_interval();
             if widened && interval.is_some() {
@@ -406,6 +462,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if whatif.write_passed.is_some() || whatif.write_dropped.is_some() {
                 clean_up_on_signal()?;
             }
+            check_outputs(
+                &[("capture", file.as_path())],
+                &[
+                    ("--write-passed", whatif.write_passed.as_deref()),
+                    ("--write-dropped", whatif.write_dropped.as_deref()),
+                    ("--report", report_path.as_deref()),
+                ],
+            )?;
             let outputs = Outputs {
                 passed: create_output(whatif.write_passed.as_deref())?,
                 dropped: create_output(whatif.write_dropped.as_deref())?,

@@ -271,3 +271,33 @@ fn bad_intervals_are_refused_with_what_was_expected() {
     assert_eq!(v["series_interval_widened"], true);
     assert!(v["series"][0]["t_s"].as_array().unwrap().len() <= 3600);
 }
+
+#[test]
+fn no_output_replaces_an_input_or_another_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("in.pcap");
+    std::fs::copy(pcap("sipp-g711a.pcap"), &cap).unwrap();
+    let original = std::fs::read(&cap).unwrap();
+    let link = dir.path().join("link.pcap");
+    std::os::unix::fs::symlink(&cap, &link).unwrap();
+    let (c, l) = (cap.to_str().unwrap(), link.to_str().unwrap());
+    let other = dir.path().join("out.pcap");
+    let o = other.to_str().unwrap();
+    for (args, words) in [
+        (vec!["replay", c, "--report", c], "--report"),
+        (vec!["replay", c, "--report", l], "the same file as the capture"),
+        (vec!["replay", l, "--tier", "10M", "--write-passed", c], "--write-passed"),
+        (vec!["replay", c, "--tier", "10M", "--write-passed", o, "--report", o], "name the same file"),
+        (vec!["replay", c, "--tier", "10M", "--write-passed", o, "--write-dropped", o], "name the same file"),
+    ] {
+        fails_before_the_run(&args, &[words]);
+    }
+    assert_eq!(std::fs::read(&cap).unwrap(), original, "the capture is untouched");
+    assert!(!other.exists());
+    let sc = dir.path().join("s.toml");
+    std::fs::copy(pcap("../scenarios/single-site.toml"), &sc).unwrap();
+    fails_before_the_run(&["simulate", sc.to_str().unwrap(), "--report", sc.to_str().unwrap()], &["the scenario"]);
+    // Devices are written in place, never replaced: two outputs may share one.
+    let out = xconnect(&["replay", c, "--tier", "10M", "--write-passed", "/dev/null", "--write-dropped", "/dev/null"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

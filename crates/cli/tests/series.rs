@@ -301,3 +301,38 @@ fn no_output_replaces_an_input_or_another_output() {
     let out = xconnect(&["replay", c, "--tier", "10M", "--write-passed", "/dev/null", "--write-dropped", "/dev/null"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn one_interval_over_a_real_capture_is_its_streams_table() {
+    // With a single interval, the series' jitter and streams are the streams table's, whose
+    // jitter the oracle tests check against tshark: on every fixture with RTP.
+    let mut checked = 0;
+    for p in crate::util::all_pcaps() {
+        let out = xconnect(&["replay", p.to_str().unwrap(), "--json", "--interval", "86400s"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let streams = v["rtp_streams"].as_array().unwrap();
+        let s = &v["series"];
+        if streams.is_empty() || nums(s, "t_s").len() != 1 {
+            continue;
+        }
+        let name = p.display();
+        assert_eq!(nums(s, "calls_active")[0], streams.len() as f64, "{name}");
+        let most = streams
+            .iter()
+            .filter_map(|r| r["max_jitter_ms"].as_f64())
+            .fold(None, |m: Option<f64>, j| Some(m.map_or(j, |m| m.max(j))));
+        match most {
+            Some(m) => {
+                assert!((nums(s, "jitter_ms_max")[0] - m).abs() < 1e-5, "{name}: {} vs {m}", s["jitter_ms_max"][0])
+            }
+            None => assert!(s["jitter_ms_max"][0].is_null(), "{name}"),
+        }
+        let worst = streams.iter().filter_map(|r| r["mos"].as_f64()).fold(f64::INFINITY, f64::min);
+        if worst.is_finite() {
+            // The interval's MOS uses the same rule as the stream's over the same packets.
+            assert!((nums(s, "mos_min")[0] - worst).abs() < 0.011, "{name}: {} vs {worst}", s["mos_min"][0]);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked} captures with RTP");
+}

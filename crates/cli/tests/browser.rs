@@ -89,7 +89,10 @@ impl Browser {
             match self.ws.read() {
                 Ok(Message::Text(t)) => return serde_json::from_str(t.as_str()).unwrap(),
                 Ok(_) => continue,
-                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                // A signal (another test's child exiting) interrupts the read: it resumes where it
+                // was, as tungstenite keeps what it had read.
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     panic!("chromium did not answer within 60 s")
                 }
                 Err(e) => panic!("reading from chromium: {e}"),
@@ -106,7 +109,15 @@ impl Browser {
         if !self.session.is_empty() {
             msg["sessionId"] = json!(self.session);
         }
-        self.ws.send(Message::text(msg.to_string())).expect("sending to chromium");
+        // The frame is queued before it is written: an interrupted write is finished by a flush.
+        let mut sent = self.ws.send(Message::text(msg.to_string()));
+        while let Err(tungstenite::Error::Io(e)) = &sent {
+            if e.kind() != ErrorKind::Interrupted {
+                break;
+            }
+            sent = self.ws.flush();
+        }
+        sent.expect("sending to chromium");
         loop {
             let v = self.read();
             if v["id"] == json!(id) {

@@ -17,7 +17,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
 use xconnect_capture::{CaptureReader, PcapWriter};
 use xconnect_dataplane::pipeline::{replay_file, Outputs};
-use xconnect_dataplane::replay::{Replay, ReplayOptions};
+use xconnect_dataplane::replay::{FrameSource, Replay, ReplayOptions};
 use xconnect_frame::{LinkType, VlanId};
 use xconnect_trafgen::{CallPlan, Source};
 
@@ -110,7 +110,7 @@ fn tally(path: &Path) -> u64 {
     while let Some(p) = r.next_packet().unwrap() {
         t.add(&p);
     }
-    t.finish("bench", &r, None).rtp_streams.len() as u64
+    t.finish("bench", &FrameSource::of(&r), None).rtp_streams.len() as u64
 }
 
 fn replay(path: &Path, threads: usize) -> u64 {

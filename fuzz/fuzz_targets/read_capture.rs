@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use xconnect_capture::CaptureReader;
-use xconnect_dataplane::replay::{Replay, ReplayOptions, Shard};
+use xconnect_dataplane::replay::{FrameSource, Replay, ReplayOptions, Shard};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut r) = CaptureReader::new(data) else { return };
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     if stop.is_some() {
         assert!(matches!(r.next_packet(), Ok(None)));
     }
-    let report = whole.finish("fuzz", &r, stop.as_ref());
+    let report = whole.finish("fuzz", &FrameSource::of(&r), stop.as_ref());
     assert_eq!(report.truncated, stop.is_some());
     let merged = Replay::merge(shards).finish("fuzz", &r, stop.as_ref());
     assert_eq!(serde_json::to_string(&report).unwrap(), serde_json::to_string(&merged).unwrap());

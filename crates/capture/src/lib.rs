@@ -1,5 +1,7 @@
-//! Capture files: a pcap/pcapng reader (mapped or streamed, flat memory, byte-offset errors),
-//! and an atomic nanosecond-pcap writer.
+//! Frames from and to the outside: capture files — a pcap/pcapng reader (mapped or streamed,
+//! flat memory, byte-offset errors) and an atomic nanosecond-pcap writer — and live Layer-2
+//! ports ([`port`]: an interface through pnet's `AF_PACKET` channel, checked before use) with
+//! frames sent at their own times ([`pace`]).
 //!
 //! ```no_run
 //! use xconnect_capture::CaptureReader;
@@ -18,8 +20,11 @@
 mod error;
 mod mapping;
 mod output;
+pub mod pace;
+pub mod port;
 pub mod prefetch;
 mod reader;
+mod sockopt;
 mod writer;
 
 pub use error::{CaptureError, ErrorKind};

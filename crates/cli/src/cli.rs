@@ -22,9 +22,36 @@ pub enum Command {
     /// Exit codes: 0 the whole file was read; 1 the file could not be opened or is not a
     /// capture; 2 the file stops early or is corrupt part-way (the report covers every frame
     /// before the damage), unless --allow-truncated is given.
+    ///
+    /// Live ports (root, or CAP_NET_RAW): `--iface IF` analyzes what arrives on an interface
+    /// instead of a file, with the same report; `FILE --to-iface IF` sends a capture's frames
+    /// onto an interface at their own times (tcpreplay's job) and reports the pacing. Both end
+    /// on SIGINT/SIGTERM with the report so far, and exit 2 if the link goes down.
     Replay {
         /// The capture file (pcap or pcapng, detected from its magic number).
-        file: PathBuf,
+        #[arg(required_unless_present = "iface")]
+        file: Option<PathBuf>,
+        /// Analyze the frames arriving on this interface (live) instead of a file.
+        #[arg(long, value_name = "IF", conflicts_with_all = ["file", "threads"])]
+        iface: Option<String>,
+        /// With --iface: stop after this many seconds [default: at SIGINT/SIGTERM].
+        #[arg(long, requires = "iface")]
+        seconds: Option<f64>,
+        /// With --iface: also keep every frame received in this pcap (nanosecond; written
+        /// atomically).
+        #[arg(long, value_name = "FILE", requires = "iface")]
+        write: Option<PathBuf>,
+        /// Send the capture's frames onto this interface at their own times instead of
+        /// analyzing them; prints frames sent, the rate and the pacing error.
+        #[arg(long, value_name = "IF", requires = "file", conflicts_with_all = ["tier", "report", "threads"])]
+        to_iface: Option<String>,
+        /// With --to-iface: play this many times faster (0.5 is half speed) [default: 1].
+        #[arg(long, requires = "to_iface")]
+        speed: Option<f64>,
+        /// With --to-iface: play the capture this many times, each pass right after the last
+        /// [default: 1].
+        #[arg(long = "loop", value_name = "N", requires = "to_iface")]
+        loops: Option<u64>,
         /// Print one JSON object on stdout instead of tables (schema in the README).
         #[arg(long)]
         json: bool,
@@ -243,8 +270,16 @@ pub struct GenerateArgs {
     /// Output pcap (nanosecond). A regular file is written atomically (a temporary file renamed
     /// over it, keeping an existing file's mode); `-` is standard output; a device or FIFO is
     /// written in place.
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(short, long, required_unless_present = "iface")]
+    pub output: Option<PathBuf>,
+    /// Send the calls on this interface in real time instead of writing a file (root, or
+    /// CAP_NET_RAW); prints frames sent, the rate and the pacing error (actual minus
+    /// scheduled send time) at the end, also after SIGINT/SIGTERM.
+    #[arg(long, value_name = "IF", conflicts_with = "output")]
+    pub iface: Option<String>,
+    /// With --iface: the send report as one JSON object.
+    #[arg(long, requires = "iface")]
+    pub json: bool,
     /// Refuse captures estimated at more frames than this [default: 10000000000].
     #[arg(long)]
     pub max_frames: Option<u64>,

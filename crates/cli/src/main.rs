@@ -3,6 +3,7 @@
 mod bgp;
 mod cli;
 mod html;
+mod live;
 mod output;
 mod progress;
 
@@ -131,6 +132,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         dtmf_share,
         t38_share,
         output,
+        iface,
+        json,
         max_frames,
     } = args;
     let ask = GenerateAsk {
@@ -155,6 +158,10 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let (mut generator, plan) = Generator::new(&ask).map_err(anyhow::Error::msg)?;
     Work::generate(plan.calls, plan.duration_ns, plan.ptime_ms, plan.directions, *sip)
         .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
+    if let Some(iface) = iface {
+        return live::send_generated(iface, |buf| generator.next_into(buf), *json);
+    }
+    let output = output.as_ref().expect("clap: --output unless --iface");
     clean_up_on_signal()?;
     // Checked before generating: the output's directory must be writable.
     let mut w = PcapWriter::create(output, 65535).with_context(|| format!("cannot write {}", output.display()))?;
@@ -432,6 +439,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Replay {
             file,
+            iface,
+            seconds,
+            write,
+            to_iface,
+            speed,
+            loops,
             json,
             allow_truncated,
             top,
@@ -442,6 +455,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             whatif,
         } => {
+            if let Some(port) = to_iface {
+                let file = file.expect("clap: --to-iface needs the file");
+                return live::send_capture(&file, &port, speed.unwrap_or(1.0), loops.unwrap_or(1), json);
+            }
             let mut threads = threads_for(threads)?;
             if threads > replay::MAX_THREADS {
                 eprintln!(
@@ -459,34 +476,76 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             // Everything is checked, and the outputs created, before the first frame is read.
             let police = police_stage(&whatif)?;
-            if whatif.write_passed.is_some() || whatif.write_dropped.is_some() {
-                clean_up_on_signal()?;
-            }
+            let live = match iface.as_deref() {
+                Some(name) => {
+                    if let Some(s) = seconds {
+                        if !(s.is_finite() && s > 0.0 && s <= 86_400.0) {
+                            anyhow::bail!("--seconds {s}: expected more than 0 and at most 86400 (one day)");
+                        }
+                    }
+                    Some((name, live::open("--iface", name, xconnect_capture::port::Role::Receive)?))
+                }
+                None => None,
+            };
+            let stop = if live.is_some() {
+                Some(live::stop_flag()?)
+            } else {
+                if whatif.write_passed.is_some() || whatif.write_dropped.is_some() {
+                    clean_up_on_signal()?;
+                }
+                None
+            };
+            let inputs: Vec<(&str, &std::path::Path)> = file.iter().map(|f| ("capture", f.as_path())).collect();
             check_outputs(
-                &[("capture", file.as_path())],
+                &inputs,
                 &[
                     ("--write-passed", whatif.write_passed.as_deref()),
                     ("--write-dropped", whatif.write_dropped.as_deref()),
                     ("--report", report_path.as_deref()),
+                    ("--write", write.as_deref()),
                 ],
             )?;
             let outputs = Outputs {
                 passed: create_output(whatif.write_passed.as_deref())?,
                 dropped: create_output(whatif.write_dropped.as_deref())?,
+                received: create_output(write.as_deref())?,
             };
             let html = report_path.as_deref().map(html::ReportFile::create).transpose()?;
-            // Progress in bytes of a regular file (a pipe's size is not known).
-            let size = std::fs::metadata(&file).ok().filter(|m| m.is_file()).map_or(0, |m| m.len());
-            let (report, outputs) = progress::run_with_progress(!json && size > 0, size, Unit::Bytes, |done| {
-                replay_file_with_progress(&file, opts, police, outputs, done)
-            })?;
+            let (report, outputs) = match (live, stop) {
+                (Some((name, mut port)), Some(stop)) => {
+                    let listen = xconnect_dataplane::live::Listen {
+                        seconds: seconds.map(std::time::Duration::from_secs_f64),
+                        interval: interval.map(std::time::Duration::from_nanos),
+                    };
+                    eprintln!("xconnect: listening on {name}");
+                    xconnect_dataplane::live::replay_port(
+                        &mut port,
+                        opts,
+                        police,
+                        outputs,
+                        listen,
+                        &stop,
+                        live::listen_line,
+                    )?
+                }
+                _ => {
+                    let file = file.as_ref().expect("clap: a file unless --iface");
+                    // Progress in bytes of a regular file (a pipe's size is not known).
+                    let size = std::fs::metadata(file).ok().filter(|m| m.is_file()).map_or(0, |m| m.len());
+                    let (report, outputs) =
+                        progress::run_with_progress(!json && size > 0, size, Unit::Bytes, |done| {
+                            replay_file_with_progress(file, opts, police, outputs, done)
+                        })?;
+                    (report, outputs)
+                }
+            };
             emit(json, &report, || output::replay_text(&report, rtp_rows))?;
             if let Some(h) = html {
                 h.finish(&html::replay::render(&report))?;
             }
             let complete = report.error.is_none() || allow_truncated;
             if complete {
-                for w in [outputs.passed, outputs.dropped].into_iter().flatten() {
+                for w in [outputs.passed, outputs.dropped, outputs.received].into_iter().flatten() {
                     let path = w.finish().context("finishing an output capture")?;
                     eprintln!("xconnect: wrote {}", path.display());
                 }
@@ -494,14 +553,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(err) = &report.error {
                 eprintln!(
                     "xconnect: {}: read {} frames, stopped at byte {}: {}",
-                    file.display(),
-                    report.frames,
-                    err.offset,
-                    err.message
+                    report.file, report.frames, err.offset, err.message
                 );
                 if !allow_truncated {
                     return Ok(ExitCode::from(2));
                 }
+            }
+            if report.live.as_ref().is_some_and(|l| l.ended == "link down") {
+                eprintln!("xconnect: {}: the link went down: the report covers the frames before", report.file);
+                return Ok(ExitCode::from(2));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -28,6 +28,18 @@ pub fn replay_text(r: &ReplayReport, rtp_rows: usize) -> String {
     if let Some(e) = &r.error {
         let _ = writeln!(s, "STOPPED EARLY ({}) at byte {}: {}", e.kind, e.offset, e.message);
     }
+    if let Some(l) = &r.live {
+        let _ = writeln!(
+            s,
+            "live on {} for {:.3} s, ended: {}; the kernel handed the socket {} frames and dropped {} of them{}",
+            l.interface,
+            l.seconds,
+            l.ended,
+            l.kernel_packets,
+            l.kernel_drops,
+            if l.kernel_drops > 0 { " (NOT in any figure below)" } else { "" }
+        );
+    }
     let l = &r.layers;
     let _ = writeln!(s, "\nlayer       frames");
     for (name, n) in [

@@ -30,6 +30,7 @@ fn run(path: &Path, opts: ReplayOptions, police: Option<Duplex>) -> (String, Opt
     let outputs = Outputs {
         passed: None,
         dropped: police.as_ref().map(|_| xconnect_capture::PcapWriter::create(&dropped, 65535).unwrap()),
+        received: None,
     };
     let (report, outputs) = replay_file(path, opts, police, outputs).unwrap();
     let written = outputs.dropped.map(|w| std::fs::read(w.finish().unwrap()).unwrap());
@@ -162,6 +163,7 @@ fn a_failed_output_ends_the_replay_on_any_number_of_threads() {
             let outputs = Outputs {
                 passed: None,
                 dropped: Some(xconnect_capture::PcapWriter::create(Path::new("/dev/full"), 65535).unwrap()),
+                received: None,
             };
             let opts = ReplayOptions { threads, ..ReplayOptions::default() };
             let started = std::time::Instant::now();

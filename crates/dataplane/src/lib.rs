@@ -3,6 +3,7 @@
 //! Module map:
 //! - [`replay`]: what is in a capture: per-layer, per-VLAN and per-flow counts, malformed
 //!   frames by reason, time span and peak rates.
+//! - [`live`]: the replay's tally fed from a live port (`replay --iface`).
 //! - [`pipeline`]: `replay`'s threads: a mapped file walked by every shard, or a stream read
 //!   into batches.
 //! - [`rate`]: peak rate over fixed windows.
@@ -10,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod bgp;
+pub mod live;
 pub mod pipeline;
 pub mod police;
 pub mod rate;

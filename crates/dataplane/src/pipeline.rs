@@ -18,7 +18,7 @@ use std::sync::Arc;
 use xconnect_capture::{CaptureError, CaptureReader, Packet, PcapWriter};
 
 use crate::police::{Duplex, Verdict};
-use crate::replay::{Replay, ReplayOptions, ReplayReport, Shard, MAX_THREADS};
+use crate::replay::{FrameSource, Replay, ReplayOptions, ReplayReport, Shard, MAX_THREADS};
 
 /// Frames per batch handed from the reading thread to the shards.
 const BATCH_FRAMES: usize = 4096;
@@ -37,11 +37,13 @@ pub struct Outputs {
     pub passed: Option<PcapWriter>,
     /// Frames dropped.
     pub dropped: Option<PcapWriter>,
+    /// A live port's every frame as received (`replay --iface --write`); a file has it already.
+    pub received: Option<PcapWriter>,
 }
 
 impl Outputs {
     /// Writes a frame where its verdict says.
-    fn write(&mut self, verdict: Option<Verdict>, p: &Packet<'_>) -> std::io::Result<()> {
+    pub(crate) fn write(&mut self, verdict: Option<Verdict>, p: &Packet<'_>) -> std::io::Result<()> {
         let w = match verdict {
             Some(Verdict::Pass { departs, .. }) => self.passed.as_mut().map(|w| (w, departs.0)),
             Some(Verdict::Drop) => self.dropped.as_mut().map(|w| (w, p.ts_ns)),
@@ -63,6 +65,8 @@ pub enum ReplayError {
     Write(std::io::Error),
     /// The options are out of range.
     Options(String),
+    /// A live port failed while being read.
+    Port(std::io::Error),
 }
 
 impl std::fmt::Display for ReplayError {
@@ -71,6 +75,7 @@ impl std::fmt::Display for ReplayError {
             ReplayError::Capture(e) => e.fmt(f),
             ReplayError::Write(e) => write!(f, "writing output: {e}"),
             ReplayError::Options(m) => f.write_str(m),
+            ReplayError::Port(e) => write!(f, "reading the live port: {e}"),
         }
     }
 }
@@ -177,7 +182,7 @@ fn mapped(
         if let Some(e) = write_error {
             return Err(ReplayError::Write(e));
         }
-        Ok((Replay::merge(all).finish(name, &reader, stop.as_ref()), outputs))
+        Ok((Replay::merge(all).finish(name, &FrameSource::of(&reader), stop.as_ref()), outputs))
     })
 }
 
@@ -301,6 +306,6 @@ fn streamed<R: Read + Send>(
         if let Some(e) = write_error {
             return Err(ReplayError::Write(e));
         }
-        Ok((Replay::merge(all).finish(name, &reader, stop.as_ref()), outputs))
+        Ok((Replay::merge(all).finish(name, &FrameSource::of(&reader), stop.as_ref()), outputs))
     })
 }

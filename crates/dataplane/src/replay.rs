@@ -156,6 +156,54 @@ pub struct ChecksumErrors {
     pub udp: u64,
 }
 
+/// Where a replay's frames came from, for its report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameSource {
+    /// "pcap", "pcapng" or "live".
+    pub format: &'static str,
+    /// Link types of the interfaces.
+    pub link_types: Vec<String>,
+    /// Records whose captured length exceeds the file's snap length.
+    pub over_snaplen: u64,
+    /// Timestamps clamped into a u64 of nanoseconds.
+    pub ts_out_of_range: u64,
+}
+
+impl FrameSource {
+    /// A capture file's, as its reader saw it.
+    pub fn of<R: std::io::Read>(reader: &CaptureReader<R>) -> FrameSource {
+        FrameSource {
+            format: reader.format().name(),
+            link_types: reader.link_types().iter().map(|l| l.to_string()).collect(),
+            over_snaplen: reader.stats().over_snaplen,
+            ts_out_of_range: reader.stats().ts_out_of_range,
+        }
+    }
+
+    /// A live Ethernet port's.
+    pub fn live() -> FrameSource {
+        FrameSource {
+            format: "live",
+            link_types: vec![xconnect_frame::LinkType::Ethernet.to_string()],
+            over_snaplen: 0,
+            ts_out_of_range: 0,
+        }
+    }
+}
+
+/// What a tally holds so far (see [`Replay::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Frames.
+    pub frames: u64,
+    /// Their bytes on the wire.
+    pub bytes: u64,
+    /// RTP streams seen.
+    pub rtp_streams: u64,
+    /// Frames the what-if policer dropped, with a tier.
+    pub policer_dropped: Option<u64>,
+}
+
 /// The replay summary; the JSON contract of `xconnect replay --json` (see the README).
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayReport {
@@ -237,6 +285,10 @@ pub struct ReplayReport {
     /// interval as `series`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policer_series: Option<DirectionSeries>,
+    /// A live port's run (`replay --iface`): how long, why it ended, and what the kernel
+    /// dropped before the analyzer saw it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::live::LiveStats>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -854,14 +906,19 @@ impl Replay {
         all
     }
 
-    /// The report. `reader` supplies the format and link types; `stop` is the error that ended
+    /// What the tally holds so far, for a line while a live replay runs.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            frames: self.frames,
+            bytes: self.bytes,
+            rtp_streams: self.rtp.confirmed() as u64,
+            policer_dropped: self.police.as_ref().map(|p| p.report().dropped_frames),
+        }
+    }
+
+    /// The report. `origin` says where the frames came from; `stop` is the error that ended
     /// reading early, if any. A sharded replay is [merged](Replay::merge) first.
-    pub fn finish<R: std::io::Read>(
-        mut self,
-        file: &str,
-        reader: &CaptureReader<R>,
-        stop: Option<&CaptureError>,
-    ) -> ReplayReport {
+    pub fn finish(mut self, file: &str, origin: &FrameSource, stop: Option<&CaptureError>) -> ReplayReport {
         assert_eq!(self.shard, Shard::ALL, "a sharded replay is merged before its report");
         self.close_interval();
         let untracked_flow_frames = self.flows.untracked_frames;
@@ -898,8 +955,8 @@ impl Replay {
         }
         ReplayReport {
             file: file.to_string(),
-            format: reader.format().name(),
-            link_types: reader.link_types().iter().map(|l| l.to_string()).collect(),
+            format: origin.format,
+            link_types: origin.link_types.clone(),
             frames: self.frames,
             bytes: self.bytes,
             captured_bytes: self.captured_bytes,
@@ -927,8 +984,8 @@ impl Replay {
             avg_mbps: if duration_ns > 0 { self.bytes as f64 * 8.0 / duration_ns as f64 * 1e3 } else { 0.0 },
             peak_mbps_1ms: self.peak_1ms.peak_mbps(),
             peak_mbps_1s: self.peak_1s.peak_mbps(),
-            over_snaplen: reader.stats().over_snaplen,
-            ts_out_of_range: reader.stats().ts_out_of_range,
+            over_snaplen: origin.over_snaplen,
+            ts_out_of_range: origin.ts_out_of_range,
             policer: self.police.as_ref().map(Duplex::report),
             rtp_streams,
             sip,
@@ -937,6 +994,7 @@ impl Replay {
             bgp: self.bgp.finish(),
             series,
             policer_series,
+            live: None,
         }
     }
 }

@@ -779,6 +779,12 @@ impl RtpAnalyzer {
         }
     }
 
+    /// How many streams are confirmed (a walk over every stream: for a progress line, not
+    /// per packet).
+    pub fn confirmed(&self) -> usize {
+        self.streams.iter().filter(|(_, s)| s.confirmed).count()
+    }
+
     /// The confirmed streams, sorted by (src, src port, dst, dst port, SSRC).
     pub fn rows(&self) -> Vec<RtpStreamRow> {
         let mut rows: Vec<RtpStreamRow> = self

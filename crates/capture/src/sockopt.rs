@@ -1,0 +1,156 @@
+//! The three packet-socket calls that neither pnet nor socket2 offer, as safe functions: the
+//! only `unsafe` of the crate, each call with what makes it sound. Exercised by
+//! `tests/port.rs` (as root) and by the unit tests below (on any socket).
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// `SOL_PACKET` options (linux/if_packet.h).
+const PACKET_STATISTICS: libc::c_int = 6;
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+
+/// `struct tpacket_stats` (linux/if_packet.h): two unsigned ints.
+#[repr(C)]
+#[derive(Default)]
+struct TpacketStats {
+    tp_packets: libc::c_uint,
+    tp_drops: libc::c_uint,
+}
+
+fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: `value` is a live c_int on this stack frame and the length passed is its size;
+    // the kernel only reads that many bytes. A bad descriptor is an error, not undefined
+    // behaviour.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `PACKET_IGNORE_OUTGOING`: the socket no longer sees the frames this host sends.
+pub fn ignore_outgoing(socket: &impl AsRawFd) -> io::Result<()> {
+    set_int(socket.as_raw_fd(), libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+}
+
+/// `SO_RCVBUFFORCE` (root only): a receive buffer beyond `net.core.rmem_max`.
+pub fn force_recv_buffer(socket: &impl AsRawFd, bytes: usize) -> io::Result<()> {
+    set_int(socket.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes.min(i32::MAX as usize) as libc::c_int)
+}
+
+/// `PACKET_STATISTICS`: (frames, drops) since the last call; the kernel resets both.
+pub fn packet_statistics(fd: RawFd) -> io::Result<(u32, u32)> {
+    let mut stats = TpacketStats::default();
+    let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+    // SAFETY: `stats` is a live, writable `repr(C)` struct of the layout the kernel fills for
+    // this option, and `len` says its size; the kernel writes at most `len` bytes and updates
+    // `len`. A bad descriptor or a socket of another family is an error.
+    let r = unsafe {
+        libc::getsockopt(fd, libc::SOL_PACKET, PACKET_STATISTICS, (&mut stats as *mut TpacketStats).cast(), &mut len)
+    };
+    if r == 0 {
+        Ok((stats.tp_packets, stats.tp_drops))
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// One non-blocking receive into `buf` (a frame longer than `buf` is consumed whole and cut).
+pub fn recv_nowait(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a live, writable slice and its length is passed with it; the kernel
+    // writes at most that many bytes.
+    let r = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if r >= 0 {
+        Ok(r as usize)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The most frames one [`send_many`] hands the kernel.
+pub const SEND_BATCH: usize = 64;
+
+/// Clears `O_NONBLOCK`: a send waits for room in the socket's buffer instead of failing.
+pub fn set_blocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL and F_SETFL take and return plain integers; a bad descriptor is an
+    // error.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends `frames` (ranges of `buf`, at most [`SEND_BATCH`]) on a bound packet socket with as
+/// few `sendmmsg` calls as the kernel allows. Returns how many were sent before an error, and
+/// the error (a frame the kernel refuses, e.g. longer than the MTU, stops the batch there).
+pub fn send_many(fd: RawFd, buf: &[u8], frames: &[(usize, usize)]) -> (usize, Option<io::Error>) {
+    assert!(frames.len() <= SEND_BATCH, "at most SEND_BATCH frames");
+    assert!(frames.iter().all(|&(at, len)| at.checked_add(len).is_some_and(|end| end <= buf.len())));
+    // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+    let mut iov: [libc::iovec; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut msgs: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, &(at, len)) in frames.iter().enumerate() {
+        // The kernel only reads through these pointers (a send); each range is inside `buf`,
+        // checked above, and `buf` outlives the call.
+        iov[i] = libc::iovec { iov_base: buf[at..].as_ptr() as *mut libc::c_void, iov_len: len };
+        msgs[i].msg_hdr.msg_iov = &mut iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    let mut sent = 0;
+    while sent < frames.len() {
+        // SAFETY: `msgs[sent..len]` are initialized headers, each pointing to one iovec of
+        // `iov` (alive on this frame) that points into `buf`; no address is given (the socket
+        // is bound to its interface). The kernel writes only `msg_len` of each header.
+        let r = unsafe { libc::sendmmsg(fd, msgs[sent..].as_mut_ptr(), (frames.len() - sent) as libc::c_uint, 0) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return (sent, Some(e));
+        }
+        sent += r as usize;
+    }
+    (sent, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+
+    #[test]
+    fn each_call_on_a_socket_of_another_family_is_an_error_not_a_crash() {
+        // A UDP socket: the packet options do not apply, and the kernel says so.
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(ignore_outgoing(&udp).is_err());
+        assert!(packet_statistics(udp.as_raw_fd()).is_err());
+        // Nothing to read: would block, not a crash.
+        let mut buf = [0u8; 4];
+        assert_eq!(recv_nowait(udp.as_raw_fd(), &mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        // A datagram longer than the buffer: cut to it.
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(b"abcdefgh", udp.local_addr().unwrap()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(recv_nowait(udp.as_raw_fd(), &mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"abcd");
+        // A closed descriptor number: an error.
+        assert!(packet_statistics(-1).is_err());
+    }
+}

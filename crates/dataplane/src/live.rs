@@ -1,0 +1,151 @@
+//! `xconnect replay --iface`: the replay's tally fed from a live port instead of a file, with
+//! the same report (layers, flows, RTP streams, SIP, BGP, the tier's what-if), what the kernel
+//! dropped before the analyzer saw it, and a line per interval while it runs.
+//!
+//! A frame's time is when the analyzer received it: the wall clock at the start plus the
+//! monotonic time since (so it never goes backwards). One thread does everything, as the
+//! frames arrive one at a time; a capture file replays on several.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use xconnect_capture::pace::is_link_gone;
+use xconnect_capture::port::Port;
+use xconnect_capture::Packet;
+use xconnect_frame::LinkType;
+
+use crate::pipeline::{Outputs, ReplayError};
+use crate::police::Duplex;
+use crate::replay::{FrameSource, Progress, Replay, ReplayOptions, ReplayReport};
+
+/// How often the link is looked at while listening.
+const LINK_CHECK: Duration = Duration::from_millis(100);
+
+/// What the live run saw of its port (`live` in the JSON).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LiveStats {
+    /// The interface.
+    pub interface: String,
+    /// Seconds listened.
+    pub seconds: f64,
+    /// Frames the kernel handed to the analyzer's socket, dropped ones included.
+    pub kernel_packets: u64,
+    /// Frames the kernel dropped because the analyzer's socket buffer was full: never in the
+    /// tally, so every figure of the report misses them.
+    pub kernel_drops: u64,
+    /// "seconds" (the `--seconds` asked for passed), "stopped" (SIGINT or SIGTERM) or "link
+    /// down".
+    pub ended: &'static str,
+}
+
+/// One line while a live replay runs: the interval that just ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntervalLine {
+    /// Seconds since the start, at the interval's end.
+    pub elapsed_s: f64,
+    /// Frames in the interval.
+    pub frames: u64,
+    /// Their rate, Mbit/s on the wire (without FCS).
+    pub mbps: f64,
+    /// Everything so far.
+    pub total: Progress,
+    /// Kernel drops so far.
+    pub kernel_drops: u64,
+}
+
+/// How long to listen and how often to print.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Listen {
+    /// Stop after this long (`None`: until SIGINT/SIGTERM or the link goes down).
+    pub seconds: Option<Duration>,
+    /// A line every interval (`None`: none).
+    pub interval: Option<Duration>,
+}
+
+/// Analyzes what arrives on `port` until `listen.seconds` pass, `stop` is set or the link
+/// goes down; writes every frame to `outputs.received` (`--write`) and the policer's verdicts
+/// to the others. Returns the report (with `live` set) and the writers, unfinished.
+pub fn replay_port(
+    port: &mut Port,
+    opts: ReplayOptions,
+    police: Option<Duplex>,
+    mut outputs: Outputs,
+    listen: Listen,
+    stop: &AtomicBool,
+    mut line: impl FnMut(&IntervalLine),
+) -> Result<(ReplayReport, Outputs), ReplayError> {
+    let mut tally = Replay::new(opts, police);
+    let wall0 = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let start = Instant::now();
+    let deadline = listen.seconds.map(|s| start + s);
+    let mut next_line = listen.interval.map(|i| start + i);
+    let mut last_check = start;
+    let mut at_line = Progress { frames: 0, bytes: 0, rtp_streams: 0, policer_dropped: None };
+    let ended = loop {
+        let now = Instant::now();
+        if stop.load(Ordering::Relaxed) {
+            break "stopped";
+        }
+        if deadline.is_some_and(|d| now >= d) {
+            break "seconds";
+        }
+        if now - last_check >= LINK_CHECK {
+            last_check = now;
+            if !port.link_up() {
+                break "link down";
+            }
+        }
+        if let (Some(at), Some(every)) = (next_line, listen.interval) {
+            if now >= at {
+                let kernel = port.kernel_stats().map_err(ReplayError::Port)?;
+                let total = tally.progress();
+                let frames = total.frames - at_line.frames;
+                let mbps = (total.bytes - at_line.bytes) as f64 * 8.0 / every.as_secs_f64() / 1e6;
+                line(&IntervalLine {
+                    elapsed_s: (at - start).as_secs_f64(),
+                    frames,
+                    mbps,
+                    total,
+                    kernel_drops: kernel.drops,
+                });
+                at_line = total;
+                next_line = Some(at + every);
+            }
+        }
+        let frame = match port.recv() {
+            Ok(Some(f)) => f,
+            Ok(None) => continue,
+            Err(e) if is_link_gone(&e) => break "link down",
+            Err(e) => return Err(ReplayError::Port(e)),
+        };
+        let ts_ns = wall0 + start.elapsed().as_nanos() as u64;
+        let p = Packet {
+            ts_ns,
+            orig_len: frame.len() as u32,
+            link_type: LinkType::Ethernet,
+            interface: 0,
+            data: frame,
+            offset: 0,
+        };
+        let verdict = tally.add(&p);
+        outputs.write(verdict, &p).map_err(ReplayError::Write)?;
+        if let Some(w) = outputs.received.as_mut() {
+            w.write_packet(ts_ns, LinkType::Ethernet, frame, frame.len() as u32).map_err(ReplayError::Write)?;
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    // Whatever the kernel still held for the socket was not read: it is neither analyzed nor
+    // dropped by the kernel, and the counts below include it (packets - drops - frames).
+    let kernel = port.kernel_stats().map_err(ReplayError::Port)?;
+    let name = format!("live:{}", port.name());
+    let mut report = tally.finish(&name, &FrameSource::live(), None);
+    report.live = Some(LiveStats {
+        interface: port.name().to_string(),
+        seconds,
+        kernel_packets: kernel.packets,
+        kernel_drops: kernel.drops,
+        ended,
+    });
+    Ok((report, outputs))
+}

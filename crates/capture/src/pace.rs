@@ -117,7 +117,7 @@ pub fn send_paced(
         if stop.load(Ordering::Relaxed) {
             break Ended::Stopped;
         }
-        let at = batch.room();
+        let mut at = batch.room();
         let Some((ts, len)) = next(&mut batch.buf[at..at + crate::port::MAX_FRAME]) else { break Ended::Done };
         let origin = *origin.get_or_insert(ts);
         let mut offset = ts.saturating_sub(origin);
@@ -133,6 +133,9 @@ pub fn send_paced(
             if let Some(end) = batch.flush(port, now)? {
                 break end;
             }
+            // The batch is empty now: this frame becomes its first.
+            batch.buf.copy_within(at..at + len, 0);
+            at = 0;
             if !wait_until(due, stop) {
                 break Ended::Stopped;
             }

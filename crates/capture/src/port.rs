@@ -64,7 +64,12 @@ impl std::fmt::Display for PortError {
                 if available.is_empty() { "none".to_string() } else { available.join(", ") }
             ),
             PortError::Down { name, why } => {
-                write!(f, "interface {name:?} is {why}: bring it up (ip link set {name} up) and connect it first")
+                let fix = if *why == ADMIN_DOWN {
+                    format!("bring it up first (ip link set {name} up)")
+                } else {
+                    "connect its other end (or cable) and bring that up first".to_string()
+                };
+                write!(f, "interface {name:?} is {why}: {fix}")
             }
             PortError::NotPermitted { name } => write!(
                 f,
@@ -131,9 +136,11 @@ fn find(name: &str) -> Result<NetworkInterface, PortError> {
     }
 }
 
+const ADMIN_DOWN: &str = "administratively down";
+
 fn check_up(i: &NetworkInterface) -> Result<(), PortError> {
     if !i.is_up() {
-        return Err(PortError::Down { name: i.name.clone(), why: "administratively down" });
+        return Err(PortError::Down { name: i.name.clone(), why: ADMIN_DOWN });
     }
     if !i.is_running() {
         return Err(PortError::Down { name: i.name.clone(), why: "up but without a carrier (no link)" });

@@ -152,5 +152,40 @@ mod tests {
         assert_eq!(&buf, b"abcd");
         // A closed descriptor number: an error.
         assert!(packet_statistics(-1).is_err());
+        assert!(set_blocking(-1).is_err());
+    }
+
+    #[test]
+    fn send_many_sends_each_range_once_in_order_and_stops_at_a_refused_one() {
+        // A connected UDP socket takes sendmmsg without addresses, as a bound packet socket does.
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(rx.local_addr().unwrap()).unwrap();
+        set_blocking(tx.as_raw_fd()).unwrap();
+        let buf: Vec<u8> = (0..=255u8).collect();
+        let ranges: Vec<(usize, usize)> = (0..SEND_BATCH).map(|i| (i * 3, 1 + i % 3)).collect();
+        assert!(matches!(send_many(tx.as_raw_fd(), &buf, &ranges), (n, None) if n == SEND_BATCH));
+        let mut got = [0u8; 8];
+        for &(at, len) in &ranges {
+            let n = rx.recv(&mut got).unwrap();
+            assert_eq!(&got[..n], &buf[at..at + len]);
+        }
+        // A datagram larger than UDP allows: the kernel refuses it, after the first was sent.
+        let big = vec![0u8; 70_000];
+        let (n, e) = send_many(tx.as_raw_fd(), &big, &[(0, 10), (0, 70_000), (0, 10)]);
+        assert_eq!(n, 1);
+        assert_eq!(e.unwrap().raw_os_error(), Some(libc::EMSGSIZE));
+    }
+
+    #[test]
+    #[should_panic(expected = "at most SEND_BATCH")]
+    fn more_than_a_batch_is_a_bug() {
+        let _ = send_many(-1, &[0u8; 1], &[(0, 1); SEND_BATCH + 1]);
+    }
+
+    #[test]
+    #[should_panic]
+    fn a_range_outside_the_buffer_is_a_bug_not_a_read_past_it() {
+        let _ = send_many(-1, &[0u8; 10], &[(5, 6)]);
     }
 }

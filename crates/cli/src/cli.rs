@@ -35,11 +35,11 @@ pub enum Command {
         #[arg(long, value_name = "IF", conflicts_with_all = ["file", "threads"])]
         iface: Option<String>,
         /// With --iface: stop after this many seconds [default: at SIGINT/SIGTERM].
-        #[arg(long, requires = "iface")]
+        #[arg(long, requires = "iface", conflicts_with = "file")]
         seconds: Option<f64>,
         /// With --iface: also keep every frame received in this pcap (nanosecond; written
         /// atomically).
-        #[arg(long, value_name = "FILE", requires = "iface")]
+        #[arg(long, value_name = "FILE", requires = "iface", conflicts_with = "file")]
         write: Option<PathBuf>,
         /// Send the capture's frames onto this interface at their own times instead of
         /// analyzing them; prints frames sent, the rate and the pacing error.

@@ -26,7 +26,7 @@ pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
 
 /// Opens `name`, naming the flag in the error.
 pub fn open(flag: &str, name: &str, role: Role) -> anyhow::Result<Port> {
-    Port::open(name, role).map_err(|e| anyhow::anyhow!("{flag} {name}: {e}"))
+    Port::open(name, role).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
 /// The JSON of a paced send (`generate --iface --json`, `replay --to-iface --json`).

@@ -1,0 +1,322 @@
+//! Live ports, for real: two network namespaces joined by a veth pair that each test creates
+//! and removes (root; under `CI=true` not being root fails, elsewhere the tests skip loudly).
+//! Frames cross the pair from `generate --iface` or `replay --to-iface` to `replay --iface`,
+//! and every one is accounted for, byte for byte.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use xconnect_capture::CaptureReader;
+
+use crate::util::{pcap, require_tool};
+
+/// Whether this process may make network namespaces. Under `CI=true` it must.
+pub fn require_root() -> bool {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if !root {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("the live-port tests need root (network namespaces), and CI=true requires them to run");
+        }
+        eprintln!("SKIPPED: not root: the live-port tests (network namespaces, veth) did not run");
+        return false;
+    }
+    require_tool("ip")
+}
+
+static LABS: AtomicUsize = AtomicUsize::new(0);
+
+/// Two namespaces, `a` and `b`, with a veth pair `va` ⇄ `vb` between them, IPv6 off (no
+/// router solicitations on the wire): removed on drop.
+pub struct Pair {
+    pub a: String,
+    pub b: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip");
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Pair {
+    pub fn new() -> Pair {
+        let n = LABS.fetch_add(1, Ordering::Relaxed);
+        let id = format!("xct{}-{n}", std::process::id());
+        let pair = Pair { a: format!("{id}-a"), b: format!("{id}-b") };
+        for ns in [&pair.a, &pair.b] {
+            ip(&["netns", "add", ns]);
+            ip(&["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+            ip(&["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        ip(&["link", "add", "va", "netns", &pair.a, "type", "veth", "peer", "name", "vb", "netns", &pair.b]);
+        ip(&["-n", &pair.a, "link", "set", "va", "up"]);
+        ip(&["-n", &pair.b, "link", "set", "vb", "up"]);
+        pair
+    }
+
+    /// `xconnect ARGS` inside namespace `ns`.
+    pub fn xconnect(ns: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_xconnect")]).args(args);
+        c
+    }
+
+    /// `replay --iface vb --json ARGS` in `b`, returned once it listens.
+    pub fn listen(&self, args: &[&str]) -> Listener {
+        let mut child = Self::xconnect(&self.b, &[&["replay", "--iface", "vb", "--json"][..], args].concat())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the listener");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        err.read_line(&mut first).unwrap();
+        assert!(first.contains("listening on vb"), "the listener said: {first}");
+        // The rest of its stderr (interval lines) is read as it comes, so it never blocks.
+        let lines = std::thread::spawn(move || {
+            let mut all = String::new();
+            for l in err.lines() {
+                all += &l.unwrap();
+                all.push('\n');
+            }
+            all
+        });
+        Listener { child, lines }
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+pub struct Listener {
+    child: Child,
+    lines: std::thread::JoinHandle<String>,
+}
+
+impl Listener {
+    /// Stops it with SIGINT; its report, exit code and stderr.
+    pub fn stop(self) -> (Value, Option<i32>, String) {
+        // Frames in flight are on the far side of the pair within microseconds.
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        self.finish()
+    }
+
+    /// Waits for it to end by itself.
+    pub fn finish(self) -> (Value, Option<i32>, String) {
+        let out = self.child.wait_with_output().unwrap();
+        let err = self.lines.join().unwrap();
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("the listener's JSON: {e}: {}\n{err}", String::from_utf8_lossy(&out.stdout)));
+        (report, out.status.code(), err)
+    }
+}
+
+fn json_out(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Every frame of a capture, in order.
+fn frames(path: &Path) -> Vec<Vec<u8>> {
+    let mut r = CaptureReader::open(path).unwrap();
+    let mut v = Vec::new();
+    while let Some(p) = r.next_packet().unwrap() {
+        v.push(p.data.to_vec());
+    }
+    v
+}
+
+/// The RTP streams of a report as (ssrc, packets, lost, sequence errors), sorted.
+fn streams(r: &Value) -> Vec<(u64, u64, i64, u64)> {
+    let mut v: Vec<_> = r["rtp_streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["ssrc"].as_u64().unwrap(),
+                s["packets"].as_u64().unwrap(),
+                s["lost"].as_i64().unwrap(),
+                s["seq_errors"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn calls_sent_on_one_end_arrive_whole_and_in_order_at_the_other() {
+    if !require_root() {
+        return;
+    }
+    let pair = Pair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.pcap");
+    let file = dir.path().join("file.pcap");
+    let args = ["generate", "--calls", "300", "--seconds", "2", "--both-directions", "--silence-suppression"];
+    // The same calls written to a file: what must arrive.
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_xconnect")).args(args).args(["-o", file.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listener = pair.listen(&["--write", kept.to_str().unwrap(), "--interval", "500ms"]);
+    let sent =
+        json_out(&Pair::xconnect(&pair.a, &[&args[..], &["--iface", "va", "--json"]].concat()).output().unwrap());
+    let (live, code, lines) = listener.stop();
+    assert_eq!(code, Some(0), "{lines}");
+
+    let expected = frames(&file);
+    assert!(expected.len() > 10_000, "{}", expected.len());
+    assert_eq!(sent["frames"], expected.len() as u64, "{sent}");
+    assert_eq!(sent["ended"], "done");
+    assert_eq!(sent["loops"], 1);
+    assert_eq!(sent["bytes"], expected.iter().map(|f| f.len() as u64).sum::<u64>());
+    // Every frame sent is received or dropped by the kernel, none else; at this rate none is
+    // dropped.
+    let l = &live["live"];
+    assert_eq!(l["interface"], "vb");
+    assert_eq!(l["ended"], "stopped");
+    assert_eq!(l["kernel_drops"], 0, "{l}");
+    assert_eq!(live["frames"], sent["frames"], "{l}");
+    assert_eq!(l["kernel_packets"], sent["frames"]);
+    assert_eq!(live["format"], "live");
+    // Byte for byte and in order: the kept capture is the generated one.
+    let got = frames(&kept);
+    assert_eq!(got.len(), expected.len());
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != expected[i]) {
+        panic!("frame {i} received differs from the one generated:\n{:02x?}\n{:02x?}", got[i], expected[i]);
+    }
+    // The same analysis as the file's, but for time: the same streams, nothing lost.
+    let from_file = crate::util::json_of(&["replay", file.to_str().unwrap(), "--json"]);
+    assert_eq!(streams(&live), streams(&from_file));
+    // 300 calls both ways; with silence suppression a few legs say nothing in 2 s.
+    assert!(streams(&live).len() > 590, "{}", streams(&live).len());
+    assert!(streams(&live).iter().all(|s| s.2 == 0 && s.3 == 0));
+    // The interval lines while it ran: their frames add up to what arrived by the last line.
+    let counts: Vec<u64> = lines
+        .lines()
+        .filter(|l| l.contains(" frames "))
+        .map(|l| l.split_whitespace().nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert!(counts.len() >= 4, "{lines}");
+    assert!(counts.iter().sum::<u64>() <= sent["frames"].as_u64().unwrap(), "{lines}");
+}
+
+#[test]
+fn a_capture_replayed_onto_a_port_arrives_at_its_own_pace_and_loops() {
+    if !require_root() {
+        return;
+    }
+    let pair = Pair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.pcap");
+    // A real call: SIP and RTP, 236 frames over 7.05 s; played 4 times faster, twice.
+    let fixture = pcap("sipp-g711a.pcap");
+    let listener = pair.listen(&["--write", kept.to_str().unwrap()]);
+    let sent = json_out(
+        &Pair::xconnect(
+            &pair.a,
+            &["replay", fixture.to_str().unwrap(), "--to-iface", "va", "--speed", "4", "--loop", "2", "--json"],
+        )
+        .output()
+        .unwrap(),
+    );
+    let (live, _, lines) = listener.stop();
+    let one = frames(&fixture);
+    assert_eq!(sent["frames"], 2 * one.len() as u64, "{sent}");
+    assert_eq!(sent["loops"], 2);
+    // Each pass takes 7.05 s / 4; the second starts right after the first.
+    let scheduled = sent["scheduled_seconds"].as_f64().unwrap();
+    assert!((scheduled - 2.0 * 7.050 / 4.0).abs() < 0.01, "{sent}");
+    let seconds = sent["seconds"].as_f64().unwrap();
+    assert!(seconds >= scheduled - 0.001 && seconds < scheduled + 0.5, "{sent}");
+    assert_eq!(live["frames"], sent["frames"], "{lines}");
+    let got = frames(&kept);
+    let both = [one.clone(), one].concat();
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != both[i]) {
+        panic!("frame {i} received differs from the capture's:\n{:02x?}\n{:02x?}", got[i], both[i]);
+    }
+    // The frames arrive at the capture's times over 4: the span received matches.
+    let span = live["duration_s"].as_f64().unwrap();
+    assert!((span - scheduled).abs() < 0.05, "received over {span} s, scheduled {scheduled} s");
+}
+
+#[test]
+fn a_link_that_goes_down_ends_both_ends_with_the_report_so_far() {
+    if !require_root() {
+        return;
+    }
+    let pair = Pair::new();
+    let listener = pair.listen(&[]);
+    let sender = Pair::xconnect(&pair.a, &["generate", "--calls", "50", "--seconds", "30", "--iface", "va", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = Instant::now();
+    ip(&["-n", &pair.a, "link", "set", "va", "down"]);
+    let out = sender.wait_with_output().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5), "the sender took {:?} to notice", t.elapsed());
+    assert_eq!(out.status.code(), Some(2), "a link going down is not a clean end");
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sent["ended"], "link down");
+    let n = sent["frames"].as_u64().unwrap();
+    assert!(n > 2000 && n < 50 * 50 * 5, "{sent}");
+    let (live, code, lines) = listener.finish();
+    assert_eq!(code, Some(2), "{lines}");
+    assert!(lines.contains("the link went down"), "{lines}");
+    assert_eq!(live["live"]["ended"], "link down");
+    // Every frame the sender sent arrived before the link went.
+    assert_eq!(live["frames"].as_u64().unwrap() + live["live"]["kernel_drops"].as_u64().unwrap(), n);
+}
+
+#[test]
+fn ports_that_cannot_be_used_are_refused_before_anything_is_sent() {
+    if !require_root() {
+        return;
+    }
+    let pair = Pair::new();
+    let run = |args: &[&str]| {
+        let out = Pair::xconnect(&pair.a, args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let gen = |iface: &'static str| ["generate", "--calls", "10", "--seconds", "1", "--iface", iface];
+    // Not there: the error lists what is.
+    let (code, err) = run(&gen("vz"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("\"vz\": no such interface in this network namespace (there are: lo, va)"), "{err}");
+    // Administratively down, then up without a carrier (its peer down).
+    ip(&["-n", &pair.a, "link", "set", "va", "down"]);
+    let (code, err) = run(&gen("va"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("\"va\" is administratively down: bring it up first (ip link set va up)"), "{err}");
+    ip(&["-n", &pair.a, "link", "set", "va", "up"]);
+    ip(&["-n", &pair.b, "link", "set", "vb", "down"]);
+    let (code, err) = run(&["replay", "--iface", "va", "--seconds", "1"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("\"va\" is up but without a carrier (no link)"), "{err}");
+    ip(&["-n", &pair.b, "link", "set", "vb", "up"]);
+    // Without CAP_NET_RAW (root, but the capability taken from the bounding set).
+    if require_tool("setpriv") {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &pair.a, "setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+            .arg(env!("CARGO_BIN_EXE_xconnect"))
+            .args(gen("va"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("needs the CAP_NET_RAW capability, which this process lacks"), "{err}");
+    }
+}

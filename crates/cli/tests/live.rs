@@ -29,6 +29,12 @@ pub fn require_root() -> bool {
 
 static LABS: AtomicUsize = AtomicUsize::new(0);
 
+/// One wall-clock test at a time: the pacing and the shaper's timing are what is measured.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Two namespaces, `a` and `b`, with a veth pair `va` ⇄ `vb` between them, IPv6 off (no
 /// router solicitations on the wire): removed on drop.
 pub struct Pair {
@@ -161,6 +167,7 @@ fn calls_sent_on_one_end_arrive_whole_and_in_order_at_the_other() {
     if !require_root() {
         return;
     }
+    let _one = one_at_a_time();
     let pair = Pair::new();
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("kept.pcap");
@@ -218,6 +225,7 @@ fn a_capture_replayed_onto_a_port_arrives_at_its_own_pace_and_loops() {
     if !require_root() {
         return;
     }
+    let _one = one_at_a_time();
     let pair = Pair::new();
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("kept.pcap");
@@ -257,6 +265,7 @@ fn a_link_that_goes_down_ends_both_ends_with_the_report_so_far() {
     if !require_root() {
         return;
     }
+    let _one = one_at_a_time();
     let pair = Pair::new();
     let listener = pair.listen(&[]);
     let sender = Pair::xconnect(&pair.a, &["generate", "--calls", "50", "--seconds", "30", "--iface", "va", "--json"])
@@ -286,6 +295,7 @@ fn ports_that_cannot_be_used_are_refused_before_anything_is_sent() {
     if !require_root() {
         return;
     }
+    let _one = one_at_a_time();
     let pair = Pair::new();
     let run = |args: &[&str]| {
         let out = Pair::xconnect(&pair.a, args).output().unwrap();

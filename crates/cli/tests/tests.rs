@@ -8,7 +8,6 @@ mod bgp;
 mod bgp_replay;
 mod browser;
 mod differential;
-mod live;
 mod onboarding;
 mod oracle;
 mod replay_cli;

@@ -1,0 +1,45 @@
+//! `scripts/live-lab.sh`: a scenario's calls through Linux's tbf between network namespaces,
+//! against `xconnect simulate` on the same scenario; the kernel's drops and delay must be
+//! within the lab's stated tolerances of the simulator's.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::live::{one_at_a_time, require_root};
+use crate::util::require_tool;
+
+#[test]
+fn the_kernels_shaper_and_the_simulators_agree_within_the_labs_tolerance() {
+    if !require_root() || !require_tool("tc") || !require_tool("python3") {
+        return;
+    }
+    let _one = one_at_a_time();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = Command::new("bash")
+        .arg(format!("{root}/scripts/live-lab.sh"))
+        .arg("--json")
+        .env("XCONNECT", env!("CARGO_BIN_EXE_xconnect"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let (k, s) = (&r["kernel"], &r["simulated"]);
+    // 130 calls for 6 s at 20 ms, every frame offered to both shapers and seen by both
+    // analyzers.
+    assert_eq!(k["offered_frames"], 39_000, "{r}");
+    assert_eq!(s["offered_frames"], 39_000, "{r}");
+    assert_eq!(k["kernel_socket_drops"], 0, "{r}");
+    // The analyzers' count of what tbf dropped is tc's own.
+    assert_eq!(k["dropped_frames"], k["tc_dropped"], "{r}");
+    // About 11 % more than the tier: both shapers drop, about a tenth.
+    let (kl, sl) = (k["loss_pct"].as_f64().unwrap(), s["loss_pct"].as_f64().unwrap());
+    assert!((5.0..15.0).contains(&sl), "{r}");
+    assert!((kl - sl).abs() <= r["tolerance"]["loss_pct_points"].as_f64().unwrap(), "loss {kl} % against {sl} %: {r}");
+    // A full queue of 50 ms at the tier's rate: both delay every frame about that much.
+    let (kd, sd) = (k["delay_ms"]["p50"].as_f64().unwrap(), s["delay_ms"]["p50"].as_f64().unwrap());
+    assert!((40.0..60.0).contains(&sd), "{r}");
+    assert!((kd - sd).abs() <= r["tolerance"]["delay_p50_ms"].as_f64().unwrap(), "delay {kd} ms against {sd} ms: {r}");
+    assert_eq!(r["within"], serde_json::json!({"offered": true, "loss": true, "delay_p50": true}));
+}

@@ -36,6 +36,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let report = whole.finish("fuzz", &FrameSource::of(&r), stop.as_ref());
     assert_eq!(report.truncated, stop.is_some());
-    let merged = Replay::merge(shards).finish("fuzz", &r, stop.as_ref());
+    let merged = Replay::merge(shards).finish("fuzz", &FrameSource::of(&r), stop.as_ref());
     assert_eq!(serde_json::to_string(&report).unwrap(), serde_json::to_string(&merged).unwrap());
 });

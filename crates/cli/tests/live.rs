@@ -330,3 +330,36 @@ fn ports_that_cannot_be_used_are_refused_before_anything_is_sent() {
         assert!(err.contains("needs the CAP_NET_RAW capability, which this process lacks"), "{err}");
     }
 }
+
+#[test]
+fn sigint_ends_the_sender_cleanly_with_the_report_so_far() {
+    if !require_root() {
+        return;
+    }
+    let _one = one_at_a_time();
+    let pair = Pair::new();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("live.html");
+    let listener = pair.listen(&["--report", page.to_str().unwrap(), "--tier", "10M"]);
+    let sender =
+        Pair::xconnect(&pair.a, &["generate", "--calls", "50", "--seconds", "30", "--sip", "--iface", "va", "--json"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(Command::new("kill").args(["-INT", &sender.id().to_string()]).status().unwrap().success());
+    let out = sender.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "a stop asked for is a clean end");
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sent["ended"], "stopped");
+    let n = sent["frames"].as_u64().unwrap();
+    assert!(n > 1000, "{sent}");
+    let (live, code, lines) = listener.stop();
+    assert_eq!(code, Some(0), "{lines}");
+    assert_eq!(live["frames"], n, "{lines}");
+    // SIP dialogs live: every call's INVITE was seen, and the media the SDP set up.
+    assert_eq!(live["sip"]["calls"].as_array().unwrap().len(), 50, "{}", live["sip"]);
+    assert!(live["policer"]["passed_frames"].as_u64().unwrap() > 0);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("live:vb") && html.contains("<svg"), "the live run's report");
+}

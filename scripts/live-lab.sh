@@ -101,6 +101,8 @@ listen() { # $1 ns, $2 dev, $3 name
 }
 listen "$E" e1 edge
 listen "$C" c0 customer
+# tbf's counts from here: what the links said when they came up is not the calls'.
+tc -n "$E" -s qdisc show dev e0 >"$work/tc-before.txt"
 # shellcheck disable=SC2086
 ip netns exec "$P" "$bin" generate $gen_args --iface p0 --json >"$work/sent.json"
 sleep 0.5   # the shaper's queue drains (at most its limit at the tier's rate)
@@ -114,9 +116,11 @@ work, as_json, police, scenario = sys.argv[1], sys.argv[2] == "1", sys.argv[3], 
 sent = json.load(open(f"{work}/sent.json"))
 edge, cust = json.load(open(f"{work}/edge.json")), json.load(open(f"{work}/customer.json"))
 sim = json.load(open(f"{work}/sim.json"))["sites"][0]["directions"]["to_customer"]
-tc = open(f"{work}/tc.txt").read()
-m = re.search(r"Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)", tc)
-tc_sent, tc_dropped = int(m.group(2)), int(m.group(3))
+def tc_counts(name):
+    m = re.search(r"Sent (\d+) bytes (\d+) pkt \(dropped (\d+),", open(f"{work}/{name}").read())
+    return int(m.group(2)), int(m.group(3))
+(s0, d0), (s1, d1) = tc_counts("tc-before.txt"), tc_counts("tc.txt")
+tc_sent, tc_dropped = s1 - s0, d1 - d0
 
 def rtp_times(path):
     """(ssrc, seq) -> ns, for the RTP frames of a nanosecond pcap (Ethernet, 802.1Q, IPv4, UDP)."""

@@ -31,8 +31,9 @@ fn the_kernels_shaper_and_the_simulators_agree_within_the_labs_tolerance() {
     assert_eq!(k["offered_frames"], 39_000, "{r}");
     assert_eq!(s["offered_frames"], 39_000, "{r}");
     assert_eq!(k["kernel_socket_drops"], 0, "{r}");
-    // The analyzers' count of what tbf dropped is tc's own.
+    // The analyzers' count of what tbf passed and dropped is tc's own.
     assert_eq!(k["dropped_frames"], k["tc_dropped"], "{r}");
+    assert_eq!(k["passed_frames"], k["tc_sent"], "{r}");
     // About 11 % more than the tier: both shapers drop, about a tenth.
     let (kl, sl) = (k["loss_pct"].as_f64().unwrap(), s["loss_pct"].as_f64().unwrap());
     assert!((5.0..15.0).contains(&sl), "{r}");

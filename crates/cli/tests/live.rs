@@ -27,6 +27,23 @@ pub fn require_root() -> bool {
     require_tool("ip")
 }
 
+/// A fresh pair for a test, one test at a time; `None` when the test is skipped.
+fn pair() -> Option<(std::sync::MutexGuard<'static, ()>, Pair)> {
+    if !require_root() {
+        return None;
+    }
+    let one = one_at_a_time();
+    Some((one, Pair::new()))
+}
+
+/// The first frame where two captures differ, shown whole.
+fn assert_same_frames(got: &[Vec<u8>], want: &[Vec<u8>], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: frame counts");
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+        panic!("{what}: frame {i} differs:\n{:02x?}\n{:02x?}", got[i], want[i]);
+    }
+}
+
 static LABS: AtomicUsize = AtomicUsize::new(0);
 
 /// One wall-clock test at a time: the pacing and the shaper's timing are what is measured.
@@ -164,11 +181,7 @@ fn streams(r: &Value) -> Vec<(u64, u64, i64, u64)> {
 
 #[test]
 fn calls_sent_on_one_end_arrive_whole_and_in_order_at_the_other() {
-    if !require_root() {
-        return;
-    }
-    let _one = one_at_a_time();
-    let pair = Pair::new();
+    let Some((_one, pair)) = pair() else { return };
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("kept.pcap");
     let file = dir.path().join("file.pcap");
@@ -199,34 +212,27 @@ fn calls_sent_on_one_end_arrive_whole_and_in_order_at_the_other() {
     assert_eq!(l["kernel_packets"], sent["frames"]);
     assert_eq!(live["format"], "live");
     // Byte for byte and in order: the kept capture is the generated one.
-    let got = frames(&kept);
-    assert_eq!(got.len(), expected.len());
-    if let Some(i) = (0..got.len()).find(|&i| got[i] != expected[i]) {
-        panic!("frame {i} received differs from the one generated:\n{:02x?}\n{:02x?}", got[i], expected[i]);
-    }
+    assert_same_frames(&frames(&kept), &expected, "received against generated");
     // The same analysis as the file's, but for time: the same streams, nothing lost.
     let from_file = crate::util::json_of(&["replay", file.to_str().unwrap(), "--json"]);
     assert_eq!(streams(&live), streams(&from_file));
     // 300 calls both ways; with silence suppression a few legs say nothing in 2 s.
     assert!(streams(&live).len() > 590, "{}", streams(&live).len());
     assert!(streams(&live).iter().all(|s| s.2 == 0 && s.3 == 0));
-    // The interval lines while it ran: their frames add up to what arrived by the last line.
+    // The interval lines while it ran, the last one partial: their frames add up to the
+    // report's.
     let counts: Vec<u64> = lines
         .lines()
         .filter(|l| l.contains(" frames "))
         .map(|l| l.split_whitespace().nth(2).unwrap().parse().unwrap())
         .collect();
     assert!(counts.len() >= 4, "{lines}");
-    assert!(counts.iter().sum::<u64>() <= sent["frames"].as_u64().unwrap(), "{lines}");
+    assert_eq!(counts.iter().sum::<u64>(), sent["frames"].as_u64().unwrap(), "{lines}");
 }
 
 #[test]
 fn a_capture_replayed_onto_a_port_arrives_at_its_own_pace_and_loops() {
-    if !require_root() {
-        return;
-    }
-    let _one = one_at_a_time();
-    let pair = Pair::new();
+    let Some((_one, pair)) = pair() else { return };
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("kept.pcap");
     // A real call: SIP and RTP, 236 frames over 7.05 s; played 4 times faster, twice.
@@ -250,11 +256,7 @@ fn a_capture_replayed_onto_a_port_arrives_at_its_own_pace_and_loops() {
     let seconds = sent["seconds"].as_f64().unwrap();
     assert!(seconds >= scheduled - 0.001 && seconds < scheduled + 0.5, "{sent}");
     assert_eq!(live["frames"], sent["frames"], "{lines}");
-    let got = frames(&kept);
-    let both = [one.clone(), one].concat();
-    if let Some(i) = (0..got.len()).find(|&i| got[i] != both[i]) {
-        panic!("frame {i} received differs from the capture's:\n{:02x?}\n{:02x?}", got[i], both[i]);
-    }
+    assert_same_frames(&frames(&kept), &[one.clone(), one].concat(), "received against the capture twice");
     // The frames arrive at the capture's times over 4: the span received matches.
     let span = live["duration_s"].as_f64().unwrap();
     assert!((span - scheduled).abs() < 0.05, "received over {span} s, scheduled {scheduled} s");
@@ -262,11 +264,7 @@ fn a_capture_replayed_onto_a_port_arrives_at_its_own_pace_and_loops() {
 
 #[test]
 fn a_link_that_goes_down_ends_both_ends_with_the_report_so_far() {
-    if !require_root() {
-        return;
-    }
-    let _one = one_at_a_time();
-    let pair = Pair::new();
+    let Some((_one, pair)) = pair() else { return };
     let listener = pair.listen(&[]);
     let sender = Pair::xconnect(&pair.a, &["generate", "--calls", "50", "--seconds", "30", "--iface", "va", "--json"])
         .stdout(Stdio::piped())
@@ -292,11 +290,7 @@ fn a_link_that_goes_down_ends_both_ends_with_the_report_so_far() {
 
 #[test]
 fn ports_that_cannot_be_used_are_refused_before_anything_is_sent() {
-    if !require_root() {
-        return;
-    }
-    let _one = one_at_a_time();
-    let pair = Pair::new();
+    let Some((_one, pair)) = pair() else { return };
     let run = |args: &[&str]| {
         let out = Pair::xconnect(&pair.a, args).output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -333,11 +327,7 @@ fn ports_that_cannot_be_used_are_refused_before_anything_is_sent() {
 
 #[test]
 fn sigint_ends_the_sender_cleanly_with_the_report_so_far() {
-    if !require_root() {
-        return;
-    }
-    let _one = one_at_a_time();
-    let pair = Pair::new();
+    let Some((_one, pair)) = pair() else { return };
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("live.html");
     let listener = pair.listen(&["--report", page.to_str().unwrap(), "--tier", "10M"]);

@@ -63,6 +63,28 @@ pub struct Listen {
     pub interval: Option<Duration>,
 }
 
+/// Prints the line of the interval of length `span` that ends `elapsed` after the start, and
+/// returns the totals it started from for the next.
+fn emit(
+    port: &mut Port,
+    tally: &Replay,
+    before: Progress,
+    elapsed: Duration,
+    span: Duration,
+    line: &mut impl FnMut(&IntervalLine),
+) -> Result<Progress, ReplayError> {
+    let kernel = port.kernel_stats().map_err(ReplayError::Port)?;
+    let total = tally.progress();
+    line(&IntervalLine {
+        elapsed_s: elapsed.as_secs_f64(),
+        frames: total.frames - before.frames,
+        mbps: (total.bytes - before.bytes) as f64 * 8.0 / span.as_secs_f64().max(1e-9) / 1e6,
+        total,
+        kernel_drops: kernel.drops,
+    });
+    Ok(total)
+}
+
 /// Analyzes what arrives on `port` until `listen.seconds` pass, `stop` is set or the link
 /// goes down; writes every frame to `outputs.received` (`--write`) and the policer's verdicts
 /// to the others. Returns the report (with `live` set) and the writers, unfinished.
@@ -98,18 +120,7 @@ pub fn replay_port(
         }
         if let (Some(at), Some(every)) = (next_line, listen.interval) {
             if now >= at {
-                let kernel = port.kernel_stats().map_err(ReplayError::Port)?;
-                let total = tally.progress();
-                let frames = total.frames - at_line.frames;
-                let mbps = (total.bytes - at_line.bytes) as f64 * 8.0 / every.as_secs_f64() / 1e6;
-                line(&IntervalLine {
-                    elapsed_s: (at - start).as_secs_f64(),
-                    frames,
-                    mbps,
-                    total,
-                    kernel_drops: kernel.drops,
-                });
-                at_line = total;
+                at_line = emit(port, &tally, at_line, at - start, every, &mut line)?;
                 next_line = Some(at + every);
             }
         }
@@ -134,6 +145,14 @@ pub fn replay_port(
             w.write_packet(ts_ns, LinkType::Ethernet, frame, frame.len() as u32).map_err(ReplayError::Write)?;
         }
     };
+    // The last, partial interval's line: the lines add up to the report's frames.
+    if let (Some(at), Some(every)) = (next_line, listen.interval) {
+        let since = start.elapsed();
+        let part = every.saturating_sub(at.saturating_duration_since(start + since));
+        if part > Duration::ZERO {
+            emit(port, &tally, at_line, since, part, &mut line)?;
+        }
+    }
     let seconds = start.elapsed().as_secs_f64();
     // Whatever the kernel still held for the socket was not read: it is neither analyzed nor
     // dropped by the kernel, and the counts below include it (packets - drops - frames).

@@ -117,6 +117,14 @@ pub fn send_paced(
         if stop.load(Ordering::Relaxed) {
             break Ended::Stopped;
         }
+        // Also when the sender is behind and never waits: a frame sent on a link without a
+        // carrier is lost without an error.
+        if last_check.elapsed() > LINK_CHECK {
+            last_check = Instant::now();
+            if !port.link_up() {
+                break Ended::LinkDown;
+            }
+        }
         let mut at = batch.room();
         let Some((ts, len)) = next(&mut batch.buf[at..at + crate::port::MAX_FRAME]) else { break Ended::Done };
         let origin = *origin.get_or_insert(ts);
@@ -127,7 +135,7 @@ pub fn send_paced(
         }
         last_offset = offset;
         let due = start + Duration::from_nanos(offset);
-        let mut now = Instant::now();
+        let now = Instant::now();
         if due > now {
             // Not due yet: what is due goes first, then the wait.
             if let Some(end) = batch.flush(port, now)? {
@@ -138,13 +146,6 @@ pub fn send_paced(
             at = 0;
             if !wait_until(due, stop) {
                 break Ended::Stopped;
-            }
-            now = Instant::now();
-            if now - last_check > LINK_CHECK {
-                last_check = now;
-                if !port.link_up() {
-                    break Ended::LinkDown;
-                }
             }
         }
         batch.push(at, len, due);

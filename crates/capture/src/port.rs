@@ -2,8 +2,8 @@
 //! datalink layer, to send frames onto it and to receive the frames that arrive on it.
 //!
 //! [`Port::open`] checks everything before the first frame moves: that the interface exists
-//! (the error lists those that do), that it is up and has a carrier, and that the process may
-//! open a raw socket (`CAP_NET_RAW`). While a run goes on, [`Port::link_up`] tells whether the
+//! (the error lists those that do), that it carries Ethernet frames, that it is up and has a
+//! carrier, and that the process may open a raw socket (`CAP_NET_RAW`). While a run goes on, [`Port::link_up`] tells whether the
 //! link is still there, and [`Port::kernel_stats`] what the kernel saw and dropped for this
 //! socket (`PACKET_STATISTICS`): frames the socket's buffer had no room for, which a report
 //! must show rather than hide.
@@ -39,6 +39,13 @@ pub enum PortError {
         /// "administratively down" or "up but without a carrier (no link)".
         why: &'static str,
     },
+    /// The interface does not carry Ethernet frames (a tun, WireGuard or PPP device).
+    NotEthernet {
+        /// The interface.
+        name: String,
+        /// Its hardware type (`ARPHRD_*`, linux/if_arp.h).
+        hw_type: u16,
+    },
     /// The process may not open a raw socket.
     NotPermitted {
         /// The interface.
@@ -71,6 +78,11 @@ impl std::fmt::Display for PortError {
                 };
                 write!(f, "interface {name:?} is {why}: {fix}")
             }
+            PortError::NotEthernet { name, hw_type } => write!(
+                f,
+                "interface {name:?} carries no Ethernet frames (its hardware type is {hw_type}, not 1, Ethernet: a \
+                 tun, WireGuard or PPP device): xconnect sends and analyzes Layer-2 Ethernet frames"
+            ),
             PortError::NotPermitted { name } => write!(
                 f,
                 "interface {name:?}: opening a raw (AF_PACKET) socket needs the CAP_NET_RAW capability, which this \
@@ -138,6 +150,17 @@ fn find(name: &str) -> Result<NetworkInterface, PortError> {
 
 const ADMIN_DOWN: &str = "administratively down";
 
+/// `ARPHRD_ETHER` and `ARPHRD_LOOPBACK` (which Linux frames as Ethernet).
+const ETHERNET_TYPES: [u16; 2] = [1, 772];
+
+/// The interface's hardware type from sysfs, when sysfs shows this network namespace's
+/// interface of that name (its index is the one the kernel gave us).
+fn hw_type(i: &NetworkInterface) -> Option<u16> {
+    let dir = std::path::Path::new("/sys/class/net").join(&i.name);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok()?.trim().parse::<u32>().ok();
+    (read("ifindex")? == i.index).then(|| read("type").and_then(|t| u16::try_from(t).ok())).flatten()
+}
+
 fn check_up(i: &NetworkInterface) -> Result<(), PortError> {
     if !i.is_up() {
         return Err(PortError::Down { name: i.name.clone(), why: ADMIN_DOWN });
@@ -153,6 +176,9 @@ impl Port {
     /// this process may open a raw socket.
     pub fn open(name: &str, role: Role) -> Result<Port, PortError> {
         let mut iface = find(name)?;
+        if let Some(t) = hw_type(&iface).filter(|t| !ETHERNET_TYPES.contains(t)) {
+            return Err(PortError::NotEthernet { name: name.to_string(), hw_type: t });
+        }
         // The kernel reports a carrier found at bring-up a little later (its link watch runs
         // up to a second behind): an interface just set up gets that long.
         let waited = std::time::Instant::now();

@@ -353,3 +353,18 @@ fn sigint_ends_the_sender_cleanly_with_the_report_so_far() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("live:vb") && html.contains("<svg"), "the live run's report");
 }
+
+#[test]
+fn a_port_without_ethernet_frames_is_refused() {
+    let Some((_one, pair)) = pair() else { return };
+    // A tun device carries IP packets with no Ethernet header: nothing to send or parse as
+    // frames (refused before it is found to have no carrier).
+    ip(&["-n", &pair.a, "tuntap", "add", "dev", "tun7", "mode", "tun"]);
+    let out = Pair::xconnect(&pair.a, &["replay", "--iface", "tun7", "--seconds", "1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("\"tun7\" carries no Ethernet frames (its hardware type is 65534"), "{err}");
+    // Loopback is framed as Ethernet on Linux: accepted.
+    let out = Pair::xconnect(&pair.a, &["replay", "--iface", "lo", "--seconds", "0.2", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

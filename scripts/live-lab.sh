@@ -22,6 +22,8 @@
 #   SCENARIO: one site with egress = "shape", accounting = "l2" (tbf charges the frame
 #   without FCS), fixed calls [default: fixtures/scenarios/live-lab.toml].
 #   --json: one JSON object (kernel, simulator, tolerances, within) instead of the table.
+# Exit code: 0 when the kernel and the simulator agree within the tolerances (README, "The
+# live lab"), 3 when they do not, 1 when the lab cannot run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=fixtures/scenarios/live-lab.toml
@@ -29,7 +31,7 @@ json=0
 for a in "$@"; do
   case "$a" in
     --json) json=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) scenario=$a ;;
   esac
 done
@@ -107,6 +109,8 @@ listen "$C" c0 customer
 tc -n "$E" -s qdisc show dev e0 >"$work/tc-before.txt"
 # shellcheck disable=SC2086
 ip netns exec "$P" "$bin" generate $gen_args --iface p0 --json >"$work/sent.json"
+# A Ctrl-C stops the sender cleanly (exit 0, "ended": "stopped"), so bash does not see it.
+grep -q '"ended":"done"' "$work/sent.json" || { echo "live-lab: interrupted, or the link went down" >&2; exit 130; }
 sleep 0.5   # the shaper's queue drains (at most its limit at the tier's rate)
 kill -INT "${pids[@]}"; wait "${pids[@]}" || true; pids=()
 tc -n "$E" -s qdisc show dev e0 >"$work/tc.txt"
@@ -172,10 +176,11 @@ within = {
     "delay_p50": kernel["delay_ms"]["p50"] is not None
         and abs(kernel["delay_ms"]["p50"] - sim["delay_ms"]["p50"]) <= tolerance["delay_p50_ms"],
 }
+code = 0 if all(within.values()) else 3
 if as_json:
     print(json.dumps({"scenario": scenario, "kernel_police": police == "yes", "kernel": kernel,
                       "simulated": simulated, "tolerance": tolerance, "within": within}))
-    sys.exit(0)
+    sys.exit(code)
 f = lambda x, d=3: "-" if x is None else f"{x:.{d}f}"
 print(f"\n{scenario}: the provider -> customer leg through the edge's shaper")
 print(f"sender: {sent['frames']} frames in {sent['seconds']:.3f} s, pacing error p50 {sent['pacing_error_us']['p50']:.1f} us, "
@@ -198,4 +203,5 @@ print(f"(tc's own count: sent {tc_sent}, dropped {tc_dropped}; jitter as the fra
 print("within tolerance: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in within.items()))
 if police != "yes":
     print("this kernel has no tc police action (CONFIG_NET_ACT_POLICE): the ingress policer is not compared here")
+sys.exit(code)
 PY

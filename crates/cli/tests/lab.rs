@@ -44,3 +44,40 @@ fn the_kernels_shaper_and_the_simulators_agree_within_the_labs_tolerance() {
     assert!((kd - sd).abs() <= r["tolerance"]["delay_p50_ms"].as_f64().unwrap(), "delay {kd} ms against {sd} ms: {r}");
     assert_eq!(r["within"], serde_json::json!({"offered": true, "loss": true, "delay_p50": true}));
 }
+
+#[test]
+fn an_interrupted_lab_removes_everything_it_made() {
+    if !require_root() || !require_tool("tc") || !require_tool("python3") {
+        return;
+    }
+    let _one = one_at_a_time();
+    use std::os::unix::process::CommandExt;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut lab = Command::new("bash")
+        .arg(format!("{root}/scripts/live-lab.sh"))
+        .env("XCONNECT", env!("CARGO_BIN_EXE_xconnect"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let id = lab.id();
+    let ours = || {
+        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&format!("-{id}"))).count()
+    };
+    // Wait until its three namespaces exist and the calls are under way, then Ctrl-C (SIGINT
+    // to the whole process group, as a terminal sends it).
+    let t = std::time::Instant::now();
+    while ours() < 3 {
+        assert!(t.elapsed() < std::time::Duration::from_secs(60), "the lab did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(Command::new("kill").args(["-INT", "--", &format!("-{id}")]).status().unwrap().success());
+    let status = lab.wait().unwrap();
+    assert!(!status.success(), "an interrupted lab does not claim a result");
+    assert_eq!(ours(), 0, "the lab left its namespaces behind");
+    let procs = Command::new("pgrep").args(["-f", "replay --iface (e1|c0) "]).output().unwrap();
+    assert!(procs.stdout.is_empty(), "an analyzer outlived the lab: {}", String::from_utf8_lossy(&procs.stdout));
+}

@@ -9,7 +9,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 use xconnect_capture::pace::is_link_gone;
 use xconnect_capture::port::Port;
 use xconnect_capture::Packet;
@@ -17,27 +16,10 @@ use xconnect_frame::LinkType;
 
 use crate::pipeline::{Outputs, ReplayError};
 use crate::police::Duplex;
-use crate::replay::{FrameSource, Progress, Replay, ReplayOptions, ReplayReport};
+use crate::replay::{FrameSource, LiveStats, Progress, Replay, ReplayOptions, ReplayReport};
 
 /// How often the link is looked at while listening.
 const LINK_CHECK: Duration = Duration::from_millis(100);
-
-/// What the live run saw of its port (`live` in the JSON).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LiveStats {
-    /// The interface.
-    pub interface: String,
-    /// Seconds listened.
-    pub seconds: f64,
-    /// Frames the kernel handed to the analyzer's socket, dropped ones included.
-    pub kernel_packets: u64,
-    /// Frames the kernel dropped because the analyzer's socket buffer was full: never in the
-    /// tally, so every figure of the report misses them.
-    pub kernel_drops: u64,
-    /// "seconds" (the `--seconds` asked for passed), "stopped" (SIGINT or SIGTERM) or "link
-    /// down".
-    pub ended: &'static str,
-}
 
 /// One line while a live replay runs: the interval that just ended.
 #[derive(Debug, Clone, Copy, PartialEq)]

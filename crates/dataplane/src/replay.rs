@@ -204,6 +204,23 @@ pub struct Progress {
     pub policer_dropped: Option<u64>,
 }
 
+/// What the live run saw of its port (`live` in the JSON).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LiveStats {
+    /// The interface.
+    pub interface: String,
+    /// Seconds listened.
+    pub seconds: f64,
+    /// Frames the kernel handed to the analyzer's socket, dropped ones included.
+    pub kernel_packets: u64,
+    /// Frames the kernel dropped because the analyzer's socket buffer was full: never in the
+    /// tally, so every figure of the report misses them.
+    pub kernel_drops: u64,
+    /// "seconds" (the `--seconds` asked for passed), "stopped" (SIGINT or SIGTERM) or "link
+    /// down".
+    pub ended: &'static str,
+}
+
 /// The replay summary; the JSON contract of `xconnect replay --json` (see the README).
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayReport {
@@ -288,7 +305,7 @@ pub struct ReplayReport {
     /// A live port's run (`replay --iface`): how long, why it ended, and what the kernel
     /// dropped before the analyzer saw it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub live: Option<crate::live::LiveStats>,
+    pub live: Option<LiveStats>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -46,7 +46,7 @@ use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{Cease, Notification, Origin, PathAttributes};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
 use xconnect_time::Nanos;
-use xconnect_trafgen::{AddressPlan, Arrivals, CallPlan, Phase, Source};
+use xconnect_trafgen::{AddressPlan, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
 use crate::series::{Bins, Calls, Link, LinkSeries, Loss, Outcome};
@@ -1365,27 +1365,12 @@ fn source(
     seed: u64,
     start_ns: u64,
 ) -> Source {
-    let plan = CallPlan {
-        calls,
-        codec: sc.codec,
-        ptime_ms: sc.ptime_ms,
-        vlan: sc.vlan,
-        phase: if sc.sync { Phase::Sync } else { Phase::Random },
-        directions: dir.legs(),
-        seed,
-        start_ns,
-        duration_ns: sc.duration.0 - start_ns,
-        addresses: AddressPlan {
-            customer: (customer.network(), customer.prefix_len()),
-            provider: (provider.network(), provider.prefix_len()),
-            ..AddressPlan::default()
-        },
-        silence_suppression: sc.silence_suppression,
-        arrivals: match sc.mean_hold {
-            Some(hold) => Arrivals::Poisson { mean_hold_ns: hold.0 },
-            None => Arrivals::Fixed,
-        },
+    let addresses = AddressPlan {
+        customer: (customer.network(), customer.prefix_len()),
+        provider: (provider.network(), provider.prefix_len()),
+        ..AddressPlan::default()
     };
+    let plan = sc.call_plan(calls, dir.legs(), seed, start_ns, addresses);
     Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid")
 }
 

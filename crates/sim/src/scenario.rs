@@ -238,6 +238,36 @@ pub type ScenarioError = Problems;
 pub const MOS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=4.5;
 
 impl Scenario {
+    /// The calls a site's source sends, as every engine (and `generate --scenario`) makes
+    /// them: the scenario's codec, packet time, phases, tag, silence suppression and arrivals,
+    /// from `start_ns` to the end of the run.
+    pub fn call_plan(
+        &self,
+        calls: u64,
+        directions: xconnect_trafgen::Directions,
+        seed: u64,
+        start_ns: u64,
+        addresses: AddressPlan,
+    ) -> xconnect_trafgen::CallPlan {
+        xconnect_trafgen::CallPlan {
+            calls,
+            codec: self.codec,
+            ptime_ms: self.ptime_ms,
+            vlan: self.vlan,
+            phase: if self.sync { xconnect_trafgen::Phase::Sync } else { xconnect_trafgen::Phase::Random },
+            directions,
+            seed,
+            start_ns,
+            duration_ns: self.duration.0.saturating_sub(start_ns),
+            addresses,
+            silence_suppression: self.silence_suppression,
+            arrivals: match self.mean_hold {
+                Some(hold) => xconnect_trafgen::Arrivals::Poisson { mean_hold_ns: hold.0 },
+                None => xconnect_trafgen::Arrivals::Fixed,
+            },
+        }
+    }
+
     /// The series' interval and whether it was widened from the one asked (to keep at most
     /// [`xconnect_dataplane::series::MAX_POINTS`] points).
     pub fn series_interval(&self) -> (u64, bool) {

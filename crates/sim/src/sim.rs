@@ -17,7 +17,7 @@ use serde::Serialize;
 use xconnect_interconnect::Tier;
 use xconnect_policer::Accounting;
 use xconnect_time::Span;
-use xconnect_trafgen::{AddressPlan, Arrivals, BandwidthLayer, CallPlan, Codec, Phase, Source};
+use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec, Source};
 
 use crate::plan::Carried;
 use crate::scenario::{Scenario, Site};
@@ -126,23 +126,7 @@ impl Sink {
 /// the per-flow work (parsing and analysis; 0: all on this thread). Adds frames done to
 /// `progress`.
 fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, workers: usize) -> Leg {
-    let plan = CallPlan {
-        calls: run.calls,
-        codec: sc.codec,
-        ptime_ms: sc.ptime_ms,
-        vlan: sc.vlan,
-        phase: if sc.sync { Phase::Sync } else { Phase::Random },
-        directions: dir.legs(),
-        seed: run.seed,
-        start_ns: 0,
-        duration_ns: sc.duration.0,
-        addresses: AddressPlan::default(),
-        silence_suppression: sc.silence_suppression,
-        arrivals: match sc.mean_hold {
-            Some(hold) => Arrivals::Poisson { mean_hold_ns: hold.0 },
-            None => Arrivals::Fixed,
-        },
-    };
+    let plan = sc.call_plan(run.calls, dir.legs(), run.seed, 0, AddressPlan::default());
     let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
     let rate = run.site.tier.rate_bps();
     let mut edge = Edge::new(sc, &run.site, dir);

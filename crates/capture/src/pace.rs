@@ -127,6 +127,7 @@ pub fn send_paced(
         }
         let mut at = batch.room();
         let Some((ts, len)) = next(&mut batch.buf[at..at + crate::port::MAX_FRAME]) else { break Ended::Done };
+        let len = len.min(crate::port::MAX_FRAME);
         let origin = *origin.get_or_insert(ts);
         let mut offset = ts.saturating_sub(origin);
         if offset < last_offset {

@@ -203,6 +203,9 @@ impl Port {
             }
         } else {
             socket.set_send_buffer_size(4 << 20).map_err(|e| io("sizing the send buffer", e))?;
+            // A sending socket bound to every protocol is handed every frame that arrives, and
+            // never reads one: the smallest buffer the kernel allows keeps what it holds small.
+            socket.set_recv_buffer_size(0).map_err(|e| io("sizing the receive buffer", e))?;
         }
         let fd = socket.into_raw_fd();
         let config = Config {
@@ -217,7 +220,9 @@ impl Port {
         // pnet binds the socket to the interface and owns the descriptor from here on.
         let (tx, rx) = match pnet_datalink::channel(&iface, config) {
             Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
-            Ok(_) => unreachable!("a Layer-2 channel is an Ethernet channel"),
+            Ok(_) => {
+                return Err(io("binding the socket", io::Error::other("pnet gave a channel that is not Ethernet")))
+            }
             Err(e) => return Err(io("binding the socket to the interface", e)),
         };
         let mut port = Port { name: name.to_string(), _tx: tx, rx, fd, stats: KernelStats::default() };

@@ -15,6 +15,9 @@ use xconnect_capture::port::{Port, Role};
 use xconnect_capture::CaptureReader;
 use xconnect_frame::LinkType;
 
+/// The longest a capture may take to send (its span over `--speed`, times `--loop`).
+pub const MAX_SEND_SECONDS: f64 = 86_400.0;
+
 /// The stop flag: set by SIGINT or SIGTERM, looked at by the loops between frames.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -153,13 +156,33 @@ pub fn send_capture(file: &Path, iface: &str, speed: f64, loops: u64, json: bool
         anyhow::bail!("--loop {loops}: expected 1 to 1000000 passes over the capture");
     }
     let open_file = || CaptureReader::open(file).with_context(|| format!("cannot replay {}", file.display()));
+    // A first pass, before anything is sent: every frame must be Ethernet, and the run must
+    // end within a day (a capture's own times can span years, by error or not).
     let mut reader = open_file()?;
-    if let Some(l) = reader.link_types().iter().find(|l| **l != LinkType::Ethernet) {
+    let (mut frames, mut span) = (0u64, None::<(u64, u64)>);
+    while let Ok(Some(p)) = reader.next_packet() {
+        if p.link_type != LinkType::Ethernet {
+            anyhow::bail!(
+                "{}: the frame at byte {} is {}, not Ethernet: only Ethernet frames can be sent on a Layer-2 port",
+                file.display(),
+                p.offset,
+                p.link_type
+            );
+        }
+        frames += 1;
+        span = Some(span.map_or((p.ts_ns, p.ts_ns), |(a, b)| (a.min(p.ts_ns), b.max(p.ts_ns))));
+    }
+    let seconds = span.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9) / speed * loops as f64;
+    if seconds > MAX_SEND_SECONDS {
         anyhow::bail!(
-            "{}: its frames are {l}, not Ethernet: only Ethernet frames can be sent on a Layer-2 port",
-            file.display()
+            "{}: {frames} frames over {:.0} s at --speed {speed}, {loops} time(s): {seconds:.0} s of sending, more \
+             than a day ({MAX_SEND_SECONDS} s); raise --speed or lower --loop",
+            file.display(),
+            span.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9)
         );
     }
+    eprintln!("xconnect: sending {frames} frames, {loops} time(s), over {seconds:.3} s on {iface}");
+    let mut reader = open_file()?;
     let mut port = open("--to-iface", iface, Role::Send)?;
     let stop = stop_flag()?;
     let (mut pass, mut cut, mut base, mut last) = (0u64, 0u64, 0u64, 0u64);
@@ -168,15 +191,6 @@ pub fn send_capture(file: &Path, iface: &str, speed: f64, loops: u64, json: bool
     let r = send_paced(&mut port, &stop, |buf| loop {
         match reader.next_packet() {
             Ok(Some(p)) => {
-                if p.link_type != LinkType::Ethernet {
-                    failure = Some(anyhow::anyhow!(
-                        "{}: the frame at byte {} is {}, not Ethernet: only Ethernet frames can be sent on a Layer-2 port",
-                        file.display(),
-                        p.offset,
-                        p.link_type
-                    ));
-                    return None;
-                }
                 let first = *first_of_pass.get_or_insert(p.ts_ns);
                 let t = base + (p.ts_ns.saturating_sub(first) as f64 / speed) as u64;
                 last = last.max(t);

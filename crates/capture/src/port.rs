@@ -9,7 +9,8 @@
 //! must show rather than hide.
 //!
 //! The receiving side ignores the frames this host sends on the interface
-//! (`PACKET_IGNORE_OUTGOING`), so a port analyzes only what arrives; its socket buffer is made
+//! (`PACKET_IGNORE_OUTGOING`), so a port analyzes only what arrives, and each frame comes with
+//! the kernel's time of its arrival (`SO_TIMESTAMPNS`), not the time the analyzer got to it; its socket buffer is made
 //! as large as the kernel allows (`SO_RCVBUFFORCE` as root, 64 MiB), because an analyzer that
 //! falls behind for a few milliseconds must not lose frames it could have read later.
 
@@ -116,11 +117,13 @@ const RCVBUF: usize = 64 << 20;
 /// An open port. See the module documentation.
 pub struct Port {
     name: String,
-    /// Kept for the descriptor they share: frames are sent by [`Port::send_batch`].
-    _tx: Box<dyn DataLinkSender>,
-    rx: Box<dyn DataLinkReceiver>,
+    /// pnet's channel, kept for the descriptor it owns (closed when the port is dropped):
+    /// frames are sent by [`Port::send_batch`] and received by [`Port::recv`] on it directly.
+    _channel: (Box<dyn DataLinkSender>, Box<dyn DataLinkReceiver>),
     fd: RawFd,
     stats: KernelStats,
+    /// A receiving port's frame buffer.
+    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for Port {
@@ -225,7 +228,8 @@ impl Port {
             }
             Err(e) => return Err(io("binding the socket to the interface", e)),
         };
-        let mut port = Port { name: name.to_string(), _tx: tx, rx, fd, stats: KernelStats::default() };
+        let buf = if role == Role::Receive { vec![0u8; MAX_FRAME] } else { Vec::new() };
+        let port = Port { name: name.to_string(), _channel: (tx, rx), fd, stats: KernelStats::default(), buf };
         if role == Role::Send {
             // pnet made the socket non-blocking; a batch waits for room instead.
             sockopt::set_blocking(fd).map_err(|e| io("making the socket blocking", e))?;
@@ -233,19 +237,12 @@ impl Port {
         if role == Role::Receive {
             // Frames that arrived between the socket's creation and its binding came from any
             // interface: read and forget them, and start the kernel's counts from here.
-            while let Ok(Some(_)) = port.try_recv_now() {}
-            sockopt::packet_statistics(port.fd).map_err(|e| io("reading PACKET_STATISTICS", e))?;
+            let mut probe = [0u8; 1];
+            while sockopt::recv_nowait(fd, &mut probe).is_ok() {}
+            sockopt::packet_statistics(fd).map_err(|e| io("reading PACKET_STATISTICS", e))?;
+            sockopt::enable_timestamps(fd).map_err(|e| io("asking for arrival times", e))?;
         }
         Ok(port)
-    }
-
-    fn try_recv_now(&mut self) -> io::Result<Option<usize>> {
-        let mut probe = [0u8; 1];
-        match sockopt::recv_nowait(self.fd, &mut probe) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 
     /// The interface's name.
@@ -261,12 +258,30 @@ impl Port {
         sockopt::send_many(self.fd, buf, frames)
     }
 
-    /// The next frame that arrives, or `None` after [`POLL`] without one.
-    pub fn recv(&mut self) -> io::Result<Option<&[u8]>> {
-        match self.rx.next() {
-            Ok(f) => Ok(Some(f)),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+    /// The next frame that arrives with the kernel's time of its arrival (ns since the Unix
+    /// epoch), or `None` after [`POLL`] without one. A frame whose time the kernel did not give
+    /// is stamped with the clock when it is read.
+    pub fn recv(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        let got = match sockopt::recv_stamped(self.fd, &mut self.buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                match sockopt::wait_readable(self.fd, POLL.as_millis() as i32) {
+                    Ok(true) => sockopt::recv_stamped(self.fd, &mut self.buf),
+                    Ok(false) => return Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        };
+        match got {
+            Ok((n, stamp)) => {
+                let ts = stamp.unwrap_or_else(|| {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as u64)
+                });
+                Ok(Some((ts, &self.buf[..n.min(self.buf.len())])))
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(None),
             Err(e) => Err(e),
         }
     }

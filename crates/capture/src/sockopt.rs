@@ -10,6 +10,10 @@ use std::os::fd::{AsRawFd, RawFd};
 const PACKET_STATISTICS: libc::c_int = 6;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 
+/// `SO_TIMESTAMPNS` (= `SCM_TIMESTAMPNS`), asm-generic/socket.h: x86-64 and aarch64 (a
+/// 64-bit `time_t`).
+const SO_TIMESTAMPNS: libc::c_int = 35;
+
 /// `struct tpacket_stats` (linux/if_packet.h): two unsigned ints.
 #[repr(C)]
 #[derive(Default)]
@@ -63,6 +67,61 @@ pub fn packet_statistics(fd: RawFd) -> io::Result<(u32, u32)> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// `SO_TIMESTAMPNS`: every frame received carries the kernel's time of its arrival.
+pub fn enable_timestamps(fd: RawFd) -> io::Result<()> {
+    set_int(fd, libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)
+}
+
+/// Waits up to `timeout_ms` for something to read (`true`) or nothing (`false`).
+pub fn wait_readable(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one live, initialized pollfd and the count 1; the kernel writes only `revents`.
+    let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    match r {
+        0 => Ok(false),
+        r if r > 0 => Ok(true),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// One non-blocking receive into `buf` with the kernel's arrival time (ns since the Unix
+/// epoch) when the socket has [`enable_timestamps`]. A frame longer than `buf` is cut to it.
+pub fn recv_stamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<u64>)> {
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // Room for a few control messages, aligned for cmsghdr.
+    let mut control = [0u64; 16];
+    // SAFETY: an all-zero msghdr is valid (no name, no buffers).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: `msg` points to one iovec over `buf` (live, writable, its length given) and to
+    // `control` (live, writable, its length given); the kernel writes within them and updates
+    // the lengths.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut stamp = None;
+    // SAFETY: `msg` is the header recvmsg filled; CMSG_FIRSTHDR and CMSG_NXTHDR only walk
+    // within `msg_control` up to the `msg_controllen` the kernel set, and return null past it.
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !c.is_null() {
+        // SAFETY: `c` is non-null and within `control` (above).
+        let h = unsafe { &*c };
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == SO_TIMESTAMPNS {
+            // SAFETY: an SCM_TIMESTAMPNS message carries one timespec after its header; it may
+            // not be aligned for timespec, hence the unaligned read.
+            let t: libc::timespec = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(c).cast()) };
+            stamp = Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64);
+        }
+        // SAFETY: as for CMSG_FIRSTHDR.
+        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
+    }
+    Ok((n as usize, stamp))
 }
 
 /// One non-blocking receive into `buf` (a frame longer than `buf` is consumed whole and cut).
@@ -175,6 +234,35 @@ mod tests {
         let (n, e) = send_many(tx.as_raw_fd(), &big, &[(0, 10), (0, 70_000), (0, 10)]);
         assert_eq!(n, 1);
         assert_eq!(e.unwrap().raw_os_error(), Some(libc::EMSGSIZE));
+    }
+
+    #[test]
+    fn a_datagram_received_carries_the_kernels_arrival_time() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0u8; 16];
+        // Nothing yet: not readable after 10 ms, and a receive would block.
+        assert!(!wait_readable(rx.as_raw_fd(), 10).unwrap());
+        assert_eq!(recv_stamped(rx.as_raw_fd(), &mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        // Without timestamps on: no time.
+        tx.send_to(b"one", rx.local_addr().unwrap()).unwrap();
+        assert!(wait_readable(rx.as_raw_fd(), 1000).unwrap());
+        assert_eq!(recv_stamped(rx.as_raw_fd(), &mut buf).unwrap(), (3, None));
+        enable_timestamps(rx.as_raw_fd()).unwrap();
+        // The kernel turns receive stamping on for the whole host a moment later (a deferred
+        // static key); until then a frame is stamped when read.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+        let before = now();
+        tx.send_to(b"two!", rx.local_addr().unwrap()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let after = now();
+        assert!(wait_readable(rx.as_raw_fd(), 1000).unwrap());
+        let (n, t) = recv_stamped(rx.as_raw_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"two!");
+        // Stamped when it arrived, not when it was read 30 ms later.
+        let t = t.expect("a timestamp");
+        assert!(t >= before && t + 20_000_000 < after, "{before} {t} {after}");
     }
 
     #[test]

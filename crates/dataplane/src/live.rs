@@ -2,12 +2,13 @@
 //! the same report (layers, flows, RTP streams, SIP, BGP, the tier's what-if), what the kernel
 //! dropped before the analyzer saw it, and a line per interval while it runs.
 //!
-//! A frame's time is when the analyzer received it: the wall clock at the start plus the
-//! monotonic time since (so it never goes backwards). One thread does everything, as the
-//! frames arrive one at a time; a capture file replays on several.
+//! A frame's time is the kernel's time of its arrival (`SO_TIMESTAMPNS`, the wall clock), so
+//! an analyzer that falls behind for a moment does not add delay or jitter to what it
+//! measures. One thread does everything, as the frames arrive one at a time; a capture file
+//! replays on several.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use xconnect_capture::pace::is_link_gone;
 use xconnect_capture::port::Port;
@@ -80,7 +81,6 @@ pub fn replay_port(
     mut line: impl FnMut(&IntervalLine),
 ) -> Result<(ReplayReport, Outputs), ReplayError> {
     let mut tally = Replay::new(opts, police);
-    let wall0 = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let start = Instant::now();
     let deadline = listen.seconds.map(|s| start + s);
     let mut next_line = listen.interval.map(|i| start + i);
@@ -106,13 +106,12 @@ pub fn replay_port(
                 next_line = Some(at + every);
             }
         }
-        let frame = match port.recv() {
+        let (ts_ns, frame) = match port.recv() {
             Ok(Some(f)) => f,
             Ok(None) => continue,
             Err(e) if is_link_gone(&e) => break "link down",
             Err(e) => return Err(ReplayError::Port(e)),
         };
-        let ts_ns = wall0 + start.elapsed().as_nanos() as u64;
         let p = Packet {
             ts_ns,
             orig_len: frame.len() as u32,

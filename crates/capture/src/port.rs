@@ -1,10 +1,11 @@
-//! A live Layer-2 port: an `AF_PACKET` socket bound to one Linux interface, through pnet's
-//! datalink layer, to send frames onto it and to receive the frames that arrive on it.
+//! A live Layer-2 port: an `AF_PACKET` socket bound to one Linux interface by pnet's datalink
+//! layer, to send frames onto it (in batches, [`Port::send_batch`]) and to receive the frames
+//! that arrive on it with their arrival time ([`Port::recv`]).
 //!
 //! [`Port::open`] checks everything before the first frame moves: that the interface exists
 //! (the error lists those that do), that it carries Ethernet frames, that it is up and has a
-//! carrier, and that the process may open a raw socket (`CAP_NET_RAW`). While a run goes on, [`Port::link_up`] tells whether the
-//! link is still there, and [`Port::kernel_stats`] what the kernel saw and dropped for this
+//! carrier, and that the process may open a raw socket (`CAP_NET_RAW`). While a run goes on,
+//! [`Port::link_up`] tells whether the link is still there, and [`Port::kernel_stats`] what the kernel saw and dropped for this
 //! socket (`PACKET_STATISTICS`): frames the socket's buffer had no room for, which a report
 //! must show rather than hide.
 //!

@@ -42,7 +42,7 @@ printf "%-52s %10s %12s %12s %10s %10s\n" sender seconds frames/s "p99 late µs"
 run() { # $1 label, $2 receiver, rest: the sender's command
   local label=$1 recv=$2; shift 2
   rm -f "$work/rx.json" "$work/rx.txt"; "rx_$recv"
-  local t0 t1 out; t0=$(date +%s.%N); out=$(ip netns exec "$A" "$@" 2>&1); t1=$(date +%s.%N)
+  local t0 t1 out; t0=$(date +%s.%N); out=$(ip netns exec "$A" "$@" 2>"$work/tx.err"); t1=$(date +%s.%N)
   stop_rx
   local p99="-"
   if [[ "$out" == *'"pacing_error_us"'* ]]; then p99=$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['pacing_error_us']['p99'],1))" "$out"); fi

@@ -263,8 +263,17 @@ impl Port {
     /// epoch), or `None` after [`POLL`] without one. A frame whose time the kernel did not give
     /// is stamped with the clock when it is read.
     pub fn recv(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        self.receive(true)
+    }
+
+    /// The next frame the socket already holds, without waiting (`None` when it holds none).
+    pub fn try_recv(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        self.receive(false)
+    }
+
+    fn receive(&mut self, wait: bool) -> io::Result<Option<(u64, &[u8])>> {
         let got = match sockopt::recv_stamped(self.fd, &mut self.buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
                 match sockopt::wait_readable(self.fd, POLL.as_millis() as i32) {
                     Ok(true) => sockopt::recv_stamped(self.fd, &mut self.buf),
                     Ok(false) => return Ok(None),

@@ -8,7 +8,7 @@
 //! replays on several.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use xconnect_capture::pace::is_link_gone;
 use xconnect_capture::port::Port;
@@ -44,6 +44,24 @@ pub struct Listen {
     pub seconds: Option<Duration>,
     /// A line every interval (`None`: none).
     pub interval: Option<Duration>,
+}
+
+/// One frame received: into the tally, the policer's outputs and `--write`.
+fn analyze(tally: &mut Replay, outputs: &mut Outputs, ts_ns: u64, frame: &[u8]) -> Result<(), ReplayError> {
+    let p = Packet {
+        ts_ns,
+        orig_len: frame.len() as u32,
+        link_type: LinkType::Ethernet,
+        interface: 0,
+        data: frame,
+        offset: 0,
+    };
+    let verdict = tally.add(&p);
+    outputs.write(verdict, &p).map_err(ReplayError::Write)?;
+    if let Some(w) = outputs.received.as_mut() {
+        w.write_packet(ts_ns, LinkType::Ethernet, frame, frame.len() as u32).map_err(ReplayError::Write)?;
+    }
+    Ok(())
 }
 
 /// Prints the line of the interval of length `span` that ends `elapsed` after the start, and
@@ -106,26 +124,22 @@ pub fn replay_port(
                 next_line = Some(at + every);
             }
         }
-        let (ts_ns, frame) = match port.recv() {
-            Ok(Some(f)) => f,
-            Ok(None) => continue,
+        match port.recv() {
+            Ok(Some((ts, frame))) => analyze(&mut tally, &mut outputs, ts, frame)?,
+            Ok(None) => {}
             Err(e) if is_link_gone(&e) => break "link down",
             Err(e) => return Err(ReplayError::Port(e)),
-        };
-        let p = Packet {
-            ts_ns,
-            orig_len: frame.len() as u32,
-            link_type: LinkType::Ethernet,
-            interface: 0,
-            data: frame,
-            offset: 0,
-        };
-        let verdict = tally.add(&p);
-        outputs.write(verdict, &p).map_err(ReplayError::Write)?;
-        if let Some(w) = outputs.received.as_mut() {
-            w.write_packet(ts_ns, LinkType::Ethernet, frame, frame.len() as u32).map_err(ReplayError::Write)?;
         }
     };
+    // What had arrived by the end and waits in the socket's buffer is the run's too (a link
+    // that went down leaves its last frames there): read it, up to the end's time.
+    let end = SystemTime::now().duration_since(UNIX_EPOCH).map_or(u64::MAX, |d| d.as_nanos() as u64);
+    while let Ok(Some((ts, frame))) = port.try_recv() {
+        if ts > end {
+            break;
+        }
+        analyze(&mut tally, &mut outputs, ts, frame)?;
+    }
     // The last, partial interval's line: the lines add up to the report's frames.
     if let (Some(at), Some(every)) = (next_line, listen.interval) {
         let since = start.elapsed();
@@ -135,8 +149,8 @@ pub fn replay_port(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    // Whatever the kernel still held for the socket was not read: it is neither analyzed nor
-    // dropped by the kernel, and the counts below include it (packets - drops - frames).
+    // Frames that arrived after the end are not analyzed: the kernel's count includes them
+    // (packets - drops - frames).
     let kernel = port.kernel_stats().map_err(ReplayError::Port)?;
     let name = format!("live:{}", port.name());
     let mut report = tally.finish(&name, &FrameSource::live(), None);

@@ -239,7 +239,7 @@ impl Port {
             // Frames that arrived between the socket's creation and its binding came from any
             // interface: read and forget them, and start the kernel's counts from here.
             let mut probe = [0u8; 1];
-            while sockopt::recv_nowait(fd, &mut probe).is_ok() {}
+            while sockopt::recv_stamped(fd, &mut probe).is_ok() {}
             sockopt::packet_statistics(fd).map_err(|e| io("reading PACKET_STATISTICS", e))?;
             sockopt::enable_timestamps(fd).map_err(|e| io("asking for arrival times", e))?;
         }

@@ -1,6 +1,6 @@
-//! The three packet-socket calls that neither pnet nor socket2 offer, as safe functions: the
-//! only `unsafe` of the crate, each call with what makes it sound. Exercised by
-//! `tests/port.rs` (as root) and by the unit tests below (on any socket).
+//! The socket calls that neither pnet nor socket2 offer, as safe functions: the only `unsafe`
+//! of the crate, each call with what makes it sound. Exercised by the unit tests below (on
+//! UDP sockets) and on packet sockets by `crates/cli/tests/live.rs` (as root).
 #![allow(unsafe_code)]
 
 use std::io;
@@ -124,18 +124,6 @@ pub fn recv_stamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<u64>
     Ok((n as usize, stamp))
 }
 
-/// One non-blocking receive into `buf` (a frame longer than `buf` is consumed whole and cut).
-pub fn recv_nowait(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is a live, writable slice and its length is passed with it; the kernel
-    // writes at most that many bytes.
-    let r = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
-    if r >= 0 {
-        Ok(r as usize)
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// The most frames one [`send_many`] hands the kernel.
 pub const SEND_BATCH: usize = 64;
 
@@ -202,12 +190,12 @@ mod tests {
         assert!(packet_statistics(udp.as_raw_fd()).is_err());
         // Nothing to read: would block, not a crash.
         let mut buf = [0u8; 4];
-        assert_eq!(recv_nowait(udp.as_raw_fd(), &mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(recv_stamped(udp.as_raw_fd(), &mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         // A datagram longer than the buffer: cut to it.
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         tx.send_to(b"abcdefgh", udp.local_addr().unwrap()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        assert_eq!(recv_nowait(udp.as_raw_fd(), &mut buf).unwrap(), 4);
+        assert_eq!(recv_stamped(udp.as_raw_fd(), &mut buf).unwrap(), (4, None));
         assert_eq!(&buf, b"abcd");
         // A closed descriptor number: an error.
         assert!(packet_statistics(-1).is_err());

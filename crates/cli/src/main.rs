@@ -559,7 +559,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
-            if report.live.as_ref().is_some_and(|l| l.ended == "link down") {
+            if report.live.as_ref().is_some_and(|l| l.ended == replay::LiveEnd::LinkDown) {
                 eprintln!("xconnect: {}: the link went down: the report covers the frames before", report.file);
                 return Ok(ExitCode::from(2));
             }

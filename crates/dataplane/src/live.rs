@@ -17,7 +17,7 @@ use xconnect_frame::LinkType;
 
 use crate::pipeline::{Outputs, ReplayError};
 use crate::police::Duplex;
-use crate::replay::{FrameSource, LiveStats, Progress, Replay, ReplayOptions, ReplayReport};
+use crate::replay::{FrameSource, LiveEnd, LiveStats, Progress, Replay, ReplayOptions, ReplayReport};
 
 /// How often the link is looked at while listening.
 const LINK_CHECK: Duration = Duration::from_millis(100);
@@ -107,15 +107,15 @@ pub fn replay_port(
     let ended = loop {
         let now = Instant::now();
         if stop.load(Ordering::Relaxed) {
-            break "stopped";
+            break LiveEnd::Stopped;
         }
         if deadline.is_some_and(|d| now >= d) {
-            break "seconds";
+            break LiveEnd::Seconds;
         }
         if now - last_check >= LINK_CHECK {
             last_check = now;
             if !port.link_up() {
-                break "link down";
+                break LiveEnd::LinkDown;
             }
         }
         if let (Some(at), Some(every)) = (next_line, listen.interval) {
@@ -127,7 +127,7 @@ pub fn replay_port(
         match port.recv() {
             Ok(Some((ts, frame))) => analyze(&mut tally, &mut outputs, ts, frame)?,
             Ok(None) => {}
-            Err(e) if is_link_gone(&e) => break "link down",
+            Err(e) if is_link_gone(&e) => break LiveEnd::LinkDown,
             Err(e) => return Err(ReplayError::Port(e)),
         }
     };

@@ -216,9 +216,32 @@ pub struct LiveStats {
     /// Frames the kernel dropped because the analyzer's socket buffer was full: never in the
     /// tally, so every figure of the report misses them.
     pub kernel_drops: u64,
-    /// "seconds" (the `--seconds` asked for passed), "stopped" (SIGINT or SIGTERM) or "link
-    /// down".
-    pub ended: &'static str,
+    /// Why it ended.
+    pub ended: LiveEnd,
+}
+
+/// Why a live run ended (`live.ended` in the JSON).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum LiveEnd {
+    /// The `--seconds` asked for passed.
+    #[serde(rename = "seconds")]
+    Seconds,
+    /// SIGINT or SIGTERM.
+    #[serde(rename = "stopped")]
+    Stopped,
+    /// The interface went down or lost its carrier.
+    #[serde(rename = "link down")]
+    LinkDown,
+}
+
+impl std::fmt::Display for LiveEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LiveEnd::Seconds => "seconds",
+            LiveEnd::Stopped => "stopped",
+            LiveEnd::LinkDown => "link down",
+        })
+    }
 }
 
 /// The replay summary; the JSON contract of `xconnect replay --json` (see the README).

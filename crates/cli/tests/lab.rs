@@ -9,19 +9,23 @@ use serde_json::Value;
 use crate::live::{one_at_a_time, require_root};
 use crate::util::require_tool;
 
+/// `scripts/live-lab.sh` with the binary under test, one wall-clock test at a time; `None`
+/// when the test is skipped.
+fn lab() -> Option<(std::sync::MutexGuard<'static, ()>, Command)> {
+    if !require_root() || !require_tool("tc") || !require_tool("python3") {
+        return None;
+    }
+    let one = one_at_a_time();
+    let mut c = Command::new("bash");
+    c.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/live-lab.sh"))
+        .env("XCONNECT", env!("CARGO_BIN_EXE_xconnect"));
+    Some((one, c))
+}
+
 #[test]
 fn the_kernels_shaper_and_the_simulators_agree_within_the_labs_tolerance() {
-    if !require_root() || !require_tool("tc") || !require_tool("python3") {
-        return;
-    }
-    let _one = one_at_a_time();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = Command::new("bash")
-        .arg(format!("{root}/scripts/live-lab.sh"))
-        .arg("--json")
-        .env("XCONNECT", env!("CARGO_BIN_EXE_xconnect"))
-        .output()
-        .unwrap();
+    let Some((_one, mut lab)) = lab() else { return };
+    let out = lab.arg("--json").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
@@ -47,20 +51,10 @@ fn the_kernels_shaper_and_the_simulators_agree_within_the_labs_tolerance() {
 
 #[test]
 fn an_interrupted_lab_removes_everything_it_made() {
-    if !require_root() || !require_tool("tc") || !require_tool("python3") {
-        return;
-    }
-    let _one = one_at_a_time();
     use std::os::unix::process::CommandExt;
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut lab = Command::new("bash")
-        .arg(format!("{root}/scripts/live-lab.sh"))
-        .env("XCONNECT", env!("CARGO_BIN_EXE_xconnect"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+    let Some((_one, mut lab)) = lab() else { return };
+    let mut lab =
+        lab.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
     let id = lab.id();
     let ours = || {
         let out = Command::new("ip").args(["netns", "list"]).output().unwrap();

@@ -1,7 +1,6 @@
 //! A run's work, estimated from the scenario before it starts, and the limits it must fit: no
 //! run may eat the machine's memory or run for hours unless the user raised the limit.
 
-use crate::plan::Carried;
 use crate::scenario::Scenario;
 use xconnect_trafgen::Directions;
 
@@ -74,7 +73,7 @@ fn rounds(duration_ns: u64, ptime_ms: u32) -> u64 {
 /// Frames and streams of `calls` for the scenario's duration (Poisson: `calls` Erlangs, plus
 /// every call that arrives; each sends at least one frame).
 fn run_work(sc: &Scenario, calls: u64) -> Work {
-    let rounds = rounds(sc.duration.0, sc.ptime_ms);
+    let rounds = rounds(sc.duration.0, sc.traffic.shortest_ptime_ms());
     match sc.mean_hold.map(|h| h.0) {
         None => Work { frames: calls.saturating_mul(rounds), streams: calls, control: 0 },
         Some(hold) => {
@@ -186,7 +185,7 @@ impl Work {
 /// the frame layer, or the port at the wire layer) carries, and never more than the address
 /// plan holds. Beyond it, loss is above 75 %, far over any loss target capacity accepts.
 pub fn capacity_ceiling(sc: &Scenario) -> u64 {
-    let carried = Carried::of(sc.sites[0].tier.rate_bps(), sc.port_bps, sc.codec, sc.ptime_ms, sc.vlan.is_some());
+    let carried = sc.traffic.carried(sc.sites[0].tier.rate_bps(), sc.port_bps, sc.vlan.is_some());
     (4 * carried.calls()).max(2).min(xconnect_trafgen::AddressPlan::default().capacity())
 }
 

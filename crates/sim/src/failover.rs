@@ -46,7 +46,7 @@ use xconnect_bgp::rib::{Rib, Route};
 use xconnect_bgp::wire::{Cease, Notification, Origin, PathAttributes};
 use xconnect_interconnect::onboarding::{Loa, Onboarding, OnboardingEvent, P2pLink, P2pPool, Provisioning};
 use xconnect_time::Nanos;
-use xconnect_trafgen::{AddressPlan, Source};
+use xconnect_trafgen::{AddressPlan, Frames, Mix, Source};
 
 use crate::scenario::{Control, Detection, FaultKind, Scenario};
 use crate::series::{Bins, Calls, Link, LinkSeries, Loss, Outcome};
@@ -968,7 +968,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
     struct Stream {
         flow: usize,
         dir: Direction,
-        source: Source,
+        source: Mix<Source>,
         buf: Vec<u8>,
         next: Option<(u64, usize)>,
         rx: Receiver,
@@ -1003,6 +1003,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             let mut buf = vec![0u8; source.frame_len()];
             let next = source.next_into(&mut buf);
             let streams = source.total_streams();
+            let quality = Calls::new(sc, &source, interval);
             legs.push(Stream {
                 flow: k,
                 dir,
@@ -1012,7 +1013,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
                 rx: Receiver::new(streams),
                 sent: vec![0; streams],
                 cursor: 0,
-                quality: Calls::new(sc, streams, interval),
+                quality,
             });
         }
     }
@@ -1166,8 +1167,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
 
     // The series: each site's calls' last interval, then every site's two directions.
     for leg in legs.iter_mut().filter(|l| l.flow < site_flows) {
-        let quality = std::mem::replace(&mut leg.quality, Calls::new(sc, 0, interval));
-        quality.finish(&mut links[flows[leg.flow].home][leg.dir as usize]);
+        leg.quality.finish(&mut links[flows[leg.flow].home][leg.dir as usize]);
     }
     let mut series: Vec<LinkSeries> = links
         .into_iter()
@@ -1186,7 +1186,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
 
     // Reports: each site's two directions, each from its calls' streams (from all its flows,
     // in flow order in both directions, so that a call's two legs share an index).
-    let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
+    let scored = sc.traffic.scored();
     let mut site_legs: Vec<[Option<Leg>; 2]> = (0..n).map(|_| [None, None]).collect();
     for h in 0..n {
         for dir in Direction::BOTH {
@@ -1225,7 +1225,8 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         .collect();
 
     let t = |ns: u64| ns as f64 / 1e9;
-    let ptime_ns = u64::from(sc.ptime_ms) * 1_000_000;
+    // One class: a scenario with [control] has no mix (checked when it is read).
+    let ptime_ns = u64::from(sc.traffic.main().ptime_ms) * 1_000_000;
     let mut failovers = Vec::new();
     for (fi, f) in faults.iter().filter(|f| f.kind == FaultKind::LinkDown).enumerate() {
         let h = f.site;
@@ -1364,14 +1365,13 @@ fn source(
     provider: Ipv4Net,
     seed: u64,
     start_ns: u64,
-) -> Source {
+) -> Mix<Source> {
     let addresses = AddressPlan {
         customer: (customer.network(), customer.prefix_len()),
         provider: (provider.network(), provider.prefix_len()),
         ..AddressPlan::default()
     };
-    let plan = sc.call_plan(calls, dir.legs(), seed, start_ns, addresses);
-    Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid")
+    sc.source(calls, dir.legs(), seed, start_ns, addresses)
 }
 
 /// The verdict of a scenario with a control plane.
@@ -1552,7 +1552,7 @@ mod tests {
         assert_eq!(s.site, "singapore");
         assert!(!s.carried);
         // 1600 calls of Ethernet frames with FCS (MEF accounting) into 100 Mbps.
-        let offered = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Frame, false) * 1600.0;
+        let offered = sc.traffic.stream_bps(BandwidthLayer::Frame, false) * 1600.0;
         let expected = (1.0 - 100e6 / offered) * 100.0;
         assert!((s.loss_pct - expected).abs() < 0.5, "{} vs {expected}", s.loss_pct);
         assert!(c.calls_below_mos_3_6 > 0);
@@ -1574,7 +1574,8 @@ mod tests {
     #[test]
     fn stray_calls_are_dropped_by_the_acl() {
         let (sc, sites, c) = run(SINGLE, &[("hold_s = 9", "hold_s = 9\nstray_calls = 10")]);
-        let frames_per_call = (sc.duration.0 - (c.traffic_start_s * 1e9) as u64) / (u64::from(sc.ptime_ms) * 1_000_000);
+        let frames_per_call =
+            (sc.duration.0 - (c.traffic_start_s * 1e9) as u64) / (u64::from(sc.traffic.main().ptime_ms) * 1_000_000);
         assert!((c.acl_drops as i64 - 10 * frames_per_call as i64).abs() <= 10, "{}", c.acl_drops);
         assert!(sites[0].ok, "the customer's own calls are unaffected");
     }

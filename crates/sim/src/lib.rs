@@ -2,6 +2,8 @@
 //!
 //! Module map:
 //! - [`scenario`]: scenario files read and checked field by field (`xconnect-input`).
+//! - [`traffic`]: what the calls are: one class (codec, packet time, silence suppression) or
+//!   a mix with shares.
 //! - [`sim`]: the virtual-time engine: calls generated, policed at each site's edge, carried
 //!   over its port, analyzed per stream; capacity by bisection.
 //! - [`site`]: one site's data path (edge, receiver) and what its report says of its calls,
@@ -20,3 +22,4 @@ pub mod scenario;
 pub mod series;
 pub mod sim;
 pub mod site;
+pub mod traffic;

@@ -12,6 +12,8 @@ use xconnect_policer::Accounting;
 use xconnect_time::{Nanos, Span};
 use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec};
 
+use crate::traffic::Traffic;
+
 /// The built-in default scenario (also `fixtures/scenarios/default.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../../fixtures/scenarios/default.toml");
 
@@ -154,16 +156,12 @@ pub struct Scenario {
     pub loss_target_pct: f64,
     /// MOS target.
     pub mos_target: f64,
-    /// Codec.
-    pub codec: Codec,
-    /// Packet time.
-    pub ptime_ms: u32,
+    /// The calls: one class (codec, packet time, silence suppression) or a mix.
+    pub traffic: Traffic,
     /// Synchronized phases.
     pub sync: bool,
     /// VLAN id.
     pub vlan: Option<xconnect_frame::VlanId>,
-    /// Silence suppression.
-    pub silence_suppression: bool,
     /// Poisson arrivals with this mean holding time; `None`: fixed calls.
     pub mean_hold: Option<Span>,
     /// Port rate.
@@ -239,33 +237,60 @@ pub const MOS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=4.5;
 
 impl Scenario {
     /// The calls a site's source sends, as every engine (and `generate --scenario`) makes
-    /// them: the scenario's codec, packet time, phases, tag, silence suppression and arrivals,
-    /// from `start_ns` to the end of the run.
-    pub fn call_plan(
+    /// them: one plan per class of the traffic (its share of `calls`, its codec, packet time
+    /// and silence suppression; its own seed and its own lane of `addresses`), with the
+    /// scenario's phases, tag and arrivals, from `start_ns` to the end of the run. The first
+    /// class keeps `seed` itself, so one class makes the same calls as before mixes existed.
+    pub fn call_plans(
         &self,
         calls: u64,
         directions: xconnect_trafgen::Directions,
         seed: u64,
         start_ns: u64,
         addresses: AddressPlan,
-    ) -> xconnect_trafgen::CallPlan {
-        xconnect_trafgen::CallPlan {
-            calls,
-            codec: self.codec,
-            ptime_ms: self.ptime_ms,
-            vlan: self.vlan,
-            phase: if self.sync { xconnect_trafgen::Phase::Sync } else { xconnect_trafgen::Phase::Random },
-            directions,
-            seed,
-            start_ns,
-            duration_ns: self.duration.0.saturating_sub(start_ns),
-            addresses,
-            silence_suppression: self.silence_suppression,
-            arrivals: match self.mean_hold {
-                Some(hold) => xconnect_trafgen::Arrivals::Poisson { mean_hold_ns: hold.0 },
-                None => xconnect_trafgen::Arrivals::Fixed,
-            },
-        }
+    ) -> Vec<xconnect_trafgen::CallPlan> {
+        let lanes = self.traffic.classes().len() as u64;
+        self.traffic
+            .split(calls)
+            .into_iter()
+            .map(|(i, calls)| {
+                let class = self.traffic.classes()[i];
+                xconnect_trafgen::CallPlan {
+                    calls,
+                    codec: class.codec,
+                    ptime_ms: class.ptime_ms,
+                    vlan: self.vlan,
+                    phase: if self.sync { xconnect_trafgen::Phase::Sync } else { xconnect_trafgen::Phase::Random },
+                    directions,
+                    seed: seed.wrapping_add(i as u64 * 0x2545_f491_4f6c_dd1d),
+                    start_ns,
+                    duration_ns: self.duration.0.saturating_sub(start_ns),
+                    addresses: AddressPlan { lane: (i as u64, lanes), ..addresses },
+                    silence_suppression: class.silence_suppression,
+                    arrivals: match self.mean_hold {
+                        Some(hold) => xconnect_trafgen::Arrivals::Poisson { mean_hold_ns: hold.0 },
+                        None => xconnect_trafgen::Arrivals::Fixed,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// A site's source: [`Scenario::call_plans`] built and merged in time order.
+    pub fn source(
+        &self,
+        calls: u64,
+        directions: xconnect_trafgen::Directions,
+        seed: u64,
+        start_ns: u64,
+        addresses: AddressPlan,
+    ) -> xconnect_trafgen::Mix<xconnect_trafgen::Source> {
+        let sources = self
+            .call_plans(calls, directions, seed, start_ns, addresses)
+            .iter()
+            .map(|p| xconnect_trafgen::Source::new(p).expect("scenario checked: calls, codec and ptime are valid"))
+            .collect();
+        xconnect_trafgen::Mix::new(sources)
     }
 
     /// The series' interval and whether it was widened from the one asked (to keep at most
@@ -317,46 +342,27 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         .in_range("mos_target", MOS_RANGE, "a MOS on the E-model's scale, from 1.0 to 4.5, e.g. 4.0")
         .unwrap_or(4.0);
 
-    let traffic = root.section("traffic");
-    let codec = traffic
-        .get::<String>("codec", "a codec name: g711u, g711a, g729, g722 or opus")
-        .and_then(|c| c.parse::<Codec>().map_err(|e| traffic.problem("codec", e)).ok());
-    let ptime_ms = traffic.or("ptime_ms", "a packet time in whole milliseconds, e.g. 20", 20u32);
-    if let Some(c) = codec {
-        if let Err(e) = c.check_ptime(ptime_ms) {
-            traffic.problem("ptime_ms", e);
-        }
-        if let Some(best) = xconnect_dataplane::rtp::best_mos(c.payload_type(), ptime_ms) {
-            if mos_target > best {
-                root.problem(
-                    "mos_target",
-                    format!(
-                        "{mos_target} is above the best MOS {c} reaches at {ptime_ms} ms with no loss, jitter or \
-                         network delay ({best:.2}): every call would fail; use at most {best:.2}"
-                    ),
-                );
-            }
-        }
-    }
-    let sync = traffic.one_of("phase", &[("random", false), ("sync", true)], Some(false)).unwrap_or(false);
-    let vlan = traffic.opt::<u16>("vlan", "an 802.1Q VLAN id, 0 to 4095").and_then(|v| {
+    let traffic_table = root.section("traffic");
+    let traffic = crate::traffic::read(&traffic_table, &root, mos_target);
+    let traffic_t = &traffic_table;
+    let sync = traffic_t.one_of("phase", &[("random", false), ("sync", true)], Some(false)).unwrap_or(false);
+    let vlan = traffic_t.opt::<u16>("vlan", "an 802.1Q VLAN id, 0 to 4095").and_then(|v| {
         let id = xconnect_frame::VlanId::try_new(v);
         if id.is_none() {
-            traffic.bad("vlan", "an 802.1Q VLAN id, 0 to 4095", v);
+            traffic_t.bad("vlan", "an 802.1Q VLAN id, 0 to 4095", v);
         }
         id
     });
-    let silence_suppression = traffic.or("silence_suppression", "true or false", false);
     const HOLDING: &str = "a mean holding time in seconds, at least 0.001 and at most 86400, e.g. 180";
-    let poisson = traffic.one_of("arrivals", &[("fixed", false), ("poisson", true)], Some(false));
-    let hold = traffic.in_range("mean_hold_s", 0.001..=86_400.0, HOLDING);
+    let poisson = traffic_t.one_of("arrivals", &[("fixed", false), ("poisson", true)], Some(false));
+    let hold = traffic_t.in_range("mean_hold_s", 0.001..=86_400.0, HOLDING);
     let mean_hold = match (poisson, hold) {
         (Some(false), Some(_)) => {
-            traffic.problem("mean_hold_s", "only with arrivals = \"poisson\"");
+            traffic_t.problem("mean_hold_s", "only with arrivals = \"poisson\"");
             None
         }
-        (Some(true), None) if traffic.raw("mean_hold_s").is_none() => {
-            traffic.problem("mean_hold_s", format!("missing: needed with arrivals = \"poisson\": {HOLDING}"));
+        (Some(true), None) if traffic_t.raw("mean_hold_s").is_none() => {
+            traffic_t.problem("mean_hold_s", format!("missing: needed with arrivals = \"poisson\": {HOLDING}"));
             None
         }
         (Some(true), Some(h)) => Some(Span((h * 1e9) as u64)),
@@ -418,14 +424,15 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
             "a policer burst in bytes, from the largest frame to 2000000000",
         );
         // A burst below the largest frame the calls send: those frames can never conform.
-        if let (Some(b), Some(c)) = (burst, codec) {
-            let frame = min_burst_bytes(c, ptime_ms, vlan.is_some(), accounting);
+        if let (Some(b), Some(tr)) = (burst, &traffic) {
+            let frame = tr.min_burst_bytes(vlan.is_some(), accounting);
             if b < frame {
                 t.problem(
                     "burst_bytes",
                     format!(
-                        "{b} is below the {frame} bytes of one {c} frame as the policer counts it ({}): every frame \
-                         would be dropped; use at least {frame} (the tier's default is 10 ms at its rate)",
+                        "{b} is below the {frame} bytes of one {} frame as the policer counts it ({}): every such \
+                         frame would be dropped; use at least {frame} (the tier's default is 10 ms at its rate)",
+                        tr.codec_label(),
                         accounting.as_str()
                     ),
                 );
@@ -456,12 +463,19 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         }
     }
     if sites.len() == site_tables.len() {
-        if let Some(c) = codec {
-            check_load(&site_tables, &sites, c, ptime_ms, vlan.is_some(), port_bps);
+        if let Some(tr) = &traffic {
+            check_load(&site_tables, &sites, tr, vlan.is_some(), port_bps);
         }
     }
     let faults = read_events(&root, &names, duration_s);
     let control = read_control(&root, site_tables.len(), faults);
+    if root.raw("control").is_some() && traffic.as_ref().is_some_and(Traffic::is_mix) {
+        traffic_table.problem(
+            "mix",
+            "a scenario with [control] carries one class of calls (codec, ptime_ms, silence_suppression in \
+             [traffic]): the failover engine does not simulate a mix",
+        );
+    }
     // Each site's BFD timers: its own, else [control]'s; its own need BFD on.
     let all_sites = sites.len() == site_tables.len();
     for (i, (t, (interval, multiplier))) in site_tables.iter().zip(bfd_overrides).enumerate() {
@@ -482,7 +496,9 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         }
     }
     if sites.len() == site_tables.len() {
-        check_address_room(&root, &site_tables, check_failover, &sites, control.as_ref());
+        if let Some(tr) = &traffic {
+            check_address_room(&root, &site_tables, check_failover, &sites, control.as_ref(), tr);
+        }
     }
     Some(Scenario {
         name: name?,
@@ -491,11 +507,9 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         check_failover,
         loss_target_pct,
         mos_target,
-        codec: codec?,
-        ptime_ms,
+        traffic: traffic?,
         sync,
         vlan,
-        silence_suppression,
         mean_hold,
         port_bps,
         port_buffer_bytes: port_buffer_bytes.unwrap_or(port_bps / 800),
@@ -522,9 +536,10 @@ pub fn min_burst_bytes(codec: Codec, ptime_ms: u32, vlan: bool, accounting: Acco
 pub const MAX_PORT_OVERLOAD: u64 = 10;
 
 /// Each site's calls must fit, ten times over, into what the port carries.
-fn check_load(tables: &[Table<'_, '_>], sites: &[Site], codec: Codec, ptime_ms: u32, vlan: bool, port_bps: u64) {
+fn check_load(tables: &[Table<'_, '_>], sites: &[Site], traffic: &Traffic, vlan: bool, port_bps: u64) {
+    let codec = traffic.codec_label();
     for (t, s) in tables.iter().zip(sites) {
-        let port_calls = crate::plan::Carried::of(s.tier.rate_bps(), port_bps, codec, ptime_ms, vlan).port.max(1);
+        let port_calls = traffic.carried(s.tier.rate_bps(), port_bps, vlan).port.max(1);
         if s.calls > MAX_PORT_OVERLOAD * port_calls {
             t.problem(
                 "calls",
@@ -549,8 +564,23 @@ fn check_address_room(
     check_failover: bool,
     sites: &[Site],
     control: Option<&Control>,
+    traffic: &Traffic,
 ) {
     let plan = AddressPlan::default();
+    // A mix gives each class its own lane of the pairs: `calls` fit when every class's share
+    // of them fits its lane (reported as the calls the whole mix has room for).
+    let lanes = traffic.classes().len() as u64;
+    let fits = |c: Ipv4Net, p: Ipv4Net, calls: u64| {
+        traffic.split(calls).into_iter().all(|(i, k)| {
+            let lane = AddressPlan {
+                customer: (c.network(), c.prefix_len()),
+                provider: (p.network(), p.prefix_len()),
+                lane: (i as u64, lanes),
+                ..plan
+            };
+            k <= lane.capacity()
+        })
+    };
     let room = |c: Ipv4Net, p: Ipv4Net| {
         AddressPlan { customer: (c.network(), c.prefix_len()), provider: (p.network(), p.prefix_len()), ..plan }
             .capacity()
@@ -567,7 +597,7 @@ fn check_address_room(
         };
         for (from, to, calls) in flows {
             let room = room(from, to);
-            if calls > room {
+            if !fits(from, to, calls) {
                 t.problem(
                     "calls",
                     format!("{calls} calls from {from} to {to}: more than its {room} unique address/port pairs"),
@@ -577,7 +607,7 @@ fn check_address_room(
     }
     let total: u64 = sites.iter().map(|s| s.calls).sum();
     let room = |p: Ipv4Net| room(p, default_provider);
-    if check_failover && control.is_none() && sites.len() > 1 && total > room(default) {
+    if check_failover && control.is_none() && sites.len() > 1 && !fits(default, default_provider, total) {
         root.problem(
             "check_failover",
             format!(

@@ -17,6 +17,8 @@ use serde::Serialize;
 use xconnect_dataplane::rtp::{impairment, jitter_step, stream_mos};
 use xconnect_dataplane::series::{Quality, Recorder, Series};
 
+use xconnect_trafgen::{Mix, Source};
+
 use crate::scenario::Scenario;
 use crate::site::EdgeDrop;
 
@@ -223,23 +225,31 @@ pub(crate) struct Calls {
     interval_ns: u64,
     from: u64,
     to: u64,
-    /// The codec's E-model constants (`None`: no MOS; a call is then below only when it
-    /// carried nothing).
-    scored: Option<(f64, f64)>,
-    ptime_ms: f64,
+    /// Per class of calls, by stream number: (the first stream after the class, its codec's
+    /// E-model constants (`None`: no MOS; a call is then below only when it carried nothing),
+    /// its packet time in ms).
+    classes: Vec<(usize, Option<(f64, f64)>, f64)>,
     mos_target: f64,
 }
 
 impl Calls {
-    pub(crate) fn new(sc: &Scenario, calls: usize, interval_ns: u64) -> Self {
+    /// The calls of `source`, whose streams are numbered class after class.
+    pub(crate) fn new(sc: &Scenario, source: &Mix<Source>, interval_ns: u64) -> Self {
+        let mut end = 0;
+        let classes = source
+            .parts()
+            .map(|s| {
+                end += s.total_streams();
+                (end, impairment(s.payload_type()), f64::from(s.ptime_ms()))
+            })
+            .collect();
         Calls {
-            calls: vec![Call::default(); calls],
+            calls: vec![Call::default(); end],
             touched: Vec::new(),
             interval_ns,
             from: 0,
             to: interval_ns,
-            scored: impairment(sc.codec.payload_type()),
-            ptime_ms: f64::from(sc.ptime_ms),
+            classes,
             mos_target: sc.mos_target,
         }
     }
@@ -300,13 +310,14 @@ impl Calls {
             q.active += 1;
             // A call that carried nothing in the interval scores the scale's floor, as over a
             // whole run.
-            let mos = self.scored.map(|e| {
+            let (_, scored, ptime_ms) = self.classes[self.classes.partition_point(|c| c.0 <= i as usize)];
+            let mos = scored.map(|e| {
                 if c.passed == 0 {
                     1.0
                 } else {
                     let loss_pct = f64::from(c.sent - c.passed.min(c.sent)) * 100.0 / f64::from(c.sent);
                     let delay_ms = c.delay_sum_ns as f64 / f64::from(c.passed) / 1e6;
-                    stream_mos(e, self.ptime_ms, f64::from(c.max_jitter), delay_ms, loss_pct)
+                    stream_mos(e, ptime_ms, f64::from(c.max_jitter), delay_ms, loss_pct)
                 }
             });
             if let Some(m) = mos {
@@ -337,7 +348,7 @@ impl Calls {
     }
 
     /// Closes the last interval into `link`.
-    pub(crate) fn finish(mut self, link: &mut Link) {
+    pub(crate) fn finish(&mut self, link: &mut Link) {
         let q = self.close();
         link.quality(self.from, &q);
     }

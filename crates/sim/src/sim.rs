@@ -17,9 +17,8 @@ use serde::Serialize;
 use xconnect_interconnect::Tier;
 use xconnect_policer::Accounting;
 use xconnect_time::Span;
-use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec, Source};
+use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec, Frames};
 
-use crate::plan::Carried;
 use crate::scenario::{Scenario, Site};
 use crate::series::{Bins, Calls, Link, LinkSeries, Loss, Outcome};
 use crate::site::{
@@ -36,10 +35,12 @@ pub struct SimReport {
     pub seed: u64,
     /// Simulated seconds.
     pub duration_s: f64,
-    /// Codec.
+    /// Codec ("g711u"; a mix: each class with its share, "g711u/20ms 60% + g729/20ms 40%").
     pub codec: String,
-    /// Packet time, ms.
+    /// Packet time, ms (a mix: its largest class's).
     pub ptime_ms: u32,
+    /// The calls' classes, largest share first (one for a single codec).
+    pub traffic: Vec<ClassReport>,
     /// Loss target, percent.
     pub loss_target_pct: f64,
     /// MOS target.
@@ -61,6 +62,30 @@ pub struct SimReport {
     /// Whether the series' interval was widened from the one asked, to keep at most
     /// 3600 points per series.
     pub series_interval_widened: bool,
+}
+
+/// One class of the calls, as the report gives it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClassReport {
+    /// Codec.
+    pub codec: String,
+    /// Packet time, ms.
+    pub ptime_ms: u32,
+    /// Silence suppression.
+    pub silence_suppression: bool,
+    /// Share of the calls.
+    pub share: f64,
+}
+
+impl ClassReport {
+    fn of(c: &crate::traffic::Class) -> ClassReport {
+        ClassReport {
+            codec: c.codec.to_string(),
+            ptime_ms: c.ptime_ms,
+            silence_suppression: c.silence_suppression,
+            share: c.share,
+        }
+    }
 }
 
 /// One run: a site, the calls it carries, and a seed.
@@ -126,12 +151,18 @@ impl Sink {
 /// the per-flow work (parsing and analysis; 0: all on this thread). Adds frames done to
 /// `progress`.
 fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, workers: usize) -> Leg {
-    let plan = sc.call_plan(run.calls, dir.legs(), run.seed, 0, AddressPlan::default());
-    let mut source = Source::new(&plan).expect("scenario checked: calls, codec and ptime are valid");
+    let mut source = sc.source(run.calls, dir.legs(), run.seed, 0, AddressPlan::default());
     let rate = run.site.tier.rate_bps();
     let mut edge = Edge::new(sc, &run.site, dir);
-    let offered_bps =
-        f64::from(edge.accounted(source.frame_len() as u32)) * 8.0 * 1000.0 / f64::from(sc.ptime_ms) * run.calls as f64;
+    // Every call talking, as the policer counts its frames.
+    let offered_bps: f64 = sc
+        .call_plans(run.calls, dir.legs(), run.seed, 0, AddressPlan::default())
+        .iter()
+        .map(|p| {
+            let frame = p.codec.packet_bytes(p.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some()) - Accounting::FCS;
+            f64::from(edge.accounted(frame)) * 8.0 * 1000.0 / f64::from(p.ptime_ms) * p.calls as f64
+        })
+        .sum();
     if run.steady_state && offered_bps > rate as f64 {
         edge.drain();
     }
@@ -139,7 +170,7 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
     let mut jitter_rng = StdRng::seed_from_u64(run.seed ^ 0x6a09_e667_f3bc_c908 ^ dir.salt());
     let mut buf = vec![0u8; source.frame_len()];
     let (mut offered, mut passed, mut offered_bytes, mut passed_bytes) = (0u64, 0u64, 0u64, 0u64);
-    let wire_bps = sc.codec.stream_bps(sc.ptime_ms, BandwidthLayer::Wire, sc.vlan.is_some()) * run.calls as f64;
+    let wire_bps = sc.traffic.stream_bps(BandwidthLayer::Wire, sc.vlan.is_some()) * run.calls as f64;
     // Steady state of an overloaded port: its buffer is full (the customer's port; the
     // provider's toward the customer carries only what the tier's limit let through).
     if run.steady_state && dir == Direction::ToProvider && wire_bps > sc.port_bps as f64 {
@@ -148,7 +179,7 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
     let (mut port_drops, mut shaper_drops) = (0u64, 0u64);
     let (interval, _) = sc.series_interval();
     let mut link = Link::new(interval);
-    let mut quality = Calls::new(sc, streams, interval);
+    let mut quality = Calls::new(sc, &source, interval);
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         let mut sink = if workers == 0 {
@@ -233,7 +264,7 @@ fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, 
         // Every frame each call sent, whatever became of it (counted with its interval's).
         let sent_per_stream = quality.sent_per_call();
         let rows = rows_against_sent(&mut receivers, &sent_per_stream);
-        let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
+        let scored = sc.traffic.scored();
         let scores = leg_scores(&receivers, &sent_per_stream, scored);
         let counts = Counts {
             offered,
@@ -360,8 +391,9 @@ fn report(
         scenario: sc.name.clone(),
         seed: sc.seed,
         duration_s: sc.duration.0 as f64 / 1e9,
-        codec: sc.codec.to_string(),
-        ptime_ms: sc.ptime_ms,
+        codec: sc.traffic.codec_label(),
+        ptime_ms: sc.traffic.main().ptime_ms,
+        traffic: sc.traffic.classes().iter().map(ClassReport::of).collect(),
         loss_target_pct: sc.loss_target_pct,
         mos_target: sc.mos_target,
         verdict,
@@ -484,8 +516,7 @@ impl CapacityAsk {
         sc.name = format!("capacity of {tier}");
         sc.duration = Span((seconds * 1e9) as u64);
         sc.loss_target_pct = loss;
-        sc.codec = codec;
-        sc.ptime_ms = ptime;
+        sc.traffic = crate::traffic::Traffic::single(codec, ptime, false);
         sc.sync = self.sync;
         sc.check_failover = false;
         sc.propagation = Span::ZERO;
@@ -519,7 +550,7 @@ impl CapacityAsk {
 pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     let site = sc.sites[0].clone();
     let rate = site.tier.rate_bps();
-    let carried = Carried::of(rate, sc.port_bps, sc.codec, sc.ptime_ms, sc.vlan.is_some());
+    let carried = sc.traffic.carried(rate, sc.port_bps, sc.vlan.is_some());
     let (arithmetic, port_limit) = (carried.tier, carried.port);
     let most = crate::budget::capacity_ceiling(sc);
     // A trial's loss is its worse direction's (each direction has the tier to itself); the
@@ -562,8 +593,8 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     CapacityReport {
         tier_bps: rate,
         burst_bytes: site.burst_bytes,
-        codec: sc.codec.to_string(),
-        ptime_ms: sc.ptime_ms,
+        codec: sc.traffic.codec_label(),
+        ptime_ms: sc.traffic.main().ptime_ms,
         phase: if sc.sync { "sync" } else { "random" },
         loss_target_pct: sc.loss_target_pct,
         accounting: site.accounting.as_str(),
@@ -642,7 +673,7 @@ pub(crate) fn binding(sc: &Scenario, s: &SiteReport, accounting: Accounting) -> 
     }
     let vlan = sc.vlan.is_some();
     if s.port_drops > 0 {
-        let port = Carried::of(s.tier_bps, sc.port_bps, sc.codec, sc.ptime_ms, vlan).port;
+        let port = sc.traffic.carried(s.tier_bps, sc.port_bps, vlan).port;
         return format!(
             "the {} Mbit/s port is the limit ({} drops there; it carries {port} calls): split the calls over more ports",
             sc.port_bps / 1_000_000,
@@ -670,7 +701,7 @@ pub(crate) fn binding(sc: &Scenario, s: &SiteReport, accounting: Accounting) -> 
             );
         }
         // Within the rate: the bursts overflow the bucket. One round of every call must fit.
-        let frame = crate::scenario::min_burst_bytes(sc.codec, sc.ptime_ms, vlan, accounting);
+        let frame = sc.traffic.min_burst_bytes(vlan, accounting);
         if s.shaper_drops > 0 {
             return format!(
                 "the egress shaper's queue is the limit: the calls' average fits the rate, their bursts overflow its \

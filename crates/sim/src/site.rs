@@ -58,7 +58,7 @@ impl CallQuality {
     /// `rows` from [`rows_against_sent`]; `missing` calls sent frames of which none arrived: on
     /// the E-model's scale they score its floor, 1.0.
     pub(crate) fn of(rows: &[xconnect_dataplane::rtp::RtpStreamRow], missing: u64, sc: &Scenario) -> Self {
-        let scored = xconnect_dataplane::rtp::impairment(sc.codec.payload_type()).is_some();
+        let scored = sc.traffic.scored();
         let mut mos: Vec<f64> = rows.iter().filter_map(|r| r.mos).collect();
         if scored {
             mos.extend(std::iter::repeat_n(1.0, missing as usize));

@@ -42,6 +42,9 @@ pub struct AddressPlan {
     pub port_lo: u16,
     /// Highest RTP port.
     pub port_hi: u16,
+    /// (j, k): the plan's calls take every k-th address/port pair, from the j-th, so that
+    /// the calls of k plans sent together (a codec mix) never share a pair. (0, 1): all.
+    pub lane: (u64, u64),
 }
 
 impl Default for AddressPlan {
@@ -51,6 +54,7 @@ impl Default for AddressPlan {
             provider: (Ipv4Addr::new(168, 86, 128, 0), 18),
             port_lo: 10_000,
             port_hi: 60_000,
+            lane: (0, 1),
         }
     }
 }
@@ -69,9 +73,11 @@ impl AddressPlan {
         u64::from(self.port_hi.saturating_sub(self.port_lo) / 2) + 1
     }
 
-    /// How many calls get unique 5-tuples: hosts × even ports on the tighter side.
+    /// How many calls get unique 5-tuples: hosts × even ports on the tighter side, in this
+    /// plan's lane.
     pub fn capacity(&self) -> u64 {
-        Self::hosts(self.customer).min(Self::hosts(self.provider)) * self.ports()
+        let (j, k) = self.lane;
+        (Self::hosts(self.customer).min(Self::hosts(self.provider)) * self.ports()).saturating_sub(j).div_ceil(k.max(1))
     }
 
     fn host(prefix: (Ipv4Addr, u8), i: u64) -> Ipv4Addr {
@@ -81,6 +87,7 @@ impl AddressPlan {
 
     /// (customer address, port, provider address, port) of call `i`.
     pub fn call(&self, i: u64) -> (Ipv4Addr, u16, Ipv4Addr, u16) {
+        let i = self.lane.0 + i * self.lane.1.max(1);
         let ch = Self::hosts(self.customer);
         let ph = Self::hosts(self.provider);
         (
@@ -579,6 +586,16 @@ impl Source {
     /// Streams over the whole run (two per call with both directions).
     pub fn total_streams(&self) -> usize {
         self.total_streams
+    }
+
+    /// The payload type every stream sends.
+    pub fn payload_type(&self) -> u8 {
+        self.payload_type.value()
+    }
+
+    /// The packet time, ms.
+    pub fn ptime_ms(&self) -> u32 {
+        (self.period_ns / 1_000_000) as u32
     }
 
     /// The streams sending now, in calendar (phase) order.

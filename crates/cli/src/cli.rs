@@ -218,12 +218,25 @@ pub enum Command {
 /// `xconnect generate`'s options.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Concurrent calls.
-    #[arg(long)]
-    pub calls: u64,
+    /// Concurrent calls (with Poisson arrivals in a scenario: the offered Erlangs).
+    #[arg(long, required_unless_present = "scenario")]
+    pub calls: Option<u64>,
     /// Seconds of calls.
-    #[arg(long)]
-    pub seconds: f64,
+    #[arg(long, required_unless_present = "scenario")]
+    pub seconds: Option<f64>,
+    /// The calls a scenario's site offers, as `simulate` offers them: its traffic (each class
+    /// of a mix: codec, packet time, silence suppression), its arrivals and holding times,
+    /// phases, VLAN tag, seed and duration, both directions. Instead of --calls, --seconds,
+    /// --codec, --ptime, --vlan, --phase, --seed, --silence-suppression, --both-directions.
+    #[arg(
+        long,
+        value_name = "SCENARIO.toml",
+        conflicts_with_all = ["calls", "seconds", "codec", "ptime", "vlan", "phase", "both_directions", "seed", "silence_suppression"]
+    )]
+    pub scenario: Option<PathBuf>,
+    /// With --scenario: the site whose calls to write (needed when it has more than one).
+    #[arg(long, requires = "scenario")]
+    pub site: Option<String>,
     /// g711u, g711a, g729, g722 or opus.
     #[arg(long, default_value = "g711u")]
     pub codec: String,

@@ -23,8 +23,8 @@ use xconnect_sim::scenario::Scenario;
 use xconnect_sim::sim::{capacity, simulate, CapacityAsk};
 
 use xconnect_frame::LinkType;
-use xconnect_trafgen::generate::{GenerateAsk, Generator};
-use xconnect_trafgen::{Codec, Phase};
+use xconnect_trafgen::generate::{GenerateAsk, Generator, Signalling, GENERATE_EPOCH_NS};
+use xconnect_trafgen::{AddressPlan, CallPlan, Codec, Directions, Phase};
 
 use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
 use crate::progress::Unit;
@@ -135,10 +135,16 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         iface,
         json,
         max_frames,
+        scenario,
+        site,
     } = args;
-    let ask = GenerateAsk {
-        calls: *calls,
-        seconds: *seconds,
+    let signalling = Signalling { sip: *sip, comfort_noise: *comfort_noise, dtmf_share: *dtmf_share, t38_share: *t38_share };
+    let (mut generator, work) = match scenario {
+        Some(path) => scenario_generator(path, site.as_deref(), customer_prefix, signalling)?,
+        None => {
+            let ask = GenerateAsk {
+                calls: calls.expect("clap: --calls unless --scenario"),
+                seconds: seconds.expect("clap: --seconds unless --scenario"),
         codec: codec.parse().context("--codec")?,
         ptime_ms: *ptime,
         vlan: *vlan,
@@ -154,10 +160,12 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         comfort_noise: *comfort_noise,
         dtmf_share: *dtmf_share,
         t38_share: *t38_share,
+            };
+            let (generator, plan) = Generator::new(&ask).map_err(anyhow::Error::msg)?;
+            (generator, Work::generate(plan.calls, plan.duration_ns, plan.ptime_ms, plan.directions, *sip))
+        }
     };
-    let (mut generator, plan) = Generator::new(&ask).map_err(anyhow::Error::msg)?;
-    Work::generate(plan.calls, plan.duration_ns, plan.ptime_ms, plan.directions, *sip)
-        .check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
+    work.check(&Limits::of_machine(max_frames.unwrap_or(DEFAULT_MAX_FRAMES)))?;
     if let Some(iface) = iface {
         return live::send_generated(iface, |buf| generator.next_into(buf), *json);
     }
@@ -566,4 +574,52 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `generate --scenario`: the calls of one site of the scenario, both directions, as
+/// `simulate` offers them (the same seed per site, so the same arrivals, holding times and
+/// phases), from [`GENERATE_EPOCH_NS`]; the work estimated as `simulate` estimates it.
+fn scenario_generator(
+    path: &std::path::Path,
+    site: Option<&str>,
+    customer_prefix: &str,
+    signalling: Signalling,
+) -> anyhow::Result<(Generator, Work)> {
+    let sc = Scenario::load(path)?;
+    let names = || sc.sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+    let index = match site {
+        Some(name) => sc.sites.iter().position(|s| s.name == name).ok_or_else(|| {
+            anyhow::anyhow!("--site {name:?}: {} has no such site; its sites: {}", path.display(), names())
+        })?,
+        None if sc.sites.len() == 1 => 0,
+        None => anyhow::bail!(
+            "{} has {} sites ({}): name one with --site; each site's calls cross its own link",
+            path.display(),
+            sc.sites.len(),
+            names()
+        ),
+    };
+    if signalling.comfort_noise && !sc.traffic.classes().iter().any(|c| c.silence_suppression) {
+        anyhow::bail!("--comfort-noise fills the pauses of silence suppression: no class of {} has it", path.display());
+    }
+    let customer = customer_prefix
+        .parse::<ipnet::Ipv4Net>()
+        .ok()
+        .filter(|p| p.prefix_len() <= 30)
+        .ok_or_else(|| anyhow::anyhow!("--customer-prefix {customer_prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)"))?;
+    let addresses = AddressPlan { customer: (customer.network(), customer.prefix_len()), ..AddressPlan::default() };
+    let s = &sc.sites[index];
+    let seed = sc.run_seed(index);
+    // The scenario's times run from 0; the capture's from the epoch.
+    let plans: Vec<_> = sc
+        .call_plans(s.calls, Directions::Both, seed, 0, addresses)
+        .into_iter()
+        .map(|p| CallPlan { start_ns: GENERATE_EPOCH_NS, ..p })
+        .collect();
+    let mut work = Work::generate(0, 1, 20, Directions::Both, false);
+    for p in &plans {
+        work = work.add(Work::generate(p.calls, p.duration_ns, p.ptime_ms, Directions::Both, signalling.sip));
+    }
+    let generator = Generator::of_plans(&plans, signalling).map_err(anyhow::Error::msg)?;
+    Ok((generator, work))
 }

@@ -89,7 +89,8 @@ fn run_work(sc: &Scenario, calls: u64) -> Work {
 }
 
 impl Work {
-    fn add(self, o: Work) -> Work {
+    /// Both pieces of work.
+    pub fn add(self, o: Work) -> Work {
         Work {
             frames: self.frames.saturating_add(o.frames),
             streams: self.streams.saturating_add(o.streams),

@@ -991,7 +991,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             // The first flow of each site has the seed a site had before calls were spread
             // over the provider's prefixes.
             let first = k == 0 || flows[k - 1].home != f.home;
-            let site_seed = sc.seed.wrapping_add(f.home as u64 * 0x9e37_79b9);
+            let site_seed = sc.run_seed(f.home);
             let seed = if k >= site_flows {
                 sc.seed ^ 0x5742
             } else if first {

@@ -276,6 +276,11 @@ impl Scenario {
             .collect()
     }
 
+    /// The seed of run `i`: site i's calls (and, after the sites, each failover case's).
+    pub fn run_seed(&self, i: usize) -> u64 {
+        self.seed.wrapping_add(i as u64 * 0x9e37_79b9)
+    }
+
     /// A site's source: [`Scenario::call_plans`] built and merged in time order.
     pub fn source(
         &self,

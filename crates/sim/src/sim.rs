@@ -316,7 +316,7 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
             name: s.name.clone(),
             site: s.clone(),
             calls: s.calls,
-            seed: sc.seed.wrapping_add(i as u64 * 0x9e37_79b9),
+            seed: sc.run_seed(i),
             steady_state: false,
         })
         .collect();
@@ -329,7 +329,7 @@ pub fn simulate(sc: &Scenario, threads: usize, progress: &AtomicU64) -> SimRepor
                 name: format!("{} alone ({} failed)", s.name, others.join(", ")),
                 site: s.clone(),
                 calls: total,
-                seed: sc.seed.wrapping_add((n_sites + i) as u64 * 0x9e37_79b9),
+                seed: sc.run_seed(n_sites + i),
                 steady_state: false,
             });
         }

@@ -267,7 +267,8 @@ impl DialogSource {
                 }
             }
             calls.push(Call {
-                index: i as u64,
+                // The mix-wide call number (a mix's plans take lanes of it): Call-IDs stay unique.
+                index: p.addresses.lane.0 + i as u64 * p.addresses.lane.1.max(1),
                 sip,
                 customer,
                 provider,

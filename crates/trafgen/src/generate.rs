@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use xconnect_frame::VlanId;
 
 use crate::dialog::{DialogPlan, DialogSource};
+use crate::mix::{Frames, Mix};
 use crate::source::{AddressPlan, Arrivals, CallPlan, Directions, Phase, Source};
 use crate::Codec;
 
@@ -49,10 +50,36 @@ pub struct GenerateAsk {
 
 /// The frames of a `generate` run, in time order.
 pub enum Generator {
-    /// Calls without signalling.
-    Plain(Source),
-    /// SIP dialogs with their media.
-    Dialogs(Box<DialogSource>),
+    /// Calls without signalling (one [`Source`] per class of a mix).
+    Plain(Mix<Source>),
+    /// SIP dialogs with their media (one [`DialogSource`] per class of a mix).
+    Dialogs(Box<Mix<DialogSource>>),
+}
+
+/// What `generate` adds to plain calls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Signalling {
+    /// Each call a SIP dialog with SDP and RTCP.
+    pub sip: bool,
+    /// Comfort noise in the pauses (needs silence suppression).
+    pub comfort_noise: bool,
+    /// Share of calls with RFC 4733 DTMF.
+    pub dtmf_share: Option<f64>,
+    /// Share of calls switched to T.38 fax.
+    pub t38_share: Option<f64>,
+}
+
+impl Signalling {
+    fn check(&self) -> Result<(), String> {
+        for (flag, share) in [("--dtmf-share", self.dtmf_share), ("--t38-share", self.t38_share)] {
+            if let Some(x) = share {
+                if !(0.0..=1.0).contains(&x) {
+                    return Err(format!("{flag} {x}: expected a share of the calls from 0 to 1, e.g. 0.1"));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Generator {
@@ -85,13 +112,12 @@ impl Generator {
         if ask.comfort_noise && !ask.silence_suppression {
             return Err("--comfort-noise fills the pauses of --silence-suppression: give both".into());
         }
-        for (flag, share) in [("--dtmf-share", ask.dtmf_share), ("--t38-share", ask.t38_share)] {
-            if let Some(x) = share {
-                if !(0.0..=1.0).contains(&x) {
-                    return Err(format!("{flag} {x}: expected a share of the calls from 0 to 1, e.g. 0.1"));
-                }
-            }
-        }
+        let signalling = Signalling {
+            sip: ask.sip,
+            comfort_noise: ask.comfort_noise,
+            dtmf_share: ask.dtmf_share,
+            t38_share: ask.t38_share,
+        };
         let plan = CallPlan {
             calls: ask.calls,
             codec: ask.codec,
@@ -107,20 +133,35 @@ impl Generator {
             silence_suppression: ask.silence_suppression,
             arrivals: Arrivals::Fixed,
         };
-        let generator = if ask.sip {
-            Generator::Dialogs(Box::new(
-                DialogSource::new(&DialogPlan {
-                    calls: plan.clone(),
-                    comfort_noise: ask.comfort_noise,
-                    dtmf_share: ask.dtmf_share.unwrap_or(0.0),
-                    t38_share: ask.t38_share.unwrap_or(0.0),
-                })
-                .map_err(|e| e.to_string())?,
-            ))
-        } else {
-            Generator::Plain(Source::new(&plan).map_err(|e| e.to_string())?)
-        };
+        let generator = Generator::of_plans(std::slice::from_ref(&plan), signalling)?;
         Ok((generator, plan))
+    }
+
+    /// The generator of several plans sent together (a scenario's traffic mix, each plan in
+    /// its own address lane), with `signalling`.
+    pub fn of_plans(plans: &[CallPlan], signalling: Signalling) -> Result<Generator, String> {
+        signalling.check()?;
+        if plans.is_empty() {
+            return Err("no calls to generate".into());
+        }
+        Ok(if signalling.sip {
+            let dialogs = plans
+                .iter()
+                .map(|p| {
+                    DialogSource::new(&DialogPlan {
+                        calls: p.clone(),
+                        comfort_noise: signalling.comfort_noise,
+                        dtmf_share: signalling.dtmf_share.unwrap_or(0.0),
+                        t38_share: signalling.t38_share.unwrap_or(0.0),
+                    })
+                    .map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Generator::Dialogs(Box::new(Mix::new(dialogs)))
+        } else {
+            let sources = plans.iter().map(|p| Source::new(p).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
+            Generator::Plain(Mix::new(sources))
+        })
     }
 
     /// Writes the next frame into `buf` (at least [`crate::dialog::MAX_FRAME`] bytes) and
@@ -129,6 +170,14 @@ impl Generator {
         match self {
             Generator::Plain(s) => s.next_into(buf),
             Generator::Dialogs(d) => d.next_into(buf),
+        }
+    }
+
+    /// Bytes the caller's buffer needs.
+    pub fn frame_len(&self) -> usize {
+        match self {
+            Generator::Plain(s) => s.frame_len(),
+            Generator::Dialogs(d) => d.frame_len(),
         }
     }
 }

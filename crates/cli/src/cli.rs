@@ -117,6 +117,14 @@ pub enum Command {
     /// g711a, bandwidth-true payloads for the others; customer prefix ⇄ the provider's media
     /// range 168.86.128.0/18, UDP ports 10000–60000.
     Generate(GenerateArgs),
+    /// Learn a scenario from a capture: the calls' codecs and packet times (a mix with shares),
+    /// silence suppression, arrivals (tested against Poisson) and holding times (exponential
+    /// against lognormal), the offered Erlangs, the load and peaks per direction, the delay
+    /// variation from the streams' jitter, and sites from VLAN ids. The scenario is TOML that
+    /// `simulate` and `generate --scenario` read, each number with a comment saying where it
+    /// came from; what a capture cannot hold (location, one-way delay, targets) is said to be
+    /// a default.
+    Fit(FitArgs),
     /// Run a BGP-4 speaker over TCP that a real router (BIRD, FRR, GoBGP) peers with, as the
     /// customer's border router or the provider's edge. It prints the routes it accepts and
     /// rejects (with the reason) and shuts down with Cease / Administrative Shutdown on SIGINT,
@@ -296,6 +304,41 @@ pub struct GenerateArgs {
     /// Refuse captures estimated at more frames than this [default: 10000000000].
     #[arg(long)]
     pub max_frames: Option<u64>,
+}
+
+/// `xconnect fit` arguments.
+#[derive(Debug, clap::Args)]
+pub struct FitArgs {
+    /// The capture (pcap or pcapng).
+    pub capture: PathBuf,
+    /// The customer's prefixes (repeatable), as `replay --tier` takes them [default: the
+    /// provider is the catalog's range, 168.86.128.0/18].
+    #[arg(long, conflicts_with = "provider_prefix")]
+    pub customer_prefix: Vec<String>,
+    /// The provider's prefixes instead (repeatable).
+    #[arg(long)]
+    pub provider_prefix: Vec<String>,
+    /// Write the scenario to this file (atomically) [default: standard output].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Scale the fitted calls by this percentage, e.g. 30 for 30 % more (-99 to 900).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub growth: f64,
+    /// Fit the capture's busiest hour only (the hour with the most call time).
+    #[arg(long)]
+    pub busy_hour: bool,
+    /// Every site's tier [default: the smallest that carries its busier direction's 1 s peak].
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Every site's location (not in a capture) [default: ashburn].
+    #[arg(long)]
+    pub location: Option<String>,
+    /// The fit's figures as one JSON object on stdout (the scenario goes to --output).
+    #[arg(long)]
+    pub json: bool,
+    /// Replay threads [default: the number of cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Phase model.

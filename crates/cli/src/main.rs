@@ -26,7 +26,7 @@ use xconnect_frame::LinkType;
 use xconnect_trafgen::generate::{GenerateAsk, Generator, Signalling, GENERATE_EPOCH_NS};
 use xconnect_trafgen::{AddressPlan, CallPlan, Codec, Directions, Phase};
 
-use crate::cli::{Cli, Command, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
+use crate::cli::{Cli, Command, FitArgs, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
 use crate::progress::Unit;
 
 fn main() -> ExitCode {
@@ -138,28 +138,29 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         scenario,
         site,
     } = args;
-    let signalling = Signalling { sip: *sip, comfort_noise: *comfort_noise, dtmf_share: *dtmf_share, t38_share: *t38_share };
+    let signalling =
+        Signalling { sip: *sip, comfort_noise: *comfort_noise, dtmf_share: *dtmf_share, t38_share: *t38_share };
     let (mut generator, work) = match scenario {
         Some(path) => scenario_generator(path, site.as_deref(), customer_prefix, signalling)?,
         None => {
             let ask = GenerateAsk {
                 calls: calls.expect("clap: --calls unless --scenario"),
                 seconds: seconds.expect("clap: --seconds unless --scenario"),
-        codec: codec.parse().context("--codec")?,
-        ptime_ms: *ptime,
-        vlan: *vlan,
-        phase: match phase {
-            PhaseArg::Random => Phase::Random,
-            PhaseArg::Sync => Phase::Sync,
-        },
-        both_directions: *both_directions,
-        seed: *seed,
-        silence_suppression: *silence_suppression,
-        customer_prefix: customer_prefix.clone(),
-        sip: *sip,
-        comfort_noise: *comfort_noise,
-        dtmf_share: *dtmf_share,
-        t38_share: *t38_share,
+                codec: codec.parse().context("--codec")?,
+                ptime_ms: *ptime,
+                vlan: *vlan,
+                phase: match phase {
+                    PhaseArg::Random => Phase::Random,
+                    PhaseArg::Sync => Phase::Sync,
+                },
+                both_directions: *both_directions,
+                seed: *seed,
+                silence_suppression: *silence_suppression,
+                customer_prefix: customer_prefix.clone(),
+                sip: *sip,
+                comfort_noise: *comfort_noise,
+                dtmf_share: *dtmf_share,
+                t38_share: *t38_share,
             };
             let (generator, plan) = Generator::new(&ask).map_err(anyhow::Error::msg)?;
             (generator, Work::generate(plan.calls, plan.duration_ns, plan.ptime_ms, plan.directions, *sip))
@@ -233,6 +234,13 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<Duplex>> {
     for w in cfg.warnings() {
         eprintln!("xconnect: warning: {w}");
     }
+    let (sides, _) = sides(&w.customer_prefix, &w.provider_prefix)?;
+    Ok(Some(Duplex::new(cfg, sides).context("policer configuration")?))
+}
+
+/// The sides of the cross-connect from `--customer-prefix` or `--provider-prefix` (else the
+/// catalog's provider ranges, and `true`), for the policer's what-if and for `fit` alike.
+fn sides(customer: &[String], provider: &[String]) -> anyhow::Result<(Sides, bool)> {
     let parse = |flag: &str, list: &[String]| -> anyhow::Result<Vec<ipnet::IpNet>> {
         list.iter()
             .map(|p| {
@@ -246,15 +254,58 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<Duplex>> {
             })
             .collect()
     };
-    let sides = if !w.customer_prefix.is_empty() {
-        Sides::Customer(parse("--customer-prefix", &w.customer_prefix)?)
-    } else if !w.provider_prefix.is_empty() {
-        Sides::Provider(parse("--provider-prefix", &w.provider_prefix)?)
+    Ok(if !customer.is_empty() {
+        (Sides::Customer(parse("--customer-prefix", customer)?), false)
+    } else if !provider.is_empty() {
+        (Sides::Provider(parse("--provider-prefix", provider)?), false)
     } else {
         let defaults: Vec<String> = xconnect_interconnect::PROVIDER_PREFIXES.iter().map(|p| p.to_string()).collect();
-        Sides::Provider(parse("the catalog's provider prefix", &defaults)?)
+        (Sides::Provider(parse("the catalog's provider prefix", &defaults)?), true)
+    })
+}
+
+/// `xconnect fit`.
+fn fit(args: &FitArgs) -> anyhow::Result<ExitCode> {
+    let FitArgs { capture, customer_prefix, provider_prefix, output, growth, busy_hour, tier, location, json, threads } =
+        args;
+    let opts = xconnect_fit::FitOptions {
+        sides: sides(customer_prefix, provider_prefix)?,
+        growth_pct: *growth,
+        busy_hour: *busy_hour,
+        tier: tier.as_deref().map(str::parse::<Tier>).transpose().map_err(anyhow::Error::msg).context("--tier")?,
+        location: location
+            .as_deref()
+            .map(str::parse::<xconnect_interconnect::Location>)
+            .transpose()
+            .map_err(anyhow::Error::msg)
+            .context("--location")?,
+        threads: threads_for(*threads)?.min(replay::MAX_THREADS),
     };
-    Ok(Some(Duplex::new(cfg, sides).context("policer configuration")?))
+    if let (Some(t), Some(l)) = (opts.tier, opts.location) {
+        if !l.offers(t) {
+            anyhow::bail!("--tier {t}: {l} does not sell it (500 Mbps is sold only in London and Singapore)");
+        }
+    }
+    check_outputs(&[("capture", capture.as_path())], &[("--output", output.as_deref())])?;
+    let out = output
+        .as_deref()
+        .map(|p| {
+            xconnect_capture::OutputFile::create(p, ".toml.tmp").with_context(|| format!("--output {}", p.display()))
+        })
+        .transpose()?;
+    let fit = xconnect_fit::fit(capture, &opts)?;
+    match out {
+        Some(mut f) => {
+            let target = f.target().display().to_string();
+            f.write_all(fit.scenario.as_bytes()).with_context(|| format!("writing {target}"))?;
+            let path = f.finish().with_context(|| format!("finishing {target}"))?;
+            eprintln!("xconnect: wrote the fitted scenario {}", path.display());
+            emit(*json, &fit, || output::fit_text(&fit))?;
+        }
+        None if *json => emit(true, &fit, String::new)?,
+        None => emit(false, &fit, || fit.scenario.clone())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a path names, as a file: an existing file by its device and inode (so that a link or
@@ -378,6 +429,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate(&args),
         Command::Bgp(args) => bgp::run(args),
         Command::Validate { request, json } => validate(&request, json),
+        Command::Fit(args) => fit(&args),
         Command::Plan { calls, busy_hour_erlangs, blocking, codec, ptime, sites, locations, table, json } => {
             let codec: Codec = codec.parse().context("--codec")?;
             codec.check_ptime(ptime).context("--ptime")?;
@@ -602,11 +654,12 @@ fn scenario_generator(
     if signalling.comfort_noise && !sc.traffic.classes().iter().any(|c| c.silence_suppression) {
         anyhow::bail!("--comfort-noise fills the pauses of silence suppression: no class of {} has it", path.display());
     }
-    let customer = customer_prefix
-        .parse::<ipnet::Ipv4Net>()
-        .ok()
-        .filter(|p| p.prefix_len() <= 30)
-        .ok_or_else(|| anyhow::anyhow!("--customer-prefix {customer_prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)"))?;
+    let customer =
+        customer_prefix.parse::<ipnet::Ipv4Net>().ok().filter(|p| p.prefix_len() <= 30).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--customer-prefix {customer_prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)"
+            )
+        })?;
     let addresses = AddressPlan { customer: (customer.network(), customer.prefix_len()), ..AddressPlan::default() };
     let s = &sc.sites[index];
     let seed = sc.run_seed(index);
@@ -618,7 +671,7 @@ fn scenario_generator(
         .collect();
     let mut work = Work::generate(0, 1, 20, Directions::Both, false);
     for p in &plans {
-        work = work.add(Work::generate(p.calls, p.duration_ns, p.ptime_ms, Directions::Both, signalling.sip));
+        work = work.and(Work::generate(p.calls, p.duration_ns, p.ptime_ms, Directions::Both, signalling.sip));
     }
     let generator = Generator::of_plans(&plans, signalling).map_err(anyhow::Error::msg)?;
     Ok((generator, work))

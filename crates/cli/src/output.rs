@@ -709,3 +709,78 @@ fn sip_text(s: &mut String, sip: &xconnect_dataplane::sip::SipReport, rows: usiz
         );
     }
 }
+
+/// `fit` as text: what was found, beside the scenario written to a file.
+pub fn fit_text(f: &xconnect_fit::Fit) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(
+        w,
+        "{}: {:.3} s fitted{}; sides by {}",
+        f.file,
+        f.window.seconds,
+        if f.window.busy_hour { " (its busiest hour)" } else { "" },
+        f.sides
+    );
+    let c = &f.calls;
+    let _ = writeln!(
+        w,
+        "calls: {} ({} SIP), {} with a known codec; {} up at the start, {} at the end, {} completed",
+        c.total, c.sip, c.with_codec, c.up_at_start, c.up_at_end, c.completed
+    );
+    let _ = writeln!(w, "offered: {:.2} Erlangs", f.erlangs);
+    for k in &f.classes {
+        let _ = writeln!(
+            w,
+            "  {:>5.1} %  {}/{} ms{}  ({} calls, activity {:.1} %)",
+            k.share * 100.0,
+            k.key.codec,
+            k.key.ptime_ms,
+            if k.key.silence_suppression { " silence suppression" } else { "" },
+            k.calls,
+            k.activity * 100.0
+        );
+    }
+    let a = &f.arrivals;
+    let _ = writeln!(
+        w,
+        "arrivals: {} ({:.4}/s), {}{}",
+        a.count,
+        a.rate_per_s,
+        a.process,
+        match &a.test {
+            Some(t) if t.rejected => format!("; Poisson REJECTED (KS statistic {:.3} > 1.094 at 5 %)", t.statistic),
+            Some(t) => format!("; Poisson not rejected (KS statistic {:.3} <= 1.094 at 5 %)", t.statistic),
+            None => "; too few to test Poisson".into(),
+        }
+    );
+    if let Some(h) = &f.holding {
+        let _ = writeln!(
+            w,
+            "holding: {} completed, mean {:.2} s, median {:.2} s; AIC exponential {:.1}, lognormal {:.1}",
+            h.n, h.mean_s, h.median_s, h.aic_exponential, h.aic_lognormal
+        );
+    }
+    if let Some(h) = f.mean_hold_s {
+        let _ = writeln!(w, "mean holding time (Little's law): {h:.2} s");
+    }
+    for d in &f.directions {
+        let _ = writeln!(
+            w,
+            "{} {}: {:.3} Mbit/s mean, {:.3} peak 1 ms, {:.3} peak 1 s",
+            d.site, d.direction, d.mbps, d.peak_1ms_mbps, d.peak_1s_mbps
+        );
+    }
+    let _ = writeln!(w, "delay variation: {:.3} ms", f.jitter.delay_variation_ms);
+    for site in &f.sites {
+        let _ = writeln!(
+            w,
+            "site {}: {} {} calls {} ({})",
+            site.name, site.location, site.tier, site.calls, site.tier_reason
+        );
+    }
+    for n in &f.notes {
+        let _ = writeln!(w, "note: {n}");
+    }
+    s
+}

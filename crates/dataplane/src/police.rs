@@ -226,7 +226,7 @@ pub enum Direction {
 
 /// [`Sides`] as masks, so that classifying a frame is a few integer compares.
 #[derive(Debug, Clone)]
-struct Classifier {
+pub struct Classifier {
     /// Whether the prefixes are the provider's (else the customer's).
     provider: bool,
     v4: Vec<(u32, u32)>,
@@ -234,7 +234,13 @@ struct Classifier {
 }
 
 impl Classifier {
-    fn new(sides: &Sides) -> Self {
+    /// Whether the prefixes are the provider's (else the customer's).
+    pub fn provider(&self) -> bool {
+        self.provider
+    }
+
+    /// The masks of `sides`.
+    pub fn new(sides: &Sides) -> Self {
         let (provider, nets) = match sides {
             Sides::Provider(n) => (true, n),
             Sides::Customer(n) => (false, n),
@@ -249,8 +255,9 @@ impl Classifier {
         c
     }
 
+    /// Whether `a` is within the prefixes.
     #[inline]
-    fn within(&self, a: std::net::IpAddr) -> bool {
+    pub fn within(&self, a: std::net::IpAddr) -> bool {
         match a {
             std::net::IpAddr::V4(a) => {
                 let a = u32::from(a);
@@ -265,7 +272,7 @@ impl Classifier {
 
     /// The direction of a frame from `src` to `dst`, if either side is known.
     #[inline]
-    fn direction(&self, src: std::net::IpAddr, dst: std::net::IpAddr) -> Option<Direction> {
+    pub fn direction(&self, src: std::net::IpAddr, dst: std::net::IpAddr) -> Option<Direction> {
         let (toward, from) = if self.provider { (dst, src) } else { (src, dst) };
         // Provider's prefixes: to them is customer → provider. Customer's: from them is.
         if self.within(toward) {

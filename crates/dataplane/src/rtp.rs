@@ -416,7 +416,11 @@ impl StreamState {
             self.audio_bytes = s.payload_len;
             if let Some((seq, ts)) = self.last_audio {
                 let step = s.timestamp.wrapping_sub(ts);
-                if s.seq == seq.wrapping_add(1) && step != 0 && step < 0x8000_0000 && (self.ts_step == 0 || step < self.ts_step) {
+                if s.seq == seq.wrapping_add(1)
+                    && step != 0
+                    && step < 0x8000_0000
+                    && (self.ts_step == 0 || step < self.ts_step)
+                {
                     self.ts_step = step;
                 }
             }

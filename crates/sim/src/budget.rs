@@ -90,7 +90,7 @@ fn run_work(sc: &Scenario, calls: u64) -> Work {
 
 impl Work {
     /// Both pieces of work.
-    pub fn add(self, o: Work) -> Work {
+    pub fn and(self, o: Work) -> Work {
         Work {
             frames: self.frames.saturating_add(o.frames),
             streams: self.streams.saturating_add(o.streams),
@@ -104,23 +104,23 @@ impl Work {
         let total: u64 = sc.sites.iter().map(|s| s.calls).sum();
         let both = |calls| {
             let w = run_work(sc, calls);
-            w.add(w)
+            w.and(w)
         };
-        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0, control: 0 }, |w, s| w.add(both(s.calls)));
+        let mut w = sc.sites.iter().fold(Work { frames: 0, streams: 0, control: 0 }, |w, s| w.and(both(s.calls)));
         if sc.check_failover && sc.control.is_none() && sc.sites.len() > 1 {
             for _ in &sc.sites {
-                w = w.add(both(total));
+                w = w.and(both(total));
             }
         }
         if let Some(c) = &sc.control {
-            w = w.add(run_work(sc, c.stray_calls));
+            w = w.and(run_work(sc, c.stray_calls));
             // BFD: each side of each site sends every interval, jittered to 75 % of it at the
             // shortest (once a second before it is up), and answers each Poll at once: a few
             // per state change, 16 allowed.
             for timers in sc.sites.iter().filter_map(|s| s.bfd) {
                 let per_side = (sc.duration.0 / (timers.tx.0 / 4 * 3).max(1)).saturating_add(16);
                 let bfd = per_side.saturating_mul(2);
-                w = w.add(Work { frames: bfd, streams: 0, control: bfd });
+                w = w.and(Work { frames: bfd, streams: 0, control: bfd });
             }
         }
         w

@@ -217,6 +217,10 @@ impl Default for Call {
     }
 }
 
+/// A class of a source's streams: (the first stream after it, its codec's E-model constants,
+/// its packet time in ms).
+type StreamClass = (usize, Option<(f64, f64)>, f64);
+
 /// The calls of one traffic source, per interval.
 #[derive(Debug)]
 pub(crate) struct Calls {
@@ -228,7 +232,7 @@ pub(crate) struct Calls {
     /// Per class of calls, by stream number: (the first stream after the class, its codec's
     /// E-model constants (`None`: no MOS; a call is then below only when it carried nothing),
     /// its packet time in ms).
-    classes: Vec<(usize, Option<(f64, f64)>, f64)>,
+    classes: Vec<StreamClass>,
     mos_target: f64,
 }
 

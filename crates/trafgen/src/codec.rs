@@ -19,7 +19,7 @@ pub const WIRE_OVERHEAD: u32 = 8 + 12;
 pub const VLAN_TAG: u32 = 4;
 
 /// A voice codec as RTP carries it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Codec {
     /// G.711 μ-law (PCMU), 64 kbit/s.
     G711U,

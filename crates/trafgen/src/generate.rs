@@ -159,7 +159,8 @@ impl Generator {
                 .collect::<Result<Vec<_>, _>>()?;
             Generator::Dialogs(Box::new(Mix::new(dialogs)))
         } else {
-            let sources = plans.iter().map(|p| Source::new(p).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
+            let sources =
+                plans.iter().map(|p| Source::new(p).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
             Generator::Plain(Mix::new(sources))
         })
     }

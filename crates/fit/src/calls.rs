@@ -1,0 +1,228 @@
+//! From a replay's RTP streams (and SIP calls, when the capture has them) to calls: which
+//! streams make a call, when it starts and ends, its codec and packet time, whether it
+//! suppresses silence, carries comfort noise or DTMF, and who placed it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use xconnect_dataplane::replay::ReplayReport;
+use xconnect_dataplane::rtp::RtpStreamRow;
+use xconnect_dataplane::sip::{CallState, PayloadRow};
+use xconnect_trafgen::Codec;
+
+use crate::sides::{Side, Sides};
+
+/// Comfort noise (RFC 3389), and its pre-RFC number.
+const PT_CN: [u8; 2] = [13, 19];
+
+/// A stream sends fewer than this share of its packet times' packets: it suppresses silence
+/// (with at least two talkspurts, each begun by a marker bit, or comfort noise).
+pub const SUPPRESSED_BELOW: f64 = 0.9;
+
+/// A class of calls: what the simulator needs to send them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ClassKey {
+    /// Codec.
+    pub codec: Codec,
+    /// Packet time, ms.
+    pub ptime_ms: u32,
+    /// Silence suppression.
+    pub silence_suppression: bool,
+}
+
+/// What one stream was found to be.
+#[derive(Debug, Clone)]
+pub(crate) enum Media {
+    /// Audio of a codec in the catalog.
+    Audio {
+        codec: Codec,
+        ptime_ms: u32,
+        /// Packets sent over packet times spanned (1: one every packet time).
+        activity: f64,
+        suppressed: bool,
+    },
+    /// Only RFC 4733 events.
+    Events,
+    /// A payload type the catalog has no codec for (with its SDP name, if any).
+    Unknown { payload_type: u8, name: Option<String> },
+}
+
+/// One call.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    /// Its streams (indices into the report's `rtp_streams`).
+    pub streams: Vec<usize>,
+    /// Its start: the SIP answer, else its first packet, ns.
+    pub start_ns: u64,
+    /// Its end: the BYE, else its last packet, ns.
+    pub end_ns: u64,
+    /// The class of its busiest audio stream (`None`: no stream of a known codec).
+    pub class: Option<ClassKey>,
+    /// The packet time had to be moved to one the codec allows (from, to).
+    pub ptime_moved: Option<(u32, u32)>,
+    /// Comfort noise in any stream.
+    pub comfort_noise: bool,
+    /// RFC 4733 events in any stream.
+    pub dtmf: bool,
+    /// Who sent the SDP offer (SIP calls).
+    pub caller: Option<Side>,
+    /// From a SIP dialog.
+    pub sip: bool,
+}
+
+/// Everything the streams say, per stream, and the calls they make.
+#[derive(Debug)]
+pub(crate) struct Calls {
+    pub media: Vec<Media>,
+    pub calls: Vec<Call>,
+}
+
+/// The codec a payload type names: the static table, else the SDP's encoding name.
+fn codec_of(pt: u8, sdp: Option<&PayloadRow>) -> Option<Codec> {
+    match pt {
+        0 => Some(Codec::G711U),
+        8 => Some(Codec::G711A),
+        9 => Some(Codec::G722),
+        18 => Some(Codec::G729),
+        96..=127 => sdp.and_then(|p| p.name.as_deref()).and_then(|n| n.parse().ok()),
+        _ => None,
+    }
+}
+
+fn is_event(pt: u8, sdp: Option<&PayloadRow>) -> bool {
+    match sdp.and_then(|p| p.name.as_deref()) {
+        Some(name) => name.eq_ignore_ascii_case("telephone-event"),
+        // Without SDP: 101 is the number every stack uses for RFC 4733.
+        None => pt == 101,
+    }
+}
+
+/// A stream's media, and the packet time it had to move from and to (one its codec allows).
+type Found = (Media, Option<(u32, u32)>);
+
+/// What stream `row` carries, given its call's SDP payload types (if any).
+fn media_of(row: &RtpStreamRow, sdp: &[PayloadRow]) -> Found {
+    let find = |pt: u8| sdp.iter().find(|p| p.pt == pt);
+    // The stream's codec: its first payload type that is neither comfort noise nor an event.
+    let audio = std::iter::once(row.payload_type)
+        .chain(row.payload_types.iter().copied())
+        .find(|&pt| !PT_CN.contains(&pt) && !is_event(pt, find(pt)));
+    let Some(pt) = audio else {
+        return (Media::Events, None);
+    };
+    let Some(codec) = codec_of(pt, find(pt)) else {
+        return (Media::Unknown { payload_type: pt, name: find(pt).and_then(|p| p.name.clone()) }, None);
+    };
+    // The packet time: the timestamp step over the clock (silence does not change it); else
+    // the payload size's; else the mean arrival gap.
+    let per_ms = codec.clock_rate() / 1000;
+    let measured = row
+        .ts_step
+        .filter(|_| row.payload_type == pt)
+        .map(|s| (s as f64 / f64::from(per_ms)).round() as u32)
+        .or_else(|| codec.ptimes().iter().copied().find(|&p| codec.payload_bytes(p) == u32::from(row.payload_bytes)))
+        .unwrap_or_else(|| ((row.mean_delta_ms / 10.0).round() * 10.0).max(10.0) as u32);
+    let ptime_ms =
+        *codec.ptimes().iter().min_by_key(|&&p| (p.abs_diff(measured), p)).expect("every codec allows a packet time");
+    let moved = (ptime_ms != measured).then_some((measured, ptime_ms));
+    let span_ns = row.last_ns.saturating_sub(row.first_ns);
+    let slots = span_ns as f64 / (f64::from(ptime_ms) * 1e6) + 1.0;
+    let sent = row.packets as f64 + row.lost.max(0) as f64;
+    let activity = (sent / slots).min(1.0);
+    // Pauses, told by talkspurt markers or by comfort noise filling them.
+    let cn = row.payload_types.iter().any(|pt| PT_CN.contains(pt));
+    let suppressed = activity < SUPPRESSED_BELOW && (row.markers >= 2 || cn);
+    (Media::Audio { codec, ptime_ms, activity, suppressed }, moved)
+}
+
+type Endpoint = (IpAddr, u16);
+type Tuple = (IpAddr, u16, IpAddr, u16, u32);
+
+/// Groups the report's streams into calls: each SIP dialog that was answered is one call with
+/// its streams; every other stream joins the streams between the same two endpoints (its
+/// other direction, or the same direction under another SSRC).
+pub(crate) fn calls(report: &ReplayReport, sides: &Sides) -> Calls {
+    let rows = &report.rtp_streams;
+    let index: HashMap<Tuple, usize> =
+        rows.iter().enumerate().map(|(i, r)| ((r.src, r.src_port, r.dst, r.dst_port, r.ssrc), i)).collect();
+    let mut media: Vec<Option<Found>> = vec![None; rows.len()];
+    let mut taken = vec![false; rows.len()];
+    let mut calls = Vec::new();
+    for c in &report.sip.calls {
+        let answered = matches!(c.state, CallState::InCall | CallState::Completed);
+        let streams: Vec<usize> = c
+            .streams
+            .iter()
+            .filter_map(|s| index.get(&(s.src, s.src_port, s.dst, s.dst_port, s.ssrc)).copied())
+            .filter(|&i| !taken[i])
+            .collect();
+        if !answered || streams.is_empty() {
+            continue;
+        }
+        let sdp: Vec<PayloadRow> = c.media.iter().flat_map(|m| m.payload_types.iter().cloned()).collect();
+        for &i in &streams {
+            taken[i] = true;
+            media[i] = Some(media_of(&rows[i], &sdp));
+        }
+        let first = streams.iter().map(|&i| rows[i].first_ns).min().expect("at least one");
+        let last = streams.iter().map(|&i| rows[i].last_ns).max().expect("at least one");
+        let address = |kind: &str| c.media.iter().find(|m| m.sdp == kind).and_then(|m| m.address);
+        let caller = address("offer").and_then(|a| sides.side(a, address("answer")));
+        calls.push(Call {
+            start_ns: c.answer_ns.unwrap_or(first).min(first),
+            end_ns: c.end_ns.filter(|_| c.state == CallState::Completed).unwrap_or(last).max(last),
+            caller,
+            sip: true,
+            ..summary(&streams, rows, &media)
+        });
+    }
+    // The rest, by the pair of endpoints.
+    let mut pairs: HashMap<(Endpoint, Endpoint), Vec<usize>> = HashMap::new();
+    let mut order = Vec::new();
+    for (i, r) in rows.iter().enumerate().filter(|(i, _)| !taken[*i]) {
+        media[i] = Some(media_of(r, &[]));
+        let (a, b) = ((r.src, r.src_port), (r.dst, r.dst_port));
+        let key = if a <= b { (a, b) } else { (b, a) };
+        let e = pairs.entry(key).or_default();
+        if e.is_empty() {
+            order.push(key);
+        }
+        e.push(i);
+    }
+    for key in order {
+        let streams = pairs.remove(&key).expect("listed");
+        let first = streams.iter().map(|&i| rows[i].first_ns).min().expect("at least one");
+        let last = streams.iter().map(|&i| rows[i].last_ns).max().expect("at least one");
+        calls.push(Call { start_ns: first, end_ns: last, caller: None, sip: false, ..summary(&streams, rows, &media) });
+    }
+    let media = media.into_iter().map(|m| m.expect("every stream is classified").0).collect();
+    Calls { media, calls }
+}
+
+/// A call's class and flags from its streams (times and caller filled in by the caller).
+fn summary(streams: &[usize], rows: &[RtpStreamRow], media: &[Option<Found>]) -> Call {
+    let audio = streams
+        .iter()
+        .filter_map(|&i| match &media[i] {
+            Some((Media::Audio { codec, ptime_ms, suppressed, .. }, moved)) => {
+                Some((rows[i].packets, *codec, *ptime_ms, *moved, *suppressed))
+            }
+            _ => None,
+        })
+        .max_by_key(|a| a.0);
+    let suppressed = streams.iter().any(|&i| matches!(&media[i], Some((Media::Audio { suppressed: true, .. }, _))));
+    Call {
+        streams: streams.to_vec(),
+        start_ns: 0,
+        end_ns: 0,
+        class: audio.map(|(_, codec, ptime_ms, _, _)| ClassKey { codec, ptime_ms, silence_suppression: suppressed }),
+        ptime_moved: audio.and_then(|a| a.3),
+        comfort_noise: streams.iter().any(|&i| rows[i].payload_types.iter().any(|pt| PT_CN.contains(pt))),
+        dtmf: streams.iter().any(|&i| {
+            matches!(&media[i], Some((Media::Events, _))) || rows[i].payload_types.contains(&101)
+        }),
+        caller: None,
+        sip: false,
+    }
+}

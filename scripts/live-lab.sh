@@ -57,6 +57,7 @@ s, t = sites[0], sc.get("traffic", {})
 if s.get("egress") != "shape": die('the lab compares a shaper: the site needs egress = "shape"')
 if s.get("accounting", "frame") != "l2": die('tbf charges the frame without FCS: the site needs accounting = "l2"')
 if t.get("arrivals", "fixed") != "fixed": die('generate sends fixed calls: the scenario needs arrivals = "fixed"')
+if "mix" in t: die("the lab sends one class of calls: the scenario needs codec, ptime_ms in [traffic], not [[traffic.mix]]")
 rate = {"10M": 10_000_000, "100M": 100_000_000, "500M": 500_000_000, "1G": 1_000_000_000}[s["tier"]]
 burst = s.get("burst_bytes", rate // 800)
 limit = rate * s.get("shaper_queue_ms", 50) // 8000

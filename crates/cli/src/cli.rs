@@ -243,7 +243,7 @@ pub struct GenerateArgs {
     )]
     pub scenario: Option<PathBuf>,
     /// With --scenario: the site whose calls to write (needed when it has more than one).
-    #[arg(long, requires = "scenario")]
+    #[arg(long)]
     pub site: Option<String>,
     /// g711u, g711a, g729, g722 or opus.
     #[arg(long, default_value = "g711u")]

@@ -345,8 +345,13 @@ pub fn sim_text(r: &SimReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}\n{} s simulated, {} / {} ms, seed {}; targets: loss <= {} %, MOS >= {} on every call",
-        r.scenario, r.duration_s, r.codec, r.ptime_ms, r.seed, r.loss_target_pct, r.mos_target
+        "{}\n{} s simulated, {}, seed {}; targets: loss <= {} %, MOS >= {} on every call",
+        r.scenario,
+        r.duration_s,
+        r.traffic_label(),
+        r.seed,
+        r.loss_target_pct,
+        r.mos_target
     );
     let header = |s: &mut String, title: &str| {
         let _ = writeln!(s, "\n{title}");

@@ -204,6 +204,44 @@ fn scenario_cases() -> Vec<Case> {
             &["needs a [control] section"],
         ),
         case(Input::Text("empty.toml", String::new()), SIM, 1, &["name: missing", "duration_s: missing"]),
+        // A traffic mix: shares that do not add up, a class key given twice, a mix with the
+        // failover engine, and a class's own bad packet time.
+        case(
+            Input::Scenario("mix-poisson.toml", vec![("share = 0.3\n\n[link]", "share = 0.4\n\n[link]")]),
+            SIM,
+            1,
+            &["traffic.mix", "the shares add up to 1.1"],
+        ),
+        case(
+            Input::Scenario(
+                "mix-poisson.toml",
+                vec![("arrivals = \"poisson\"", "arrivals = \"poisson\"\ncodec = \"g711u\"")],
+            ),
+            SIM,
+            1,
+            &["traffic.codec", "give it in each [[traffic.mix]]"],
+        ),
+        case(
+            Input::Scenario("mix-poisson.toml", vec![("ptime_ms = 30", "ptime_ms = 25")]),
+            SIM,
+            1,
+            &["traffic.mix[2].ptime_ms", "25 ms"],
+        ),
+        case(
+            Input::Scenario("mix-poisson.toml", vec![("share = 0.2", "share = 0")]),
+            SIM,
+            1,
+            &["traffic.mix[1].share", "above 0"],
+        ),
+        case(
+            hold_with(&[(
+                "codec = \"g711u\"",
+                "[[traffic.mix]]\ncodec = \"g711u\"\nshare = 0.5\n[[traffic.mix]]\ncodec = \"g729\"\nshare = 0.5",
+            )]),
+            SIM,
+            1,
+            &["does not simulate a mix"],
+        ),
         case(Input::Text("bin.toml", "\u{0}\u{1}\u{2}\u{ff}garbage".into()), SIM, 1, &["not valid TOML"]),
         case(Input::None, &["simulate", "/nonexistent/s.toml"], 1, &["/nonexistent/s.toml", "cannot read"]),
     ]
@@ -235,6 +273,75 @@ fn flag_cases() -> Vec<Case> {
         case(n(), &["plan"], 1, &["--calls"]),
         case(n(), &["plan", "--calls", "5", "--codec", "speex"], 1, &["speex"]),
         case(n(), &["generate", "--calls", "1", "--seconds", "0", "-o", "{dir}/x.pcap"], 1, &["--seconds 0"]),
+        // generate --scenario: a site to name, flags that the scenario gives.
+        case(
+            n(),
+            &["generate", "--scenario", "{scenarios}default.toml", "-o", "{dir}/x.pcap"],
+            1,
+            &["--site", "ashburn, san-jose"],
+        ),
+        case(
+            n(),
+            &["generate", "--scenario", "{scenarios}default.toml", "--site", "paris", "-o", "{dir}/x.pcap"],
+            1,
+            &["--site \"paris\"", "no such site"],
+        ),
+        case(
+            n(),
+            &["generate", "--scenario", "{scenarios}single-site.toml", "--calls", "3", "-o", "{dir}/x.pcap"],
+            2,
+            &["cannot be used with"],
+        ),
+        case(
+            n(),
+            &["generate", "--calls", "3", "--seconds", "1", "--site", "a", "-o", "{dir}/x.pcap"],
+            1,
+            &["--site", "--scenario"],
+        ),
+        case(
+            n(),
+            &[
+                "generate",
+                "--scenario",
+                "{scenarios}single-site.toml",
+                "--sip",
+                "--comfort-noise",
+                "-o",
+                "{dir}/x.pcap",
+            ],
+            1,
+            &["--comfort-noise", "no class"],
+        ),
+        case(
+            n(),
+            &["generate", "--scenario", "/nonexistent/s.toml", "-o", "{dir}/x.pcap"],
+            1,
+            &["/nonexistent/s.toml", "cannot read"],
+        ),
+        // fit: captures with nothing to fit, and options out of range, each said in words.
+        case(
+            n(),
+            &["fit", "{pcap}pcapplusplus-bgp-packets.pcap"],
+            1,
+            &["no RTP stream", "pcapplusplus-bgp-packets.pcap"],
+        ),
+        case(n(), &["fit", "{pcap}sipp-dtmf_2833_1.pcap"], 1, &["too short", "at least 1 s", "21 calls"]),
+        case(n(), &["fit", "{pcap}tcpdump-empty.pcapng"], 1, &["no frame"]),
+        case(n(), &["fit", "/nonexistent/c.pcap"], 1, &["/nonexistent/c.pcap", "No such file"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--growth=-100"], 1, &["--growth -100", "-99 to 900"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--growth", "nan"], 1, &["--growth NaN"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--growth", "1e308"], 1, &["--growth"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--tier", "500M"], 1, &["--tier 500M", "the default location"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--tier", "2G"], 1, &["--tier", "2G"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--location", "mars"], 1, &["--location", "mars"]),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--customer-prefix", "10.1.3.1/24"], 1, &["host bits"]),
+        case(
+            n(),
+            &["fit", "{pcap}sipp-g711a.pcap", "-o", "{pcap}sipp-g711a.pcap"],
+            1,
+            &["the same file as the capture"],
+        ),
+        case(n(), &["fit", "{pcap}sipp-g711a.pcap", "-o", "{dir}"], 1, &["--output", "not a regular file"]),
         // Live ports: a port that does not exist is named, with those that do, before anything
         // is sent; options out of range before the port is opened.
         case(
@@ -429,10 +536,12 @@ fn request_cases() -> Vec<Case> {
     ]
 }
 
-/// Replaces `{}` (the case's file), `{dir}` (its directory) and `{pcap}` (the fixtures).
+/// Replaces `{}` (the case's file), `{dir}` (its directory), `{pcap}` (the captures) and
+/// `{scenarios}` (the scenario fixtures).
 fn arg(a: &str, file: &Path, dir: &Path) -> String {
     a.replace("{dir}", dir.to_str().unwrap())
         .replace("{pcap}", &format!("{}/", pcap_dir().display()))
+        .replace("{scenarios}", &format!("{}/", pcap_dir().join("../scenarios").display()))
         .replace("{}", file.to_str().unwrap())
 }
 

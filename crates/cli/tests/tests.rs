@@ -8,6 +8,7 @@ mod bgp;
 mod bgp_replay;
 mod browser;
 mod differential;
+mod fit;
 mod onboarding;
 mod oracle;
 mod replay_cli;

@@ -54,8 +54,8 @@ pub fn require_tool(tool: &str) -> bool {
 }
 
 /// Checks `value` against the subset of JSON Schema the schema file uses: type, required,
-/// additionalProperties: false, properties, items, $ref to #/$defs, enum, minimum, maximum,
-/// exclusiveMinimum. Returns the first violation with its JSON path.
+/// additionalProperties: false, properties, items, minItems, $ref to #/$defs, enum, minimum,
+/// maximum, exclusiveMinimum. Returns the first violation with its JSON path.
 pub fn check(schema: &Value, root: &Value, value: &Value, path: &str) -> Result<(), String> {
     let schema = match schema.get("$ref").and_then(Value::as_str) {
         Some(r) => &root["$defs"][r.trim_start_matches("#/$defs/")],
@@ -117,6 +117,11 @@ pub fn check(schema: &Value, root: &Value, value: &Value, path: &str) -> Result<
                 }
                 None => {}
             }
+        }
+    }
+    if let (Some(min), Some(arr)) = (schema.get("minItems").and_then(Value::as_u64), value.as_array()) {
+        if (arr.len() as u64) < min {
+            return Err(format!("{path}: {} items, fewer than {min}", arr.len()));
         }
     }
     if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {

@@ -18,7 +18,7 @@ const PT_CN: [u8; 2] = [13, 19];
 
 /// A stream sends fewer than this share of its packet times' packets: it suppresses silence
 /// (with at least two talkspurts, each begun by a marker bit, or comfort noise).
-pub const SUPPRESSED_BELOW: f64 = 0.9;
+pub const SUPPRESSED_BELOW: f64 = 0.99;
 
 /// A class of calls: what the simulator needs to send them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -219,9 +219,9 @@ fn summary(streams: &[usize], rows: &[RtpStreamRow], media: &[Option<Found>]) ->
         class: audio.map(|(_, codec, ptime_ms, _, _)| ClassKey { codec, ptime_ms, silence_suppression: suppressed }),
         ptime_moved: audio.and_then(|a| a.3),
         comfort_noise: streams.iter().any(|&i| rows[i].payload_types.iter().any(|pt| PT_CN.contains(pt))),
-        dtmf: streams.iter().any(|&i| {
-            matches!(&media[i], Some((Media::Events, _))) || rows[i].payload_types.contains(&101)
-        }),
+        dtmf: streams
+            .iter()
+            .any(|&i| matches!(&media[i], Some((Media::Events, _))) || rows[i].payload_types.contains(&101)),
         caller: None,
         sip: false,
     }

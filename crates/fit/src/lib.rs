@@ -203,12 +203,19 @@ pub struct SiteFit {
     pub erlangs: f64,
     /// Calls in the scenario (after growth).
     pub calls: u64,
-    /// Tier.
+    /// Tier ("10M", "100M", "500M", "1G").
+    #[serde(serialize_with = "as_text")]
     pub tier: Tier,
     /// Why that tier.
     pub tier_reason: String,
-    /// Location.
+    /// Location ("ashburn", …).
+    #[serde(serialize_with = "as_text")]
     pub location: Location,
+}
+
+/// A value as the text it displays as (the names scenario files use).
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 /// Everything `fit` found, and the scenario it wrote.
@@ -271,6 +278,14 @@ pub fn fit(path: &Path, opts: &FitOptions) -> Result<Fit, FitError> {
         return Err(FitError::Options(format!(
             "--growth {}: expected a percentage from -99 to {MAX_GROWTH_PCT}, e.g. 30 for 30 % more calls",
             opts.growth_pct
+        )));
+    }
+    let location = opts.location.unwrap_or(Location::Ashburn);
+    if let Some(t) = opts.tier.filter(|t| !location.offers(*t)) {
+        return Err(FitError::Options(format!(
+            "--tier {t}: {location}{} does not sell it (500 Mbps is sold only in London and Singapore): give \
+             --location",
+            if opts.location.is_none() { " (the default location)" } else { "" }
         )));
     }
     let ropts = ReplayOptions { threads: opts.threads, ..ReplayOptions::default() };

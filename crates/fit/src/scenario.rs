@@ -63,7 +63,7 @@ fn pct(x: f64) -> String {
 pub(crate) fn write(fit: &Fit) -> String {
     let mut t = String::new();
     let w = &mut t;
-    let _ = writeln!(w, "# Fitted by `xconnect fit` from {}", fit.file.replace('\n', " "));
+    let _ = writeln!(w, "# Fitted by `xconnect fit` from {}", file_name(&fit.file).replace('\n', " "));
     let _ = writeln!(
         w,
         "# Window: {:.3} s{} of the capture. Sides: {}.",
@@ -206,9 +206,12 @@ pub(crate) fn write(fit: &Fit) -> String {
             cl.calls,
             pct(cl.activity),
             if k.silence_suppression {
-                " (silence suppressed: under 90 %, with talkspurt markers or comfort noise)"
+                format!(
+                    " (silence suppressed: under {:.0} %, with talkspurt markers or comfort noise)",
+                    crate::calls::SUPPRESSED_BELOW * 100.0
+                )
             } else {
-                ""
+                String::new()
             }
         );
         let _ = writeln!(w, "codec = \"{}\"", k.codec);

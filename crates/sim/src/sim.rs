@@ -35,7 +35,7 @@ pub struct SimReport {
     pub seed: u64,
     /// Simulated seconds.
     pub duration_s: f64,
-    /// Codec ("g711u"; a mix: each class with its share, "g711u/20ms 60% + g729/20ms 40%").
+    /// Codec (a mix: its largest class's; `traffic` has every class).
     pub codec: String,
     /// Packet time, ms (a mix: its largest class's).
     pub ptime_ms: u32,
@@ -62,6 +62,25 @@ pub struct SimReport {
     /// Whether the series' interval was widened from the one asked, to keep at most
     /// 3600 points per series.
     pub series_interval_widened: bool,
+}
+
+impl SimReport {
+    /// The calls in words: "g711u / 20 ms" (with silence suppression, when on), or each class
+    /// of a mix with its share.
+    pub fn traffic_label(&self) -> String {
+        let one = |c: &ClassReport| {
+            format!(
+                "{} / {} ms{}",
+                c.codec,
+                c.ptime_ms,
+                if c.silence_suppression { " with silence suppression" } else { "" }
+            )
+        };
+        match self.traffic.as_slice() {
+            [c] => one(c),
+            cs => cs.iter().map(|c| format!("{} {:.1} %", one(c), c.share * 100.0)).collect::<Vec<_>>().join(" + "),
+        }
+    }
 }
 
 /// One class of the calls, as the report gives it.
@@ -391,7 +410,7 @@ fn report(
         scenario: sc.name.clone(),
         seed: sc.seed,
         duration_s: sc.duration.0 as f64 / 1e9,
-        codec: sc.traffic.codec_label(),
+        codec: sc.traffic.main().codec.to_string(),
         ptime_ms: sc.traffic.main().ptime_ms,
         traffic: sc.traffic.classes().iter().map(ClassReport::of).collect(),
         loss_target_pct: sc.loss_target_pct,
@@ -861,6 +880,41 @@ mod tests {
         assert_eq!(s.dropped_frames, 0, "50 Erlangs (4.4 Mbit/s) fit 10 Mbit/s");
         let bad = text.replace("mean_hold_s = 20\n", "");
         assert!(Scenario::parse(&bad, "p").unwrap_err().to_string().contains("mean_hold_s"));
+    }
+
+    #[test]
+    fn a_mix_offers_each_class_its_share() {
+        // 100 calls for 1 s: 50 G.711 at 20 ms (87.2 kbit/s as frames with FCS), 30 G.729 at
+        // 20 ms (31.2 kbit/s), 20 G.711 at 30 ms (298 B frames: 79.47 kbit/s).
+        let text = "name = \"m\"\nduration_s = 1\n[traffic]\n\
+            [[traffic.mix]]\ncodec = \"g711u\"\nshare = 0.5\n\
+            [[traffic.mix]]\ncodec = \"g729\"\nshare = 0.3\n\
+            [[traffic.mix]]\ncodec = \"g711u\"\nptime_ms = 30\nshare = 0.2\n\
+            [[sites]]\nname = \"a\"\nlocation = \"ashburn\"\ntier = \"100M\"\ncalls = 100\n";
+        let sc = Scenario::parse(text, "m").unwrap();
+        assert_eq!(sc.traffic.classes().len(), 3);
+        let r = simulate(&sc, 1, &AtomicU64::new(0));
+        let d = r.sites[0].directions.as_ref().unwrap();
+        for s in [&d.to_provider, &d.to_customer] {
+            // 50 × 50 + 30 × 50 + 20 × 33 or 34 (a 30 ms stream's count depends on its phase).
+            assert!((4660..=4680).contains(&s.offered_frames), "{}", s.offered_frames);
+            let mbps = s.offered_mbps;
+            let expected = 50.0 * 0.0872 + 30.0 * 0.0312 + 20.0 * 298.0 * 8.0 / 30.0 / 1000.0;
+            assert!((mbps - expected).abs() < 0.02, "{mbps} vs {expected}");
+            assert_eq!(s.dropped_frames, 0);
+            // Every class is scored, G.729 lowest (its Ie is 11; G.711 at 30 ms waits longer).
+            assert!(s.mos_min.unwrap() < 4.2 && s.mos_min.unwrap() > 3.9, "{:?}", s.mos_min);
+        }
+        assert_eq!(r.traffic.len(), 3);
+        assert_eq!(r.codec, "g711u");
+        // The shares must add up, and a mix carries no failover engine.
+        let bad = text.replace("share = 0.2", "share = 0.3");
+        let e = Scenario::parse(&bad, "m").unwrap_err().to_string();
+        assert!(e.contains("the shares add up to 1.1"), "{e}");
+        let bad = text.replace("[traffic]\n", "[traffic]\ncodec = \"g711u\"\n");
+        assert!(Scenario::parse(&bad, "m").unwrap_err().to_string().contains("give it in each [[traffic.mix]]"));
+        let bad = format!("{text}[control]\ncustomer_prefix = \"45.64.0.0/22\"\n");
+        assert!(Scenario::parse(&bad, "m").unwrap_err().to_string().contains("does not simulate a mix"));
     }
 
     #[test]

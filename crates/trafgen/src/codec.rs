@@ -20,6 +20,7 @@ pub const VLAN_TAG: u32 = 4;
 
 /// A voice codec as RTP carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Codec {
     /// G.711 μ-law (PCMU), 64 kbit/s.
     G711U,

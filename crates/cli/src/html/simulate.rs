@@ -21,7 +21,7 @@ pub fn render(r: &SimReport) -> String {
     b.push_str(&facts(&[
         ("Scenario", r.scenario.clone()),
         ("Simulated", format!("{} s", r.duration_s)),
-        ("Codec", format!("{} at {} ms", r.codec, r.ptime_ms)),
+        ("Calls", r.traffic_label()),
         ("Loss target", format!("{} %", r.loss_target_pct)),
         ("MOS target", format!("{}", r.mos_target)),
         ("Seed", r.seed.to_string()),

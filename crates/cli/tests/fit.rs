@@ -1,0 +1,155 @@
+//! `xconnect fit` and `generate --scenario`: a capture made from a known scenario is fitted
+//! and the fit is compared with the truth, and the fitted scenario's simulation with the
+//! capture's replay; the real SIP captures are fitted into the kept examples.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{json_of, pcap, pcap_dir, xconnect};
+
+fn scenario(name: &str) -> PathBuf {
+    pcap_dir().join("../scenarios").join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn within(what: &str, got: f64, want: f64, rel: f64) {
+    assert!((got - want).abs() <= rel * want.abs(), "{what}: {got} against {want} (±{} %)", rel * 100.0);
+}
+
+/// The round trip. `mix-poisson.toml`: 220 Erlangs of 5 s calls (Poisson), 50 % G.711/20, 20 %
+/// G.711/20 with silence suppression, 30 % G.729/30, both directions, for 90 s, into 10 Mbps.
+#[test]
+fn a_fitted_capture_simulates_as_the_capture_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("mix.pcap");
+    let fitted = dir.path().join("fitted.toml");
+    let out = xconnect(&["generate", "--scenario", s(&scenario("mix-poisson.toml")), "-o", s(&cap)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fit = json_of(&["fit", s(&cap), "--tier", "10M", "-o", s(&fitted), "--json"]);
+
+    // The fitted parameters against the true ones. The capture is one 90 s sample of the
+    // process: the time-average of 220 Erlangs of 5 s calls over 90 s has a standard deviation
+    // of sqrt(2 × 220 × 5 / 90) = 4.9 calls (2.2 %); the tolerances are about three of them.
+    within("Erlangs", f(&fit["erlangs"]), 220.0, 0.07);
+    within("mean holding time (Little)", f(&fit["mean_hold_s"]), 5.0, 0.07);
+    within("arrival rate", f(&fit["arrivals"]["rate_per_s"]), 220.0 / 5.0, 0.07);
+    assert_eq!(fit["arrivals"]["process"], "poisson");
+    assert_eq!(fit["arrivals"]["test"]["rejected"], false, "Poisson arrivals pass the test: {}", fit["arrivals"]);
+    assert_eq!(fit["holding"]["best"], "exponential", "{}", fit["holding"]);
+    let classes = fit["classes"].as_array().unwrap();
+    let share = |codec: &str, ptime: u64, ss: bool| {
+        classes
+            .iter()
+            .find(|c| c["codec"] == codec && c["ptime_ms"] == ptime && c["silence_suppression"] == ss)
+            .map_or(0.0, |c| f(&c["share"]))
+    };
+    // A suppressed call too short to pause looks unsuppressed (a 5 s call has no pause with
+    // probability about 1/4: P.59's talkspurts last 1 s on average but the first one starts
+    // with the call): some of the 20 % move to the unsuppressed G.711 class.
+    assert_eq!(classes.len(), 3, "{classes:?}");
+    within("G.729/30 share", share("g729", 30, false), 0.3, 0.1);
+    let ss = share("g711u", 20, true);
+    assert!((0.12..=0.22).contains(&ss), "suppressed G.711 share {ss}");
+    within("all G.711/20", share("g711u", 20, false) + ss, 0.7, 0.05);
+    assert_eq!(f(&fit["jitter"]["delay_variation_ms"]), 0.0, "generated frames leave at their times");
+    assert_eq!(fit["sites"][0]["tier"], "10M");
+
+    // The fitted scenario simulated for ten times the capture's length (so that its own
+    // sampling error, about 0.7 % for 900 s, does not hide the fit's) against the capture
+    // replayed through the same tier.
+    let text = std::fs::read_to_string(&fitted).unwrap();
+    let long = dir.path().join("long.toml");
+    let replaced: Vec<String> = text
+        .lines()
+        .map(|l| if l.starts_with("duration_s = ") { "duration_s = 900".into() } else { l.to_string() })
+        .collect();
+    assert!(text.contains("\nduration_s = 90.000\n"), "{text}");
+    std::fs::write(&long, replaced.join("\n")).unwrap();
+    let sim = json_of(&["simulate", s(&long), "--json"]);
+    let replay = json_of(&["replay", s(&cap), "--tier", "10M", "--interval", "1s", "--json"]);
+
+    let p = &replay["policer"];
+    let seconds = f(&replay["duration_s"]);
+    let site = &sim["sites"][0];
+    // Offered load, both directions, as the policer counts frames.
+    within("offered Mbit/s", f(&site["offered_mbps"]), f(&p["offered_bytes"]) * 8.0 / seconds / 1e6, 0.05);
+    // The tier's loss, each direction and both.
+    let loss = |d: &Value| 100.0 * f(&d["dropped_frames"]) / f(&d["offered_frames"]);
+    within("loss %", f(&site["loss_pct"]), loss(p), 0.05);
+    for d in ["to_provider", "to_customer"] {
+        within(&format!("{d} loss %"), f(&site["directions"][d]["loss_pct"]), loss(&p["directions"][d]), 0.05);
+    }
+    assert!(loss(p) > 15.0, "an overloaded tier, so that loss is compared: {}", loss(p));
+    // Concurrency: calls that sent in each second, on average (the capture counts streams,
+    // two per call).
+    let mean = |v: &Value| {
+        let a = v.as_array().unwrap();
+        a.iter().map(f).sum::<f64>() / a.len() as f64
+    };
+    let captured = mean(&replay["series"]["calls_active"]) / 2.0;
+    for series in sim["series"].as_array().unwrap() {
+        within("calls active per second", mean(&series["calls_active"]), captured, 0.05);
+    }
+}
+
+/// `generate --scenario` writes what `simulate` offers: the same calls (one seed per site),
+/// so the same frames give or take one per stream (each leg's own phase at the run's end).
+#[test]
+fn generate_from_a_scenario_sends_what_simulate_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("two.toml");
+    let text = std::fs::read_to_string(scenario("default.toml")).unwrap().replace("duration_s = 30", "duration_s = 2");
+    std::fs::write(&sc, &text).unwrap();
+    let sim = json_of(&["simulate", s(&sc), "--json"]);
+    // Two sites: one must be named.
+    let out = xconnect(&["generate", "--scenario", s(&sc), "-o", s(&dir.path().join("x.pcap"))]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--site") && err.contains("ashburn, san-jose"), "{err}");
+    for (i, name) in ["ashburn", "san-jose"].iter().enumerate() {
+        let cap = dir.path().join(format!("{name}.pcap"));
+        let out = xconnect(&["generate", "--scenario", s(&sc), "--site", name, "-o", s(&cap)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let r = json_of(&["replay", s(&cap), "--json"]);
+        let offered = sim["sites"][i]["offered_frames"].as_u64().unwrap();
+        let frames = r["frames"].as_u64().unwrap();
+        assert!(frames.abs_diff(offered) <= 2000, "{name}: {frames} written, {offered} simulated");
+        assert_eq!(r["rtp_streams"].as_array().unwrap().len(), 2000, "1000 calls, both legs");
+    }
+    let out = xconnect(&["generate", "--scenario", s(&sc), "--site", "paris", "-o", s(&dir.path().join("y.pcap"))]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such site"));
+}
+
+/// The real SIP captures fitted into the examples kept in `fixtures/fit/` (regenerate them
+/// with the command in that directory's README when the fit changes on purpose); each is a
+/// scenario `simulate` runs.
+#[test]
+fn the_real_sip_captures_fit_into_the_kept_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    for (capture, args) in [
+        ("heplify-sip_ipv4_tcp.pcap", &["--customer-prefix", "10.33.6.100/32"][..]),
+        ("ndpi-sip.pcap", &["--customer-prefix", "192.168.1.0/24"][..]),
+        ("sipp-g711a.pcap", &["--customer-prefix", "10.1.3.0/24"][..]),
+    ] {
+        let out_path = dir.path().join(capture.replace(".pcap", ".toml"));
+        let capture_path = pcap(capture);
+        let mut argv = vec!["fit", s(&capture_path), "-o", s(&out_path)];
+        argv.extend_from_slice(args);
+        let out = xconnect(&argv);
+        assert!(out.status.success(), "{capture}: {}", String::from_utf8_lossy(&out.stderr));
+        let got = std::fs::read_to_string(&out_path).unwrap();
+        let kept = pcap_dir().join("../fit").join(capture.replace(".pcap", ".toml"));
+        let want = std::fs::read_to_string(&kept).unwrap_or_default();
+        assert_eq!(got, want, "{capture}: the fit differs from {} (see its README to regenerate)", kept.display());
+        let sim = json_of(&["simulate", s(&out_path), "--json"]);
+        assert_eq!(sim["sites"].as_array().unwrap().len(), 1, "{capture}");
+    }
+}

@@ -333,6 +333,11 @@ pub struct FitArgs {
     /// Every site's location (not in a capture) [default: ashburn].
     #[arg(long)]
     pub location: Option<String>,
+    /// A site and the prefix its calls use (repeatable), e.g. `ashburn=45.64.0.0/23`: a call
+    /// belongs to the first site whose prefix holds one of its addresses [default: one site
+    /// per VLAN id when the calls carry more than one, else one site].
+    #[arg(long, value_name = "NAME=PREFIX")]
+    pub site_prefix: Vec<String>,
     /// The fit's figures as one JSON object on stdout (the scenario goes to --output).
     #[arg(long)]
     pub json: bool,

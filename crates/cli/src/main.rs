@@ -246,17 +246,7 @@ fn police_stage(w: &WhatIf) -> anyhow::Result<Option<Duplex>> {
 /// catalog's provider ranges, and `true`), for the policer's what-if and for `fit` alike.
 fn sides(customer: &[String], provider: &[String]) -> anyhow::Result<(Sides, bool)> {
     let parse = |flag: &str, list: &[String]| -> anyhow::Result<Vec<ipnet::IpNet>> {
-        list.iter()
-            .map(|p| {
-                let net: ipnet::IpNet = p.trim().parse().map_err(|_| {
-                    anyhow::anyhow!("{flag} {p:?}: expected an IPv4 or IPv6 prefix such as 168.86.128.0/18")
-                })?;
-                if net.trunc() != net {
-                    anyhow::bail!("{flag} {p}: host bits are set (did you mean {}?)", net.trunc());
-                }
-                Ok(net)
-            })
-            .collect()
+        list.iter().map(|p| prefix(flag, p)).collect()
     };
     Ok(if !customer.is_empty() {
         (Sides::Customer(parse("--customer-prefix", customer)?), false)
@@ -268,10 +258,49 @@ fn sides(customer: &[String], provider: &[String]) -> anyhow::Result<(Sides, boo
     })
 }
 
+/// One prefix of a flag, its host bits clear.
+fn prefix(flag: &str, p: &str) -> anyhow::Result<ipnet::IpNet> {
+    let net: ipnet::IpNet = p
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag} {p:?}: expected an IPv4 or IPv6 prefix such as 168.86.128.0/18"))?;
+    if net.trunc() != net {
+        anyhow::bail!("{flag} {p}: host bits are set (did you mean {}?)", net.trunc());
+    }
+    Ok(net)
+}
+
+/// `--site-prefix NAME=PREFIX`, each name given once.
+fn site_prefixes(list: &[String]) -> anyhow::Result<Vec<(String, ipnet::IpNet)>> {
+    let mut out: Vec<(String, ipnet::IpNet)> = Vec::new();
+    for item in list {
+        let (name, p) = item.split_once('=').filter(|(n, _)| !n.trim().is_empty()).ok_or_else(|| {
+            anyhow::anyhow!("--site-prefix {item:?}: expected NAME=PREFIX, e.g. ashburn=45.64.0.0/23")
+        })?;
+        let name = name.trim().to_string();
+        if out.iter().any(|(n, _)| *n == name) {
+            anyhow::bail!("--site-prefix {item:?}: the site {name:?} is named twice");
+        }
+        out.push((name, prefix("--site-prefix", p)?));
+    }
+    Ok(out)
+}
+
 /// `xconnect fit`.
 fn fit(args: &FitArgs) -> anyhow::Result<ExitCode> {
-    let FitArgs { capture, customer_prefix, provider_prefix, output, growth, busy_hour, tier, location, json, threads } =
-        args;
+    let FitArgs {
+        capture,
+        customer_prefix,
+        provider_prefix,
+        output,
+        growth,
+        busy_hour,
+        tier,
+        location,
+        site_prefix,
+        json,
+        threads,
+    } = args;
     let opts = xconnect_fit::FitOptions {
         sides: sides(customer_prefix, provider_prefix)?,
         growth_pct: *growth,
@@ -283,6 +312,7 @@ fn fit(args: &FitArgs) -> anyhow::Result<ExitCode> {
             .transpose()
             .map_err(anyhow::Error::msg)
             .context("--location")?,
+        site_prefixes: site_prefixes(site_prefix)?,
         threads: threads_for(*threads)?.min(replay::MAX_THREADS),
     };
     check_outputs(&[("capture", capture.as_path())], &[("--output", output.as_deref())])?;

@@ -153,3 +153,110 @@ fn the_real_sip_captures_fit_into_the_kept_examples() {
         assert_eq!(sim["sites"].as_array().unwrap().len(), 1, "{capture}");
     }
 }
+
+/// Two captures as one, frames in time order.
+fn merge(parts: &[&Path], out: &Path) {
+    let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
+    for p in parts {
+        let mut r = xconnect_capture::CaptureReader::open(p).unwrap();
+        while let Some(pkt) = r.next_packet().unwrap() {
+            frames.push((pkt.ts_ns, pkt.data.to_vec()));
+        }
+    }
+    frames.sort_by_key(|f| f.0);
+    let mut w = xconnect_capture::PcapWriter::create(out, 65535).unwrap();
+    for (ts, data) in &frames {
+        w.write_packet(*ts, xconnect_frame::LinkType::Ethernet, data, data.len() as u32).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Two links in one capture: told apart by VLAN id, or by the sites' prefixes; and grown.
+#[test]
+fn sites_come_from_vlan_ids_or_prefixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = Vec::new();
+    for (calls, vlan, prefix) in [(30, 100, "45.64.0.0/24"), (60, 200, "45.64.1.0/24")] {
+        let sc = dir.path().join(format!("{vlan}.toml"));
+        std::fs::write(
+            &sc,
+            format!(
+                "name = \"v\"\nseed = {vlan}\nduration_s = 10\n[traffic]\ncodec = \"g711u\"\nvlan = {vlan}\n\
+                 [[sites]]\nname = \"s\"\nlocation = \"ashburn\"\ntier = \"100M\"\ncalls = {calls}\n"
+            ),
+        )
+        .unwrap();
+        let cap = dir.path().join(format!("{vlan}.pcap"));
+        let out = xconnect(&["generate", "--scenario", s(&sc), "--customer-prefix", prefix, "-o", s(&cap)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        parts.push(cap);
+    }
+    let both = dir.path().join("both.pcap");
+    merge(&[&parts[0], &parts[1]], &both);
+
+    let by_vlan = json_of(&["fit", s(&both), "--json"]);
+    let sites = by_vlan["sites"].as_array().unwrap();
+    let named: Vec<(&str, u64)> =
+        sites.iter().map(|x| (x["name"].as_str().unwrap(), x["calls"].as_u64().unwrap())).collect();
+    assert_eq!(named, [("vlan-100", 30), ("vlan-200", 60)], "{sites:?}");
+    let vlan = by_vlan["vlan"].as_u64();
+    assert!(matches!(vlan, Some(100 | 200)), "every frame is tagged: the first id seen, not {vlan:?}");
+    assert_eq!(by_vlan["arrivals"]["process"], "fixed", "every call is up for the whole capture");
+    // 60 G.711 calls one way: 60 × 87.2 kbit/s + 4 bytes of tag per frame = 5.424 Mbit/s.
+    let d = by_vlan["directions"].as_array().unwrap();
+    let to_provider_200 = d.iter().find(|x| x["site"] == "vlan-200" && x["direction"] == "to_provider").unwrap();
+    within("vlan-200 to provider", f(&to_provider_200["mbps"]), 60.0 * 222.0 * 8.0 * 50.0 / 1e6, 0.01);
+    assert_eq!(to_provider_200["sizes"][0]["bytes"], 222);
+
+    let fitted = dir.path().join("sites.toml");
+    let by_prefix = json_of(&[
+        "fit",
+        s(&both),
+        "--site-prefix",
+        "ashburn=45.64.0.0/24",
+        "--site-prefix",
+        "san-jose=45.64.1.0/24",
+        "--growth",
+        "50",
+        "-o",
+        s(&fitted),
+        "--json",
+    ]);
+    let named: Vec<(&str, u64)> = by_prefix["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["name"].as_str().unwrap(), x["calls"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(named, [("ashburn", 45), ("san-jose", 90)], "50 % more calls at each site");
+    // The scenario runs, each site with its grown calls.
+    let sim = json_of(&["simulate", s(&fitted), "--seconds", "1", "--json"]);
+    let calls: Vec<u64> = sim["sites"].as_array().unwrap().iter().map(|x| x["calls"].as_u64().unwrap()).collect();
+    assert_eq!(calls, [45, 90]);
+}
+
+/// `--busy-hour` fits the hour with the most call time, not the whole capture.
+#[test]
+fn the_busy_hour_is_an_hour_with_at_least_the_average_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("long.toml");
+    std::fs::write(
+        &sc,
+        "name = \"l\"\nseed = 3\nduration_s = 4500\n[traffic]\ncodec = \"g729\"\nptime_ms = 60\n\
+         arrivals = \"poisson\"\nmean_hold_s = 60\n[[sites]]\nname = \"s\"\nlocation = \"ashburn\"\ntier = \"10M\"\n\
+         calls = 3\n",
+    )
+    .unwrap();
+    let cap = dir.path().join("long.pcap");
+    let out = xconnect(&["generate", "--scenario", s(&sc), "-o", s(&cap)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = json_of(&["fit", s(&cap), "--json"]);
+    let busy = json_of(&["fit", s(&cap), "--busy-hour", "--json"]);
+    assert_eq!(all["window"]["busy_hour"], false);
+    assert_eq!(busy["window"]["busy_hour"], true);
+    assert_eq!(f(&busy["window"]["seconds"]), 3600.0);
+    let (from, to) = (busy["window"]["from_ns"].as_u64().unwrap(), busy["window"]["to_ns"].as_u64().unwrap());
+    assert!(from >= all["window"]["from_ns"].as_u64().unwrap() && to <= all["window"]["to_ns"].as_u64().unwrap());
+    assert!(f(&busy["erlangs"]) >= f(&all["erlangs"]), "{} < {}", busy["erlangs"], all["erlangs"]);
+    within("whole-capture Erlangs", f(&all["erlangs"]), 3.0, 0.35);
+}

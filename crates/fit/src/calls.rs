@@ -226,3 +226,100 @@ fn summary(streams: &[usize], rows: &[RtpStreamRow], media: &[Option<Found>]) ->
         sip: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream of `packets` packets over `span_ms`, of payload type `pt` (and `more`).
+    fn row(
+        pt: u8,
+        more: &[u8],
+        packets: u64,
+        span_ms: u64,
+        markers: u64,
+        bytes: u16,
+        ts_step: Option<u32>,
+    ) -> RtpStreamRow {
+        RtpStreamRow {
+            src: "192.0.2.1".parse().unwrap(),
+            src_port: 10_000,
+            dst: "192.0.2.2".parse().unwrap(),
+            dst_port: 20_000,
+            ssrc: 1,
+            payload_type: pt,
+            payload_types: std::iter::once(pt).chain(more.iter().copied()).collect(),
+            clock_rate: None,
+            packets,
+            lost: 0,
+            expected: packets,
+            seq_errors: 0,
+            duplicates: 0,
+            reordered: 0,
+            min_delta_ms: None,
+            mean_delta_ms: 20.0,
+            max_delta_ms: 20.0,
+            min_jitter_ms: None,
+            max_jitter_ms: None,
+            mean_jitter_ms: None,
+            delay_ms: None,
+            mos: None,
+            rtcp: None,
+            jitter_series_ms: Vec::new(),
+            first_ns: 0,
+            last_ns: span_ms * 1_000_000,
+            markers,
+            payload_bytes: bytes,
+            ts_step,
+        }
+    }
+
+    fn audio(m: &Found) -> (Codec, u32, bool) {
+        match m.0 {
+            Media::Audio { codec, ptime_ms, suppressed, .. } => (codec, ptime_ms, suppressed),
+            ref other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_packet_time_comes_from_the_timestamps_then_the_payload_size() {
+        // G.729 at 40 ms: 320 timestamp units a packet; no step: 40 bytes of payload.
+        let m = media_of(&row(18, &[], 100, 3960, 1, 40, Some(320)), &[]);
+        assert_eq!(audio(&m), (Codec::G729, 40, false));
+        let m = media_of(&row(18, &[], 100, 3960, 1, 40, None), &[]);
+        assert_eq!(audio(&m), (Codec::G729, 40, false));
+        // A 25 ms packet time (200 units) is not one G.711 has here: the nearest, said.
+        let m = media_of(&row(0, &[], 100, 2475, 1, 200, Some(200)), &[]);
+        assert_eq!(audio(&m), (Codec::G711U, 20, false));
+        assert_eq!(m.1, Some((25, 20)));
+    }
+
+    #[test]
+    fn silence_suppression_needs_gaps_and_talkspurts() {
+        // 100 packets over 10 s at 20 ms: 20 % of the slots, with 12 talkspurts.
+        assert!(audio(&media_of(&row(0, &[], 100, 9980, 12, 160, Some(160)), &[])).2);
+        // The same gaps with one marker: a stream that stalled, not one that paused.
+        assert!(!audio(&media_of(&row(0, &[], 100, 9980, 1, 160, Some(160)), &[])).2);
+        // Comfort noise fills pauses: suppression without markers.
+        assert!(audio(&media_of(&row(8, &[13], 100, 9980, 0, 160, Some(160)), &[])).2);
+        // Every slot sent: not suppressed whatever the markers.
+        assert!(!audio(&media_of(&row(0, &[], 500, 9980, 9, 160, Some(160)), &[])).2);
+    }
+
+    #[test]
+    fn payload_types_without_a_codec_are_named_not_guessed() {
+        let gsm = media_of(&row(3, &[], 50, 980, 1, 33, Some(160)), &[]);
+        assert!(matches!(gsm.0, Media::Unknown { payload_type: 3, name: None }), "{gsm:?}");
+        // A dynamic type is a codec only when the SDP names one.
+        let dynamic = media_of(&row(111, &[], 50, 980, 1, 80, Some(960)), &[]);
+        assert!(matches!(dynamic.0, Media::Unknown { payload_type: 111, .. }));
+        let sdp = [PayloadRow { pt: 111, name: Some("opus".into()), clock_rate: Some(48_000) }];
+        assert_eq!(audio(&media_of(&row(111, &[], 50, 980, 1, 80, Some(960)), &sdp)), (Codec::Opus, 20, false));
+        // RFC 4733 events alone, by number or by the SDP's name.
+        assert!(matches!(media_of(&row(101, &[], 10, 140, 1, 4, None), &[]).0, Media::Events));
+        let sdp = [PayloadRow { pt: 96, name: Some("telephone-event".into()), clock_rate: Some(8000) }];
+        assert!(matches!(media_of(&row(96, &[], 10, 140, 1, 4, None), &sdp).0, Media::Events));
+        // Audio that carries events is audio.
+        assert_eq!(audio(&media_of(&row(0, &[101], 500, 9980, 2, 160, Some(160)), &[])).0, Codec::G711U);
+    }
+}

@@ -27,6 +27,7 @@ use xconnect_dataplane::replay::{ReplayOptions, ReplayReport};
 use xconnect_interconnect::{Location, Tier};
 
 use crate::calls::{Call, ClassKey, Media};
+use crate::load::SiteKey;
 use crate::sides::Sides;
 use crate::stats::{ExpTest, HoldFit};
 
@@ -61,6 +62,9 @@ pub struct FitOptions {
     pub tier: Option<Tier>,
     /// Every site's location (`None`: Ashburn, said to be a default).
     pub location: Option<Location>,
+    /// Sites by prefix (`--site-prefix NAME=PREFIX`): a call belongs to the first whose
+    /// prefix holds one of its addresses (empty: sites by VLAN id).
+    pub site_prefixes: Vec<(String, ipnet::IpNet)>,
     /// Replay threads.
     pub threads: usize,
 }
@@ -484,7 +488,7 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
         .iter()
         .flat_map(|c| c.streams.iter().map(|&i| (rows[i].src, rows[i].src_port, rows[i].dst, rows[i].dst_port)))
         .collect();
-    let load = load::load(path, &flows, from, to, &sides)
+    let load = load::load(path, &flows, from, to, &sides, &opts.site_prefixes)
         .map_err(|e| FitError::Nothing(format!("{file}: reading it again for the load: {e}")))?;
     if load.undirected_frames > 0 {
         notes.push(format!(
@@ -501,45 +505,60 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
         ));
     }
 
-    // Sites: one per VLAN id when the calls cross more than one.
-    let vlans: Vec<Option<u16>> = {
-        let mut v: Vec<Option<u16>> = load.tallies.keys().map(|k| k.0).collect();
-        v.dedup();
-        v
-    };
-    let by_vlan = vlans.len() > 1;
-    let vlan_of = |c: &Call| {
+    // Sites: the --site-prefix sites; else one per VLAN id when the calls cross more than
+    // one; else one.
+    let prefixes = &opts.site_prefixes;
+    let site_of = |c: &Call| {
         c.streams
             .iter()
-            .find_map(|&i| load.flow_vlan.get(&(rows[i].src, rows[i].src_port, rows[i].dst, rows[i].dst_port)))
+            .find_map(|&i| load.flow_site.get(&(rows[i].src, rows[i].src_port, rows[i].dst, rows[i].dst_port)))
             .copied()
-            .flatten()
     };
+    let keys: Vec<SiteKey> = if prefixes.is_empty() {
+        let mut v: Vec<SiteKey> = load.tallies.keys().map(|k| k.0).collect();
+        v.dedup();
+        v
+    } else {
+        (0..prefixes.len()).map(SiteKey::Prefix).collect()
+    };
+    let split = !prefixes.is_empty() || keys.len() > 1;
+    if !prefixes.is_empty() {
+        let outside: Vec<&&Call> = with_codec.iter().filter(|c| site_of(c) == Some(SiteKey::Outside)).collect();
+        if !outside.is_empty() {
+            let e = outside.iter().map(|c| overlap(c) as f64).sum::<f64>() / window_ns as f64;
+            notes.push(format!(
+                "{} calls ({e:.2} Erlangs) are in none of the --site-prefix prefixes: not in any site",
+                outside.len()
+            ));
+        }
+    }
     let growth = 1.0 + opts.growth_pct / 100.0;
     let location = opts.location.unwrap_or(Location::Ashburn);
     if opts.location.is_none() {
         notes.push("location: not in a capture; ashburn is a default (--location sets it)".into());
     }
-    let site_vlans: Vec<Option<u16>> = if by_vlan { vlans.clone() } else { vec![vlans.first().copied().flatten()] };
     let mut directions = Vec::new();
     let mut sites = Vec::new();
-    for v in &site_vlans {
-        let name = match (by_vlan, v) {
-            (true, Some(id)) => format!("vlan-{id}"),
-            (true, None) => "untagged".to_string(),
-            (false, _) => location.name().to_string(),
+    for key in keys.iter().copied().filter(|k| !split || *k != SiteKey::Outside) {
+        let (name, vlan) = match (split, key) {
+            (true, SiteKey::Prefix(i)) => (prefixes[i].0.clone(), None),
+            (true, SiteKey::Vlan(Some(id))) => (format!("vlan-{id}"), Some(id)),
+            (true, _) => ("untagged".to_string(), None),
+            (false, _) => (location.name().to_string(), None),
         };
-        let site_erlangs = if by_vlan {
-            with_codec.iter().filter(|c| vlan_of(c) == *v).map(|c| overlap(c) as f64).sum::<f64>() / window_ns as f64
+        let site_erlangs = if split {
+            with_codec.iter().filter(|c| site_of(c) == Some(key)).map(|c| overlap(c) as f64).sum::<f64>()
+                / window_ns as f64
         } else {
             erlangs
         };
         let mut busiest_peak: f64 = 0.0;
         for d in 0..3 {
-            let keys: Vec<&load::Tally> =
-                load.tallies.iter().filter(|((tv, td), _)| *td == d && (!by_vlan || tv == v)).map(|(_, t)| t).collect();
-            // One tally per direction: a site is one VLAN (or the only one there is).
-            let Some(t) = keys.first().copied() else { continue };
+            // One tally per site and direction.
+            let Some(t) = load.tallies.iter().find(|((k, td), _)| *td == d && (!split || *k == key)).map(|(_, t)| t)
+            else {
+                continue;
+            };
             busiest_peak = busiest_peak.max(t.peak_1s_mbps());
             directions.push(DirectionFit {
                 site: name.clone(),
@@ -573,7 +592,7 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
             }
         };
         let calls = (site_erlangs * growth).round().max(1.0) as u64;
-        sites.push(SiteFit { name, vlan: *v, erlangs: site_erlangs, calls, tier, tier_reason, location });
+        sites.push(SiteFit { name, vlan, erlangs: site_erlangs, calls, tier, tier_reason, location });
     }
     if sites.iter().any(|s| (s.erlangs * growth).round() < 1.0) {
         notes.push("a site carries less than half a call on average: its scenario has 1 call".into());
@@ -597,8 +616,7 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
             "no audio stream has {MIN_JITTER_PACKETS} packets: the delay variation is not fitted (0 ms)"
         ));
     }
-    let all_tagged = load.tallies.keys().all(|k| k.0.is_some());
-    let vlan = if all_tagged { load.tallies.keys().next().and_then(|k| k.0) } else { None };
+    let vlan = load.first_vlan.filter(|_| load.untagged_frames == 0);
 
     let mut fit = Fit {
         file,

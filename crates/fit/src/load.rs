@@ -79,14 +79,41 @@ impl Tally {
     }
 }
 
+/// Which site a stream's frames cross.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum SiteKey {
+    /// Sites told apart by the frames' outer VLAN id (`None`: untagged).
+    Vlan(Option<u16>),
+    /// The site whose prefix (`--site-prefix`) holds one of the stream's addresses.
+    Prefix(usize),
+    /// In none of the sites' prefixes.
+    Outside,
+}
+
+/// The site of a stream between `flow`'s addresses, tagged `vlan`: by the sites' prefixes
+/// when given (the first that holds either address), else by the tag.
+pub(crate) fn site_key(flow: &Flow, vlan: Option<u16>, prefixes: &[(String, ipnet::IpNet)]) -> SiteKey {
+    if prefixes.is_empty() {
+        return SiteKey::Vlan(vlan);
+    }
+    prefixes
+        .iter()
+        .position(|(_, p)| p.contains(&flow.0) || p.contains(&flow.2))
+        .map_or(SiteKey::Outside, SiteKey::Prefix)
+}
+
 /// What the pass found.
 #[derive(Debug, Default)]
 pub(crate) struct Load {
-    /// Per (outer VLAN id, direction): 0 is customer → provider, 1 the other way, 2 between
-    /// addresses the prefixes do not place.
-    pub tallies: BTreeMap<(Option<u16>, usize), Tally>,
-    /// The outer VLAN id of each stream's flow (its first frame's).
-    pub flow_vlan: HashMap<Flow, Option<u16>>,
+    /// Per (site, direction): 0 is customer → provider, 1 the other way, 2 between addresses
+    /// the sides' prefixes do not place.
+    pub tallies: BTreeMap<(SiteKey, usize), Tally>,
+    /// The site of each stream's flow (from its first frame).
+    pub flow_site: HashMap<Flow, SiteKey>,
+    /// The first outer VLAN id seen, and frames with and without a tag.
+    pub first_vlan: Option<u16>,
+    pub tagged_frames: u64,
+    pub untagged_frames: u64,
     /// The most tags a stream's frame carried.
     pub max_tags: usize,
     /// Frames of the streams whose direction the prefixes do not tell.
@@ -102,13 +129,15 @@ pub struct Size {
     pub share: f64,
 }
 
-/// Reads `path` and tallies the frames of `flows` sent within `[from, to]` (ns).
+/// Reads `path` and tallies the frames of `flows` sent within `[from, to]` (ns), per site
+/// (by `prefixes`, else by VLAN) and direction.
 pub(crate) fn load(
     path: &Path,
     flows: &HashSet<Flow>,
     from: u64,
     to: u64,
     sides: &Sides,
+    prefixes: &[(String, ipnet::IpNet)],
 ) -> Result<Load, CaptureError> {
     let mut reader = CaptureReader::open(path)?;
     let mut out = Load::default();
@@ -126,7 +155,13 @@ pub(crate) fn load(
         let tags = p.vlans.as_slice();
         out.max_tags = out.max_tags.max(tags.len());
         let vlan = tags.first().map(|t| t.vid.value());
-        out.flow_vlan.entry(flow).or_insert(vlan);
+        if vlan.is_some() {
+            out.tagged_frames += 1;
+            out.first_vlan = out.first_vlan.or(vlan);
+        } else {
+            out.untagged_frames += 1;
+        }
+        let site = *out.flow_site.entry(flow).or_insert_with(|| site_key(&flow, vlan, prefixes));
         let d = match sides.direction(src, dst) {
             Some(Direction::ToProvider) => 0,
             Some(Direction::ToCustomer) => 1,
@@ -137,7 +172,7 @@ pub(crate) fn load(
         };
         let ip = u32::from(p.transport_offset - p.net_offset) + 8 + u32::from(p.payload_len);
         let bytes = ETHERNET + 4 * tags.len() as u32 + ip;
-        let t = out.tallies.entry((vlan, d)).or_insert_with(Tally::new);
+        let t = out.tallies.entry((site, d)).or_insert_with(Tally::new);
         t.frames += 1;
         t.bytes += u64::from(bytes);
         t.ms.add(pkt.ts_ns, u64::from(bytes));

@@ -75,6 +75,7 @@ pub(crate) fn write(fit: &Fit) -> String {
         let _ = writeln!(w, "# Note: {n}");
     }
     let _ = writeln!(w, "name = {}", quoted(&format!("fitted from {}", file_name(&fit.file))));
+    let _ = writeln!(w, "# Not in a capture: the seed of the simulation's own random draws (any will do).");
     let _ = writeln!(w, "seed = 1");
     let _ = writeln!(w, "duration_s = {:.3}", fit.window.seconds.max(0.001));
     let _ = writeln!(w, "# Targets are not in a capture: the usual ones.");

@@ -1371,7 +1371,7 @@ fn source(
         provider: (provider.network(), provider.prefix_len()),
         ..AddressPlan::default()
     };
-    sc.source(calls, dir.legs(), seed, start_ns, addresses)
+    Scenario::source(&sc.call_plans(calls, dir.legs(), seed, start_ns, addresses))
 }
 
 /// The verdict of a scenario with a control plane.

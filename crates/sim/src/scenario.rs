@@ -281,17 +281,9 @@ impl Scenario {
         self.seed.wrapping_add(i as u64 * 0x9e37_79b9)
     }
 
-    /// A site's source: [`Scenario::call_plans`] built and merged in time order.
-    pub fn source(
-        &self,
-        calls: u64,
-        directions: xconnect_trafgen::Directions,
-        seed: u64,
-        start_ns: u64,
-        addresses: AddressPlan,
-    ) -> xconnect_trafgen::Mix<xconnect_trafgen::Source> {
-        let sources = self
-            .call_plans(calls, directions, seed, start_ns, addresses)
+    /// A site's source: its [`Scenario::call_plans`] built and merged in time order.
+    pub fn source(plans: &[xconnect_trafgen::CallPlan]) -> xconnect_trafgen::Mix<xconnect_trafgen::Source> {
+        let sources = plans
             .iter()
             .map(|p| xconnect_trafgen::Source::new(p).expect("scenario checked: calls, codec and ptime are valid"))
             .collect();

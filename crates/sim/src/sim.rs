@@ -170,12 +170,12 @@ impl Sink {
 /// the per-flow work (parsing and analysis; 0: all on this thread). Adds frames done to
 /// `progress`.
 fn simulate_leg(sc: &Scenario, run: &Run, dir: Direction, progress: &AtomicU64, workers: usize) -> Leg {
-    let mut source = sc.source(run.calls, dir.legs(), run.seed, 0, AddressPlan::default());
+    let plans = sc.call_plans(run.calls, dir.legs(), run.seed, 0, AddressPlan::default());
+    let mut source = Scenario::source(&plans);
     let rate = run.site.tier.rate_bps();
     let mut edge = Edge::new(sc, &run.site, dir);
     // Every call talking, as the policer counts its frames.
-    let offered_bps: f64 = sc
-        .call_plans(run.calls, dir.legs(), run.seed, 0, AddressPlan::default())
+    let offered_bps: f64 = plans
         .iter()
         .map(|p| {
             let frame = p.codec.packet_bytes(p.ptime_ms, BandwidthLayer::Frame, sc.vlan.is_some()) - Accounting::FCS;

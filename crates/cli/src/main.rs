@@ -698,10 +698,7 @@ fn scenario_generator(
         .into_iter()
         .map(|p| CallPlan { start_ns: GENERATE_EPOCH_NS, ..p })
         .collect();
-    let mut work = Work::generate(0, 1, 20, Directions::Both, false);
-    for p in &plans {
-        work = work.and(Work::generate(p.calls, p.duration_ns, p.ptime_ms, Directions::Both, signalling.sip));
-    }
+    let work = Work::generate_site(&sc, s.calls, signalling.sip);
     let generator = Generator::of_plans(&plans, signalling).map_err(anyhow::Error::msg)?;
     Ok((generator, work))
 }

@@ -13,6 +13,7 @@ const FLOORS: &[&[&str]] = &[
     &["interconnect"],
     &["dataplane"],
     &["sim"],
+    &["fit"],
     &["cli"],
 ];
 

@@ -318,6 +318,12 @@ fn flag_cases() -> Vec<Case> {
             1,
             &["/nonexistent/s.toml", "cannot read"],
         ),
+        case(
+            n(),
+            &["generate", "--scenario", "{scenarios}mix-poisson.toml", "--max-frames", "1000", "-o", "{dir}/x.pcap"],
+            1,
+            &["--max-frames", "frames"],
+        ),
         // fit: captures with nothing to fit, and options out of range, each said in words.
         case(
             n(),

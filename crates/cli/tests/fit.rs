@@ -260,3 +260,43 @@ fn the_busy_hour_is_an_hour_with_at_least_the_average_load() {
     assert!(f(&busy["erlangs"]) >= f(&all["erlangs"]), "{} < {}", busy["erlangs"], all["erlangs"]);
     within("whole-capture Erlangs", f(&all["erlangs"]), 3.0, 0.35);
 }
+
+/// SIP calls: each dialog is a call from its answer to its BYE; calls set up before the
+/// capture (no INVITE in it) or still up after it (no BYE) are not arrivals or holding times;
+/// who placed the calls, comfort noise and DTMF are stated.
+#[test]
+fn sip_dialogs_are_calls_and_what_they_carry_is_stated() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("sip.toml");
+    std::fs::write(
+        &sc,
+        "name = \"sip\"\nseed = 5\nduration_s = 60\n[traffic]\narrivals = \"poisson\"\nmean_hold_s = 5\n\
+         [[traffic.mix]]\ncodec = \"g711a\"\nshare = 0.6\n\
+         [[traffic.mix]]\ncodec = \"g711a\"\nsilence_suppression = true\nshare = 0.4\n\
+         [[sites]]\nname = \"a\"\nlocation = \"ashburn\"\ntier = \"10M\"\ncalls = 20\n",
+    )
+    .unwrap();
+    let cap = dir.path().join("sip.pcap");
+    let out =
+        xconnect(&["generate", "--scenario", s(&sc), "--sip", "--comfort-noise", "--dtmf-share", "0.5", "-o", s(&cap)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fit = json_of(&["fit", s(&cap), "--json"]);
+    let c = &fit["calls"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    // About 20 calls up when the capture starts: their media only, no INVITE.
+    assert!((8..=35).contains(&n("up_at_start")), "{c}");
+    assert_eq!(n("sip"), n("total") - n("up_at_start"), "every call set up inside the capture is a dialog: {c}");
+    assert!(n("up_at_end") >= 8, "calls answered and not hung up when it ends: {c}");
+    assert_eq!(n("completed"), n("sip") - n("up_at_end"));
+    assert_eq!(fit["arrivals"]["test"]["rejected"], false, "{}", fit["arrivals"]);
+    // 60 s of 20 Erlangs of 5 s calls: the realized mean has a standard deviation of 9 %.
+    within("Erlangs", f(&fit["erlangs"]), 20.0, 0.27);
+    within("mean holding time", f(&fit["mean_hold_s"]), 5.0, 0.27);
+    assert_eq!(f(&fit["customer_placed_share"]), 1.0, "generate's INVITEs come from the customer");
+    // Comfort noise in every suppressed call (40 % of them, by count within noise); DTMF in
+    // half the calls of 2 s or more (two thirds of 5 s calls last that long): about a third.
+    let cn = f(&fit["comfort_noise_share"]);
+    assert!((0.25..=0.55).contains(&cn), "comfort noise in {cn}");
+    let dtmf = f(&fit["dtmf_share"]);
+    assert!((0.2..=0.45).contains(&dtmf), "DTMF in {dtmf}");
+}

@@ -69,6 +69,8 @@ pub(crate) struct Call {
     pub caller: Option<Side>,
     /// From a SIP dialog.
     pub sip: bool,
+    /// A SIP call still up when the capture ends (answered, no BYE): its end is not known.
+    pub open: bool,
 }
 
 /// Everything the streams say, per stream, and the calls they make.
@@ -174,6 +176,7 @@ pub(crate) fn calls(report: &ReplayReport, sides: &Sides) -> Calls {
             end_ns: c.end_ns.filter(|_| c.state == CallState::Completed).unwrap_or(last).max(last),
             caller,
             sip: true,
+            open: c.state == CallState::InCall,
             ..summary(&streams, rows, &media)
         });
     }
@@ -224,6 +227,7 @@ fn summary(streams: &[usize], rows: &[RtpStreamRow], media: &[Option<Found>]) ->
             .any(|&i| matches!(&media[i], Some((Media::Events, _))) || rows[i].payload_types.contains(&101)),
         caller: None,
         sip: false,
+        open: false,
     }
 }
 

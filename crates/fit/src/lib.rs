@@ -402,7 +402,7 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
     // Calls up at the edges, arrivals, completions.
     let guard = |c: &Call| if c.sip { 0 } else { EDGE_GUARD_NS };
     let up_at_start = |c: &Call| c.start_ns < from + guard(c);
-    let up_at_end = |c: &Call| end_of(c) + guard(c) > to;
+    let up_at_end = |c: &Call| c.open || end_of(c) + guard(c) > to;
     let mut starts: Vec<u64> = with_codec.iter().filter(|c| !up_at_start(c)).map(|c| c.start_ns).collect();
     starts.sort_unstable();
     let holds: Vec<f64> = with_codec

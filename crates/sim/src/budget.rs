@@ -141,6 +141,20 @@ impl Work {
         Work { frames: media.saturating_add(signalling), streams, control: 0 }
     }
 
+    /// `generate --scenario`: one site's `calls` both ways, as `simulate` counts a site (every
+    /// call that arrives included), and with `sip` each call's dialog and RTCP as
+    /// [`Work::generate`] counts them.
+    pub fn generate_site(sc: &Scenario, calls: u64, sip: bool) -> Work {
+        let one_way = run_work(sc, calls);
+        let media = one_way.and(one_way);
+        if !sip {
+            return media;
+        }
+        let rtcp_per_leg = sc.duration.0 / 2_500_000_000 + 1;
+        let signalling = one_way.streams.saturating_mul(10 + 2 * rtcp_per_leg);
+        media.and(Work { frames: signalling, streams: 0, control: 0 })
+    }
+
     /// `capacity`: the bisection's trials, each at most [`capacity_ceiling`] calls.
     pub fn capacity(sc: &Scenario) -> Work {
         let most = capacity_ceiling(sc);

@@ -8,9 +8,8 @@ use ipnet::Ipv4Net;
 use xconnect_bgp::policy::{PROVIDER_MAX_LEN, PROVIDER_MAX_PREFIXES};
 use xconnect_input::{Doc, Problem, Problems, Table};
 use xconnect_interconnect::{Location, Tier};
-use xconnect_policer::Accounting;
 use xconnect_time::{Nanos, Span};
-use xconnect_trafgen::{AddressPlan, BandwidthLayer, Codec};
+use xconnect_trafgen::AddressPlan;
 
 use crate::traffic::Traffic;
 
@@ -519,13 +518,6 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         },
         interval: None,
     })
-}
-
-/// The smallest burst that lets a codec's frame conform: one frame as `accounting` counts it
-/// (a smaller bucket can never hold it, so every frame would be dropped).
-pub fn min_burst_bytes(codec: Codec, ptime_ms: u32, vlan: bool, accounting: Accounting) -> u64 {
-    let frame = codec.packet_bytes(ptime_ms, BandwidthLayer::Frame, vlan) - Accounting::FCS;
-    u64::from(accounting.bytes(frame, Some(codec.packet_bytes(ptime_ms, BandwidthLayer::Ip, false))))
 }
 
 /// How many times what the customer's port carries a site may offer: beyond it a run measures

@@ -517,7 +517,7 @@ impl CapacityAsk {
             return Err(format!("--seconds {seconds}: expected more than 0 and at most 3600"));
         }
         if let Some(b) = self.burst_bytes {
-            let frame = crate::scenario::min_burst_bytes(codec, ptime, false, Accounting::Frame);
+            let frame = crate::traffic::min_burst_bytes(codec, ptime, false, Accounting::Frame);
             if b < frame || b > xconnect_policer::MAX_BURST_BYTES {
                 return Err(format!(
                     "--burst {b}: expected from {frame} bytes (one {codec} frame: a smaller burst drops every frame) \

@@ -100,11 +100,7 @@ impl Traffic {
 
     /// The smallest burst that lets every class's frame conform (the largest of them).
     pub fn min_burst_bytes(&self, vlan: bool, accounting: Accounting) -> u64 {
-        self.0
-            .iter()
-            .map(|c| crate::scenario::min_burst_bytes(c.codec, c.ptime_ms, vlan, accounting))
-            .max()
-            .expect("at least one class")
+        self.0.iter().map(|c| min_burst_bytes(c.codec, c.ptime_ms, vlan, accounting)).max().expect("at least one class")
     }
 
     /// Whether any class has a MOS on the E-model (ITU-T G.107/G.113 tables).
@@ -124,6 +120,13 @@ impl Traffic {
             cs => cs.iter().map(|c| format!("{} {:.0}%", c.label(), c.share * 100.0)).collect::<Vec<_>>().join(" + "),
         }
     }
+}
+
+/// The smallest burst that lets a codec's frame conform: one frame as `accounting` counts it
+/// (a smaller bucket can never hold it, so every frame would be dropped).
+pub fn min_burst_bytes(codec: Codec, ptime_ms: u32, vlan: bool, accounting: Accounting) -> u64 {
+    let frame = codec.packet_bytes(ptime_ms, BandwidthLayer::Frame, vlan) - Accounting::FCS;
+    u64::from(accounting.bytes(frame, Some(codec.packet_bytes(ptime_ms, BandwidthLayer::Ip, false))))
 }
 
 const CODEC: &str = "a codec name: g711u, g711a, g729, g722 or opus";

@@ -37,7 +37,9 @@ use xconnect_frame::compose::UdpFrameTemplate;
 use xconnect_frame::MacAddr;
 
 use crate::codec::Codec;
-use crate::source::{draw_rounds, schedule, xorshift_unit, CallPlan, Phase, PlanError, PAUSE_NS, TALKSPURT_NS};
+use crate::source::{
+    draw_rounds, schedule, xorshift_unit, Arrivals, CallPlan, Phase, PlanError, PAUSE_NS, TALKSPURT_NS,
+};
 
 /// The RFC 4733 payload type offered.
 pub const PT_EVENT: u8 = 101;
@@ -199,13 +201,21 @@ impl DialogSource {
             let long = b.saturating_sub(a) >= 2_000_000_000;
             let dtmf = long && rng.random::<f64>() < plan.dtmf_share;
             let t38 = long && rng.random::<f64>() < plan.t38_share;
-            let mut script = vec![
-                (a.saturating_sub(520_000_000), Msg::Invite),
-                (a.saturating_sub(518_000_000), Msg::Trying),
-                (a.saturating_sub(510_000_000), Msg::Ringing),
-                (a.saturating_sub(10_000_000), Msg::Ok(1, "INVITE")),
-                (a.saturating_sub(8_000_000), Msg::Ack(1)),
-            ];
+            // With Poisson arrivals, a call up when the run starts was set up before it (in the
+            // process's steady state): its dialog began before the capture, which shows its
+            // media and its end only. Fixed calls all start with the run, set up just before.
+            let before_run = matches!(p.arrivals, Arrivals::Poisson { .. }) && a == p.start_ns;
+            let mut script = if before_run {
+                Vec::new()
+            } else {
+                vec![
+                    (a.saturating_sub(520_000_000), Msg::Invite),
+                    (a.saturating_sub(518_000_000), Msg::Trying),
+                    (a.saturating_sub(510_000_000), Msg::Ringing),
+                    (a.saturating_sub(10_000_000), Msg::Ok(1, "INVITE")),
+                    (a.saturating_sub(8_000_000), Msg::Ack(1)),
+                ]
+            };
             let mut media_stop = b;
             let mut t38_from = None;
             let mut bye_cseq = 2;
@@ -218,8 +228,13 @@ impl DialogSource {
                 t38_from = Some(at + 60_000_000);
                 bye_cseq = 3;
             }
-            script.push((b, Msg::Bye(bye_cseq)));
-            script.push((b + 2_000_000, Msg::Ok(bye_cseq, "BYE")));
+            // Likewise a call still up when the run ends goes on after it: no BYE in the capture.
+            let after_run =
+                matches!(p.arrivals, Arrivals::Poisson { .. }) && b >= p.start_ns.saturating_add(p.duration_ns);
+            if !after_run {
+                script.push((b, Msg::Bye(bye_cseq)));
+                script.push((b + 2_000_000, Msg::Ok(bye_cseq, "BYE")));
+            }
             let mut leg = |dir: u8| {
                 let (src, dst) = if dir == 0 { (customer, provider) } else { (provider, customer) };
                 let plus1 = |e: (Ipv4Addr, u16)| (e.0, e.1 + 1);
@@ -254,7 +269,9 @@ impl DialogSource {
                 template((p_ip, SIP_PORT), (c_ip, SIP_PORT), false, 26),
             ];
             let idx = calls.len() as u32;
-            heap.push(Reverse((script[0].0, idx, Track::Sip)));
+            if let Some(&(first, _)) = script.first() {
+                heap.push(Reverse((first, idx, Track::Sip)));
+            }
             for dir in 0..2u8 {
                 if a + phase_ns < media_stop {
                     heap.push(Reverse((a + phase_ns, idx, Track::Rtp(dir))));

@@ -82,7 +82,6 @@ fn sample(k: u64, i: usize) -> RtpSample {
         payload_type: 0,
         marker: false,
         clock: Clock::Hz(8000),
-        payload_len: 160,
         sent_ns: None,
     }
 }

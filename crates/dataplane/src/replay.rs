@@ -762,7 +762,6 @@ impl Replay {
                                         payload_type: pt,
                                         marker: rtp.marker(),
                                         clock,
-                                        payload_len: rtp.payload().len() as u16,
                                         sent_ns: None,
                                     };
                                     self.rtp.add(key, sample, forced, flow.as_mut().map(|f| &mut f.rtp_slot));

@@ -209,8 +209,6 @@ pub struct RtpSample {
     pub marker: bool,
     /// How the payload type is clocked (the static table, or the call's SDP).
     pub clock: Clock,
-    /// Payload bytes (after the RTP header, its CSRCs and extension).
-    pub payload_len: u16,
     /// When it was sent, if known (a simulation knows; a capture does not): the stream then
     /// records one-way delay.
     pub sent_ns: Option<u64>,
@@ -286,15 +284,6 @@ struct StreamState {
     /// Packets the sender sent, when a simulation knows it (0: unknown): loss then counts the
     /// packets lost after the last one that arrived, which sequence numbers cannot show.
     sent: u64,
-    /// Packets with the marker bit.
-    markers: u64,
-    /// Payload bytes of the last packet of the first payload type (the stream's codec).
-    audio_bytes: u16,
-    /// The smallest timestamp increase between two consecutive sequence numbers, both of
-    /// the first payload type (0: none seen): the samples per packet, silence or not.
-    ts_step: u32,
-    /// The last packet's sequence number and timestamp, when it had the first payload type.
-    last_audio: Option<(u16, u32)>,
 }
 
 impl StreamState {
@@ -340,10 +329,6 @@ impl StreamState {
             touched: false,
             interval_max_jitter: 0.0,
             sent: 0,
-            markers: u64::from(s.marker),
-            audio_bytes: s.payload_len,
-            ts_step: 0,
-            last_audio: Some((s.seq, s.timestamp)),
         };
         st.mark(st.max_ext);
         st.record_delay(s);
@@ -411,23 +396,6 @@ impl StreamState {
         }
         self.record_delay(s);
         self.track_order(s.seq);
-        self.markers += u64::from(s.marker);
-        if s.payload_type == self.payload_type {
-            self.audio_bytes = s.payload_len;
-            if let Some((seq, ts)) = self.last_audio {
-                let step = s.timestamp.wrapping_sub(ts);
-                if s.seq == seq.wrapping_add(1)
-                    && step != 0
-                    && step < 0x8000_0000
-                    && (self.ts_step == 0 || step < self.ts_step)
-                {
-                    self.ts_step = step;
-                }
-            }
-            self.last_audio = Some((s.seq, s.timestamp));
-        } else {
-            self.last_audio = None;
-        }
 
         // In sequence: the timestamp is within 2^31 after the stream's first (Wireshark 4.0
         // measures from the first packet, not from the previous one).
@@ -631,14 +599,6 @@ pub struct RtpStreamRow {
     pub first_ns: u64,
     /// Last arrival, ns since the epoch.
     pub last_ns: u64,
-    /// Packets with the marker bit (a talkspurt's or an event's start).
-    pub markers: u64,
-    /// Payload bytes of the stream's last packet of its first payload type (its codec's).
-    pub payload_bytes: u16,
-    /// RTP timestamp units per packet: the smallest increase between consecutive sequence
-    /// numbers of the first payload type (`None`: no two such packets). Over the clock rate
-    /// it is the packet time, silence or not.
-    pub ts_step: Option<u32>,
 }
 
 /// One-way delay of a stream, ms.
@@ -947,9 +907,6 @@ impl RtpAnalyzer {
             jitter_series_ms: Vec::new(),
             first_ns: s.first_arrival,
             last_ns: s.last_arrival,
-            markers: s.markers,
-            payload_bytes: s.audio_bytes,
-            ts_step: (s.ts_step != 0).then_some(s.ts_step),
         }
     }
 }
@@ -1010,7 +967,6 @@ mod tests {
                 payload_type: 0,
                 marker: false,
                 clock: Clock::Hz(8000),
-                payload_len: 160,
                 sent_ns: None,
             };
             a.add(key, s, false, None);
@@ -1057,7 +1013,6 @@ mod tests {
                 payload_type: 0,
                 marker: false,
                 clock: Clock::Hz(8000),
-                payload_len: 160,
                 sent_ns: Some(sent),
             };
             a.add(key, s, true, None);
@@ -1094,7 +1049,6 @@ mod tests {
                 payload_type: 0,
                 marker: false,
                 clock: Clock::Hz(8000),
-                payload_len: 160,
                 sent_ns: None,
             },
             false,
@@ -1111,7 +1065,6 @@ mod tests {
                 payload_type: 0,
                 marker: false,
                 clock: Clock::Hz(8000),
-                payload_len: 160,
                 sent_ns: None,
             },
             false,
@@ -1127,7 +1080,6 @@ mod tests {
                 payload_type: 0,
                 marker: false,
                 clock: Clock::Hz(8000),
-                payload_len: 160,
                 sent_ns: None,
             },
             false,

@@ -26,7 +26,7 @@ use xconnect_dataplane::pipeline::{replay_file, Outputs, ReplayError};
 use xconnect_dataplane::replay::{ReplayOptions, ReplayReport};
 use xconnect_interconnect::{Location, Tier};
 
-use crate::calls::{Call, ClassKey, Media};
+use crate::calls::{Call, ClassKey, Kind};
 use crate::load::SiteKey;
 use crate::sides::Sides;
 use crate::stats::{ExpTest, HoldFit};
@@ -324,11 +324,10 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
         )));
     }
     let sides = Sides::new(&opts.sides.0, opts.sides.1);
-    let found = calls::calls(report, &sides);
+    let mut found = calls::calls(report, &sides);
 
     // The window: the whole capture, or its busiest hour.
-    let spans: Vec<(u64, u64)> =
-        found.calls.iter().filter(|c| c.class.is_some()).map(|c| (c.start_ns, end_of(c))).collect();
+    let spans: Vec<(u64, u64)> = found.calls.iter().filter(|c| c.known).map(|c| (c.start_ns, end_of(c))).collect();
     let (from, to, busy) = if opts.busy_hour && last - first > HOUR_NS {
         let (a, b) = busiest(&spans, first, last, HOUR_NS);
         (a, b, true)
@@ -348,17 +347,29 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
     let window_ns = (to - from).max(1);
     let window = Window { from_ns: from, to_ns: to, seconds: window_ns as f64 / 1e9, busy_hour: busy };
     let overlap = |c: &Call| end_of(c).min(to).saturating_sub(c.start_ns.max(from));
+    let rows = &report.rtp_streams;
+
+    // The second pass: the load of the calls of a known codec per site and direction, and
+    // what their packets say of packet times and talkspurts.
+    let flows: HashSet<load::Flow> = found
+        .calls
+        .iter()
+        .filter(|c| c.known && overlap(c) > 0)
+        .flat_map(|c| c.streams.iter().map(|&i| calls::flow(&rows[i])))
+        .collect();
+    let load = load::load(path, &flows, from, to, &sides, &opts.site_prefixes)
+        .map_err(|e| FitError::Nothing(format!("{file}: reading it again for the load: {e}")))?;
+    found.classify(rows, &load.facts);
     let inside: Vec<&Call> = found.calls.iter().filter(|c| overlap(c) > 0).collect();
     let with_codec: Vec<&Call> = inside.iter().copied().filter(|c| c.class.is_some()).collect();
 
     // Streams of the window.
-    let rows = &report.rtp_streams;
     let stream_ids: Vec<usize> = inside.iter().flat_map(|c| c.streams.iter().copied()).collect();
     let mut unknown: BTreeMap<u8, UnknownFit> = BTreeMap::new();
     let mut event_streams = 0;
     for &i in &stream_ids {
-        match &found.media[i] {
-            Media::Unknown { payload_type, name } => {
+        match &found.kinds[i] {
+            Kind::Unknown { payload_type, name } => {
                 let u = unknown.entry(*payload_type).or_insert(UnknownFit {
                     payload_type: *payload_type,
                     name: name.clone(),
@@ -368,8 +379,8 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
                 u.streams += 1;
                 u.packets += rows[i].packets;
             }
-            Media::Events => event_streams += 1,
-            Media::Audio { .. } => {}
+            Kind::Events => event_streams += 1,
+            Kind::Audio { .. } => {}
         }
     }
     let unknown: Vec<UnknownFit> = unknown.into_values().collect();
@@ -457,8 +468,8 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
         e.0 += overlap(c) as f64;
         e.1 += 1;
         for &i in &c.streams {
-            if let Media::Audio { activity, .. } = found.media[i] {
-                e.2 += activity;
+            if let Some(a) = found.audio[i] {
+                e.2 += a.activity;
                 e.3 += 1;
             }
         }
@@ -483,13 +494,6 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
     let customer_placed_share = (!placed.is_empty())
         .then(|| placed.iter().filter(|s| **s == sides::Side::Customer).count() as f64 / placed.len() as f64);
 
-    // Load per direction and VLAN.
-    let flows: HashSet<load::Flow> = with_codec
-        .iter()
-        .flat_map(|c| c.streams.iter().map(|&i| (rows[i].src, rows[i].src_port, rows[i].dst, rows[i].dst_port)))
-        .collect();
-    let load = load::load(path, &flows, from, to, &sides, &opts.site_prefixes)
-        .map_err(|e| FitError::Nothing(format!("{file}: reading it again for the load: {e}")))?;
     if load.undirected_frames > 0 {
         notes.push(format!(
             "{} frames of the calls are between addresses that {} does not place on either side: their load is \
@@ -508,12 +512,7 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
     // Sites: the --site-prefix sites; else one per VLAN id when the calls cross more than
     // one; else one.
     let prefixes = &opts.site_prefixes;
-    let site_of = |c: &Call| {
-        c.streams
-            .iter()
-            .find_map(|&i| load.flow_site.get(&(rows[i].src, rows[i].src_port, rows[i].dst, rows[i].dst_port)))
-            .copied()
-    };
+    let site_of = |c: &Call| c.streams.iter().find_map(|&i| load.flow_site.get(&calls::flow(&rows[i]))).copied();
     let keys: Vec<SiteKey> = if prefixes.is_empty() {
         let mut v: Vec<SiteKey> = load.tallies.keys().map(|k| k.0).collect();
         v.dedup();
@@ -601,7 +600,7 @@ pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Resu
     // Jitter: the network's delay variation as the streams saw it.
     let mut jit: Vec<f64> = stream_ids
         .iter()
-        .filter(|&&i| matches!(found.media[i], Media::Audio { .. }) && rows[i].packets >= MIN_JITTER_PACKETS)
+        .filter(|&&i| found.audio[i].is_some() && rows[i].packets >= MIN_JITTER_PACKETS)
         .filter_map(|&i| rows[i].mean_jitter_ms)
         .collect();
     let jitter_streams = jit.len();

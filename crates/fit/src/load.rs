@@ -1,7 +1,9 @@
-//! The load of the calls' RTP streams per direction and VLAN: a second pass over the capture
-//! (the replay's report has the streams but not their bytes per direction and tag). Frames
-//! are counted at the frame layer with FCS, as the tier's policer counts them by default, and
-//! peaks over 1 ms and 1 s are kept as the frames go by, in constant memory.
+//! The load of the calls' RTP streams per site and direction, and what each stream's packets
+//! say of its packet time and talkspurts: a second pass over the capture (the replay's report
+//! has the streams but not their bytes per direction and tag, and its analysis, the hot loop
+//! of every replay, keeps only what its report shows). Frames are counted at the frame layer
+//! with FCS, as the tier's policer counts them by default, and peaks over 1 ms and 1 s are
+//! kept as the frames go by, in constant memory.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -10,7 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 use xconnect_capture::{CaptureError, CaptureReader};
 use xconnect_dataplane::police::Direction;
-use xconnect_frame::Transport;
+use xconnect_frame::{RtpPacket, Transport};
 
 use crate::sides::Sides;
 
@@ -79,6 +81,49 @@ impl Tally {
     }
 }
 
+/// What the pass learns of one RTP stream (a flow and an SSRC) that the replay's analysis does
+/// not keep: how often it restarted a talkspurt, its payload size, its packet time in
+/// timestamp units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// Packets with the marker bit (a talkspurt's or an event's start).
+    pub markers: u64,
+    /// Payload bytes of the last packet of the stream's first payload type (its codec's).
+    pub payload_bytes: u16,
+    /// The smallest timestamp increase between consecutive sequence numbers of the first
+    /// payload type (0: none seen): the samples per packet, silence or not.
+    pub ts_step: u32,
+    first_pt: Option<u8>,
+    /// The last packet's (sequence number, timestamp) when it had the first payload type.
+    last: Option<(u16, u32)>,
+}
+
+impl Facts {
+    /// Facts as a test states them.
+    #[cfg(test)]
+    pub(crate) fn of(markers: u64, payload_bytes: u16, ts_step: u32) -> Facts {
+        Facts { markers, payload_bytes, ts_step, ..Facts::default() }
+    }
+
+    fn add(&mut self, marker: bool, pt: u8, seq: u16, ts: u32, payload: u16) {
+        self.markers += u64::from(marker);
+        let first = *self.first_pt.get_or_insert(pt);
+        if pt != first {
+            self.last = None;
+            return;
+        }
+        self.payload_bytes = payload;
+        if let Some((s, t)) = self.last {
+            let step = ts.wrapping_sub(t);
+            if seq == s.wrapping_add(1) && step != 0 && step < 0x8000_0000 && (self.ts_step == 0 || step < self.ts_step)
+            {
+                self.ts_step = step;
+            }
+        }
+        self.last = Some((seq, ts));
+    }
+}
+
 /// Which site a stream's frames cross.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum SiteKey {
@@ -118,6 +163,8 @@ pub(crate) struct Load {
     pub max_tags: usize,
     /// Frames of the streams whose direction the prefixes do not tell.
     pub undirected_frames: u64,
+    /// Per stream (flow and SSRC).
+    pub facts: HashMap<(Flow, u32), Facts>,
 }
 
 /// A frame size and how often it was seen.
@@ -162,6 +209,16 @@ pub(crate) fn load(
             out.untagged_frames += 1;
         }
         let site = *out.flow_site.entry(flow).or_insert_with(|| site_key(&flow, vlan, prefixes));
+        if let Ok(rtp) = RtpPacket::new_checked(p.payload(pkt.data)) {
+            let payload = rtp.payload().len() as u16;
+            out.facts.entry((flow, rtp.ssrc())).or_default().add(
+                rtp.marker(),
+                rtp.payload_type().value(),
+                rtp.sequence_number(),
+                rtp.timestamp(),
+                payload,
+            );
+        }
         let d = match sides.direction(src, dst) {
             Some(Direction::ToProvider) => 0,
             Some(Direction::ToCustomer) => 1,
@@ -187,4 +244,38 @@ pub(crate) fn top_sizes(t: &Tally, n: usize) -> Vec<Size> {
     let mut v: Vec<(u32, u64)> = t.sizes.iter().map(|(&b, &c)| (b, c)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter().take(n).map(|(bytes, c)| Size { bytes, share: c as f64 / t.frames.max(1) as f64 }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_count_talkspurts_and_the_smallest_step_of_the_codec() {
+        let mut f = Facts::default();
+        // 20 ms G.711 (160 units), a pause of 5 packet times, an event packet (PT 101) that
+        // repeats a timestamp, then audio again.
+        f.add(true, 0, 1, 1000, 160);
+        f.add(false, 0, 2, 1160, 160);
+        f.add(true, 0, 3, 2120, 160);
+        f.add(true, 101, 4, 2120, 4);
+        f.add(false, 0, 5, 2440, 160);
+        f.add(false, 0, 6, 2600, 160);
+        assert_eq!(f, Facts { markers: 3, payload_bytes: 160, ts_step: 160, first_pt: Some(0), last: Some((6, 2600)) });
+        // A lost packet's gap (sequence + 2) is not a step.
+        let mut g = Facts::default();
+        g.add(false, 0, 1, 0, 160);
+        g.add(false, 0, 3, 320, 160);
+        assert_eq!(g.ts_step, 0);
+    }
+
+    #[test]
+    fn peaks_are_the_busiest_interval() {
+        let mut p = Peak::new(1_000_000);
+        for (t, b) in [(0, 100), (500_000, 100), (1_200_000, 50), (3_000_000, 300), (2_900_000, 10)] {
+            p.add(t, b);
+        }
+        // 200 B in the first ms; 300 + 10 (a frame stamped just before) in the fourth.
+        assert!((p.mbps() - 310.0 * 8.0 / 1e-3 / 1e6).abs() < 1e-9, "{}", p.mbps());
+    }
 }

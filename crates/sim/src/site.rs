@@ -517,7 +517,6 @@ impl Receiver {
             payload_type: r.payload_type().value(),
             marker: r.marker(),
             clock: Clock::of_static(r.payload_type().value()),
-            payload_len: r.payload().len() as u16,
             sent_ns: Some(sent),
         };
         self.rtp.add(key, sample, true, Some(&mut self.hints[stream]));

@@ -176,8 +176,18 @@ pub struct Size {
     pub share: f64,
 }
 
+/// A flow of the pass: its site, its tally, its streams' facts (found at its first frame).
+#[derive(Debug, Default)]
+struct Entry {
+    /// Its site and the index of its (site, direction) tally, once its first frame is seen.
+    seen: Option<(SiteKey, usize)>,
+    /// Facts per SSRC (a flow rarely has more than one).
+    ssrcs: Vec<(u32, Facts)>,
+}
+
 /// Reads `path` and tallies the frames of `flows` sent within `[from, to]` (ns), per site
-/// (by `prefixes`, else by VLAN) and direction.
+/// (by `prefixes`, else by VLAN) and direction. One hash lookup per frame: a flow's site,
+/// direction and tally are found at its first frame.
 pub(crate) fn load(
     path: &Path,
     flows: &HashSet<Flow>,
@@ -188,6 +198,8 @@ pub(crate) fn load(
 ) -> Result<Load, CaptureError> {
     let mut reader = CaptureReader::open(path)?;
     let mut out = Load::default();
+    let mut entries: HashMap<Flow, Entry> = flows.iter().map(|f| (*f, Entry::default())).collect();
+    let mut tallies: Vec<((SiteKey, usize), Tally)> = Vec::new();
     while let Some(pkt) = reader.next_packet()? {
         if pkt.ts_ns < from || pkt.ts_ns > to {
             continue;
@@ -196,9 +208,7 @@ pub(crate) fn load(
         let Transport::Udp { src_port, dst_port, .. } = p.transport else { continue };
         let Some((src, dst)) = p.addresses() else { continue };
         let flow = (src, src_port, dst, dst_port);
-        if !flows.contains(&flow) {
-            continue;
-        }
+        let Some(e) = entries.get_mut(&flow) else { continue };
         let tags = p.vlans.as_slice();
         out.max_tags = out.max_tags.max(tags.len());
         let vlan = tags.first().map(|t| t.vid.value());
@@ -208,33 +218,49 @@ pub(crate) fn load(
         } else {
             out.untagged_frames += 1;
         }
-        let site = *out.flow_site.entry(flow).or_insert_with(|| site_key(&flow, vlan, prefixes));
+        let (_, tally) = *e.seen.get_or_insert_with(|| {
+            let site = site_key(&flow, vlan, prefixes);
+            let d = match sides.direction(src, dst) {
+                Some(Direction::ToProvider) => 0,
+                Some(Direction::ToCustomer) => 1,
+                None => 2,
+            };
+            let i = tallies.iter().position(|(k, _)| *k == (site, d)).unwrap_or_else(|| {
+                tallies.push(((site, d), Tally::new()));
+                tallies.len() - 1
+            });
+            (site, i)
+        });
         if let Ok(rtp) = RtpPacket::new_checked(p.payload(pkt.data)) {
-            let payload = rtp.payload().len() as u16;
-            out.facts.entry((flow, rtp.ssrc())).or_default().add(
+            let ssrc = rtp.ssrc();
+            let i = e.ssrcs.iter().position(|(s, _)| *s == ssrc).unwrap_or_else(|| {
+                e.ssrcs.push((ssrc, Facts::default()));
+                e.ssrcs.len() - 1
+            });
+            e.ssrcs[i].1.add(
                 rtp.marker(),
                 rtp.payload_type().value(),
                 rtp.sequence_number(),
                 rtp.timestamp(),
-                payload,
+                rtp.payload().len() as u16,
             );
         }
-        let d = match sides.direction(src, dst) {
-            Some(Direction::ToProvider) => 0,
-            Some(Direction::ToCustomer) => 1,
-            None => {
-                out.undirected_frames += 1;
-                2
-            }
-        };
+        let ((_, d), t) = &mut tallies[tally];
+        out.undirected_frames += u64::from(*d == 2);
         let ip = u32::from(p.transport_offset - p.net_offset) + 8 + u32::from(p.payload_len);
         let bytes = ETHERNET + 4 * tags.len() as u32 + ip;
-        let t = out.tallies.entry((site, d)).or_insert_with(Tally::new);
         t.frames += 1;
         t.bytes += u64::from(bytes);
         t.ms.add(pkt.ts_ns, u64::from(bytes));
         t.s.add(pkt.ts_ns, u64::from(bytes));
         *t.sizes.entry(bytes).or_default() += 1;
+    }
+    out.tallies = tallies.into_iter().collect();
+    for (flow, e) in entries {
+        if let Some((site, _)) = e.seen {
+            out.flow_site.insert(flow, site);
+        }
+        out.facts.extend(e.ssrcs.into_iter().map(|(ssrc, f)| ((flow, ssrc), f)));
     }
     Ok(out)
 }

@@ -219,9 +219,10 @@ mod tests {
         assert_eq!(w.check(&limits), Ok(()));
         let e = w.check(&Limits { max_frames: 1_000_000, ..limits }).unwrap_err();
         assert!(e.0.contains("raise the limit with --max-frames 18000000"), "{e}");
-        // Poisson with 1 ms holding times: 1000 Erlangs make 30 million calls in 30 s.
+        // Poisson with 10 ms holding times: 1000 Erlangs make 3 million calls in 30 s at each
+        // site (6 million at a site alone, within its address pairs): 36 million streams.
         let text = crate::scenario::DEFAULT_SCENARIO
-            .replace("codec = \"g711u\"", "codec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 0.001");
+            .replace("codec = \"g711u\"", "codec = \"g711u\"\narrivals = \"poisson\"\nmean_hold_s = 0.01");
         let p = Scenario::parse(&text, "p").unwrap();
         let e = Work::simulate(&p).check(&limits).unwrap_err();
         assert!(e.0.contains("GB of memory"), "{e}");

@@ -492,8 +492,22 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
         }
     }
     if sites.len() == site_tables.len() {
-        if let Some(tr) = &traffic {
-            check_address_room(&root, &site_tables, check_failover, &sites, control.as_ref(), tr);
+        if let (Some(tr), Some(d)) = (&traffic, duration_s) {
+            // Every call a source makes: with Poisson arrivals those up at the start and those
+            // that arrive, bounded at six standard deviations above their mean.
+            let made = |calls: u64| match mean_hold {
+                None => calls,
+                Some(hold) => {
+                    let mean = calls as f64 * (1.0 + d * 1e9 / hold.0 as f64);
+                    let most = mean + 6.0 * mean.sqrt() + 1.0;
+                    if most >= u64::MAX as f64 {
+                        u64::MAX
+                    } else {
+                        most as u64
+                    }
+                }
+            };
+            check_address_room(&root, &site_tables, check_failover, &sites, control.as_ref(), tr, &made);
         }
     }
     Some(Scenario {
@@ -554,13 +568,15 @@ fn check_address_room(
     sites: &[Site],
     control: Option<&Control>,
     traffic: &Traffic,
+    made: &dyn Fn(u64) -> u64,
 ) {
     let plan = AddressPlan::default();
     // A mix gives each class its own lane of the pairs: `calls` fit when every class's share
-    // of them fits its lane (reported as the calls the whole mix has room for).
+    // of them fits its lane, counting every call its source makes over the run (`made`).
     let lanes = traffic.classes().len() as u64;
     let fits = |c: Ipv4Net, p: Ipv4Net, calls: u64| {
         traffic.split(calls).into_iter().all(|(i, k)| {
+            let k = made(k);
             let lane = AddressPlan {
                 customer: (c.network(), c.prefix_len()),
                 provider: (p.network(), p.prefix_len()),
@@ -587,9 +603,17 @@ fn check_address_room(
         for (from, to, calls) in flows {
             let room = room(from, to);
             if !fits(from, to, calls) {
+                let made = made(calls);
+                let arriving = if made > calls {
+                    format!(" ({made} calls arrive over the run at the most)")
+                } else {
+                    String::new()
+                };
                 t.problem(
                     "calls",
-                    format!("{calls} calls from {from} to {to}: more than its {room} unique address/port pairs"),
+                    format!(
+                        "{calls} calls from {from} to {to}{arriving}: more than its {room} unique address/port pairs"
+                    ),
                 );
             }
         }

@@ -298,7 +298,7 @@ pub fn fit(path: &Path, opts: &FitOptions) -> Result<Fit, FitError> {
 }
 
 /// Fits a capture already replayed into `report`; `path` is read again for the load.
-pub fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<Fit, FitError> {
+fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<Fit, FitError> {
     let file = path.display().to_string();
     let mut notes = Vec::new();
     if let Some(e) = &report.error {

@@ -40,7 +40,7 @@ pub struct SimReport {
     /// Packet time, ms (a mix: its largest class's).
     pub ptime_ms: u32,
     /// The calls' classes, largest share first (one for a single codec).
-    pub traffic: Vec<ClassReport>,
+    pub traffic: Vec<crate::traffic::Class>,
     /// Loss target, percent.
     pub loss_target_pct: f64,
     /// MOS target.
@@ -68,7 +68,7 @@ impl SimReport {
     /// The calls in words: "g711u / 20 ms" (with silence suppression, when on), or each class
     /// of a mix with its share.
     pub fn traffic_label(&self) -> String {
-        let one = |c: &ClassReport| {
+        let one = |c: &crate::traffic::Class| {
             format!(
                 "{} / {} ms{}",
                 c.codec,
@@ -79,30 +79,6 @@ impl SimReport {
         match self.traffic.as_slice() {
             [c] => one(c),
             cs => cs.iter().map(|c| format!("{} {:.1} %", one(c), c.share * 100.0)).collect::<Vec<_>>().join(" + "),
-        }
-    }
-}
-
-/// One class of the calls, as the report gives it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ClassReport {
-    /// Codec.
-    pub codec: String,
-    /// Packet time, ms.
-    pub ptime_ms: u32,
-    /// Silence suppression.
-    pub silence_suppression: bool,
-    /// Share of the calls.
-    pub share: f64,
-}
-
-impl ClassReport {
-    fn of(c: &crate::traffic::Class) -> ClassReport {
-        ClassReport {
-            codec: c.codec.to_string(),
-            ptime_ms: c.ptime_ms,
-            silence_suppression: c.silence_suppression,
-            share: c.share,
         }
     }
 }
@@ -412,7 +388,7 @@ fn report(
         duration_s: sc.duration.0 as f64 / 1e9,
         codec: sc.traffic.main().codec.to_string(),
         ptime_ms: sc.traffic.main().ptime_ms,
-        traffic: sc.traffic.classes().iter().map(ClassReport::of).collect(),
+        traffic: sc.traffic.classes().to_vec(),
         loss_target_pct: sc.loss_target_pct,
         mos_target: sc.mos_target,
         verdict,

@@ -8,8 +8,8 @@ use xconnect_trafgen::{BandwidthLayer, Codec};
 
 use crate::plan::Carried;
 
-/// One class of calls.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One class of calls (as the report gives it, too).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Class {
     /// Codec.
     pub codec: Codec,

@@ -493,6 +493,21 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
     let placed: Vec<sides::Side> = with_codec.iter().filter_map(|c| c.caller).collect();
     let customer_placed_share = (!placed.is_empty())
         .then(|| placed.iter().filter(|s| **s == sides::Side::Customer).count() as f64 / placed.len() as f64);
+    // The simulator sends both legs of every call: a capture of one leg offers half the load.
+    let one_way = with_codec
+        .iter()
+        .filter(|c| {
+            let first = &rows[c.streams[0]];
+            c.streams.iter().all(|&i| (rows[i].src, rows[i].src_port) == (first.src, first.src_port))
+        })
+        .count();
+    if one_way > 0 {
+        notes.push(format!(
+            "{one_way} of {} calls have media one way only in the capture: the scenario's calls send both ways, \
+             so it offers more than the capture did in the other direction",
+            with_codec.len()
+        ));
+    }
 
     if load.undirected_frames > 0 {
         notes.push(format!(

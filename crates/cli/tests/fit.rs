@@ -300,3 +300,43 @@ fn sip_dialogs_are_calls_and_what_they_carry_is_stated() {
     let dtmf = f(&fit["dtmf_share"]);
     assert!((0.2..=0.45).contains(&dtmf), "DTMF in {dtmf}");
 }
+
+/// Streams of a payload type the simulator has no codec for are named, never guessed: alone
+/// they are refused; beside known ones, noted and left out.
+#[test]
+fn payload_types_without_a_codec_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let g711 = dir.path().join("g711.pcap");
+    let out = xconnect(&["generate", "--calls", "4", "--seconds", "3", "--both-directions", "-o", s(&g711)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Rewrite the payload type to 3 (GSM) in every frame, or in those from the customer only;
+    // the UDP checksum is then left out (0, allowed over IPv4).
+    let rewrite = |out: &Path, customer_only: bool| {
+        let mut r = xconnect_capture::CaptureReader::open(&g711).unwrap();
+        let mut w = xconnect_capture::PcapWriter::create(out, 65535).unwrap();
+        while let Some(pkt) = r.next_packet().unwrap() {
+            let mut f = pkt.data.to_vec();
+            if !customer_only || f[26..29] == [203, 0, 113] {
+                f[43] = (f[43] & 0x80) | 3;
+                f[40..42].copy_from_slice(&[0, 0]);
+            }
+            w.write_packet(pkt.ts_ns, xconnect_frame::LinkType::Ethernet, &f, f.len() as u32).unwrap();
+        }
+        w.finish().unwrap();
+    };
+    let gsm = dir.path().join("gsm.pcap");
+    rewrite(&gsm, false);
+    let out = xconnect(&["fit", s(&gsm)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("8 RTP streams, none of a codec the simulator sends") && err.contains("payload types 3"), "{err}");
+    let half = dir.path().join("half.pcap");
+    rewrite(&half, true);
+    let fit = json_of(&["fit", s(&half), "--json"]);
+    assert_eq!(fit["unknown"][0]["payload_type"], 3);
+    assert_eq!(fit["unknown"][0]["streams"], 4);
+    assert!(fit["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("of payload type 3")));
+    // The calls stay, by their G.711 leg.
+    assert_eq!(fit["classes"][0]["codec"], "g711u");
+    assert_eq!(fit["calls"]["with_codec"], 4);
+}

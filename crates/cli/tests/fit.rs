@@ -329,7 +329,10 @@ fn payload_types_without_a_codec_are_named() {
     let out = xconnect(&["fit", s(&gsm)]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("8 RTP streams, none of a codec the simulator sends") && err.contains("payload types 3"), "{err}");
+    assert!(
+        err.contains("8 RTP streams, none of a codec the simulator sends") && err.contains("payload types 3"),
+        "{err}"
+    );
     let half = dir.path().join("half.pcap");
     rewrite(&half, true);
     let fit = json_of(&["fit", s(&half), "--json"]);

@@ -428,7 +428,7 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
                     format!(
                         "{b} is below the {frame} bytes of one {} frame as the policer counts it ({}): every such \
                          frame would be dropped; use at least {frame} (the tier's default is 10 ms at its rate)",
-                        tr.codec_label(),
+                        tr.describe(),
                         accounting.as_str()
                     ),
                 );
@@ -540,7 +540,7 @@ pub const MAX_PORT_OVERLOAD: u64 = 10;
 
 /// Each site's calls must fit, ten times over, into what the port carries.
 fn check_load(tables: &[Table<'_, '_>], sites: &[Site], traffic: &Traffic, vlan: bool, port_bps: u64) {
-    let codec = traffic.codec_label();
+    let codec = traffic.describe();
     for (t, s) in tables.iter().zip(sites) {
         let port_calls = traffic.carried(s.tier.rate_bps(), port_bps, vlan).port.max(1);
         if s.calls > MAX_PORT_OVERLOAD * port_calls {
@@ -944,7 +944,7 @@ mod tests {
         assert!(all.contains("mos_target: 4.45 is above the best MOS g711u reaches at 20 ms"), "{all}");
         // A burst below one frame: every frame would be dropped.
         let all = problems(&DEFAULT_SCENARIO.replace("calls = 1000\n", "calls = 1000\nburst_bytes = 100\n"));
-        assert!(all.contains("burst_bytes: 100 is below the 218 bytes of one g711u frame"), "{all}");
+        assert!(all.contains("burst_bytes: 100 is below the 218 bytes of one g711u / 20 ms frame"), "{all}");
         // Millions of calls on a 1 Gbps port.
         let all = problems(&DEFAULT_SCENARIO.replace("calls = 1000\n", "calls = 3000000\n"));
         assert!(all.contains("3000000 calls are more than 10 times the"), "{all}");

@@ -65,21 +65,9 @@ pub struct SimReport {
 }
 
 impl SimReport {
-    /// The calls in words: "g711u / 20 ms" (with silence suppression, when on), or each class
-    /// of a mix with its share.
+    /// The calls in words ([`crate::traffic::describe`]).
     pub fn traffic_label(&self) -> String {
-        let one = |c: &crate::traffic::Class| {
-            format!(
-                "{} / {} ms{}",
-                c.codec,
-                c.ptime_ms,
-                if c.silence_suppression { " with silence suppression" } else { "" }
-            )
-        };
-        match self.traffic.as_slice() {
-            [c] => one(c),
-            cs => cs.iter().map(|c| format!("{} {:.1} %", one(c), c.share * 100.0)).collect::<Vec<_>>().join(" + "),
-        }
+        crate::traffic::describe(&self.traffic)
     }
 }
 
@@ -588,7 +576,7 @@ pub fn capacity(sc: &Scenario, progress: &AtomicU64) -> CapacityReport {
     CapacityReport {
         tier_bps: rate,
         burst_bytes: site.burst_bytes,
-        codec: sc.traffic.codec_label(),
+        codec: sc.traffic.main().codec.to_string(),
         ptime_ms: sc.traffic.main().ptime_ms,
         phase: if sc.sync { "sync" } else { "random" },
         loss_target_pct: sc.loss_target_pct,

@@ -21,15 +21,20 @@ pub struct Class {
     pub share: f64,
 }
 
-impl Class {
-    /// "g711u/20ms" with ", silence suppression" when on.
-    pub fn label(&self) -> String {
+/// Classes in words, as every message and report names the calls: "g711u / 20 ms" (with
+/// silence suppression, when on) for one; each with its share, joined by "+", for a mix.
+pub fn describe(classes: &[Class]) -> String {
+    let one = |c: &Class| {
         format!(
-            "{}/{}ms{}",
-            self.codec,
-            self.ptime_ms,
-            if self.silence_suppression { " with silence suppression" } else { "" }
+            "{} / {} ms{}",
+            c.codec,
+            c.ptime_ms,
+            if c.silence_suppression { " with silence suppression" } else { "" }
         )
+    };
+    match classes {
+        [c] => one(c),
+        cs => cs.iter().map(|c| format!("{} {:.1} %", one(c), c.share * 100.0)).collect::<Vec<_>>().join(" + "),
     }
 }
 
@@ -113,12 +118,9 @@ impl Traffic {
         self.0.iter().map(|c| c.ptime_ms).min().expect("at least one class")
     }
 
-    /// "g711u" for one class; "g711u/20ms 60% + g729/20ms 40%" for a mix.
-    pub fn codec_label(&self) -> String {
-        match self.0.as_slice() {
-            [c] => c.codec.to_string(),
-            cs => cs.iter().map(|c| format!("{} {:.0}%", c.label(), c.share * 100.0)).collect::<Vec<_>>().join(" + "),
-        }
+    /// The classes in words ([`describe`]).
+    pub fn describe(&self) -> String {
+        describe(&self.0)
     }
 }
 

@@ -20,6 +20,18 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
+/// The capture `generate --scenario` makes of `scenario` (text), with `args`, in `dir`.
+fn generated(dir: &Path, name: &str, scenario: &str, args: &[&str]) -> PathBuf {
+    let sc = dir.join(format!("{name}.toml"));
+    std::fs::write(&sc, scenario).unwrap();
+    let cap = dir.join(format!("{name}.pcap"));
+    let mut argv = vec!["generate", "--scenario", s(&sc), "-o", s(&cap)];
+    argv.extend_from_slice(args);
+    let out = xconnect(&argv);
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    cap
+}
+
 fn within(what: &str, got: f64, want: f64, rel: f64) {
     assert!((got - want).abs() <= rel * want.abs(), "{what}: {got} against {want} (±{} %)", rel * 100.0);
 }
@@ -177,19 +189,11 @@ fn sites_come_from_vlan_ids_or_prefixes() {
     let dir = tempfile::tempdir().unwrap();
     let mut parts = Vec::new();
     for (calls, vlan, prefix) in [(30, 100, "45.64.0.0/24"), (60, 200, "45.64.1.0/24")] {
-        let sc = dir.path().join(format!("{vlan}.toml"));
-        std::fs::write(
-            &sc,
-            format!(
-                "name = \"v\"\nseed = {vlan}\nduration_s = 10\n[traffic]\ncodec = \"g711u\"\nvlan = {vlan}\n\
-                 [[sites]]\nname = \"s\"\nlocation = \"ashburn\"\ntier = \"100M\"\ncalls = {calls}\n"
-            ),
-        )
-        .unwrap();
-        let cap = dir.path().join(format!("{vlan}.pcap"));
-        let out = xconnect(&["generate", "--scenario", s(&sc), "--customer-prefix", prefix, "-o", s(&cap)]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        parts.push(cap);
+        let text = format!(
+            "name = \"v\"\nseed = {vlan}\nduration_s = 10\n[traffic]\ncodec = \"g711u\"\nvlan = {vlan}\n\
+             [[sites]]\nname = \"s\"\nlocation = \"ashburn\"\ntier = \"100M\"\ncalls = {calls}\n"
+        );
+        parts.push(generated(dir.path(), &vlan.to_string(), &text, &["--customer-prefix", prefix]));
     }
     let both = dir.path().join("both.pcap");
     merge(&[&parts[0], &parts[1]], &both);
@@ -239,17 +243,14 @@ fn sites_come_from_vlan_ids_or_prefixes() {
 #[test]
 fn the_busy_hour_is_an_hour_with_at_least_the_average_load() {
     let dir = tempfile::tempdir().unwrap();
-    let sc = dir.path().join("long.toml");
-    std::fs::write(
-        &sc,
+    let cap = generated(
+        dir.path(),
+        "long",
         "name = \"l\"\nseed = 3\nduration_s = 4500\n[traffic]\ncodec = \"g729\"\nptime_ms = 60\n\
          arrivals = \"poisson\"\nmean_hold_s = 60\n[[sites]]\nname = \"s\"\nlocation = \"ashburn\"\ntier = \"10M\"\n\
          calls = 3\n",
-    )
-    .unwrap();
-    let cap = dir.path().join("long.pcap");
-    let out = xconnect(&["generate", "--scenario", s(&sc), "-o", s(&cap)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        &[],
+    );
     let all = json_of(&["fit", s(&cap), "--json"]);
     let busy = json_of(&["fit", s(&cap), "--busy-hour", "--json"]);
     assert_eq!(all["window"]["busy_hour"], false);
@@ -267,19 +268,15 @@ fn the_busy_hour_is_an_hour_with_at_least_the_average_load() {
 #[test]
 fn sip_dialogs_are_calls_and_what_they_carry_is_stated() {
     let dir = tempfile::tempdir().unwrap();
-    let sc = dir.path().join("sip.toml");
-    std::fs::write(
-        &sc,
+    let cap = generated(
+        dir.path(),
+        "sip",
         "name = \"sip\"\nseed = 5\nduration_s = 60\n[traffic]\narrivals = \"poisson\"\nmean_hold_s = 5\n\
          [[traffic.mix]]\ncodec = \"g711a\"\nshare = 0.6\n\
          [[traffic.mix]]\ncodec = \"g711a\"\nsilence_suppression = true\nshare = 0.4\n\
          [[sites]]\nname = \"a\"\nlocation = \"ashburn\"\ntier = \"10M\"\ncalls = 20\n",
-    )
-    .unwrap();
-    let cap = dir.path().join("sip.pcap");
-    let out =
-        xconnect(&["generate", "--scenario", s(&sc), "--sip", "--comfort-noise", "--dtmf-share", "0.5", "-o", s(&cap)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        &["--sip", "--comfort-noise", "--dtmf-share", "0.5"],
+    );
     let fit = json_of(&["fit", s(&cap), "--json"]);
     let c = &fit["calls"];
     let n = |k: &str| c[k].as_u64().unwrap();

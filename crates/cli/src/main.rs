@@ -315,9 +315,10 @@ fn fit(args: &FitArgs) -> anyhow::Result<ExitCode> {
         site_prefixes: site_prefixes(site_prefix)?,
         threads: threads_for(*threads)?.min(replay::MAX_THREADS),
     };
-    check_outputs(&[("capture", capture.as_path())], &[("--output", output.as_deref())])?;
+    // `-o -` is standard output, where the scenario goes without -o.
+    let output = output.as_deref().filter(|p| p.as_os_str() != "-");
+    check_outputs(&[("capture", capture.as_path())], &[("--output", output)])?;
     let out = output
-        .as_deref()
         .map(|p| {
             xconnect_capture::OutputFile::create(p, ".toml.tmp").with_context(|| format!("--output {}", p.display()))
         })

@@ -433,13 +433,19 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
     let arrival_window_s = window_ns.saturating_sub(EDGE_GUARD_NS).max(1) as f64 / 1e9;
     let gaps: Vec<f64> = starts.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e9).collect();
     let test = stats::exponential_ks(&gaps);
-    let poisson = starts.len() >= 2;
-    let arrivals = ArrivalsFit {
-        count: starts.len(),
-        rate_per_s: starts.len() as f64 / arrival_window_s,
-        test,
-        process: if poisson { "poisson" } else { "fixed" },
-    };
+    let rate_per_s = starts.len() as f64 / arrival_window_s;
+    // The scenario's mean holding time by Little's law, when a scenario can take it.
+    let little = (starts.len() >= 2).then(|| erlangs / rate_per_s);
+    let mean_hold_s = little.filter(|h| (0.001..=86_400.0).contains(h));
+    if let Some(h) = little.filter(|_| mean_hold_s.is_none()) {
+        notes.push(format!(
+            "the mean holding time by Little's law, {h:.4} s, is outside what a scenario takes (0.001 s to a day): \
+             the scenario's calls are fixed"
+        ));
+    }
+    let poisson = mean_hold_s.is_some();
+    let arrivals =
+        ArrivalsFit { count: starts.len(), rate_per_s, test, process: if poisson { "poisson" } else { "fixed" } };
     if test.is_none() {
         notes.push(format!(
             "{} calls started inside the window: the Poisson test needs {} (its {} gaps)",
@@ -448,7 +454,7 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
             stats::MIN_GAPS
         ));
     }
-    if !poisson {
+    if starts.len() < 2 {
         notes.push("no two calls started inside the window: the scenario's calls are fixed (up for all of it)".into());
     }
     let holding = stats::fit_holding(&holds);
@@ -459,7 +465,6 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
             stats::MIN_HOLDS
         ));
     }
-    let mean_hold_s = poisson.then(|| erlangs / arrivals.rate_per_s).filter(|h| *h >= 0.001);
 
     // The mix, by each class's share of the Erlangs.
     let mut per_class: BTreeMap<ClassKey, (f64, usize, f64, usize)> = BTreeMap::new();

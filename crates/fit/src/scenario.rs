@@ -172,7 +172,7 @@ pub(crate) fn write(fit: &Fit) -> String {
                 "# Little's law: {:.2} Erlangs / {:.4} arrivals per second (every call up in the window counts).",
                 fit.erlangs, a.rate_per_s
             );
-            let _ = writeln!(w, "mean_hold_s = {:.3}", h.min(86_400.0));
+            let _ = writeln!(w, "mean_hold_s = {h:.3}");
         }
         _ => {
             let _ = writeln!(w, "# Fixed calls: every call is up for the whole run.");

@@ -203,8 +203,8 @@ fn scenario_cases() -> Vec<Case> {
             &["needs a [control] section"],
         ),
         case(Input::Text("empty.toml", String::new()), SIM, 1, &["name: missing", "duration_s: missing"]),
-        // A traffic mix: shares that do not add up, a class key given twice, a mix with the
-        // failover engine, and a class's own bad packet time.
+        // A traffic mix: shares that do not add up, a class key given twice, a class's own bad
+        // packet time, a share of 0.
         case(
             Input::Scenario("mix-poisson.toml", vec![("share = 0.3\n\n[link]", "share = 0.4\n\n[link]")]),
             SIM,
@@ -246,15 +246,6 @@ fn scenario_cases() -> Vec<Case> {
             SIM,
             1,
             &["traffic.mix[1].share", "above 0"],
-        ),
-        case(
-            hold_with(&[(
-                "codec = \"g711u\"",
-                "[[traffic.mix]]\ncodec = \"g711u\"\nshare = 0.5\n[[traffic.mix]]\ncodec = \"g729\"\nshare = 0.5",
-            )]),
-            SIM,
-            1,
-            &["does not simulate a mix"],
         ),
         case(Input::Text("bin.toml", "\u{0}\u{1}\u{2}\u{ff}garbage".into()), SIM, 1, &["not valid TOML"]),
         case(Input::None, &["simulate", "/nonexistent/s.toml"], 1, &["/nonexistent/s.toml", "cannot read"]),

@@ -1225,8 +1225,6 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
         .collect();
 
     let t = |ns: u64| ns as f64 / 1e9;
-    // One class: a scenario with [control] has no mix (checked when it is read).
-    let ptime_ns = u64::from(sc.traffic.main().ptime_ms) * 1_000_000;
     let mut failovers = Vec::new();
     for (fi, f) in faults.iter().filter(|f| f.kind == FaultKind::LinkDown).enumerate() {
         let h = f.site;
@@ -1267,7 +1265,7 @@ pub fn simulate_control(sc: &Scenario, progress: &AtomicU64) -> (Vec<SiteReport>
             } else {
                 per_call.iter().sum::<u64>() as f64 / per_call.len() as f64
             },
-            expected_per_call: outage.map_or(0.0, |o| o as f64 / ptime_ns as f64),
+            expected_per_call: outage.map_or(0.0, |o| sc.traffic.packets_in(o)),
             return_outage_s: ret_moved.map(|(ts, _)| t(ts - f.at.0)),
             return_lost_frames: lost_in(Direction::ToCustomer).iter().sum(),
         });
@@ -1557,6 +1555,35 @@ mod tests {
         assert!((s.loss_pct - expected).abs() < 0.5, "{} vs {expected}", s.loss_pct);
         assert!(c.calls_below_mos_3_6 > 0);
         check_convergence_loss(&c.failovers[0], 800);
+    }
+
+    #[test]
+    fn a_mix_fails_over_each_call_losing_its_own_packet_times() {
+        // Half the calls G.711 at 20 ms, half G.729 at 30 ms: during the outage a call loses
+        // the outage over its own packet time.
+        let mix = "[[traffic.mix]]\ncodec = \"g711u\"\nptime_ms = 20\nshare = 0.5\n\
+                   [[traffic.mix]]\ncodec = \"g729\"\nptime_ms = 30\nshare = 0.5\n";
+        let (sc, sites, c) =
+            run(HOLD, &[("[traffic]\ncodec = \"g711u\"\nptime_ms = 20\n", &format!("[traffic]\n{mix}"))]);
+        assert_eq!(sc.traffic.classes().len(), 2);
+        let f = &c.failovers[0];
+        let outage_ms = f.outage_s.unwrap() * 1e3;
+        let expected = 0.5 * outage_ms / 20.0 + 0.5 * outage_ms / 30.0;
+        assert!((f.expected_per_call - expected).abs() < 1e-6, "{f:?}");
+        assert!(
+            f.lost_per_call_max as f64 >= outage_ms / 20.0 - 1.0
+                && f.lost_per_call_max as f64 <= outage_ms / 20.0 + 1.0
+        );
+        assert!(
+            f.lost_per_call_min as f64 >= outage_ms / 30.0 - 1.0
+                && f.lost_per_call_min as f64 <= outage_ms / 30.0 + 1.0
+        );
+        // Ashburn's 500 calls: 250 of each.
+        assert!((f.lost_frames as f64 - expected * 500.0).abs() <= 500.0, "{f:?}");
+        // Both sites carry their calls, and every call is scored with its codec.
+        for s in &sites {
+            assert!(s.mos_min.is_some());
+        }
     }
 
     #[test]

@@ -465,13 +465,6 @@ fn read(doc: &Doc<'_>) -> Option<Scenario> {
     }
     let faults = read_events(&root, &names, duration_s);
     let control = read_control(&root, site_tables.len(), faults);
-    if root.raw("control").is_some() && traffic.as_ref().is_some_and(Traffic::is_mix) {
-        traffic_table.problem(
-            "mix",
-            "a scenario with [control] carries one class of calls (codec, ptime_ms, silence_suppression in \
-             [traffic]): the failover engine does not simulate a mix",
-        );
-    }
     // Each site's BFD timers: its own, else [control]'s; its own need BFD on.
     let all_sites = sites.len() == site_tables.len();
     for (i, (t, (interval, multiplier))) in site_tables.iter().zip(bfd_overrides).enumerate() {

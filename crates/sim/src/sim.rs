@@ -871,14 +871,12 @@ mod tests {
         }
         assert_eq!(r.traffic.len(), 3);
         assert_eq!(r.codec, "g711u");
-        // The shares must add up, and a mix carries no failover engine.
+        // The shares must add up, and a class is given in one place.
         let bad = text.replace("share = 0.2", "share = 0.3");
         let e = Scenario::parse(&bad, "m").unwrap_err().to_string();
         assert!(e.contains("the shares add up to 1.1"), "{e}");
         let bad = text.replace("[traffic]\n", "[traffic]\ncodec = \"g711u\"\n");
         assert!(Scenario::parse(&bad, "m").unwrap_err().to_string().contains("give it in each [[traffic.mix]]"));
-        let bad = format!("{text}[control]\ncustomer_prefix = \"45.64.0.0/22\"\n");
-        assert!(Scenario::parse(&bad, "m").unwrap_err().to_string().contains("does not simulate a mix"));
     }
 
     #[test]

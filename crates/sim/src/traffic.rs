@@ -62,11 +62,6 @@ impl Traffic {
         &self.0[0]
     }
 
-    /// Whether there is more than one class.
-    pub fn is_mix(&self) -> bool {
-        self.0.len() > 1
-    }
-
     /// `calls` split over the classes by share (largest remainders, so they add up to
     /// `calls`), as (class, calls) in class order, classes with no call left out.
     pub fn split(&self, calls: u64) -> Vec<(usize, u64)> {
@@ -111,6 +106,11 @@ impl Traffic {
     /// Whether any class has a MOS on the E-model (ITU-T G.107/G.113 tables).
     pub fn scored(&self) -> bool {
         self.0.iter().any(|c| xconnect_dataplane::rtp::impairment(c.codec.payload_type()).is_some())
+    }
+
+    /// Packets a call sends in `ns` while talking, on average over the classes by share.
+    pub fn packets_in(&self, ns: u64) -> f64 {
+        self.0.iter().map(|c| c.share * (ns as f64 / (f64::from(c.ptime_ms) * 1e6))).sum()
     }
 
     /// Rounds of the shortest packet time in `duration_ns` (the most frames per stream).

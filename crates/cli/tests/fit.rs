@@ -340,3 +340,40 @@ fn payload_types_without_a_codec_are_named() {
     assert_eq!(fit["classes"][0]["codec"], "g711u");
     assert_eq!(fit["calls"]["with_codec"], 4);
 }
+
+/// A capture whose snap length cut every frame (`tcpdump -s 70`) fits as the whole one does:
+/// sizes and loads from the headers' length fields, packet times from the RTP headers.
+#[test]
+fn a_capture_cut_by_its_snap_length_fits_as_the_whole_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.pcap");
+    let out = xconnect(&[
+        "generate",
+        "--calls",
+        "20",
+        "--seconds",
+        "5",
+        "--both-directions",
+        "--codec",
+        "g729",
+        "--ptime",
+        "40",
+        "-o",
+        s(&whole),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cut = dir.path().join("cut.pcap");
+    let mut r = xconnect_capture::CaptureReader::open(&whole).unwrap();
+    let mut w = xconnect_capture::PcapWriter::create(&cut, 54).unwrap();
+    while let Some(pkt) = r.next_packet().unwrap() {
+        // Ethernet, IPv4, UDP and the RTP header: the payload is gone.
+        w.write_packet(pkt.ts_ns, xconnect_frame::LinkType::Ethernet, &pkt.data[..54], pkt.orig_len).unwrap();
+    }
+    w.finish().unwrap();
+    let a = json_of(&["fit", s(&whole), "--json"]);
+    let b = json_of(&["fit", s(&cut), "--json"]);
+    assert_eq!(b["classes"], a["classes"], "G.729 at 40 ms either way");
+    assert_eq!(a["classes"][0]["ptime_ms"], 40);
+    assert_eq!(b["directions"], a["directions"], "loads and frame sizes from the length fields");
+    assert_eq!(b["sites"], a["sites"]);
+}

@@ -662,7 +662,17 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
         notes,
         scenario: String::new(),
     };
+    if fit.sites.is_empty() {
+        return Err(FitError::Nothing(format!(
+            "{}: none of the calls' frames could be read again for their load: nothing to fit",
+            fit.file
+        )));
+    }
     fit.scenario = scenario::write(&fit);
+    // What fit writes, `simulate` reads: a scenario it would refuse is fit's own mistake.
+    if let Err(e) = xconnect_sim::scenario::Scenario::parse(&fit.scenario, &fit.file) {
+        return Err(FitError::Nothing(format!("the scenario fitted from it does not read back (a bug in fit): {e}")));
+    }
     Ok(fit)
 }
 

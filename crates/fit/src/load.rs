@@ -204,8 +204,10 @@ pub(crate) fn load(
         if pkt.ts_ns < from || pkt.ts_ns > to {
             continue;
         }
-        let Ok(p) = xconnect_frame::parse(pkt.link_type, pkt.data) else { continue };
-        let Transport::Udp { src_port, dst_port, .. } = p.transport else { continue };
+        // Lax, as the replay reads a frame its snap length cut: sizes come from the headers'
+        // length fields, not from the bytes captured.
+        let p = xconnect_frame::parse_lax(pkt.link_type, pkt.data).parsed;
+        let Transport::Udp { src_port, dst_port, length: udp_len, .. } = p.transport else { continue };
         let Some((src, dst)) = p.addresses() else { continue };
         let flow = (src, src_port, dst, dst_port);
         let Some(e) = entries.get_mut(&flow) else { continue };
@@ -231,23 +233,24 @@ pub(crate) fn load(
             });
             (site, i)
         });
-        if let Ok(rtp) = RtpPacket::new_checked(p.payload(pkt.data)) {
+        let captured = p.payload(pkt.data);
+        if let Ok(rtp) = RtpPacket::new_checked(captured) {
             let ssrc = rtp.ssrc();
+            // A whole packet's payload less its padding; a cut one's by the UDP length.
+            let payload = if captured.len() + 8 == usize::from(udp_len) {
+                rtp.payload().len() as u16
+            } else {
+                udp_len.saturating_sub(8 + rtp.header_len() as u16)
+            };
             let i = e.ssrcs.iter().position(|(s, _)| *s == ssrc).unwrap_or_else(|| {
                 e.ssrcs.push((ssrc, Facts::default()));
                 e.ssrcs.len() - 1
             });
-            e.ssrcs[i].1.add(
-                rtp.marker(),
-                rtp.payload_type().value(),
-                rtp.sequence_number(),
-                rtp.timestamp(),
-                rtp.payload().len() as u16,
-            );
+            e.ssrcs[i].1.add(rtp.marker(), rtp.payload_type().value(), rtp.sequence_number(), rtp.timestamp(), payload);
         }
         let ((_, d), t) = &mut tallies[tally];
         out.undirected_frames += u64::from(*d == 2);
-        let ip = u32::from(p.transport_offset - p.net_offset) + 8 + u32::from(p.payload_len);
+        let ip = u32::from(p.transport_offset - p.net_offset) + u32::from(udp_len);
         let bytes = ETHERNET + 4 * tags.len() as u32 + ip;
         t.frames += 1;
         t.bytes += u64::from(bytes);

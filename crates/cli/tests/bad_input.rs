@@ -338,6 +338,12 @@ fn flag_cases() -> Vec<Case> {
         ),
         case(n(), &["fit", "{pcap}sipp-dtmf_2833_1.pcap"], 1, &["too short", "at least 1 s", "21 calls"]),
         case(n(), &["fit", "{pcap}tcpdump-empty.pcapng"], 1, &["no frame"]),
+        case(
+            n(),
+            &["fit", "{pcap}ndpi-fuzz-2021-10-13.pcap"],
+            1,
+            &["stops at byte 24 before any frame", "corrupt record header"],
+        ),
         case(n(), &["fit", "/nonexistent/c.pcap"], 1, &["/nonexistent/c.pcap", "No such file"]),
         case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--growth=-100"], 1, &["--growth -100", "-99 to 900"]),
         case(n(), &["fit", "{pcap}sipp-g711a.pcap", "--growth", "nan"], 1, &["--growth NaN"]),

@@ -305,7 +305,10 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
         notes.push(format!("the capture stops at byte {} ({}): what came before it is fitted", e.offset, e.message));
     }
     let (Some(first), Some(last)) = (report.first_ts_ns, report.last_ts_ns) else {
-        return Err(FitError::Nothing(format!("{file}: no frame: nothing to fit")));
+        return Err(FitError::Nothing(match &report.error {
+            Some(e) => format!("{file}: stops at byte {} before any frame: {}", e.offset, e.message),
+            None => format!("{file}: no frame: nothing to fit"),
+        }));
     };
     if report.rtp_streams.is_empty() {
         return Err(FitError::Nothing(format!(

@@ -433,10 +433,13 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
         completed: holds.len(),
     };
     let erlangs = with_codec.iter().map(|c| overlap(c) as f64).sum::<f64>() / window_ns as f64;
-    let arrival_window_s = window_ns.saturating_sub(EDGE_GUARD_NS).max(1) as f64 / 1e9;
+    // A SIP call's start is seen anywhere in the window; another call's only after the guard.
+    let seconds = |ns: u64| ns.max(1) as f64 / 1e9;
+    let sip_starts = with_codec.iter().filter(|c| c.sip && !up_at_start(c)).count();
+    let rate_per_s = sip_starts as f64 / seconds(window_ns)
+        + (starts.len() - sip_starts) as f64 / seconds(window_ns.saturating_sub(EDGE_GUARD_NS));
     let gaps: Vec<f64> = starts.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e9).collect();
     let test = stats::exponential_ks(&gaps);
-    let rate_per_s = starts.len() as f64 / arrival_window_s;
     // The scenario's mean holding time by Little's law, when a scenario can take it.
     let little = (starts.len() >= 2).then(|| erlangs / rate_per_s);
     let mean_hold_s = little.filter(|h| (0.001..=86_400.0).contains(h));

@@ -23,8 +23,8 @@ use xconnect_sim::scenario::Scenario;
 use xconnect_sim::sim::{capacity, simulate, CapacityAsk};
 
 use xconnect_frame::LinkType;
-use xconnect_trafgen::generate::{GenerateAsk, Generator, Signalling, GENERATE_EPOCH_NS};
-use xconnect_trafgen::{AddressPlan, CallPlan, Codec, Directions, Phase};
+use xconnect_trafgen::generate::{customer_addresses, GenerateAsk, Generator, Signalling, GENERATE_EPOCH_NS};
+use xconnect_trafgen::{CallPlan, Codec, Directions, Phase};
 
 use crate::cli::{Cli, Command, FitArgs, GenerateArgs, ModeArg, PhaseArg, ProfileArg, WhatIf};
 use crate::progress::Unit;
@@ -684,13 +684,7 @@ fn scenario_generator(
     if signalling.comfort_noise && !sc.traffic.classes().iter().any(|c| c.silence_suppression) {
         anyhow::bail!("--comfort-noise fills the pauses of silence suppression: no class of {} has it", path.display());
     }
-    let customer =
-        customer_prefix.parse::<ipnet::Ipv4Net>().ok().filter(|p| p.prefix_len() <= 30).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--customer-prefix {customer_prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)"
-            )
-        })?;
-    let addresses = AddressPlan { customer: (customer.network(), customer.prefix_len()), ..AddressPlan::default() };
+    let addresses = customer_addresses(customer_prefix).map_err(anyhow::Error::msg)?;
     let s = &sc.sites[index];
     let seed = sc.run_seed(index);
     // The scenario's times run from 0; the capture's from the epoch.

@@ -48,6 +48,17 @@ pub struct GenerateAsk {
     pub t38_share: Option<f64>,
 }
 
+/// The address plan of calls from `--customer-prefix` (to the provider's media range).
+pub fn customer_addresses(prefix: &str) -> Result<AddressPlan, String> {
+    let (net, len) = prefix
+        .split_once('/')
+        .and_then(|(a, l)| Some((a.parse::<Ipv4Addr>().ok()?, l.parse::<u8>().ok().filter(|l| *l <= 30)?)))
+        .ok_or_else(|| {
+            format!("--customer-prefix {prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)")
+        })?;
+    Ok(AddressPlan { customer: (net, len), ..AddressPlan::default() })
+}
+
 /// The frames of a `generate` run, in time order.
 pub enum Generator {
     /// Calls without signalling (one [`Source`] per class of a mix).
@@ -102,13 +113,7 @@ impl Generator {
             .vlan
             .map(|v| VlanId::try_new(v).ok_or_else(|| format!("--vlan {v}: a VLAN id is 0-4095")))
             .transpose()?;
-        let prefix = &ask.customer_prefix;
-        let (net, len) = prefix
-            .split_once('/')
-            .and_then(|(a, l)| Some((a.parse::<Ipv4Addr>().ok()?, l.parse::<u8>().ok().filter(|l| *l <= 30)?)))
-            .ok_or_else(|| {
-                format!("--customer-prefix {prefix:?}: expected an IPv4 prefix such as 203.0.113.0/24 (at most /30)")
-            })?;
+        let addresses = customer_addresses(&ask.customer_prefix)?;
         if ask.comfort_noise && !ask.silence_suppression {
             return Err("--comfort-noise fills the pauses of --silence-suppression: give both".into());
         }
@@ -129,7 +134,7 @@ impl Generator {
             seed: ask.seed,
             start_ns: GENERATE_EPOCH_NS,
             duration_ns: (seconds * 1e9) as u64,
-            addresses: AddressPlan { customer: (net, len), ..AddressPlan::default() },
+            addresses,
             silence_suppression: ask.silence_suppression,
             arrivals: Arrivals::Fixed,
         };

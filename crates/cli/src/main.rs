@@ -302,7 +302,10 @@ fn fit(args: &FitArgs) -> anyhow::Result<ExitCode> {
         threads,
     } = args;
     let opts = xconnect_fit::FitOptions {
-        sides: sides(customer_prefix, provider_prefix)?,
+        sides: {
+            let (prefixes, defaulted) = sides(customer_prefix, provider_prefix)?;
+            xconnect_fit::sides::Sides::new(&prefixes, defaulted)
+        },
         growth_pct: *growth,
         busy_hour: *busy_hour,
         tier: tier.as_deref().map(str::parse::<Tier>).transpose().map_err(anyhow::Error::msg).context("--tier")?,

@@ -51,9 +51,8 @@ pub const MIN_JITTER_PACKETS: u64 = 50;
 /// How `fit` is asked.
 #[derive(Debug, Clone)]
 pub struct FitOptions {
-    /// The prefixes that tell the customer from the provider, and whether they are the
-    /// catalog's default.
-    pub sides: (xconnect_dataplane::police::Sides, bool),
+    /// Which end is the customer's.
+    pub sides: Sides,
     /// Growth of the load, percent (0: as captured).
     pub growth_pct: f64,
     /// Fit the busiest hour only.
@@ -326,8 +325,8 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
             stats::MIN_HOLDS
         )));
     }
-    let sides = Sides::new(&opts.sides.0, opts.sides.1);
-    let mut found = calls::calls(report, &sides);
+    let sides = &opts.sides;
+    let mut found = calls::calls(report, sides);
 
     // The window: the whole capture, or its busiest hour.
     let spans: Vec<(u64, u64)> = found.calls.iter().filter(|c| c.known).map(|c| (c.start_ns, end_of(c))).collect();
@@ -360,7 +359,7 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
         .filter(|c| c.known && overlap(c) > 0)
         .flat_map(|c| c.streams.iter().map(|&i| calls::flow(&rows[i])))
         .collect();
-    let load = load::load(path, &flows, from, to, &sides, &opts.site_prefixes)
+    let load = load::load(path, &flows, from, to, sides, &opts.site_prefixes)
         .map_err(|e| FitError::Nothing(format!("{file}: reading it again for the load: {e}")))?;
     found.classify(rows, &load.facts);
     let inside: Vec<&Call> = found.calls.iter().filter(|c| overlap(c) > 0).collect();

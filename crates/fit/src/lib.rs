@@ -291,6 +291,14 @@ pub fn fit(path: &Path, opts: &FitOptions) -> Result<Fit, FitError> {
             if opts.location.is_none() { " (the default location)" } else { "" }
         )));
     }
+    // Read twice: a pipe or a device would give its frames to the first reading only.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) && path.exists() {
+        return Err(FitError::Options(format!(
+            "{}: not a regular file: fit reads the capture twice (its calls, then their load); save it to a file \
+             first",
+            path.display()
+        )));
+    }
     let ropts = ReplayOptions { threads: opts.threads, ..ReplayOptions::default() };
     let (report, _) = replay_file(path, ropts, None, Outputs::default()).map_err(FitError::Replay)?;
     fit_report(path, &report, opts)

@@ -242,6 +242,15 @@ fn scenario_cases() -> Vec<Case> {
             &["sites[0] (ashburn).calls", "calls arrive over the run at the most", "unique address/port pairs"],
         ),
         case(
+            Input::Scenario(
+                "mix-poisson.toml",
+                vec![("codec = \"g729\"", "codec = \"g711u\""), ("ptime_ms = 30", "ptime_ms = 20")],
+            ),
+            SIM,
+            1,
+            &["traffic.mix[2].codec", "the same class"],
+        ),
+        case(
             Input::Scenario("mix-poisson.toml", vec![("share = 0.2", "share = 0")]),
             SIM,
             1,
@@ -338,6 +347,7 @@ fn flag_cases() -> Vec<Case> {
         ),
         case(n(), &["fit", "{pcap}sipp-dtmf_2833_1.pcap"], 1, &["too short", "at least 1 s", "21 calls"]),
         case(n(), &["fit", "{pcap}tcpdump-empty.pcapng"], 1, &["no frame"]),
+        case(n(), &["fit", "/dev/null"], 1, &["/dev/null: not a regular file", "reads the capture twice"]),
         case(
             n(),
             &["fit", "{pcap}ndpi-fuzz-2021-10-13.pcap"],

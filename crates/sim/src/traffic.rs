@@ -168,7 +168,16 @@ pub(crate) fn read(traffic: &Table<'_, '_>, root: &Table<'_, '_>, mos_target: f6
                 good
             });
             match (codec, share) {
-                (Some(codec), Some(share)) => classes.push((t, Class { codec, ptime_ms, silence_suppression, share })),
+                (Some(codec), Some(share)) => {
+                    let same = |c: &Class| {
+                        (c.codec, c.ptime_ms, c.silence_suppression) == (codec, ptime_ms, silence_suppression)
+                    };
+                    if classes.iter().any(|(_, c)| same(c)) {
+                        t.problem("codec", "the same class (codec, ptime_ms, silence_suppression) as another table: add their shares in one");
+                        ok = false;
+                    }
+                    classes.push((t, Class { codec, ptime_ms, silence_suppression, share }));
+                }
                 _ => ok = false,
             }
         }

@@ -364,7 +364,9 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
     let flows: HashSet<load::Flow> = found
         .calls
         .iter()
-        .filter(|c| c.known && overlap(c) > 0)
+        // Before the packet times are known a call of one packet spans nothing: every call with
+        // a packet in the window counts.
+        .filter(|c| c.known && c.start_ns <= to && c.end_ns >= from)
         .flat_map(|c| c.streams.iter().map(|&i| calls::flow(&rows[i])))
         .collect();
     let load = load::load(path, &flows, from, to, sides, &opts.site_prefixes)

@@ -90,6 +90,23 @@ fn a_fitted_capture_simulates_as_the_capture_replays() {
 
     let p = &replay["policer"];
     let seconds = f(&replay["duration_s"]);
+    // The fit's own load per direction against the replay of the same file: its frames are
+    // the packets of the RTP streams the replay found, each way (from the provider's range is
+    // provider -> customer), and its Mbit/s the what-if's offered load (frames with FCS over
+    // the same span) less the few streams of one packet, which no analysis confirms as RTP.
+    let streams = replay["rtp_streams"].as_array().unwrap();
+    for d in fit["directions"].as_array().unwrap() {
+        let dir = d["direction"].as_str().unwrap();
+        let from_provider = dir == "to_customer";
+        let packets: u64 = streams
+            .iter()
+            .filter(|r| r["src"].as_str().unwrap().starts_with("168.86.") == from_provider)
+            .map(|r| r["packets"].as_u64().unwrap())
+            .sum();
+        assert_eq!(d["frames"].as_u64().unwrap(), packets, "{dir}");
+        let replayed = f(&p["directions"][dir]["offered_bytes"]) * 8.0 / seconds / 1e6;
+        within(&format!("fit's {dir} Mbit/s"), f(&d["mbps"]), replayed, 1e-4);
+    }
     let site = &sim["sites"][0];
     // Offered load, both directions, as the policer counts frames.
     within("offered Mbit/s", f(&site["offered_mbps"]), f(&p["offered_bytes"]) * 8.0 / seconds / 1e6, 0.05);

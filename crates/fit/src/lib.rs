@@ -684,9 +684,10 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
         )));
     }
     fit.scenario = scenario::write(&fit);
-    // What fit writes, `simulate` reads: a scenario it would refuse is fit's own mistake.
+    // What fit writes, `simulate` reads: a scenario it would refuse (grown past what a port
+    // carries, say) is refused here, with simulate's reasons, instead of written.
     if let Err(e) = xconnect_sim::scenario::Scenario::parse(&fit.scenario, &fit.file) {
-        return Err(FitError::Nothing(format!("the scenario fitted from it does not read back (a bug in fit): {e}")));
+        return Err(FitError::Nothing(format!("the scenario fitted from it is one simulate refuses: {e}")));
     }
     Ok(fit)
 }

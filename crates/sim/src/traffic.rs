@@ -113,7 +113,7 @@ impl Traffic {
         self.0.iter().map(|c| c.share * (ns as f64 / (f64::from(c.ptime_ms) * 1e6))).sum()
     }
 
-    /// Rounds of the shortest packet time in `duration_ns` (the most frames per stream).
+    /// The shortest packet time, ms (the class that sends the most frames per call).
     pub fn shortest_ptime_ms(&self) -> u32 {
         self.0.iter().map(|c| c.ptime_ms).min().expect("at least one class")
     }

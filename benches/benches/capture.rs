@@ -2,8 +2,9 @@
 //! --both-directions --vlan 100` (2,000,000 G.711 frames of 218 bytes, 2000 RTP streams; 468 MB),
 //! page-cached after the first pass.
 //!
-//! - the floors: a plain `read()` loop that touches every 4 KiB it reads, and a walk of the
-//!   records of a fresh mapping (what mapping and reading every page costs in one pass);
+//! - the floors: a plain `read()` loop that touches every 4 KiB it reads (on one thread, and
+//!   on every core, each copying its share of the chunks), and a walk of the records of a fresh
+//!   mapping (what mapping and reading every page costs in one pass);
 //! - the readers: xconnect mapped and streamed, beside pcap-parser;
 //! - the replay: one thread's tally on the mapped reader, and `replay_file` (RTP analysis,
 //!   SIP, flows, checksums) on 1 and 2 threads.
@@ -48,6 +49,32 @@ fn read_loop(path: &Path) -> u64 {
         sum += buf[..n].iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>();
     }
     sum
+}
+
+/// The same floor with every core copying: each thread `pread()`s every `threads`-th 1 MiB
+/// chunk. No reader can hand out records this way (a record's start is known only once the
+/// one before it is read), so this bounds what the machine could copy, not what a reader can.
+fn read_loop_threads(path: &Path, threads: usize) -> u64 {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 1 << 20;
+    let chunks = std::fs::metadata(path).unwrap().len().div_ceil(CHUNK);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|first| {
+                s.spawn(move || {
+                    let f = std::fs::File::open(path).unwrap();
+                    let mut buf = vec![0u8; CHUNK as usize];
+                    let mut sum = 0u64;
+                    for chunk in (first..chunks).step_by(threads) {
+                        let n = f.read_at(&mut buf, chunk * CHUNK).unwrap();
+                        sum += buf[..n].iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>();
+                    }
+                    sum
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
 }
 
 /// The floor of the mapped path: map the file anew and walk its records (the page tables are
@@ -126,6 +153,7 @@ fn benches(c: &mut Criterion) {
     let size = std::fs::metadata(&path).unwrap().len();
     eprintln!("bench file: {FRAMES} frames, {size} bytes");
     assert_eq!(mapped_walk(&path), FRAMES);
+    assert_eq!(read_loop_threads(&path, 2), read_loop(&path), "the chunks cover the file once");
     assert_eq!(xconnect_read(CaptureReader::open(&path).unwrap()), FRAMES);
     assert_eq!(pcap_parser_read(&path), FRAMES);
     assert_eq!(tally(&path), 2000, "2000 RTP streams");
@@ -134,6 +162,8 @@ fn benches(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(FRAMES));
     g.bench_function("floor_read_loop", |b| b.iter(|| read_loop(&path)));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    g.bench_function(format!("floor_read_loop_{cores}threads"), |b| b.iter(|| read_loop_threads(&path, cores)));
     g.bench_function("floor_mapped_walk", |b| b.iter(|| mapped_walk(&path)));
     g.bench_function("xconnect_mapped", |b| b.iter(|| xconnect_read(CaptureReader::open(&path).unwrap())));
     g.bench_function("xconnect_streamed", |b| b.iter(|| xconnect_read(CaptureReader::open_streamed(&path).unwrap())));

@@ -806,12 +806,16 @@ impl RtpAnalyzer {
     #[inline]
     pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool, hint: Option<&mut u32>) {
         let packed = PackedKey::from(&key);
-        // The short way: the hint names a stream already counted in this interval, past
-        // probation (or forced), and the packet is a regular one.
+        // The short way: the hint names the stream, past probation (or forced), and the
+        // packet is a regular one.
         if let Some(&h) = hint.as_deref() {
             if let Some(Entry { key, st }) = self.streams.get_mut(h as usize) {
-                if *key == packed && (st.confirmed || forced) && st.touched && st.add_regular(&s) {
+                if *key == packed && (st.confirmed || forced) && st.add_regular(&s) {
                     st.confirmed = true;
+                    if !st.touched {
+                        st.touched = true;
+                        self.touched.push(h);
+                    }
                     return;
                 }
             }

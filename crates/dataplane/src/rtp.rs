@@ -185,8 +185,10 @@ impl From<&StreamKey> for PackedKey {
     fn from(k: &StreamKey) -> Self {
         // IPv4 as IPv4-mapped IPv6 (RFC 4291 §2.5.5.2): one number space, no collisions (an
         // IPv6 packet between mapped addresses is between those IPv4 hosts anyway).
+        // (::ffff:a.b.c.d as a number is 0xffff << 32 | a.b.c.d: one 32-bit byte swap, where
+        // going through `Ipv6Addr` swaps 128 bits.)
         let ip = |a: IpAddr| match a {
-            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V4(v4) => 0xffff << 32 | u128::from(u32::from(v4)),
             IpAddr::V6(v6) => u128::from(v6),
         };
         PackedKey(ip(k.src), ip(k.dst), u64::from(k.src_port) << 48 | u64::from(k.dst_port) << 32 | u64::from(k.ssrc))
@@ -1228,6 +1230,10 @@ mod tests {
             };
             assert_eq!(PackedKey::from(&k).unpack(), k);
         }
+        // An IPv4 address is packed as its IPv4-mapped IPv6 address.
+        let v4: std::net::Ipv4Addr = "192.0.2.1".parse().unwrap();
+        let k = StreamKey { src: v4.into(), src_port: 1, dst: v4.into(), dst_port: 2, ssrc: 3 };
+        assert_eq!(PackedKey::from(&k).0, u128::from(v4.to_ipv6_mapped()));
     }
 
     #[test]

@@ -6,28 +6,35 @@
 #[inline]
 pub fn sum(acc: u64, data: &[u8]) -> u64 {
     // The one's-complement sum does not depend on byte order (RFC 1071 §2(B)): adding the words
-    // byte-swapped gives the byte-swapped sum. So the bytes are added as they lie in memory,
-    // little-endian 32-bit words into four 64-bit lanes (a 32-bit word is two 16-bit words,
-    // since 2^16 ≡ 1 mod 0xffff), which the compiler turns into vector adds with no carry to
-    // chain; the folded sum is swapped back once.
-    let mut lanes = [0u64; 4];
+    // byte-swapped gives the byte-swapped sum. So the bytes are added as they lie in memory, as
+    // little-endian 64-bit words (four 16-bit words each, since 2^16 ≡ 1 mod 0xffff), with the
+    // carry out of each addition added back in (end-around carry: `add` then `adc 0`, two
+    // instructions per 8 bytes, in two chains that the processor runs side by side); the
+    // folded sum is swapped back once.
+    let add = |x: u64, w: u64| {
+        let (s, carry) = x.overflowing_add(w);
+        s + u64::from(carry)
+    };
+    let (mut a, mut b) = (0u64, 0u64);
     let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
-        for (i, lane) in lanes.iter_mut().enumerate() {
-            *lane += u64::from(u32::from_le_bytes([c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]]));
-        }
+        let (lo, hi) = c.split_at(8);
+        a = add(a, u64::from_le_bytes(lo.try_into().expect("8 bytes")));
+        b = add(b, u64::from_le_bytes(hi.try_into().expect("8 bytes")));
     }
-    // Each lane stays below 2^32 × len / 16, the four below 2^32 × len / 4: no overflow for any
-    // slice shorter than 2^32 bytes, far more than a packet.
-    let mut le = lanes.iter().sum::<u64>();
-    let mut words = chunks.remainder().chunks_exact(2);
-    for w in &mut words {
-        le += u64::from(u16::from_le_bytes([w[0], w[1]]));
+    let mut rest = chunks.remainder();
+    if rest.len() >= 8 {
+        a = add(a, u64::from_le_bytes(rest[..8].try_into().expect("8 bytes")));
+        rest = &rest[8..];
     }
-    if let [b] = words.remainder() {
-        // The high byte of a big-endian word: the low byte here.
-        le += u64::from(*b);
-    }
+    // The last 0 to 7 bytes as one word, zero-padded on the right (an odd last byte is the
+    // high byte of a big-endian word: the low byte of a little-endian one, as it lies).
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    b = add(b, u64::from_le_bytes(tail));
+    // a + b in one's complement, then to 32 bits (two 16-bit halves each) without loss.
+    let s = add(a, b);
+    let le = (s & 0xffff_ffff) + (s >> 32);
     acc + u64::from(fold(le).swap_bytes())
 }
 

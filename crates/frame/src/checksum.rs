@@ -28,10 +28,21 @@ pub fn sum(acc: u64, data: &[u8]) -> u64 {
         rest = &rest[8..];
     }
     // The last 0 to 7 bytes as one word, zero-padded on the right (an odd last byte is the
-    // high byte of a big-endian word: the low byte of a little-endian one, as it lies).
-    let mut tail = [0u8; 8];
-    tail[..rest.len()].copy_from_slice(rest);
-    b = add(b, u64::from_le_bytes(tail));
+    // high byte of a big-endian word: the low byte of a little-endian one, as it lies); read
+    // 4, 2 and 1 at a time (a copy of a variable length is a call to memcpy).
+    let (mut tail, mut shift) = (0u64, 0);
+    if let Some((four, more)) = rest.split_first_chunk::<4>() {
+        tail = u64::from(u32::from_le_bytes(*four));
+        (rest, shift) = (more, 32);
+    }
+    if let Some((two, more)) = rest.split_first_chunk::<2>() {
+        tail |= u64::from(u16::from_le_bytes(*two)) << shift;
+        (rest, shift) = (more, shift + 16);
+    }
+    if let [last] = rest {
+        tail |= u64::from(*last) << shift;
+    }
+    b = add(b, tail);
     // a + b in one's complement, then to 32 bits (two 16-bit halves each) without loss.
     let s = add(a, b);
     let le = (s & 0xffff_ffff) + (s >> 32);

@@ -805,7 +805,10 @@ impl RtpAnalyzer {
     /// flow (start it at `u32::MAX`): when it names this stream, no hash lookup is needed, and
     /// it is updated to this stream's slot. A `forced` packet (its port range forced, or its
     /// endpoint named by SDP) starts a stream without probation.
-    #[inline]
+    ///
+    /// Always inlined: the short way is a few dozen instructions, and a call to it cost a
+    /// replay 37 more per frame in saved registers (cachegrind, 2 M frames: 2,742 → 2,668 M).
+    #[inline(always)]
     pub fn add(&mut self, key: StreamKey, s: RtpSample, forced: bool, hint: Option<&mut u32>) {
         let packed = PackedKey::from(&key);
         // The short way: the hint names the stream, past probation (or forced), and the

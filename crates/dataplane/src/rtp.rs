@@ -181,7 +181,7 @@ impl PackedKey {
 }
 
 impl From<&StreamKey> for PackedKey {
-    #[inline]
+    #[inline(always)]
     fn from(k: &StreamKey) -> Self {
         // IPv4 as IPv4-mapped IPv6 (RFC 4291 §2.5.5.2): one number space, no collisions (an
         // IPv6 packet between mapped addresses is between those IPv4 hosts anyway).

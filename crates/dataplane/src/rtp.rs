@@ -448,6 +448,18 @@ impl StreamState {
         let j = jitter_step(self.jitter, diff);
         self.jitter = j;
         self.last_nominal = nominal;
+        self.count_regular_delta(before, delta);
+        self.count_regular_jitter(before, j);
+        self.ref_arrival = s.arrival_ns;
+        self.last_arrival = s.arrival_ns;
+        true
+    }
+
+    /// A regular packet's arrival delta, ms, in the extremes and Wireshark's running mean
+    /// (`before`: the packets counted before it).
+    #[inline(always)]
+    fn count_regular_delta(&mut self, before: u64, delta: f64) {
+        // (Plain comparisons, as Wireshark makes them: no NaN can arise here.)
         if delta > self.max_delta {
             self.max_delta = delta;
         }
@@ -455,6 +467,12 @@ impl StreamState {
             self.min_delta = delta;
         }
         running_mean(&mut self.delta_sum, &mut self.delta_n, before, delta);
+    }
+
+    /// A regular clocked packet's jitter `j`, ms, in the extremes (the stream's and the
+    /// interval's) and the running mean.
+    #[inline(always)]
+    fn count_regular_jitter(&mut self, before: u64, j: f64) {
         if j > self.max_jitter {
             self.max_jitter = j;
         }
@@ -465,9 +483,6 @@ impl StreamState {
             self.min_jitter = j;
         }
         running_mean(&mut self.jitter_sum, &mut self.jitter_n, before, j);
-        self.ref_arrival = s.arrival_ns;
-        self.last_arrival = s.arrival_ns;
-        true
     }
 
     /// Adds any packet, by Wireshark's whole rule.
@@ -544,27 +559,10 @@ impl StreamState {
         }
         // Only regular packets count: not a marker, not comfort noise or the packet after it,
         // not one out of sequence.
-        // (Plain comparisons, as Wireshark makes them: no NaN can arise here.)
         if !s.marker && !cn && !after_cn && in_order {
-            if delta > self.max_delta {
-                self.max_delta = delta;
-            }
-            if delta < self.min_delta {
-                self.min_delta = delta;
-            }
-            running_mean(&mut self.delta_sum, &mut self.delta_n, before, delta);
+            self.count_regular_delta(before, delta);
             if khz.is_some() {
-                let j = self.jitter;
-                if j > self.max_jitter {
-                    self.max_jitter = j;
-                }
-                if j > self.interval_max_jitter {
-                    self.interval_max_jitter = j;
-                }
-                if j < self.min_jitter {
-                    self.min_jitter = j;
-                }
-                running_mean(&mut self.jitter_sum, &mut self.jitter_n, before, j);
+                self.count_regular_jitter(before, self.jitter);
             }
         }
         if in_order {

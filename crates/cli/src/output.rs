@@ -141,6 +141,10 @@ RTCP: {} compound packets; {reported} of the streams above have reports (--json:
         (r.over_snaplen, "records longer than the file's snap length (tolerated)"),
         (r.untracked_flow_frames, "frames of flows beyond the flow table's bound (counted, not itemized)"),
         (r.rtp_not_v2_in_range, "packets in --rtp-port-range that are not RTP version 2"),
+        (
+            r.rtp_untracked_packets,
+            "RTP packets of streams beyond the analysis's bound on streams (counted, not analyzed)",
+        ),
     ] {
         if n > 0 {
             let _ = writeln!(s, "\n{n} {what}");

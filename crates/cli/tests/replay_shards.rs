@@ -109,6 +109,14 @@ fn generated_calls_give_the_same_report_on_any_number_of_threads() {
     assert!(v["untracked_flow_frames"].as_u64().unwrap() > 0, "the limit bites");
     assert!(v["flows"].as_u64().unwrap() <= 256, "at most 64 parts of ceil(200 / 64) flows");
     same_for_every_thread_count(&plain, limited, || None);
+    // A stream bound that leaves streams unanalyzed: the same streams whatever the threads.
+    let limited = ReplayOptions { max_rtp_streams: 200, ..ReplayOptions::default() };
+    let (report, _) = run(&plain, ReplayOptions { threads: 1, ..limited }, None);
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert!(v["rtp_untracked_packets"].as_u64().unwrap() > 0, "the bound bites");
+    let kept = v["rtp_streams"].as_array().unwrap().len();
+    assert!((1..=256).contains(&kept), "at most 64 parts of ceil(200 / 64) streams: {kept}");
+    same_for_every_thread_count(&plain, limited, || None);
 }
 
 #[test]

@@ -6,12 +6,14 @@
 //! - [`live`]: the replay's tally fed from a live port (`replay --iface`).
 //! - [`pipeline`]: `replay`'s threads: a mapped file walked by every shard, or a stream read
 //!   into batches.
+//! - [`part`]: the parts of the flow space that shards divide and memory bounds are kept per.
 //! - [`rate`]: peak rate over fixed windows.
 //! - [`series`]: figures per interval of time, bounded, for the reports' charts.
 #![deny(missing_docs)]
 
 pub mod bgp;
 pub mod live;
+pub mod part;
 pub mod pipeline;
 pub mod police;
 pub mod rate;

@@ -5,8 +5,9 @@
 //! malformed reason, and into 1 ms and 1 s peak-rate windows; RTP, RTCP, SIP and BGP are
 //! analyzed on the way. The tally may be split into [`Shard`]s that [`Replay::merge`] adds up
 //! exactly. Memory is bounded: the flow table holds at most [`ReplayOptions::max_flows`] flows
-//! (kept per 1/[`FLOW_PARTS`] of the flow space), and frames of further flows are counted in
-//! `untracked_flow_frames`.
+//! and the RTP analysis [`ReplayOptions::max_rtp_streams`] streams (each kept per 1/[`FLOW_PARTS`]
+//! of the flow space); frames of further flows are counted in `untracked_flow_frames`, packets
+//! of further streams in `rtp_untracked_packets`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -14,6 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use xconnect_capture::{CaptureError, CaptureReader, Packet};
+
+use crate::part::{flow_part, PartBound};
 use xconnect_frame::{
     parse_lax, rtcp::looks_like_rtcp, FlowKey, IpProtocol, Layer, Link, MalformedReason, Net, ParseError, RtpPacket,
     Transport,
@@ -38,6 +41,9 @@ pub struct ReplayOptions {
     pub top_flows: usize,
     /// The most flows tracked at once (memory bound).
     pub max_flows: usize,
+    /// The most RTP streams analyzed (memory bound: about 0.6 KB each); packets of further
+    /// streams are counted in `rtp_untracked_packets`.
+    pub max_rtp_streams: usize,
     /// How many malformed frames are listed one by one (all are counted).
     pub malformed_examples: usize,
     /// UDP ports (inclusive) whose packets are RTP without the heuristic's probation.
@@ -65,6 +71,7 @@ impl Default for ReplayOptions {
         ReplayOptions {
             top_flows: 10,
             max_flows: 1_000_000,
+            max_rtp_streams: 1_000_000,
             malformed_examples: 100,
             rtp_port_range: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
@@ -308,6 +315,8 @@ pub struct ReplayReport {
     pub rtp_streams: Vec<crate::rtp::RtpStreamRow>,
     /// UDP packets in `--rtp-port-range` whose RTP version is not 2 (counted, not analyzed).
     pub rtp_not_v2_in_range: u64,
+    /// RTP packets of streams beyond the analysis's bound (counted, not analyzed).
+    pub rtp_untracked_packets: u64,
     /// SIP: tshark's sip,stat figures and the calls.
     pub sip: SipReport,
     /// RTCP compound packets read (their reports are in each stream's `rtcp`).
@@ -382,11 +391,7 @@ impl V4Key {
     }
 }
 
-/// Parts of the flow space: a flow's part is a hash of its two ends, so that both directions
-/// of a conversation, and an RTP stream with its RTCP (ports 2n and 2n + 1), fall in the same
-/// part. Shards take whole parts, and the flow table's limit is kept per part, so that which
-/// flows are tracked does not depend on the number of shards.
-pub const FLOW_PARTS: usize = 64;
+pub use crate::part::FLOW_PARTS;
 
 /// Which share of the work a tally does when a replay runs on several threads.
 ///
@@ -486,20 +491,14 @@ struct FlowCount {
 #[derive(Debug)]
 struct FlowTable {
     flows: FxHashMap<AnyFlow, FlowCount>,
-    part_flows: [usize; FLOW_PARTS],
-    per_part: usize,
+    bound: PartBound,
     /// Frames of flows that found their part full.
     untracked_frames: u64,
 }
 
 impl FlowTable {
     fn new(max_flows: usize) -> Self {
-        FlowTable {
-            flows: FxHashMap::default(),
-            part_flows: [0; FLOW_PARTS],
-            per_part: max_flows.div_ceil(FLOW_PARTS),
-            untracked_frames: 0,
-        }
+        FlowTable { flows: FxHashMap::default(), bound: PartBound::new(max_flows), untracked_frames: 0 }
     }
 
     /// Counts the frame in its flow (tracked while its part of the flow space has room).
@@ -524,11 +523,10 @@ impl FlowTable {
             }
             _ => return None,
         };
-        let room = self.part_flows[part] < self.per_part;
-        let flow = if room {
-            let part_flows = &mut self.part_flows[part];
+        let flow = if self.bound.has_room(part) {
+            let bound = &mut self.bound;
             Some(self.flows.entry(key).or_insert_with(|| {
-                *part_flows += 1;
+                bound.take(part);
                 FlowCount { rtp_slot: u32::MAX, ..FlowCount::default() }
             }))
         } else {
@@ -551,34 +549,10 @@ impl FlowTable {
     /// Adds another shard's table (shards own disjoint parts).
     fn absorb(&mut self, other: FlowTable) {
         self.flows.extend(other.flows);
-        for (x, y) in self.part_flows.iter_mut().zip(other.part_flows) {
-            *x += y;
-        }
+        self.bound.absorb(&other.bound);
         self.untracked_frames += other.untracked_frames;
     }
 }
-
-/// The part of the flow space of a conversation between two ends (see [`FLOW_PARTS`]).
-#[inline]
-fn flow_part(src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) -> usize {
-    let end = |ip: IpAddr, port: u16| -> u64 {
-        let a = match ip {
-            IpAddr::V4(a) => u64::from(u32::from(a)),
-            IpAddr::V6(a) => {
-                let x = u128::from(a);
-                (x as u64) ^ ((x >> 64) as u64).rotate_left(29)
-            }
-        };
-        // Ports 2n and 2n + 1 (RTP and its RTCP) are one end.
-        a << 15 ^ u64::from(port >> 1)
-    };
-    let (x, y) = (end(src, src_port), end(dst, dst_port));
-    let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
-    let h = (lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi).wrapping_mul(0xd6e8_feb8_6659_fd93);
-    (h >> 58) as usize
-}
-
-const _: () = assert!(FLOW_PARTS == 1 << 6, "flow_part keeps the top 6 bits");
 
 impl Replay {
     /// An empty tally of every frame (one shard); with a police stage, every frame also goes
@@ -608,7 +582,7 @@ impl Replay {
             peak_1ms: PeakWindow::new(1_000_000),
             peak_1s: PeakWindow::new(1_000_000_000),
             police,
-            rtp: RtpAnalyzer::new(opts.rtp_port_range),
+            rtp: RtpAnalyzer::new(opts.rtp_port_range).bounded(opts.max_rtp_streams),
             bgp: if shard.index == 0 { BgpTracker::default() } else { BgpTracker::claims_only() },
             sip: SipTracker::default(),
             rtcp: RtcpTracker::default(),
@@ -1031,6 +1005,7 @@ impl Replay {
             sip,
             rtcp_packets: self.rtcp.packets,
             rtp_not_v2_in_range: self.rtp.not_rtp_in_range,
+            rtp_untracked_packets: self.rtp.untracked_packets,
             bgp: self.bgp.finish(),
             series,
             policer_series,

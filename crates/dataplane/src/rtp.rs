@@ -22,6 +22,8 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
+use crate::part::{flow_part, PartBound};
+
 use crate::series::Quality;
 use serde::Serialize;
 
@@ -778,6 +780,11 @@ pub struct RtpAnalyzer {
     forced: Option<(u16, u16)>,
     /// Packets in a forced port range whose version is not 2 (counted, not analyzed).
     pub not_rtp_in_range: u64,
+    /// The most streams kept, per part of the flow space (`None`: no bound; a simulation's
+    /// streams are counted before it starts).
+    bound: Option<Box<PartBound>>,
+    /// Packets of streams that found their part of the flow space full (counted, not analyzed).
+    pub untracked_packets: u64,
 }
 
 impl RtpAnalyzer {
@@ -791,7 +798,19 @@ impl RtpAnalyzer {
             index: FxHashMap::default(),
             forced,
             not_rtp_in_range: 0,
+            bound: None,
+            untracked_packets: 0,
         }
+    }
+
+    /// Keeps at most `max_streams` streams (each part of the flow space its share, as the
+    /// replay's flow table does, so which streams are kept does not depend on the number of
+    /// shards); packets of further streams are counted in `untracked_packets`. A stream takes
+    /// its place with its first packet, on probation or not: memory stays bounded whatever the
+    /// capture holds.
+    pub fn bounded(mut self, max_streams: usize) -> Self {
+        self.bound = Some(Box::new(PartBound::new(max_streams)));
+        self
     }
 
     /// Whether a UDP packet between these ports is in the forced range.
@@ -855,6 +874,15 @@ impl RtpAnalyzer {
                 i
             }
             None => {
+                // A new stream, if its part of the flow space has room left (a capture of a new
+                // SSRC in every packet would otherwise grow the analysis with the file).
+                if let Some(bound) = &mut self.bound {
+                    let k = packed.unpack();
+                    if !bound.take(flow_part(k.src, k.src_port, k.dst, k.dst_port)) {
+                        self.untracked_packets += 1;
+                        return;
+                    }
+                }
                 let mut st = StreamState::new(&s);
                 st.confirmed = forced || MIN_SEQUENTIAL <= 1;
                 st.touched = true;
@@ -883,6 +911,10 @@ impl RtpAnalyzer {
             self.streams.push(Entry { key: k, st });
         }
         self.not_rtp_in_range += other.not_rtp_in_range;
+        self.untracked_packets += other.untracked_packets;
+        if let (Some(b), Some(o)) = (&mut self.bound, &other.bound) {
+            b.absorb(o);
+        }
     }
 
     /// Tells the analyzer that the stream in `slot` (a hint from [`RtpAnalyzer::add`]) was sent
@@ -1235,6 +1267,42 @@ mod tests {
         let v4: std::net::Ipv4Addr = "192.0.2.1".parse().unwrap();
         let k = StreamKey { src: v4.into(), src_port: 1, dst: v4.into(), dst_port: 2, ssrc: 3 };
         assert_eq!(PackedKey::from(&k).0, u128::from(v4.to_ipv6_mapped()));
+    }
+
+    /// A bounded analyzer keeps each part of the flow space to its share of streams, on
+    /// probation or not; packets of further streams are counted, and their hint is left alone.
+    #[test]
+    fn a_bound_keeps_each_part_to_its_share() {
+        let mut a = RtpAnalyzer::new(None).bounded(crate::part::FLOW_PARTS * 3);
+        let sample = |seq: u16| RtpSample {
+            arrival_ns: u64::from(seq) * 20_000_000,
+            seq,
+            timestamp: u32::from(seq) * 160,
+            payload_type: 0,
+            marker: false,
+            clock: Clock::Hz(8000),
+            sent_ns: None,
+        };
+        // Ten SSRCs between the same two ends: one part, three places.
+        let mut hints = [u32::MAX; 10];
+        for seq in 0..5 {
+            for (ssrc, hint) in hints.iter_mut().enumerate() {
+                a.add(key(10_000, 20_000, ssrc as u32), sample(seq), false, Some(hint));
+            }
+        }
+        assert_eq!(a.rows().len(), 3);
+        assert_eq!(a.untracked_packets, 7 * 5);
+        assert!(hints[3..].iter().all(|&h| h == u32::MAX));
+        // Another conversation's part has its own places.
+        let other = (0..50u16).map(|p| 30_000 + 2 * p).find(|&p| {
+            let k = key(p, 20_000, 0);
+            flow_part(k.src, k.src_port, k.dst, k.dst_port) != flow_part(k.src, 10_000, k.dst, 20_000)
+        });
+        let port = other.expect("another part among 50 ports");
+        for seq in 0..3 {
+            a.add(key(port, 20_000, 1), sample(seq), false, None);
+        }
+        assert_eq!((a.rows().len(), a.untracked_packets), (4, 35));
     }
 
     #[test]

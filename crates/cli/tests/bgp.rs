@@ -722,14 +722,20 @@ fn a_table_feed_costs_under_150_bytes_a_prefix_and_delays_no_other_session() {
             break;
         }
     }
-    // The speaker gives the memory back a second after the routes left.
-    std::thread::sleep(Duration::from_millis(2000));
-    let after = rss_of(xc.child.id());
+    // The speaker gives the memory back a second after the routes left. Removing 200,000
+    // routes and writing their events takes a loaded machine longer than an idle one (CI saw
+    // 2 s pass first), so the resident size is watched for up to 10 s.
+    let given_back = |rss: u64| (rss.saturating_sub(before) as f64) < 0.25 * (full - before) as f64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let rss = rss_of(xc.child.id());
+        if given_back(rss) || Instant::now() >= deadline {
+            break rss;
+        }
+    };
     eprintln!("resident: {before} before the feed, {full} with it, {after} after BIRD left");
-    assert!(
-        (after.saturating_sub(before) as f64) < 0.25 * (full - before) as f64,
-        "memory not given back: {before} before, {full} with the table, {after} after"
-    );
+    assert!(given_back(after), "memory not given back in 10 s: {before} before, {full} with the table, {after} after");
     assert!(per_prefix <= 150.0, "{per_prefix:.0} bytes a prefix");
     assert!(gaps.len() >= 3, "{gaps:?}");
     let worst = gaps.iter().copied().fold(0.0, f64::max);

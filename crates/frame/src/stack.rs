@@ -297,19 +297,15 @@ pub struct LaxParsed {
 /// Parses an Ethernet II frame strictly: every length field must fit in the frame.
 #[inline]
 pub fn parse_ethernet(frame: &[u8]) -> Result<Parsed, ParseError> {
-    if frame.len() >= 14 {
-        if let Some(p) = fast_udp4(frame) {
-            return Ok(p);
-        }
-    }
-    let mut p = Parsed::default();
-    parse_ethernet_into::<false>(frame, &mut p)?;
-    Ok(p)
+    parse(LinkType::Ethernet, frame)
 }
 
 /// Parses a frame of the given link type strictly.
 #[inline]
 pub fn parse(link_type: LinkType, frame: &[u8]) -> Result<Parsed, ParseError> {
+    if let Some(p) = fast_path(link_type, frame) {
+        return Ok(p);
+    }
     let mut p = Parsed::default();
     parse_link_into::<false>(link_type, frame, &mut p)?;
     Ok(p)
@@ -320,12 +316,10 @@ pub fn parse(link_type: LinkType, frame: &[u8]) -> Result<Parsed, ParseError> {
 /// parsing and is reported in `stop`, with the layers before it kept.
 #[inline]
 pub fn parse_lax(link_type: LinkType, frame: &[u8]) -> LaxParsed {
-    // The voice fast path straight into the result (through `parse_link_into` it is built,
-    // then copied twice: 32 instructions a frame in a replay).
-    if link_type == LinkType::Ethernet && frame.len() >= 14 {
-        if let Some(parsed) = fast_udp4(frame) {
-            return LaxParsed { parsed, stop: None };
-        }
+    // The voice fast path straight into the result (built inside `parse_link_into`, it was
+    // copied twice more: 32 instructions a frame in a replay).
+    if let Some(parsed) = fast_path(link_type, frame) {
+        return LaxParsed { parsed, stop: None };
     }
     let mut p = Parsed::default();
     let stop = parse_link_into::<true>(link_type, frame, &mut p).err();
@@ -400,12 +394,19 @@ fn parse_ethernet_into<const LAX: bool>(d: &[u8], p: &mut Parsed) -> Result<(), 
     if d.len() < 14 {
         return Err(too_short(Layer::Ethernet, 0, 14, d.len()));
     }
-    if let Some(fast) = fast_udp4(d) {
-        *p = fast;
-        return Ok(());
-    }
     p.link = Link::Ethernet;
     parse_ethertype::<LAX>(d, 14, be16(d, 12), p)
+}
+
+/// Every entry point tries the voice fast path once, first: an Ethernet frame it takes
+/// needs nothing else, and any other goes the general way without trying it again.
+#[inline(always)]
+fn fast_path(link_type: LinkType, frame: &[u8]) -> Option<Parsed> {
+    if link_type == LinkType::Ethernet && frame.len() >= 14 {
+        fast_udp4(frame)
+    } else {
+        None
+    }
 }
 
 /// The voice fast path: Ethernet, no tag or up to two VLAN tags (802.1Q, or QinQ as a

@@ -394,3 +394,45 @@ fn a_capture_cut_by_its_snap_length_fits_as_the_whole_one() {
     assert_eq!(b["directions"], a["directions"], "loads and frame sizes from the length fields");
     assert_eq!(b["sites"], a["sites"]);
 }
+
+/// Calls whose streams the replay's analysis could not keep (a conversation flooded with
+/// single-packet SSRCs fills its part of the flow space) are said to be missing from the fit,
+/// with their packets: the same figure as the replay's `rtp_untracked_packets`.
+#[test]
+fn streams_beyond_the_analysis_bound_are_said_to_be_missing() {
+    use xconnect_frame::{compose::UdpFrameTemplate, LinkType, PayloadType, RtpRepr};
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("flooded.pcap");
+    let mut w = xconnect_capture::PcapWriter::create(&cap, 65535).unwrap();
+    let flooded = UdpFrameTemplate { src_port: 40_000, dst_port: 50_000, ..UdpFrameTemplate::default() };
+    let other = UdpFrameTemplate { src_port: 30_000, dst_port: 20_000, ..UdpFrameTemplate::default() };
+    let mut buf = [0u8; 256];
+    let mut put = |t: &UdpFrameTemplate, ts: u64, seq: u16, ssrc: u32| {
+        let rtp = RtpRepr {
+            marker: false,
+            payload_type: PayloadType::PCMU,
+            sequence_number: seq,
+            timestamp: u32::from(seq) * 160,
+            ssrc,
+        };
+        let len = t.emit_rtp(&mut buf, seq, &rtp, &[0xff; 160]);
+        w.write_packet(ts, LinkType::Ethernet, &buf[..len], len as u32).unwrap();
+    };
+    // 16,000 single-packet SSRCs in the first 16 ms fill the conversation's 15,625 places.
+    for i in 0..16_000u32 {
+        put(&flooded, u64::from(i) * 1_000, 1, 1_000_000 + i);
+    }
+    // Then 5 s of one call each way: the flooded conversation's stream is not kept.
+    for k in 0..250u16 {
+        let ts = 20_000_000 + u64::from(k) * 20_000_000;
+        put(&flooded, ts, k, 7);
+        put(&other, ts, k, 8);
+    }
+    w.finish().unwrap();
+    let replay = json_of(&["replay", s(&cap), "--json"]);
+    let untracked = replay["rtp_untracked_packets"].as_u64().unwrap();
+    assert_eq!(untracked, 16_000 - 15_625 + 250);
+    let fit = json_of(&["fit", s(&cap), "--json"]);
+    let note = format!("{untracked} RTP packets belong to streams beyond the analysis's bound");
+    assert!(fit["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with(&note)), "{fit}");
+}

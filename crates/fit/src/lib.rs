@@ -311,6 +311,13 @@ fn fit_report(path: &Path, report: &ReplayReport, opts: &FitOptions) -> Result<F
     if let Some(e) = &report.error {
         notes.push(format!("the capture stops at byte {} ({}): what came before it is fitted", e.offset, e.message));
     }
+    if report.rtp_untracked_packets > 0 {
+        notes.push(format!(
+            "{} RTP packets belong to streams beyond the analysis's bound on streams: their calls are not in \
+             this fit",
+            report.rtp_untracked_packets
+        ));
+    }
     let (Some(first), Some(last)) = (report.first_ts_ns, report.last_ts_ns) else {
         return Err(FitError::Nothing(match &report.error {
             Some(e) => format!("{file}: stops at byte {} before any frame: {}", e.offset, e.message),
